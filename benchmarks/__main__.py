@@ -1,0 +1,55 @@
+"""Run every benchmark module (or those named on the command line) and write docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import platform
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import benchmarks
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+
+def main(argv: list[str]) -> int:
+    names = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__)
+                   if m.name.startswith("bench_"))
+    if argv:
+        unknown = [a for a in argv if a not in names]
+        if unknown:
+            print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(names)}",
+                  file=sys.stderr)
+            return 2
+        names = argv
+    sections = []
+    for name in names:
+        print(f"== {name}", flush=True)
+        module = importlib.import_module(f"benchmarks.{name}")
+        sections.append(module.run())
+    header = (
+        "# Benchmarks\n\n"
+        f"Latest `make bench` run: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+        f"Python {platform.python_version()}, {platform.machine()}, "
+        f"{_cores()} cores. Each figure is compared with a baseline measured in the same run.\n"
+    )
+    if argv and DOC.exists():
+        print(f"(partial run: docs/benchmarks.md left unchanged)")
+        print("\n\n".join(sections))
+        return 0
+    DOC.parent.mkdir(exist_ok=True)
+    DOC.write_text(header + "\n" + "\n\n".join(sections) + "\n")
+    print(f"wrote {DOC}")
+    return 0
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,145 @@
+"""Database plumbing shared by the engine and the connectors: one declarative base, one way
+to open a database (SQLite tuned for concurrent readers, or PostgreSQL), one session factory.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every table of the project (engine and connectors alike)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict: JSON, list: JSON}
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored naive-UTC and always returned timezone-aware in UTC.
+
+    SQLite has no time zones; storing naive UTC everywhere keeps comparisons (due timers,
+    lock expiry) correct on both back ends.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+DEFAULT_DATABASE_URL = "sqlite:///var/mlc.db"
+
+
+def database_url(url: str | None = None) -> str:
+    """The configured database URL: the argument, ``MLC_DATABASE_URL``, or ``var/mlc.db``."""
+    url = url or os.environ.get("MLC_DATABASE_URL") or DEFAULT_DATABASE_URL
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def open_database(url: str | None = None, **kwargs) -> Engine:
+    """Create a SQLAlchemy engine for ``url``; SQLite gets WAL, a busy timeout and FK checks."""
+    url = database_url(url)
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            # The driver's own transaction handling is replaced by explicit BEGIN IMMEDIATE in
+            # write transactions (see ``write_session``), so writers queue instead of failing.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # pragma: no cover - trivial
+            write = conn.get_execution_options().get("mlc_write")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+class Database:
+    """An opened database: the SQLAlchemy engine plus read and write session scopes."""
+
+    def __init__(self, url: str | None = None, engine: Engine | None = None) -> None:
+        self.engine = engine or open_database(url)
+        self.url = str(self.engine.url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(
+            self.engine.execution_options(mlc_write=True), expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A read (or optimistic write) transaction: commit on success, roll back on error."""
+        with self._sessions() as session:
+            with session.begin():
+                yield session
+
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """A transaction that takes the write lock up front on SQLite (``BEGIN IMMEDIATE``).
+
+        On SQLite a deferred transaction that reads and then writes can fail with "database is
+        locked" when another writer got in between; taking the lock first makes writers queue.
+        """
+        with self._write_sessions() as session:
+            with session.begin():
+                yield session
+
+    def create_all(self) -> None:
+        """Create every table directly (tests); production uses Alembic migrations."""
+        Base.metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
