@@ -1,0 +1,80 @@
+"""Configuration from the environment (and optionally ``mlc.toml``), as DESIGN.md §6 lists it.
+
+Secrets are held here and nowhere else; ``Settings.public()`` is what may be shown or logged.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ConfigurationError
+
+SECRET_FIELDS = {"api_token", "jira_token", "jira_webhook_secret", "servicenow_password",
+                 "servicenow_webhook_secret", "slack_webhook"}
+
+
+@dataclass
+class Settings:
+    database_url: str = "sqlite:///var/mlc.db"
+    api_token: str | None = None
+    tickets: str = "local"
+    jira_url: str | None = None
+    jira_user: str | None = None
+    jira_token: str | None = None
+    jira_project: str = "MLC"
+    jira_webhook_secret: str | None = None
+    servicenow_url: str | None = None
+    servicenow_user: str | None = None
+    servicenow_password: str | None = None
+    servicenow_webhook_secret: str | None = None
+    slack_webhook: str | None = None
+    data_roots: list[str] = field(default_factory=list)
+    allow_scripts: bool = False
+    ticket_poll_interval: float = 60.0
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None,
+                 toml_path: str | Path | None = None) -> "Settings":
+        """Read ``mlc.toml`` (if present) then ``MLC_*`` variables, which win."""
+        env = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        path = Path(toml_path or env.get("MLC_CONFIG", "mlc.toml"))
+        if path.is_file():
+            try:
+                values.update(tomllib.loads(path.read_text()))
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigurationError(f"{path}: {exc}") from exc
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigurationError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+        for name in known:
+            raw = env.get("MLC_" + name.upper())
+            if raw is not None and raw != "":
+                values[name] = raw
+        if isinstance(values.get("data_roots"), str):
+            values["data_roots"] = [p for p in values["data_roots"].split(os.pathsep) if p]
+        if isinstance(values.get("allow_scripts"), str):
+            values["allow_scripts"] = values["allow_scripts"].strip().lower() in ("1", "true", "yes")
+        if isinstance(values.get("ticket_poll_interval"), str):
+            try:
+                values["ticket_poll_interval"] = float(values["ticket_poll_interval"])
+            except ValueError as exc:
+                raise ConfigurationError("MLC_TICKET_POLL_INTERVAL must be a number of seconds") from exc
+        settings = cls(**values)
+        if settings.tickets not in ("local", "jira", "servicenow"):
+            raise ConfigurationError(
+                f"MLC_TICKETS must be local, jira or servicenow, not {settings.tickets!r}")
+        return settings
+
+    def public(self) -> dict[str, Any]:
+        """The settings with every secret masked: safe to log or return over the API."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = "***" if f.name in SECRET_FIELDS and value else value
+        return out
