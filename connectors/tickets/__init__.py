@@ -1,0 +1,25 @@
+"""Tickets on the local table, Jira or ServiceNow; reviewer decisions resume processes.
+
+Public surface (the composition root wires these):
+
+- :func:`build_ticket_service` -> :class:`TicketService` (+ resolver, store) from ``Settings``
+- :func:`register_ticket_handlers` (topic ``ticket.create``)
+- :class:`TicketWebhookReceiver` (``handle_jira_webhook`` / ``handle_servicenow_webhook``)
+- :class:`TicketPoller` (``poll_once`` / ``run``)
+"""
+
+from .backend import (DEFAULT_TERMINAL_STATUSES, TICKET_KINDS, Ticket, TicketBackend,
+                      TicketRequest)
+from .errors import TicketSystemError, WebhookAuthenticationError, WebhookSignatureError
+from .handlers import register_ticket_handlers
+from .local import LocalTicketBackend
+from .resolution import RESOLVED_MESSAGE, MessageCorrelator, Resolution, TicketResolver
+from .service import TicketService
+from .store import TicketStore
+
+__all__ = [
+    "DEFAULT_TERMINAL_STATUSES", "TICKET_KINDS", "LocalTicketBackend", "MessageCorrelator",
+    "RESOLVED_MESSAGE", "Resolution", "Ticket", "TicketBackend", "TicketRequest",
+    "TicketResolver", "TicketService", "TicketStore", "TicketSystemError",
+    "WebhookAuthenticationError", "WebhookSignatureError", "register_ticket_handlers",
+]

@@ -1,0 +1,68 @@
+"""The ``ticket.create`` topic: open the ticket a process asks for, once per task.
+
+Inputs (``camunda:properties`` win over variables):
+
+- ``kind`` property or ``TICKET_KIND`` variable: ``test_failure`` | ``review`` |
+  ``rejection`` | ``error``.
+- ``TICKET_SYSTEM`` variable or ``system`` property: ``local`` | ``jira`` | ``servicenow``;
+  default ``Settings.tickets``.
+- ``TICKET_FIELDS`` variable: extra fields by display name (``{"Expiration Date": ...}``).
+- ``issueType`` property: Jira issue type; ``labels`` property: comma-separated labels.
+- ``resultVariable`` property: the variable that receives the key (default ``TICKET_KEY``,
+  which is what ``ticket.resolved`` correlates on).
+- the description variables listed in :mod:`connectors.tickets.description`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from engine.errors import ValidationError
+from engine.handlers import HandlerRegistry, TaskContext
+
+from .backend import TICKET_KINDS, TicketRequest
+from .description import build_ticket_content, render_jira, render_plain
+from .service import TicketService
+
+TOPIC_CREATE = "ticket.create"
+DEFAULT_RESULT_VARIABLE = "TICKET_KEY"
+
+
+def make_create_ticket_handler(service: TicketService):
+    """A handler for ``ticket.create`` bound to ``service``."""
+
+    def create_ticket(ctx: TaskContext) -> dict[str, Any]:
+        kind = (ctx.properties.get("kind") or ctx.get("TICKET_KIND") or "").strip()
+        if kind not in TICKET_KINDS:
+            raise ValidationError(f"ticket.create at {ctx.activity_id!r}: kind must be one of "
+                                  f"{', '.join(TICKET_KINDS)}, not {kind!r}")
+        system = ctx.get("TICKET_SYSTEM") or ctx.properties.get("system") or None
+        backend = service.backend(system)
+        content = build_ticket_content(kind, ctx.variables, process_key=ctx.process_key,
+                                       instance_id=ctx.instance_id)
+        render = render_jira if backend.system == "jira" else render_plain
+        labels = tuple(l.strip() for l in ctx.properties.get("labels", "").split(",")
+                       if l.strip())
+        request = TicketRequest(
+            kind=kind, summary=content.summary, description=render(content),
+            idempotency_key=ctx.idempotency_key, fields=_fields(ctx.get("TICKET_FIELDS")),
+            labels=labels, instance_id=ctx.instance_id,
+            issue_type=ctx.properties.get("issueType") or None)
+        ticket, _created = service.open_ticket(request, backend.system)
+        result_variable = ctx.properties.get("resultVariable") or DEFAULT_RESULT_VARIABLE
+        return {result_variable: ticket.key}
+
+    return create_ticket
+
+
+def register_ticket_handlers(registry: HandlerRegistry, service: TicketService) -> None:
+    """Register ``ticket.create`` on ``registry`` (called by the composition root)."""
+    registry.register(TOPIC_CREATE, make_create_ticket_handler(service))
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationError("TICKET_FIELDS must be a map of field name to value")
+    return dict(value)

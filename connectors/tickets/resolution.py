@@ -1,0 +1,102 @@
+"""Delivering a reviewer's decision to the waiting process, exactly once.
+
+Every source of decisions (Jira webhook, ServiceNow webhook, local transition, poller) ends
+here, so the rules live in one place: only terminal statuses resume a process, the message is
+``ticket.resolved`` correlated by ``TICKET_KEY``, and a ticket's resolution is delivered once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol, Sequence
+
+from engine.errors import NotFoundError
+
+from .backend import DEFAULT_TERMINAL_STATUSES, is_terminal
+from .store import TicketStore
+
+log = logging.getLogger(__name__)
+
+RESOLVED_MESSAGE = "ticket.resolved"
+EXPIRATION_FIELD = "Expiration Date"
+
+
+class MessageCorrelator(Protocol):
+    """The part of the engine facade that resumes waiting instances (``engine.Engine``)."""
+
+    def correlate_message(self, name: str, *, business_key: str | None = None,
+                          correlation: dict | None = None,
+                          variables: dict | None = None) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What happened to one reported status.
+
+    Attributes:
+        outcome: ``resolved`` (a process resumed), ``not_terminal`` (status is not a decision),
+            ``already_resolved`` (delivered before), ``not_waiting`` (no instance waits; a
+            later delivery may try again).
+    """
+
+    outcome: str
+    ticket_key: str
+    status: str
+    instance_ids: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"outcome": self.outcome, "ticket_key": self.ticket_key, "status": self.status,
+                "instance_ids": list(self.instance_ids)}
+
+
+def resolution_variables(status: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables the ``ticket.resolved`` message carries into the process."""
+    variables: dict[str, Any] = {"TICKET_STATUS": status, "TICKET_FIELDS": dict(fields)}
+    expiration = fields.get(EXPIRATION_FIELD)
+    if expiration not in (None, ""):
+        variables["EXPIRATION_DATE"] = expiration
+    return variables
+
+
+class TicketResolver:
+    """Turns a ticket's terminal status into one ``ticket.resolved`` message."""
+
+    def __init__(self, store: TicketStore, correlator: MessageCorrelator,
+                 terminal_statuses: Mapping[str, Sequence[str]] | None = None) -> None:
+        self.store = store
+        self.correlator = correlator
+        self.terminal_statuses = dict(DEFAULT_TERMINAL_STATUSES)
+        self.terminal_statuses.update(terminal_statuses or {})
+
+    def is_terminal(self, system: str, status: str) -> bool:
+        return is_terminal(status, self.terminal_statuses.get(system, ()))
+
+    def resolve(self, system: str, key: str, status: str,
+                fields: Mapping[str, Any] | None = None) -> Resolution:
+        """Deliver ``status`` for ticket ``key`` if it is terminal and not delivered yet.
+
+        Tickets unknown to the local index (opened by hand, or before the index existed) are
+        still correlated; they just cannot be protected against double delivery.
+        """
+        fields = dict(fields or {})
+        if not self.is_terminal(system, status):
+            return Resolution("not_terminal", key, status)
+        indexed = self.store.find(key, system) is not None
+        if indexed and not self.store.claim_resolution(system, key):
+            return Resolution("already_resolved", key, status)
+        try:
+            instance_ids = self.correlator.correlate_message(
+                RESOLVED_MESSAGE, correlation={"TICKET_KEY": key},
+                variables=resolution_variables(status, fields))
+        except NotFoundError:
+            if indexed:
+                self.store.release_resolution(system, key)
+            log.info("ticket %s reached %s but no process waits for it", key, status)
+            return Resolution("not_waiting", key, status)
+        except Exception:
+            if indexed:
+                self.store.release_resolution(system, key)
+            raise
+        log.info("ticket %s reached %s: resumed %s", key, status, instance_ids)
+        return Resolution("resolved", key, status, list(instance_ids or []))
