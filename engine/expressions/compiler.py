@@ -215,7 +215,7 @@ class UnknownVariable(Fault):
     """An identifier names no variable (Camunda: "Cannot resolve identifier 'x'")."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(f"Unknown property used in expression: cannot resolve identifier '{name}'")
+        super().__init__(f"Cannot resolve identifier '{name}': no such variable")
         self.name = name
 
 

@@ -14,7 +14,7 @@ from engine.errors import ExpressionError
 from engine.expressions.coercion import Fault, describe, to_string
 from engine.expressions.compiler import UnknownVariable
 from engine.expressions.parser import SyntaxFault, compile_body
-from engine.expressions.template import TemplateFault, split
+from engine.expressions.template import TemplateFault, is_expression, split
 
 __all__ = ["Expression", "Template", "UnknownVariableError", "compile_expression",
            "compile_template"]
@@ -131,6 +131,9 @@ def compile_expression(text: str, element_id: str | None = None) -> Expression:
                                   "(use compile_template)", expression=text,
                                   element_id=element_id)
         body = parts[0].text
+    elif is_expression(stripped):
+        raise ExpressionError("Expected a single ${...} expression, got composite text "
+                              "(use compile_template)", expression=text, element_id=element_id)
     try:
         compiled = compile_body(body)
     except SyntaxFault as exc:

@@ -1,5 +1,8 @@
 """Parse JUEL expression text with a LALR grammar (juel.lark) into closures.
 
+The basic (not contextual) lexer keeps JUEL's reserved words (``and``, ``empty``, ``div``...)
+reserved everywhere, so ``a.empty`` is a syntax error as in JUEL, never a property.
+
 Parsing is the slow part, so compiled bodies are cached by text: a process definition deployed
 many times, or the same condition on many flows, is parsed once per process.
 """
@@ -15,7 +18,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from engine.expressions.compiler import CompileError, Compiled, compile_tree
 
 _GRAMMAR = files("engine.expressions").joinpath("juel.lark").read_text(encoding="utf-8")
-_PARSER = Lark(_GRAMMAR, parser="lalr", start="start", propagate_positions=False)
+_PARSER = Lark(_GRAMMAR, parser="lalr", lexer="basic", start="start", propagate_positions=False)
 
 #: Longer texts are refused: no real condition or mapping is this long.
 MAX_LENGTH = 10_000
