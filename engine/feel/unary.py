@@ -61,6 +61,13 @@ class UnaryTests:
             return not result
         return result
 
+    def position(self, value: Any, scope: Scope) -> int | None:
+        """Index of the first test ``value`` passes (the order of PRIORITY hit policies)."""
+        for index, test in enumerate(self._tests):
+            if test(value, scope) is True:
+                return index
+        return None
+
     def __repr__(self) -> str:
         return f"UnaryTests({self.source!r})"
 

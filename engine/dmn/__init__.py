@@ -1,0 +1,22 @@
+"""DMN decisions: load a DMN 1.1-1.5 file (safely), evaluate its decisions with FEEL.
+
+Public API::
+
+    defs = load_dmn(xml_bytes, filename="approval.dmn")  # ValidationError with Problems
+    result = defs.evaluate("approve", {"score": 0.93})    # by decision id or name
+    result.result, result.matched_rules, result.errors, result.value
+    map_decision_result(result, "singleEntry")            # Camunda's result shapes
+"""
+
+from engine.dmn.definitions import DmnDefinitions
+from engine.dmn.loader import DMN_NAMESPACES, load_dmn
+from engine.dmn.model import BusinessKnowledgeModel, Decision, DecisionResult, DecisionTable, \
+    InputData, LiteralExpression, Rule
+from engine.dmn.results import MODES as MAP_DECISION_RESULT_MODES, map_decision_result
+from engine.dmn.xmlsource import MAX_DMN_BYTES
+
+__all__ = [
+    "BusinessKnowledgeModel", "DMN_NAMESPACES", "Decision", "DecisionResult", "DecisionTable",
+    "DmnDefinitions", "InputData", "LiteralExpression", "MAP_DECISION_RESULT_MODES",
+    "MAX_DMN_BYTES", "Rule", "load_dmn", "map_decision_result",
+]

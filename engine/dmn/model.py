@@ -1,0 +1,147 @@
+"""The loaded, compiled form of a DMN file. Immutable once built, so shared by threads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.feel import CompiledExpression, UnaryTests
+
+
+@dataclass(frozen=True)
+class ItemDefinition:
+    """A named type: a base type, allowed values, a collection flag and/or components."""
+
+    name: str
+    type_ref: str | None = None
+    allowed_values: UnaryTests | None = None
+    is_collection: bool = False
+    components: dict[str, "ItemDefinition"] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InputData:
+    id: str
+    name: str
+    type_ref: str | None
+
+
+@dataclass(frozen=True)
+class InputClause:
+    """A decision-table input column; ``input_variable`` names its value inside cells."""
+
+    id: str | None
+    label: str
+    expression: CompiledExpression
+    type_ref: str | None
+    allowed_values: UnaryTests | None
+    input_variable: str = "cellInput"
+
+
+@dataclass(frozen=True)
+class OutputClause:
+    """A decision-table output column.
+
+    ``allowed_values`` (from outputValues, or the type's allowed values) both checks outputs
+    and gives the order used by the PRIORITY and OUTPUT ORDER hit policies.
+    """
+
+    id: str | None
+    name: str
+    type_ref: str | None
+    allowed_values: UnaryTests | None = None
+    default: CompiledExpression | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row. ``ref`` is the rule's id, or its 1-based index when it has none."""
+
+    ref: str | int
+    inputs: tuple[UnaryTests, ...]
+    outputs: tuple[CompiledExpression, ...]
+
+
+@dataclass(frozen=True)
+class DecisionTable:
+    hit_policy: str  # UNIQUE, FIRST, PRIORITY, ANY, COLLECT, RULE ORDER, OUTPUT ORDER
+    aggregation: str | None  # SUM, MIN, MAX, COUNT (COLLECT only)
+    inputs: tuple[InputClause, ...]
+    outputs: tuple[OutputClause, ...]
+    rules: tuple[Rule, ...]
+
+    @property
+    def is_single_hit(self) -> bool:
+        return self.hit_policy in ("UNIQUE", "FIRST", "PRIORITY", "ANY")
+
+
+@dataclass(frozen=True)
+class LiteralExpression:
+    source: str
+    expression: CompiledExpression
+
+
+Logic = DecisionTable | LiteralExpression
+
+
+@dataclass(frozen=True)
+class BusinessKnowledgeModel:
+    """A reusable function (DMN BKM): parameters plus a literal expression or table."""
+
+    id: str
+    name: str
+    parameters: tuple[tuple[str, str | None], ...]
+    logic: Logic | None
+    required_knowledge: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A decision: its logic and what it requires (decision, input data, knowledge ids)."""
+
+    id: str
+    name: str
+    type_ref: str | None
+    logic: Logic | None
+    required_decisions: tuple[str, ...] = ()
+    required_inputs: tuple[str, ...] = ()
+    required_knowledge: tuple[str, ...] = ()
+    line: int | None = None
+
+    @property
+    def is_table(self) -> bool:
+        return isinstance(self.logic, DecisionTable)
+
+
+@dataclass
+class DecisionResult:
+    """The outcome of evaluating one decision.
+
+    Attributes:
+        decision_id / decision_name: which decision.
+        result: for a decision table, the list of output-entry maps (one dict per matched
+            rule, or one aggregated/default row); for a literal expression, its value.
+        matched_rules: ids of matched rules (1-based indexes for rules without an id).
+        errors: runtime problems that yielded null (type mismatches, allowed-values
+            violations, hit-policy violations when evaluated non-strictly).
+        value: the decision's value as DMN defines it (single output -> the value,
+            several outputs -> a dict, multi-hit -> a list); what dependent decisions see.
+        output_name: the name a literal expression's value goes under in Camunda's
+            result shape (the decision's variable name).
+    """
+
+    decision_id: str
+    decision_name: str
+    result: Any
+    matched_rules: list[str | int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    value: Any = None
+    output_name: str = ""
+    is_table: bool = False
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The result as Camunda's list of entry maps (a literal becomes one 1-entry row)."""
+        if self.is_table:
+            return list(self.result)
+        return [{self.output_name: self.result}]
