@@ -10,7 +10,7 @@ lists and strings (no attribute access), so a process file cannot run code.
     >>> compile_template("Model ${MODEL_ID} failed").evaluate({"MODEL_ID": 7})
     'Model 7 failed'
 
-The semantics chosen where JUEL leaves room are listed in ``SEMANTICS.md`` next to this file.
+The semantics chosen where JUEL leaves room are in ``SEMANTICS.md`` next to this file.
 """
 
 from engine.expressions.compiler import EXECUTION

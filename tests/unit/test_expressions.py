@@ -447,8 +447,9 @@ def test_deeply_nested_expression_is_a_clean_error_or_works():
 
 
 def test_composite_text_is_refused_by_compile_expression():
-    with pytest.raises(ExpressionError, match="compile_template"):
-        compile_expression("Model ${x}")
+    for text in ("Model ${x}", "${a} ${b}", "${a}x"):
+        with pytest.raises(ExpressionError, match="compile_template"):
+            compile_expression(text)
 
 
 def test_condition_must_be_boolean():
