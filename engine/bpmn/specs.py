@@ -1,0 +1,157 @@
+"""Task specs for what Camunda Modeler writes and SpiffWorkflow alone does not run our way.
+
+* :class:`ExternalTask` — a service/send task executed by a handler or an external worker; a
+  wait state (the engine turns it into an external-task row).
+* :class:`PassThroughTask` — ``bpmn:task`` and ``bpmn:manualTask``, which Camunda passes through
+  (SpiffWorkflow would wait on them).
+* :class:`ExpressionTask` — a service task with ``camunda:expression``, evaluated in place.
+* :class:`DecisionTask` — a ``businessRuleTask`` with ``camunda:decisionRef``; the decision is
+  looked up at run time through the script engine's decision resolver.
+
+Each carries its ``camunda:inputOutput`` mapping (:class:`IoMapping`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
+
+# A parameter value: ("text", template) | ("list", [values]) | ("map", [(key, value)]) | ("null",)
+ParamValue = tuple
+
+
+@dataclass
+class IoMapping:
+    """Camunda ``inputParameter`` / ``outputParameter`` lists, evaluated in order."""
+
+    inputs: list[tuple[str, ParamValue]] = field(default_factory=list)
+    outputs: list[tuple[str, ParamValue]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.inputs or self.outputs)
+
+
+def evaluate_param(engine, value: ParamValue, variables: dict[str, Any], element_id: str) -> Any:
+    kind = value[0]
+    if kind == "text":
+        return engine.evaluate_template(value[1], variables, element_id)
+    if kind == "list":
+        return [evaluate_param(engine, v, variables, element_id) for v in value[1]]
+    if kind == "map":
+        return {k: evaluate_param(engine, v, variables, element_id) for k, v in value[1]}
+    return None
+
+
+def apply_inputs(engine, io: IoMapping, variables: dict[str, Any], element_id: str) -> dict[str, Any]:
+    """Local variables of an activity: process variables overlaid with its input parameters."""
+    local = dict(variables)
+    for name, value in io.inputs:
+        local[name] = evaluate_param(engine, value, local, element_id)
+    return local
+
+
+def apply_outputs(engine, io: IoMapping, local: dict[str, Any], element_id: str) -> dict[str, Any]:
+    """What an activity writes back to the process scope.
+
+    With output parameters only those are written (Camunda's rule); without any, all local
+    results are written except the input parameters, which stay local to the activity.
+    """
+    if io.outputs:
+        return {name: evaluate_param(engine, value, local, element_id) for name, value in io.outputs}
+    input_names = {name for name, _ in io.inputs}
+    return {k: v for k, v in local.items() if k not in input_names}
+
+
+class _Mapped:
+    io: IoMapping
+    properties: dict[str, str]
+
+
+class ExternalTask(BpmnSpecMixin, _Mapped):
+    """A service task run outside the engine's transaction by a topic handler or worker."""
+
+    def __init__(self, wf_spec, bpmn_id, *, topic: str, implementation: str,
+                 io: IoMapping | None = None, properties: dict[str, str] | None = None,
+                 retry_cycle: str | None = None, result_variable: str | None = None, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = True  # a wait state: the engine completes it when the handler is done
+        self.topic = topic
+        self.implementation = implementation
+        self.io = io or IoMapping()
+        self.properties = dict(properties or {})
+        self.retry_cycle = retry_cycle
+        self.result_variable = result_variable
+
+    def _run_hook(self, my_task):
+        return True
+
+
+class PassThroughTask(BpmnSpecMixin, _Mapped):
+    """``bpmn:task`` / ``bpmn:manualTask``: Camunda does nothing and moves on."""
+
+    def __init__(self, wf_spec, bpmn_id, *, io: IoMapping | None = None, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False
+        self.io = io or IoMapping()
+        self.properties = {}
+
+    def _run_hook(self, my_task):
+        if self.io:
+            engine = my_task.workflow.script_engine
+            local = apply_inputs(engine, self.io, my_task.data, self.bpmn_id)
+            my_task.data.update(apply_outputs(engine, self.io, local, self.bpmn_id))
+        return True
+
+
+class ExpressionTask(BpmnSpecMixin, _Mapped):
+    """``camunda:expression`` on a service task: evaluate, optionally store in resultVariable."""
+
+    def __init__(self, wf_spec, bpmn_id, *, expression: str, result_variable: str | None = None,
+                 io: IoMapping | None = None, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False
+        self.expression = expression
+        self.result_variable = result_variable
+        self.io = io or IoMapping()
+        self.properties = {}
+
+    def _run_hook(self, my_task):
+        engine = my_task.workflow.script_engine
+        local = apply_inputs(engine, self.io, my_task.data, self.bpmn_id)
+        result = engine.evaluate_template(self.expression, local, self.bpmn_id)
+        if self.result_variable:
+            local[self.result_variable] = result
+        my_task.data.update(apply_outputs(engine, self.io, local, self.bpmn_id))
+        return True
+
+
+class DecisionTask(BpmnSpecMixin, _Mapped):
+    """``businessRuleTask`` with ``camunda:decisionRef``, evaluated against deployed DMN."""
+
+    def __init__(self, wf_spec, bpmn_id, *, decision_ref: str, binding: str = "latest",
+                 version: str | None = None, result_variable: str | None = None,
+                 map_decision_result: str = "resultList", io: IoMapping | None = None, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False
+        self.decision_ref = decision_ref
+        self.binding = binding
+        self.version = version
+        self.result_variable = result_variable
+        self.map_decision_result = map_decision_result
+        self.io = io or IoMapping()
+        self.properties = {}
+
+    def _run_hook(self, my_task):
+        engine = my_task.workflow.script_engine
+        local = apply_inputs(engine, self.io, my_task.data, self.bpmn_id)
+        ref = engine.evaluate_template(self.decision_ref, local, self.bpmn_id)
+        version = engine.evaluate_template(self.version, local, self.bpmn_id) if self.version else None
+        result = engine.decide(str(ref), local, binding=self.binding, version=version,
+                               map_decision_result=self.map_decision_result,
+                               element_id=self.bpmn_id)
+        if self.result_variable:
+            local[self.result_variable] = result
+        my_task.data.update(apply_outputs(engine, self.io, local, self.bpmn_id))
+        return True

@@ -1,0 +1,137 @@
+"""Timer event definitions that read the engine clock and understand cron cycles.
+
+SpiffWorkflow's own timers read the wall clock directly and know only ISO 8601; Camunda also
+accepts cron in ``timeCycle`` (Quartz syntax, seconds first, ``?`` allowed). All times are UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from croniter import croniter
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+
+from .. import clock
+from ..errors import ExpressionError
+
+
+def is_cron(expression: str) -> bool:
+    text = expression.strip()
+    return not text.upper().startswith(("R", "P")) and len(text.split()) in (5, 6, 7)
+
+
+def cron_iterator(expression: str, start: datetime) -> croniter:
+    """A croniter for a Unix (5 fields) or Quartz (6-7 fields, seconds first) expression."""
+    fields = expression.replace("?", "*").split()
+    if len(fields) == 7:  # Quartz's optional year field is not supported by croniter
+        if fields[6] not in ("*",):
+            raise ExpressionError("cron year field is not supported", expression=expression)
+        fields = fields[:6]
+    try:
+        return croniter(" ".join(fields), start, ret_type=datetime,
+                        second_at_beginning=len(fields) == 6)
+    except (ValueError, KeyError) as exc:
+        raise ExpressionError(f"invalid cron expression: {exc}", expression=expression) from None
+
+
+def validate_timer_value(kind: str, value: str) -> None:
+    """Raise ExpressionError when a literal timer value cannot be understood."""
+    try:
+        if kind == "duration":
+            TimerEventDefinition.parse_iso_duration(value)
+        elif kind == "date":
+            TimerEventDefinition.parse_time_or_duration(value)
+        elif is_cron(value):
+            cron_iterator(value, clock.now())
+        else:
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+    except ExpressionError:
+        raise
+    except Exception as exc:  # Spiff raises bare Exception/ValueError for bad ISO text
+        raise ExpressionError(f"invalid timer {kind} {value!r}: {exc}") from None
+
+
+def _evaluate(my_task, expression: str) -> str:
+    value = my_task.workflow.script_engine.evaluate(my_task, expression)
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat()
+    return str(value).strip()
+
+
+class ClockTimeDate(TimeDateEventDefinition):
+    def has_fired(self, my_task):
+        if my_task._get_internal_data("event_fired", False):
+            return True
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            event_value = TimerEventDefinition.parse_time_or_duration(
+                _evaluate(my_task, self.expression)).isoformat()
+            my_task._set_internal_data(event_value=event_value)
+        if datetime.fromisoformat(event_value) <= clock.now():
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class ClockDuration(DurationTimerEventDefinition):
+    def has_fired(self, my_task):
+        if my_task._get_internal_data("event_fired", False):
+            return True
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            parsed = TimerEventDefinition.parse_iso_duration(_evaluate(my_task, self.expression))
+            start = clock.now()
+            event_value = (start + TimerEventDefinition.get_timedelta_from_start(parsed, start)).isoformat()
+            my_task._set_internal_data(event_value=event_value)
+        if datetime.fromisoformat(event_value) <= clock.now():
+            my_task._set_internal_data(event_fired=True)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class ClockCycle(CycleTimerEventDefinition):
+    """ISO ``R<n>/<start>/<duration>`` cycles and cron cycles (infinite)."""
+
+    def cycle_complete(self, my_task):
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            text = _evaluate(my_task, self.expression)
+            if is_cron(text):
+                nxt = cron_iterator(text, clock.now()).get_next(datetime)
+                event_value = {"cycles": -1, "next": nxt.isoformat(), "cron": text}
+            else:
+                cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(text)
+                if start.tzinfo is None:
+                    start = start.replace(tzinfo=timezone.utc)
+                event_value = {"cycles": cycles, "next": start.isoformat(),
+                               "duration": duration.total_seconds()}
+        ready = False
+        if event_value["cycles"] != 0:
+            next_event = datetime.fromisoformat(event_value["next"])
+            if next_event <= clock.now():
+                if "cron" in event_value:
+                    nxt = cron_iterator(event_value["cron"], max(next_event, clock.now()))
+                    event_value["next"] = nxt.get_next(datetime).isoformat()
+                else:
+                    event_value["next"] = (next_event + timedelta(seconds=event_value["duration"])).isoformat()
+                    event_value["cycles"] -= 1
+                ready = True
+        else:
+            my_task.internal_data.pop("event_value", None)
+            my_task.internal_data["event_fired"] = True
+            return False
+        my_task._set_internal_data(event_value=event_value)
+        return ready
+
+
+def next_due(my_task) -> datetime | None:
+    """When a waiting timer task falls due (None when it never will again)."""
+    value = my_task._get_internal_data("event_value")
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return datetime.fromisoformat(value["next"]) if value.get("cycles") != 0 else None
+    return datetime.fromisoformat(value)

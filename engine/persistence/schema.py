@@ -1,0 +1,187 @@
+"""Tables of the engine: deployments, versioned definitions, instances, the event-subscription
+index, external tasks, incidents and the append-only history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import (JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base, UTCDateTime, utcnow
+
+
+class Deployment(Base):
+    __tablename__ = "mlc_deployments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    source: Mapped[Optional[str]] = mapped_column(String(255))
+    tenant_id: Mapped[Optional[str]] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Resource(Base):
+    """One deployed file, byte for byte (diagram interchange included)."""
+
+    __tablename__ = "mlc_resources"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("mlc_deployments.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(8))  # bpmn | dmn
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class ProcessDefinition(Base):
+    __tablename__ = "mlc_process_definitions"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # key:version:uuid
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[Optional[str]] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("mlc_deployments.id"), index=True)
+    resource_id: Mapped[str] = mapped_column(ForeignKey("mlc_resources.id"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    info: Mapped[dict] = mapped_column(JSON, default=dict)  # starts, called elements
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DecisionDefinition(Base):
+    __tablename__ = "mlc_decision_definitions"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[Optional[str]] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("mlc_deployments.id"), index=True)
+    resource_id: Mapped[str] = mapped_column(ForeignKey("mlc_resources.id"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProcessInstance(Base):
+    __tablename__ = "mlc_process_instances"
+    __table_args__ = (Index("ix_mlc_instances_status_key", "status", "definition_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    definition_id: Mapped[str] = mapped_column(ForeignKey("mlc_process_definitions.id"), index=True)
+    definition_key: Mapped[str] = mapped_column(String(255))
+    business_key: Mapped[Optional[str]] = mapped_column(String(255), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # running|waiting|completed|incident|terminated
+    state: Mapped[str] = mapped_column(Text)  # serialized workflow, without its spec
+    variables: Mapped[dict] = mapped_column(JSON, default=dict)
+    active_activities: Mapped[list] = mapped_column(JSON, default=list)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class InstanceVariable(Base):
+    """Scalar top-level variables of live instances, indexed for message correlation."""
+
+    __tablename__ = "mlc_instance_variables"
+    __table_args__ = (Index("ix_mlc_instance_variables_lookup", "name", "value"),)
+
+    instance_id: Mapped[str] = mapped_column(
+        ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[Optional[str]] = mapped_column(String(512))
+
+
+class EventSubscription(Base):
+    """Who waits for what: the index that makes signals, messages and timers targeted.
+
+    kind: ``signal`` / ``message`` / ``timer`` (an instance waits), or ``signal-start`` /
+    ``message-start`` / ``timer-start`` (a definition starts a new instance).
+    """
+
+    __tablename__ = "mlc_event_subscriptions"
+    __table_args__ = (
+        Index("ix_mlc_subscriptions_kind_name", "kind", "name"),
+        Index("ix_mlc_subscriptions_kind_due", "kind", "due_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[Optional[str]] = mapped_column(String(255))
+    instance_id: Mapped[Optional[str]] = mapped_column(
+        ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), index=True)
+    definition_id: Mapped[Optional[str]] = mapped_column(ForeignKey("mlc_process_definitions.id"))
+    task_id: Mapped[Optional[str]] = mapped_column(String(36))
+    activity_id: Mapped[Optional[str]] = mapped_column(String(255))
+    business_key: Mapped[Optional[str]] = mapped_column(String(255))
+    due_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    config: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExternalTaskRow(Base):
+    """A service task waiting for, or held by, a worker."""
+
+    __tablename__ = "mlc_external_tasks"
+    __table_args__ = (Index("ix_mlc_external_tasks_fetch", "topic", "state", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(
+        ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), index=True)
+    definition_key: Mapped[str] = mapped_column(String(255))
+    business_key: Mapped[Optional[str]] = mapped_column(String(255))
+    activity_id: Mapped[str] = mapped_column(String(255))
+    task_id: Mapped[str] = mapped_column(String(36))  # the SpiffWorkflow task
+    topic: Mapped[str] = mapped_column(String(255))
+    variables: Mapped[dict] = mapped_column(JSON, default=dict)
+    properties: Mapped[dict] = mapped_column(JSON, default=dict)
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="available")  # available|locked|incident
+    lock_owner: Mapped[Optional[str]] = mapped_column(String(255))
+    lock_expires_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    retries: Mapped[Optional[int]] = mapped_column(Integer)
+    retry_cycle: Mapped[Optional[str]] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    error_details: Mapped[Optional[str]] = mapped_column(Text)
+    pending_result: Mapped[Optional[dict]] = mapped_column(JSON)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Incident(Base):
+    __tablename__ = "mlc_incidents"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(
+        ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), index=True)
+    external_task_id: Mapped[Optional[str]] = mapped_column(String(36))
+    activity_id: Mapped[Optional[str]] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))  # failedExternalTask | unhandledBpmnError | ...
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
+class HistoryEvent(Base):
+    """Append-only audit trail: never updated, never deleted with its instance."""
+
+    __tablename__ = "mlc_history"
+    __table_args__ = (Index("ix_mlc_history_instance", "instance_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    instance_id: Mapped[Optional[str]] = mapped_column(String(36))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    activity_id: Mapped[Optional[str]] = mapped_column(String(255))
+    name: Mapped[Optional[str]] = mapped_column(String(255))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

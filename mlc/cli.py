@@ -1,0 +1,343 @@
+"""The ``mlc`` command line: one-line reasons and a non-zero exit on failure, ``--json`` for
+machines. Commands build their collaborators through :mod:`mlc.wiring`."""
+
+from __future__ import annotations
+
+import functools
+import json
+import signal as signals
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from engine.errors import MlcError
+
+from .settings import Settings
+
+
+def parse_assignments(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``K=V`` pairs; V is JSON when it parses as JSON (numbers, true, {"a":1}), else text."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="-v")
+        name, raw = pair.split("=", 1)
+        if not name:
+            raise click.BadParameter(f"{pair!r} has an empty name", param_hint="-v")
+        try:
+            out[name] = json.loads(raw)
+        except ValueError:
+            out[name] = raw
+    return out
+
+
+def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
+    if as_json or human is None:
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        click.echo(human(data))
+
+
+def friendly(fn):
+    """Turn expected failures into one line on stderr and exit code 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except MlcError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            for problem in exc.problems[1:] if len(exc.problems) > 1 else []:
+                click.echo(f"  {problem}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+class LazyRuntime:
+    """Builds the runtime on first use, so ``mlc --help`` needs no database."""
+
+    def __init__(self, settings_factory: Callable[[], Settings], migrate: bool = True) -> None:
+        self._factory = settings_factory
+        self._runtime = None
+        self.migrate = migrate
+
+    def get(self):
+        if self._runtime is None:
+            from .wiring import build_runtime
+
+            self._runtime = build_runtime(self._factory(), migrate=self.migrate)
+        return self._runtime
+
+    def __getattr__(self, name: str):  # db, engine, settings, tasks ... for connector commands
+        return getattr(self.get(), name)
+
+
+def runtime():
+    return click.get_current_context().find_root().obj.get()
+
+
+@click.group()
+@click.option("--database", "database_url", envvar="MLC_DATABASE_URL", default=None,
+              help="Database URL (default sqlite:///var/mlc.db).")
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None) -> None:
+    """MLC Engine: BPMN/DMN model-lifecycle workflows."""
+
+    def settings() -> Settings:
+        try:
+            s = Settings.from_env()
+        except MlcError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            sys.exit(1)
+        if database_url:
+            s.database_url = database_url
+        return s
+
+    ctx.obj = LazyRuntime(settings)
+
+
+# ---------------------------------------------------------------------------- db
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@friendly
+def db_upgrade() -> None:
+    """Create or migrate the database to the newest schema."""
+    from engine.migrate import current, upgrade
+
+    url = click.get_current_context().find_root().obj._factory().database_url
+    upgrade(url)
+    click.echo(f"database at revision {current(url)}")
+
+
+# ---------------------------------------------------------------------------- deployments
+
+
+def _collect(paths: tuple[str, ...]) -> list[tuple[str, bytes]]:
+    files = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in (".bpmn", ".dmn"))
+            files.extend((p.name, p.read_bytes()) for p in found)
+        elif path.is_file():
+            files.append((path.name, path.read_bytes()))
+        else:
+            raise MlcError(f"{raw}: no such file or directory")
+    if not files:
+        raise MlcError("no .bpmn or .dmn files found in " + ", ".join(paths))
+    return files
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--name", default="", help="Deployment name.")
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def deploy(paths: tuple[str, ...], name: str, as_json: bool) -> None:
+    """Deploy .bpmn/.dmn files (or every such file in the given folders)."""
+    result = runtime().engine.deploy(_collect(paths), name=name, source="mlc deploy").to_dict()
+
+    def human(r):
+        lines = [f"deployment {r['id']}"]
+        for p in r["processes"]:
+            state = "unchanged" if p["key"] in r["filtered"] else "deployed"
+            lines.append(f"  process  {p['key']} v{p['version']} ({state})")
+        for d in r["decisions"]:
+            state = "unchanged" if d["key"] in r["filtered"] else "deployed"
+            lines.append(f"  decision {d['key']} v{d['version']} ({state})")
+        return "\n".join(lines)
+
+    emit(result, as_json, human)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def definitions(as_json: bool) -> None:
+    """List deployed process definitions (latest versions)."""
+    rows = runtime().engine.list_definitions(latest_only=True)
+    emit(rows, as_json, lambda rs: "\n".join(f"{r['key']:40} v{r['version']:<4} {r['name'] or ''}"
+                                             for r in rs) or "no process definitions")
+
+
+# ---------------------------------------------------------------------------- instances
+
+
+def _instance_line(i: dict) -> str:
+    active = ",".join(i["active_activities"]) or "-"
+    return f"{i['id']}  {i['key']:32} {i['status']:10} {active}"
+
+
+@main.command()
+@click.argument("key")
+@click.option("-v", "--var", "variables", multiple=True, metavar="NAME=VALUE")
+@click.option("--business-key", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def start(key: str, variables: tuple[str, ...], business_key: str | None, as_json: bool) -> None:
+    """Start the latest version of process KEY."""
+    instance = runtime().engine.start(key, parse_assignments(variables), business_key)
+    emit(instance, as_json, _instance_line)
+
+
+@main.command("signal")
+@click.argument("name")
+@click.option("-v", "--var", "variables", multiple=True, metavar="NAME=VALUE")
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def signal_cmd(name: str, variables: tuple[str, ...], as_json: bool) -> None:
+    """Broadcast signal NAME: start subscribed processes, resume waiting instances."""
+    result = runtime().engine.signal(name, parse_assignments(variables))
+    emit(result, as_json, lambda r: f"started {len(r['started'])}, resumed {len(r['resumed'])}"
+         + "".join(f"\n  started {i}" for i in r["started"])
+         + "".join(f"\n  resumed {i}" for i in r["resumed"]))
+
+
+@main.command()
+@click.argument("name")
+@click.option("--business-key", default=None)
+@click.option("-c", "--correlate", "correlation", multiple=True, metavar="NAME=VALUE",
+              help="Process variable the waiting instance must have.")
+@click.option("-v", "--var", "variables", multiple=True, metavar="NAME=VALUE")
+@click.option("--all", "all_instances", is_flag=True, help="Deliver to every matching instance.")
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def message(name: str, business_key: str | None, correlation: tuple[str, ...],
+            variables: tuple[str, ...], all_instances: bool, as_json: bool) -> None:
+    """Correlate message NAME to the instance waiting for it."""
+    ids = runtime().engine.correlate_message(
+        name, business_key=business_key, correlation=parse_assignments(correlation) or None,
+        variables=parse_assignments(variables), all_instances=all_instances)
+    emit({"instances": ids}, as_json, lambda r: "\n".join(f"delivered to {i}" for i in r["instances"]))
+
+
+@main.command()
+@click.option("--status", type=click.Choice(["running", "waiting", "completed", "incident", "terminated"]))
+@click.option("--key", default=None)
+@click.option("--business-key", default=None)
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def instances(status, key, business_key, limit, as_json) -> None:
+    """List process instances, newest first."""
+    rows = runtime().engine.list_instances(status=status, key=key, business_key=business_key,
+                                           limit=limit)
+    emit(rows, as_json, lambda rs: "\n".join(_instance_line(r) for r in rs) or "no instances")
+
+
+@main.command()
+@click.argument("instance_id")
+@click.option("--history/--no-history", default=True)
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def show(instance_id: str, history: bool, as_json: bool) -> None:
+    """Show an instance: status, variables, active activities, incidents, history."""
+    engine = runtime().engine
+    data = engine.get_instance(instance_id)
+    if history:
+        data["history"] = engine.history(instance_id)
+
+    def human(d):
+        lines = [_instance_line(d), f"business key: {d['business_key'] or '-'}",
+                 "variables: " + json.dumps(d["variables"], default=str)]
+        lines += [f"incident {i['id']}: {i['activity_id']}: {i['message']}" for i in d["incidents"]]
+        for h in d.get("history", []):
+            lines.append(f"  {h['at'][:23]}  {h['kind']:22} {h['activity_id'] or ''} {h['name'] or ''}")
+        return "\n".join(lines)
+
+    emit(data, as_json, human)
+
+
+@main.command()
+@click.argument("instance_id")
+@click.option("--reason", default="terminated by operator")
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def terminate(instance_id: str, reason: str, as_json: bool) -> None:
+    """Terminate a running instance."""
+    emit(runtime().engine.terminate(instance_id, reason), as_json, _instance_line)
+
+
+@main.command()
+@click.option("--all", "show_all", is_flag=True, help="Include resolved incidents.")
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def incidents(show_all: bool, as_json: bool) -> None:
+    """List open incidents."""
+    rows = runtime().engine.incidents(None if show_all else "open")
+    emit(rows, as_json, lambda rs: "\n".join(
+        f"{i['id']}  {i['status']:8} {i['instance_id']} {i['activity_id']}: {i['message']}"
+        for i in rs) or "no incidents")
+
+
+@main.command()
+@click.argument("incident_id")
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def retry(incident_id: str, as_json: bool) -> None:
+    """Retry the step behind an incident."""
+    emit(runtime().tasks.retry_incident(incident_id), as_json, _instance_line)
+
+
+# ---------------------------------------------------------------------------- workers
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run the due tasks and timers once, then exit.")
+@click.option("--poll", default=0.5, show_default=True, help="Seconds between polls when idle.")
+@click.option("--lock", "lock_seconds", default=300.0, show_default=True,
+              help="Seconds a claimed task stays locked.")
+@friendly
+def worker(once: bool, poll: float, lock_seconds: float) -> None:
+    """Run the in-process topic handlers and the timer scheduler until interrupted."""
+    from engine import TimerScheduler, Worker
+
+    rt = runtime()
+    w = Worker(rt.engine, rt.handlers, lock_seconds=lock_seconds)
+    if once:
+        fired = rt.engine.fire_due_timers()
+        ran = 0
+        while w.run_once():
+            ran += 1
+        click.echo(f"ran {ran} task(s), fired {fired} timer(s)")
+        return
+    stop = threading.Event()
+    for sig in (signals.SIGINT, signals.SIGTERM):
+        signals.signal(sig, lambda *_: stop.set())
+    scheduler = threading.Thread(target=TimerScheduler(rt.engine).run, args=(stop,), daemon=True)
+    scheduler.start()
+    click.echo(f"worker {w.worker_id} serving topics: {', '.join(rt.handlers.topics()) or '-'}")
+    w.run(stop, poll)
+    scheduler.join(timeout=5)
+    w.close()
+
+
+def _mount_optional() -> None:
+    """Mount command groups contributed by other packages, when they are installed."""
+    import importlib
+
+    for module, attr in (("mlc.decide", "decide"), ("mlc.serve", "serve"),
+                         ("connectors.tickets.cli", "tickets"),
+                         ("connectors.tickets.cli", "notifications"),
+                         ("connectors.registry.cli", "models"),
+                         ("connectors.registry.cli", "snapshots"),
+                         ("connectors.registry.cli", "runtimes"),
+                         ("connectors.jobs.cli", "jobs")):
+        try:
+            command = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError):
+            continue
+        main.add_command(command)
+
+
+_mount_optional()
