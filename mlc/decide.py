@@ -1,0 +1,120 @@
+"""``mlc decide FILE [--decision ID] -v name=value ... [--json]``: evaluate a DMN decision."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.dmn import DecisionResult, load_dmn
+from engine.errors import MlcError
+from engine.feel import FeelError, YearsMonthsDuration, compile_expression
+from engine.feel.builtins import feel_string
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``name=value``: the value is read as a FEEL literal when it is one, else as a string.
+
+    ``score=0.93`` -> Decimal, ``env="prod"`` -> "prod", ``ok=true`` -> True,
+    ``day=date("2026-01-01")`` -> a date, ``env=prod`` -> "prod".
+    """
+    if "=" not in text:
+        raise click.BadParameter(f"{text!r} is not name=value", param_hint="-v")
+    name, raw = text.split("=", 1)
+    name = name.strip()
+    if not name:
+        raise click.BadParameter(f"{text!r} has no name", param_hint="-v")
+    try:
+        errors: list[str] = []
+        value = compile_expression(raw).evaluate({}, errors)
+        if errors or (value is None and raw.strip() != "null"):
+            return name, raw
+        return name, value
+    except FeelError:
+        return name, raw
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready value: numbers stay numbers, temporals become ISO strings."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (dt.date, dt.time, dt.timedelta, YearsMonthsDuration)):
+        return feel_string(value)
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return value
+    return feel_string(value) or str(value)
+
+
+def _table(result: DecisionResult) -> str:
+    rows = result.rows
+    columns = ["rule"] + list(dict.fromkeys(k for row in rows for k in row))
+    refs = [str(r) for r in result.matched_rules] if result.is_table else ["-"]
+    lines = [[ref if i < len(refs) else "(default)"] + [_cell(row.get(c)) for c in columns[1:]]
+             for i, (ref, row) in enumerate(zip(refs + ["(default)"] * len(rows), rows))]
+    widths = [max(len(c), *(len(line[i]) for line in lines)) if lines else len(c)
+              for i, c in enumerate(columns)]
+    out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)),
+           "  ".join("-" * w for w in widths)]
+    out += ["  ".join(v.ljust(w) for v, w in zip(line, widths)) for line in lines]
+    if not lines:
+        out.append("(no rule matched)")
+    return "\n".join(out)
+
+
+@click.command("decide")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--decision", "decision_id", help="Decision id or name (default: the only "
+              "decision, or the one no other decision requires).")
+@click.option("-v", "--var", "variables", multiple=True, metavar="NAME=VALUE",
+              help="An input value; read as a FEEL literal (0.8, \"x\", true, "
+                   "date(\"2026-01-01\")) when it is one, else as a string.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def decide(file: Path, decision_id: str | None, variables: tuple[str, ...],
+           as_json: bool) -> None:
+    """Evaluate a decision of a DMN FILE and print its result table and matched rules."""
+    try:
+        context = dict(parse_assignment(v) for v in variables)
+        definitions = load_dmn(file.read_bytes(), str(file))
+        target = decision_id or _default_decision(definitions)
+        result = definitions.evaluate(target, context)
+    except click.BadParameter:
+        raise
+    except MlcError as exc:
+        click.echo(f"error: {exc.message.splitlines()[0]}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps({
+            "decision": result.decision_id, "name": result.decision_name,
+            "result": _plain(result.result), "matched_rules": result.matched_rules,
+            "value": _plain(result.value), "errors": result.errors}, indent=2))
+        return
+    click.echo(f"decision {result.decision_name} ({result.decision_id})")
+    click.echo(_table(result))
+    for error in result.errors:
+        click.echo(f"warning: {error}", err=True)
+
+
+def _default_decision(definitions) -> str:
+    """The only decision, or the single top decision that no other decision requires."""
+    decisions = definitions.decisions
+    required = {r for d in decisions.values() for r in d.required_decisions}
+    tops = [d for d in decisions if d not in required]
+    if len(decisions) == 1 or len(tops) == 1:
+        return (list(decisions) if len(decisions) == 1 else tops)[0]
+    raise MlcError(f"{definitions.filename} has {len(decisions)} decisions; choose one with "
+                   f"--decision ({', '.join(sorted(decisions))})")

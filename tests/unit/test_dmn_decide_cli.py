@@ -1,0 +1,49 @@
+"""`mlc decide`: evaluates a DMN file from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from mlc.decide import decide, parse_assignment
+
+APPROVAL = str(Path(__file__).resolve().parents[1] / "fixtures" / "dmn" / "approval.dmn")
+
+
+def test_values_are_feel_literals_when_they_parse():
+    from datetime import date
+    from decimal import Decimal
+
+    assert parse_assignment("score=0.93") == ("score", Decimal("0.93"))
+    assert parse_assignment('env="prod"') == ("env", "prod")
+    assert parse_assignment("env=prod") == ("env", "prod")
+    assert parse_assignment("ok=true") == ("ok", True)
+    assert parse_assignment('day=date("2026-01-01")') == ("day", date(2026, 1, 1))
+
+
+def test_prints_table_and_matched_rule():
+    result = CliRunner().invoke(decide, [APPROVAL, "--decision", "approve",
+                                         "-v", "Test Score=0.91", "-v", "environment=prod",
+                                         "-v", "drift=0.1"])
+    assert result.exit_code == 0, result.output
+    assert "r_high_prod" in result.output and "score 0.91 in prod" in result.output
+
+
+def test_json_output():
+    result = CliRunner().invoke(decide, [APPROVAL, "--decision", "approve", "--json",
+                                         "-v", "Test Score=0.5", "-v", "environment=dev",
+                                         "-v", "drift=0"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["matched_rules"] == ["r_other"]
+    assert data["result"] == [{"approved": False, "reason": "rejected"}]
+
+
+def test_errors_exit_non_zero_with_one_line():
+    result = CliRunner().invoke(decide, [APPROVAL, "--decision", "nope"])
+    assert result.exit_code != 0
+    assert "no decision 'nope'" in result.output
+    ambiguous = CliRunner().invoke(decide, [APPROVAL])
+    assert ambiguous.exit_code != 0 and "--decision" in ambiguous.output
