@@ -10,16 +10,21 @@ Public surface (the composition root wires these):
 
 from .backend import (DEFAULT_TERMINAL_STATUSES, TICKET_KINDS, Ticket, TicketBackend,
                       TicketRequest)
+from .factory import TicketComponents, build_ticket_components
 from .errors import TicketSystemError, WebhookAuthenticationError, WebhookSignatureError
 from .handlers import register_ticket_handlers
 from .local import LocalTicketBackend
+from .poller import TicketPoller
 from .resolution import RESOLVED_MESSAGE, MessageCorrelator, Resolution, TicketResolver
 from .service import TicketService
 from .store import TicketStore
+from .webhooks import TicketWebhookReceiver, WebhookOutcome
 
 __all__ = [
     "DEFAULT_TERMINAL_STATUSES", "TICKET_KINDS", "LocalTicketBackend", "MessageCorrelator",
     "RESOLVED_MESSAGE", "Resolution", "Ticket", "TicketBackend", "TicketRequest",
     "TicketResolver", "TicketService", "TicketStore", "TicketSystemError",
-    "WebhookAuthenticationError", "WebhookSignatureError", "register_ticket_handlers",
+    "TicketComponents", "TicketPoller", "TicketWebhookReceiver", "WebhookOutcome",
+    "WebhookAuthenticationError", "WebhookSignatureError", "build_ticket_components",
+    "register_ticket_handlers",
 ]

@@ -1,0 +1,36 @@
+"""``mlc notifications list``: the local notification feed."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from engine.errors import MlcError
+
+from .feed import NotificationFeed
+
+
+@click.group("notifications")
+def notifications() -> None:
+    """Notifications sent by processes (Slack, webhooks, local feed)."""
+
+
+@notifications.command("list")
+@click.option("--channel", type=click.Choice(["slack", "webhook", "feed"]))
+@click.option("--instance", "instance_id", help="Only this process instance's.")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_notifications(channel: str | None, instance_id: str | None, limit: int,
+                       as_json: bool) -> None:
+    """Newest first."""
+    try:
+        found = NotificationFeed(click.get_current_context().obj.db).list(
+            channel=channel, instance_id=instance_id, limit=limit)
+    except MlcError as exc:
+        raise click.ClickException(str(exc).splitlines()[0]) from None
+    if as_json:
+        click.echo(json.dumps([n.to_dict() for n in found], indent=2, default=str))
+        return
+    for n in found:
+        click.echo(f"{n.created_at:%Y-%m-%d %H:%M:%S}  {n.channel:<8} {n.status:<8} {n.title}")

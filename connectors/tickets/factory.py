@@ -1,0 +1,74 @@
+"""Assembling the ticket parts from ``Settings`` (for the composition root: CLI, app factory)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from engine.db import Database
+from engine.errors import ConfigurationError
+from mlc.settings import Settings
+
+from .backend import TicketBackend
+from .jira_backend import JiraTicketBackend
+from .local import LocalTicketBackend
+from .poller import TicketPoller
+from .resolution import MessageCorrelator, TicketResolver
+from .service import TicketService
+from .servicenow_backend import ServiceNowTicketBackend
+from .store import TicketStore
+from .webhooks import TicketWebhookReceiver
+
+
+@dataclass
+class TicketComponents:
+    """Everything the rest of the project needs from the ticket connector."""
+
+    store: TicketStore
+    resolver: TicketResolver
+    service: TicketService
+    webhooks: TicketWebhookReceiver
+    poller: TicketPoller
+
+    @property
+    def local(self) -> LocalTicketBackend:
+        return self.service.backends["local"]  # type: ignore[return-value]
+
+
+def build_ticket_components(settings: Settings, db: Database, correlator: MessageCorrelator,
+                            *, terminal_statuses: Mapping[str, Sequence[str]] | None = None
+                            ) -> TicketComponents:
+    """Local tickets always; Jira / ServiceNow when their URL is set (required if default).
+
+    Args:
+        settings: ``MLC_TICKETS`` picks the default system.
+        db: the project's database.
+        correlator: the engine facade (``correlate_message``).
+        terminal_statuses: per system, overrides of the statuses that count as a decision.
+    """
+    store = TicketStore(db)
+    resolver = TicketResolver(store, correlator, terminal_statuses)
+    backends: dict[str, TicketBackend] = {
+        "local": LocalTicketBackend(store, resolver)}
+    namers = {}
+    if settings.jira_url or settings.tickets == "jira":
+        jira = JiraTicketBackend(settings.jira_url or "", settings.jira_user or "",
+                                 settings.jira_token or "", settings.jira_project,
+                                 terminal_statuses=resolver.terminal_statuses["jira"])
+        backends["jira"] = jira
+        namers["jira"] = jira.fields_by_name
+    if settings.servicenow_url or settings.tickets == "servicenow":
+        snow = ServiceNowTicketBackend(
+            settings.servicenow_url or "", settings.servicenow_user or "",
+            settings.servicenow_password or "",
+            terminal_statuses=resolver.terminal_statuses["servicenow"])
+        backends["servicenow"] = snow
+        namers["servicenow"] = snow.fields_by_name
+    if settings.tickets not in backends:
+        raise ConfigurationError(f"MLC_TICKETS={settings.tickets!r} is not available")
+    service = TicketService(backends, store, settings.tickets)
+    webhooks = TicketWebhookReceiver(store, resolver, jira_secret=settings.jira_webhook_secret,
+                                     servicenow_secret=settings.servicenow_webhook_secret,
+                                     field_namers=namers)
+    return TicketComponents(store, resolver, service, webhooks,
+                            TicketPoller(store, resolver, backends))
