@@ -1,0 +1,173 @@
+"""One job's lifetime: its row, scratch folder, log, model processes, lease and time limit.
+
+Every job type runs inside :func:`run_job`, which guarantees the same ending: the row is
+finished (succeeded, or failed with a recorded reason and the log's tail), the execution key
+and lease are released, and every model process is killed — whatever the model did.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from connectors.registry import (JobRecord, JobStore, LeaseKeeper, ModelRecord, ModelRegistry,
+                                 SnapshotRecord)
+from engine.errors import ConflictError, MlcError
+
+from ._process import ModelProcess, ProcessPool, TimeLimitExceeded
+from .locations import DataStore
+from .model_code import resolve_model_dir
+
+log = logging.getLogger(__name__)
+
+LOG_TAIL_CHARS = 8000
+
+
+class Deadline:
+    """A job-wide time limit; ``seconds`` of 0 or None means none."""
+
+    def __init__(self, seconds: Optional[float]) -> None:
+        self.seconds = seconds or 0
+        self._end = time.monotonic() + self.seconds if self.seconds else None
+
+    def remaining(self) -> Optional[float]:
+        if self._end is None:
+            return None
+        left = self._end - time.monotonic()
+        if left <= 0:
+            raise TimeLimitExceeded(f"the job exceeded its job_timeout of {self.seconds:g}s")
+        return left
+
+    def limit(self, per_step: Optional[float] = None) -> Optional[float]:
+        """The time one step may take: its own limit (0 = none) capped by the job's."""
+        left = self.remaining()
+        step = per_step or None
+        if left is None:
+            return step
+        return left if step is None else min(left, step)
+
+
+@dataclass
+class JobRun:
+    """What a job body gets to work with."""
+
+    job: JobRecord
+    snapshot: SnapshotRecord
+    model: ModelRecord
+    scratch: Path
+    store: JobStore
+    pool: ProcessPool
+    deadline: Deadline
+    model_cache: Optional[Path] = None
+    _processes: list[ModelProcess] = field(default_factory=list)
+    _lease: Optional[LeaseKeeper] = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.scratch / "job.log"
+
+    @property
+    def label_column(self) -> str:
+        return str(self.snapshot.metadata.get("label_column") or "label")
+
+    @property
+    def artifact_dir(self) -> Optional[str]:
+        asset = self.snapshot.asset("ARTIFACT")
+        return asset.uri if asset else None
+
+    @property
+    def build(self) -> str:
+        """Which build of the snapshot runs: its newest artifact, or the bare source."""
+        asset = self.snapshot.asset("ARTIFACT")
+        return asset.id if asset else "source"
+
+    def start(self, execution_key: Optional[str]) -> None:
+        """Take the execution key (refused when redundant) and start renewing the lease."""
+        self.store.start(self.job.id, execution_key)
+        self._lease = LeaseKeeper(self.store, self.job.id).__enter__()
+
+    def loaded_processes(self, count: int, artifact_dir: Optional[str]) -> list[ModelProcess]:
+        """``count`` model processes with the snapshot's model loaded (``init`` called once)."""
+        model_dir = resolve_model_dir(self.snapshot.source, self.model_cache)
+        processes = self.pool.acquire(count)
+        self._processes.extend(processes)
+        request = {"op": "load", "model_dir": str(model_dir), "artifact_dir": artifact_dir,
+                   "log": str(self.log_path)}
+        for process in processes:  # send every load first so the processes load in parallel
+            process.send(request)
+        for process in processes:
+            process.receive(self.deadline.limit(), "loading the model")
+        return processes
+
+    def kill_processes(self) -> None:
+        for process in self._processes:
+            process.kill()
+
+    def close(self) -> None:
+        for process in self._processes:
+            process.close()
+        if self._lease is not None:
+            self._lease.__exit__(None, None, None)
+
+    def log_tail(self) -> str:
+        try:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(0, 2)
+                size = fh.tell()
+                fh.seek(max(0, size - LOG_TAIL_CHARS))
+                return fh.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+
+Body = Callable[[JobRun], tuple[dict[str, Any], dict[str, Any]]]
+
+
+def run_job(store: JobStore, registry: ModelRegistry, pool: ProcessPool, *, job_type: str,
+            snapshot_id: str, inputs: dict[str, Any], body: Body, job_timeout: float = 0,
+            idempotency_key: Optional[str] = None,
+            model_cache: Optional[Path] = None) -> JobRecord:
+    """Create the job row, run ``body`` and record the outcome; never raises for job failures.
+
+    ``body`` returns ``(outputs, metrics)``. A retry of the same task (same idempotency key)
+    returns the recorded outcome instead of running again, unless the earlier attempt died.
+
+    Raises:
+        NotFoundError: the snapshot does not exist (no job row can name it).
+        ConflictError: the same task is still running in another worker.
+    """
+    snapshot = registry.get_snapshot(snapshot_id)
+    model = registry.get_model(snapshot.model_id)
+    if idempotency_key:
+        prior = store.by_idempotency_key(idempotency_key)
+        if prior is not None:
+            if prior.state in ("succeeded", "failed"):
+                return prior
+            if store.holder_is_alive(prior.id):
+                raise ConflictError(f"job {prior.id} for this task is still running")
+            store.release_idempotency_key(prior.id)
+    job = store.create(job_type, snapshot_id=snapshot.id, model_id=model.id, inputs=inputs,
+                       idempotency_key=idempotency_key)
+    with tempfile.TemporaryDirectory(prefix=f"mlc-job-{job.id[:8]}-") as scratch:
+        run = JobRun(job=job, snapshot=snapshot, model=model, scratch=Path(scratch),
+                     store=store, pool=pool, deadline=Deadline(job_timeout),
+                     model_cache=model_cache)
+        run.log_path.touch()
+        try:
+            outputs, metrics = body(run)
+        except MlcError as exc:
+            run.close()
+            return store.finish(job.id, succeeded=False, reason=exc.message,
+                                log_tail=run.log_tail())
+        except Exception as exc:  # noqa: BLE001 - a job never takes the worker down
+            log.exception("job %s failed unexpectedly", job.id)
+            run.close()
+            return store.finish(job.id, succeeded=False, reason=f"{type(exc).__name__}: {exc}",
+                                log_tail=run.log_tail())
+        run.close()
+        return store.finish(job.id, succeeded=True, outputs=outputs, metrics=metrics,
+                            log_tail=run.log_tail())

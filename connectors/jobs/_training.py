@@ -1,0 +1,90 @@
+"""The bodies of ``job.training`` and ``job.metrics`` (run inside :func:`run_job`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from connectors.registry import ModelRegistry, execution_key
+from engine.errors import ValidationError
+
+from ._run import JobRun
+from .formats import format_of, read_frame
+from .locations import DataStore
+from .metrics import compute_metrics
+
+
+class MissingDataError(ValidationError):
+    """A job has no data to work on (no input given and no asset of the needed role)."""
+
+    code = "missing_data"
+
+
+def data_uri(run: JobRun, explicit: Optional[str], role: str) -> str:
+    if explicit:
+        return explicit
+    asset = run.snapshot.asset(role)
+    if asset is None:
+        raise MissingDataError(f"snapshot {run.snapshot.id} has no {role} asset and no input "
+                               f"file was given")
+    return asset.uri
+
+
+def training_body(registry: ModelRegistry, data: DataStore, artifact_root: Path, *,
+                  input_uri: Optional[str], input_format: Optional[str],
+                  params: dict[str, Any]) -> Callable[[JobRun], tuple[dict, dict]]:
+    """Train the snapshot's model; the artifact folder becomes the snapshot's next ARTIFACT."""
+
+    def body(run: JobRun) -> tuple[dict, dict]:
+        uri = data_uri(run, input_uri, "TRAINING_DATA")
+        location = data.resolve(uri)
+        fmt = format_of(location.name, input_format)
+        run.start(execution_key("training", run.snapshot.id, run.build, location.uri, ""))
+        local = data.fetch(location, run.scratch)
+        artifact_dir = (artifact_root / run.snapshot.model_id / run.snapshot.id / run.job.id)
+        artifact_dir.mkdir(parents=True, exist_ok=True)
+        (process,) = run.loaded_processes(1, None)
+        answer = process.call(
+            {"op": "train", "input": str(local), "format": fmt,
+             "params": {"label_column": run.label_column, **params},
+             "artifact_dir": str(artifact_dir)},
+            run.deadline.limit(), "training")
+        asset = registry.add_asset(run.snapshot.id, "ARTIFACT", str(artifact_dir), "folder")
+        outputs = {"artifact_uri": str(artifact_dir), "artifact_version": asset.version,
+                   "artifact_asset_id": asset.id, "input": location.uri,
+                   "rows": answer.get("rows")}
+        return outputs, dict(answer.get("metrics") or {})
+
+    return body
+
+
+def metrics_body(registry: ModelRegistry, data: DataStore, *, input_uri: Optional[str],
+                 input_format: Optional[str]) -> Callable[[JobRun], tuple[dict, dict]]:
+    """Predict on labelled data, compute metrics, store them on the job and the snapshot."""
+
+    def body(run: JobRun) -> tuple[dict, dict]:
+        uri = data_uri(run, input_uri, "TEST_DATA")
+        location = data.resolve(uri)
+        fmt = format_of(location.name, input_format)
+        run.start(execution_key("metrics", run.snapshot.id, run.build, location.uri, ""))
+        local = data.fetch(location, run.scratch)
+        labelled = read_frame(local, fmt)
+        label = run.label_column
+        if label not in labelled.columns:
+            raise ValidationError(f"test data {location.uri} has no label column {label!r}")
+        predictions_path = run.scratch / "predictions.parquet"
+        (process,) = run.loaded_processes(1, run.artifact_dir)
+        process.call({"op": "predict", "input": str(local), "input_format": fmt,
+                      "output": str(predictions_path), "output_format": "parquet",
+                      "drop": [label]}, run.deadline.limit(), "predicting on the test data")
+        predictions = read_frame(predictions_path, "parquet")
+        predicted = (predictions["prediction"] if "prediction" in predictions.columns
+                     else predictions.iloc[:, 0])
+        scores = predictions["score"] if "score" in predictions.columns else None
+        metrics = compute_metrics(run.model.methodology, labelled[label].to_numpy(),
+                                  predicted.to_numpy(),
+                                  scores.to_numpy() if scores is not None else None)
+        registry.record_test_results(run.snapshot.id, {**metrics, "job_id": run.job.id})
+        return {"input": location.uri, "rows": len(labelled), "label_column": label}, metrics
+
+    return body

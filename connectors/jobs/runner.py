@@ -1,0 +1,148 @@
+"""The model subprocess: ``python -m connectors.jobs.runner``.
+
+Model code never runs in the engine's process. The parent speaks JSON lines over this
+process's stdin and a private copy of its original stdout; fd 1 and 2 are redirected to the
+job's log file, so whatever the model prints lands in the log, never in the protocol.
+
+Requests (one per line) and their answers:
+
+- ``{"op": "load", "model_dir", "artifact_dir", "log"}`` imports ``model.py`` and calls its
+  optional ``init(artifact_dir)`` once, so scoring many files loads the model once.
+- ``{"op": "train", "input", "format", "params", "artifact_dir"}`` calls
+  ``train(df, params)`` with the working directory (and ``params["artifact_dir"]``) set to the
+  artifact folder; a dict it returns is reported as training metrics.
+- ``{"op": "predict", "input", "input_format", "output", "output_format", "drop"}`` reads a
+  file, drops the ``drop`` columns (labels), calls ``predict(df)`` and writes the result.
+
+Every answer is ``{"ok": true, ...}`` or ``{"ok": false, "error": "...", "traceback": "..."}``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import traceback
+from typing import Any
+
+PRELOAD = ("numpy", "pandas", "pyarrow.parquet", "pyarrow.feather", "sklearn.base",
+           "sklearn.linear_model")
+
+
+class _Worker:
+    def __init__(self) -> None:
+        self.model: Any = None
+
+    def load(self, req: dict) -> dict:
+        log_path = req.get("log")
+        if log_path:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            os.close(fd)
+        model_dir = req["model_dir"]
+        sys.path.insert(0, model_dir)
+        spec = importlib.util.spec_from_file_location("mlc_model",
+                                                      os.path.join(model_dir, "model.py"))
+        if spec is None or spec.loader is None:
+            raise ImportError(f"no model.py in {model_dir}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["mlc_model"] = module
+        spec.loader.exec_module(module)
+        self.model = module
+        init = getattr(module, "init", None)
+        if callable(init):
+            init(req.get("artifact_dir"))
+        return {}
+
+    def train(self, req: dict) -> dict:
+        from connectors.jobs.formats import read_frame
+
+        frame = read_frame(req["input"], req["format"])
+        params = dict(req.get("params") or {})
+        artifact_dir = req["artifact_dir"]
+        os.makedirs(artifact_dir, exist_ok=True)
+        params["artifact_dir"] = artifact_dir
+        previous = os.getcwd()
+        os.chdir(artifact_dir)
+        try:
+            result = self.model.train(frame, params)
+        finally:
+            os.chdir(previous)
+        metrics = result if isinstance(result, dict) else {}
+        return {"metrics": json.loads(json.dumps(metrics, default=float)), "rows": len(frame)}
+
+    def predict(self, req: dict) -> dict:
+        from connectors.jobs.formats import read_frame, write_frame
+
+        frame = read_frame(req["input"], req["input_format"])
+        drop = [c for c in req.get("drop") or () if c in frame.columns]
+        if drop:
+            frame = frame.drop(columns=drop)
+        result = _as_frame(self.model.predict(frame), len(frame))
+        write_frame(result, req["output"], req["output_format"])
+        return {"rows": len(result)}
+
+
+def _as_frame(result: Any, rows: int):
+    """Normalise ``predict``'s answer to a DataFrame (a Series becomes ``prediction``)."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(result, pd.Series):
+        frame = result.rename("prediction").to_frame()
+    elif isinstance(result, pd.DataFrame):
+        frame = result
+    else:
+        array = np.asarray(result)
+        if array.ndim == 1:
+            frame = pd.DataFrame({"prediction": array})
+        elif array.ndim == 2:
+            frame = pd.DataFrame(array, columns=[f"p{i}" for i in range(array.shape[1])])
+        else:
+            raise TypeError(f"predict returned a {array.ndim}-dimensional array")
+    if len(frame) != rows:
+        raise ValueError(f"predict returned {len(frame)} rows for {rows} input rows")
+    frame.columns = [str(c) for c in frame.columns]
+    return frame.reset_index(drop=True)
+
+
+def main() -> int:
+    channel = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # until a job log is assigned, model output goes to the boot log
+    for name in PRELOAD:  # warm interpreters are the point of spare processes
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    channel.write(json.dumps({"ok": True, "ready": True, "pid": os.getpid()}) + "\n")
+    worker = _Worker()
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            op = req.get("op")
+            if op not in ("load", "train", "predict"):
+                raise ValueError(f"unknown op {op!r}")
+            if op != "load" and worker.model is None:
+                raise RuntimeError("no model loaded")
+            answer = {"ok": True, **getattr(worker, op)(req)}
+        except BaseException as exc:  # noqa: BLE001 - report, never die silently
+            tb = traceback.format_exc()
+            print(tb, file=sys.stderr, flush=True)
+            answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": tb}
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                channel.write(json.dumps(answer) + "\n")
+                return 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        channel.write(json.dumps(answer) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

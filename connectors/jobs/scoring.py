@@ -1,0 +1,233 @@
+"""Batch scoring: every input file is one task, run by ``parallelism`` model processes.
+
+Contract (what ``job.scoring``, ``mlc jobs run-scoring`` and the REST layer promise):
+
+- *Source* is one data file or a folder / S3 prefix; every ``.csv``, ``.parquet``/``.pq`` or
+  ``.feather``/``.arrow`` file directly inside it is one task (hidden files are skipped). A
+  declared ``input_format`` limits a folder to files of that format.
+- *Destination* is a folder / S3 prefix that receives one output file per input file with the
+  same name; when ``output_format`` differs from the input's, only the extension changes. A
+  single input file may instead name an output file directly (a destination with a data
+  extension).
+- *Existing outputs*: with ``overwrite=False`` (the default) the job refuses to start when any
+  output already exists, naming it, so nothing is lost by accident. With ``overwrite=True``
+  each existing output is replaced when its file completes; outputs are written to a temporary
+  name and renamed (S3: one PUT), so a reader never sees half a file. Outputs of files that
+  completed before a failure are kept and listed on the job.
+- *Time limits*: ``file_timeout`` bounds one file, ``job_timeout`` the whole job (model loading
+  included); 0 means none. A file past its limit kills its process and fails the execution with
+  the reason recorded; the other processes are stopped too.
+- Each process loads the model once (``init``) and then scores its share of files.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from connectors.registry import execution_key
+from engine.errors import ValidationError
+
+from ._process import ModelProcess, ModelProcessError, TimeLimitExceeded
+from ._run import JobRun
+from .formats import FORMATS, format_of, output_name
+from .locations import DataStore, Location, LocalLocation
+
+ProgressCallback = Callable[[int, int, int], None]  # files done, files total, rows so far
+
+
+@dataclass(frozen=True)
+class ScoringOptions:
+    """How to run a batch scoring job (see the module docstring for the contract)."""
+
+    parallelism: int = 1
+    job_timeout: float = 0
+    file_timeout: float = 0
+    input_format: Optional[str] = None
+    output_format: Optional[str] = None
+    overwrite: bool = False
+
+    def check(self) -> None:
+        if int(self.parallelism) < 1:
+            raise ValidationError("parallelism must be at least 1")
+        if self.job_timeout < 0 or self.file_timeout < 0:
+            raise ValidationError("timeouts are seconds >= 0 (0 means none)")
+        for fmt in (self.input_format, self.output_format):
+            if fmt is not None and fmt not in FORMATS:
+                raise ValidationError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"parallelism": self.parallelism, "job_timeout": self.job_timeout,
+                "file_timeout": self.file_timeout, "input_format": self.input_format,
+                "output_format": self.output_format, "overwrite": self.overwrite}
+
+
+@dataclass(frozen=True)
+class FileTask:
+    input: Location
+    input_format: str
+    output: Location
+    output_format: str
+
+
+def plan_tasks(data: DataStore, source: Location, destination: Location,
+               options: ScoringOptions) -> list[FileTask]:
+    """Pair every input file with its output, refusing ambiguous or self-overwriting plans."""
+    inputs = data.list_inputs(source)
+    if options.input_format and len(inputs) > 1:
+        inputs = [i for i in inputs if format_of(i.name) == options.input_format]
+    if not inputs:
+        raise ValidationError(f"input {source.uri} names no {options.input_format} files")
+    single_target = (len(inputs) == 1 and inputs[0] == source
+                     and _has_data_extension(destination.name))
+    tasks = []
+    for item in inputs:
+        in_fmt = format_of(item.name, options.input_format)
+        out_fmt = options.output_format or (format_of(destination.name) if single_target
+                                            else in_fmt)
+        target = destination if single_target else destination.child(
+            output_name(item.name, out_fmt))
+        if target == item:
+            raise ValidationError(f"output {target.uri} would overwrite its own input")
+        tasks.append(FileTask(item, in_fmt, target, out_fmt))
+    seen: dict[Location, Location] = {}
+    for task in tasks:
+        if task.output in seen:
+            raise ValidationError(f"inputs {seen[task.output].uri} and {task.input.uri} would "
+                                  f"both write {task.output.uri}")
+        seen[task.output] = task.input
+    return tasks
+
+
+def _has_data_extension(name: str) -> bool:
+    try:
+        format_of(name)
+        return True
+    except ValidationError:
+        return False
+
+
+class _Progress:
+    def __init__(self, total: int, callback: Optional[ProgressCallback]) -> None:
+        self.total, self.callback = total, callback
+        self.files: list[dict[str, Any]] = []
+        self.rows = 0
+        self.failure: Optional[str] = None
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def done(self, task: FileTask, rows: int) -> None:
+        with self.lock:
+            self.files.append({"input": task.input.uri, "output": task.output.uri, "rows": rows})
+            self.rows += rows
+            done, total, all_rows = len(self.files), self.total, self.rows
+        if self.callback:
+            self.callback(done, total, all_rows)
+
+    def fail(self, reason: str, run: JobRun) -> None:
+        with self.lock:
+            first = self.failure is None
+            if first:
+                self.failure = reason
+        self.stop.set()
+        if first:
+            run.kill_processes()  # stop the other files promptly: the execution has failed
+
+
+def scoring_body(data: DataStore, *, source: str, destination: str, options: ScoringOptions,
+                 progress: Optional[ProgressCallback] = None
+                 ) -> Callable[[JobRun], tuple[dict, dict]]:
+    def body(run: JobRun) -> tuple[dict, dict]:
+        options.check()
+        started = time.monotonic()
+        src, dst = data.resolve(source), data.resolve(destination)
+        tasks = plan_tasks(data, src, dst, options)
+        existing = [t.output.uri for t in tasks if data.exists(t.output)]
+        if existing and not options.overwrite:
+            more = f" and {len(existing) - 3} more" if len(existing) > 3 else ""
+            raise ValidationError(f"output already exists: {', '.join(existing[:3])}{more}; "
+                                  f"set overwrite to replace existing outputs")
+        if isinstance(dst, LocalLocation) and len(tasks) > 1:
+            dst.path.mkdir(parents=True, exist_ok=True)
+        run.start(execution_key("scoring", run.snapshot.id, run.build, src.uri, dst.uri))
+        state = _Progress(len(tasks), progress)
+        if progress:
+            progress(0, len(tasks), 0)
+        processes = run.loaded_processes(min(int(options.parallelism), len(tasks)),
+                                         run.artifact_dir)
+        pending: "queue.Queue[FileTask]" = queue.Queue()
+        for task in tasks:
+            pending.put(task)
+        threads = [threading.Thread(target=_score_files, args=(p, pending, run, data, options,
+                                                               state), daemon=True)
+                   for p in processes]
+        for thread in threads:
+            thread.start()
+        last_report = time.monotonic()
+        while any(t.is_alive() for t in threads):
+            for thread in threads:
+                thread.join(timeout=1.0)
+            if time.monotonic() - last_report > 2.0:
+                run.store.update_outputs(run.job.id, _outputs(src, dst, state, options, existing))
+                last_report = time.monotonic()
+        outputs = _outputs(src, dst, state, options, existing)
+        if state.failure:
+            run.store.update_outputs(run.job.id, outputs)
+            raise ModelProcessError(state.failure)
+        seconds = time.monotonic() - started
+        metrics = {"files": len(tasks), "rows": state.rows, "seconds": round(seconds, 3),
+                   "rows_per_second": round(state.rows / seconds, 1) if seconds else None}
+        return outputs, metrics
+
+    return body
+
+
+def _outputs(src: Location, dst: Location, state: _Progress, options: ScoringOptions,
+             existing: list[str]) -> dict[str, Any]:
+    with state.lock:
+        files = sorted(state.files, key=lambda f: f["input"])
+        return {"source": src.uri, "destination": dst.uri, "files_total": state.total,
+                "files_done": len(files), "rows": state.rows, "files": files,
+                "options": options.to_dict(), "overwritten": existing}
+
+
+def _score_files(process: ModelProcess, pending: "queue.Queue[FileTask]", run: JobRun,
+                 data: DataStore, options: ScoringOptions, state: _Progress) -> None:
+    """One process's loop: take the next file until none is left or the execution failed."""
+    while not state.stop.is_set():
+        try:
+            task = pending.get_nowait()
+        except queue.Empty:
+            return
+        name = task.input.name
+        limit: Optional[float] = None
+        try:
+            limit = run.deadline.limit(options.file_timeout)
+            local_in = data.fetch(task.input, run.scratch)
+            local_out = data.local_target(task.output, run.scratch)
+            answer = process.call(
+                {"op": "predict", "input": str(local_in), "input_format": task.input_format,
+                 "output": str(local_out), "output_format": task.output_format, "drop": []},
+                limit, f"scoring {name}")
+            data.store(local_out, task.output)
+            if local_in != getattr(task.input, "path", None):
+                local_in.unlink(missing_ok=True)
+            state.done(task, int(answer.get("rows", 0)))
+        except TimeLimitExceeded as exc:
+            if limit is None:  # the job's own deadline had already passed
+                reason = exc.message
+            elif options.file_timeout and limit >= options.file_timeout:
+                reason = f"file {name} exceeded file_timeout of {options.file_timeout:g}s"
+            else:
+                reason = (f"the job exceeded its job_timeout of {options.job_timeout:g}s "
+                          f"(while scoring {name})")
+            state.fail(reason, run)
+            return
+        except Exception as exc:  # noqa: BLE001 - recorded as the execution's failure
+            if not state.stop.is_set():
+                message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+                state.fail(message, run)
+            return

@@ -1,0 +1,102 @@
+"""The job service: training, metrics and batch scoring for registry snapshots.
+
+Framework-free on purpose: topic handlers, the CLI and (later) REST routes are thin calls into
+:class:`JobService`. Every method returns the recorded :class:`~connectors.registry.JobRecord`;
+a job that fails is *recorded* as failed with its reason and log tail, it does not raise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from connectors.registry import JobRecord, JobStore, ModelRegistry
+
+from ._process import ProcessPool
+from ._run import run_job
+from ._training import metrics_body, training_body
+from .locations import DataStore
+from .scoring import ProgressCallback, ScoringOptions, scoring_body
+
+
+class JobService:
+    """Runs jobs in model subprocesses and records them.
+
+    Args:
+        registry: where snapshots, assets and test results live.
+        store: job rows.
+        data: local (confined) and S3 file access.
+        artifact_root: where training writes artifact folders (default: ``artifacts`` under
+            the first data root, else ``var/artifacts``).
+        pool: model processes; pass ``ProcessPool(spares=n)`` in long-lived workers.
+        model_cache: where git model sources are checked out.
+    """
+
+    def __init__(self, registry: ModelRegistry, store: JobStore, data: DataStore, *,
+                 artifact_root: Optional[Path] = None, pool: Optional[ProcessPool] = None,
+                 model_cache: Optional[Path] = None) -> None:
+        self.registry = registry
+        self.store = store
+        self.data = data
+        roots = data.data_roots
+        self.artifact_root = Path(artifact_root or (Path(roots[0]) / "artifacts" if roots
+                                                    else Path("var/artifacts"))).resolve()
+        self.pool = pool or ProcessPool()
+        self.model_cache = model_cache
+
+    @classmethod
+    def from_settings(cls, db, settings, *, registry: Optional[ModelRegistry] = None,
+                      spares: int = 0, s3_endpoint_url: Optional[str] = None) -> "JobService":
+        """The usual wiring from the project's Database and Settings."""
+        from connectors.registry import SqlModelRegistry
+
+        return cls(registry or SqlModelRegistry(db), JobStore(db),
+                   DataStore(settings.data_roots, s3_endpoint_url=s3_endpoint_url),
+                   pool=ProcessPool(spares=spares))
+
+    def _run(self, job_type: str, snapshot_id: str, inputs: dict[str, Any], body,
+             job_timeout: float, idempotency_key: Optional[str]) -> JobRecord:
+        return run_job(self.store, self.registry, self.pool, job_type=job_type,
+                       snapshot_id=snapshot_id, inputs=inputs, body=body,
+                       job_timeout=job_timeout, idempotency_key=idempotency_key,
+                       model_cache=self.model_cache)
+
+    def train(self, snapshot_id: str, *, input_uri: Optional[str] = None,
+              input_format: Optional[str] = None, params: Optional[dict[str, Any]] = None,
+              timeout: float = 0, idempotency_key: Optional[str] = None) -> JobRecord:
+        """Train on ``input_uri`` (or the TRAINING_DATA asset); adds a new ARTIFACT version."""
+        inputs = {"input": input_uri, "input_format": input_format, "params": params or {},
+                  "timeout": timeout}
+        body = training_body(self.registry, self.data, self.artifact_root, input_uri=input_uri,
+                             input_format=input_format, params=params or {})
+        return self._run("training", snapshot_id, inputs, body, timeout, idempotency_key)
+
+    def run_metrics(self, snapshot_id: str, *, input_uri: Optional[str] = None,
+                    input_format: Optional[str] = None, timeout: float = 0,
+                    idempotency_key: Optional[str] = None) -> JobRecord:
+        """Test on labelled data (``input_uri`` or the TEST_DATA asset); metrics go on the
+        job and become the snapshot's test results."""
+        inputs = {"input": input_uri, "input_format": input_format, "timeout": timeout}
+        body = metrics_body(self.registry, self.data, input_uri=input_uri,
+                            input_format=input_format)
+        return self._run("metrics", snapshot_id, inputs, body, timeout, idempotency_key)
+
+    def score(self, snapshot_id: str, source: str, destination: str,
+              options: ScoringOptions = ScoringOptions(), *,
+              idempotency_key: Optional[str] = None,
+              progress: Optional[ProgressCallback] = None) -> JobRecord:
+        """Batch-score every file of ``source`` into ``destination`` (see :mod:`.scoring`)."""
+        inputs = {"source": source, "destination": destination, **options.to_dict()}
+        body = scoring_body(self.data, source=source, destination=destination, options=options,
+                            progress=progress)
+        return self._run("scoring", snapshot_id, inputs, body, options.job_timeout,
+                         idempotency_key)
+
+    def get(self, job_id: str) -> JobRecord:
+        return self.store.get(job_id)
+
+    def list(self, **filters: Any) -> Sequence[JobRecord]:
+        return self.store.list(**filters)
+
+    def close(self) -> None:
+        self.pool.close()

@@ -1,0 +1,214 @@
+"""Topic handlers for the model registry and jobs, and :func:`register_model_handlers`.
+
+Variables each topic reads (``in``) and writes (``out``). ``SNAPSHOT_ID`` may be replaced by
+``MODEL_ID`` (the model's newest snapshot) wherever it is read; an unknown id raises
+``BpmnError("SNAPSHOT_NOT_FOUND")``.
+
+``model.get-snapshot``
+    in: SNAPSHOT_ID. out: MODEL_ID, MODEL_NAME, METHODOLOGY, MODEL_OWNER, SNAPSHOT_ID,
+    SNAPSHOT_VERSION, SOURCE, TAGS (list), TAG_TRAIN / TAG_RUN_TEST / TAG_JIRA /
+    TAG_SERVICENOW (always set) and TAG_<TAG> for every other tag (booleans for gateways),
+    STAGE, SERVICE_TAG, METADATA (dict), DMN_DECISION_KEY, MONITORS (list), EXPIRATION_DATE
+    (ISO or null), SCHEDULES (list), ASSETS (list of {role, uri, format, version}),
+    HAS_TEST_DATA, TEST_DATA_FILE.
+``model.resolve-data``
+    in: SNAPSHOT_ID, INPUT_FILE?, OUTPUT_FILE?. out: INPUT_FILE (given, else the TEST_DATA
+    asset), OUTPUT_FILE (given, else a new folder ``outputs/<snapshot>/<task>`` under the first
+    data root). Errors: MISSING_TEST_DATA (no input and no TEST_DATA asset), INVALID_DATA_PATH
+    (a path outside MLC_DATA_ROOTS or an unsupported scheme).
+``job.training``
+    in: SNAPSHOT_ID, TRAINING_FILE? (else the TRAINING_DATA asset), TRAINING_PARAMS? (dict),
+    JOB_TIMEOUT? (s, 0 = none). out: JOB_ID, JOB_STATE, ARTIFACT_URI, TRAINING_METRICS.
+``job.metrics``
+    in: SNAPSHOT_ID, INPUT_FILE? (else the TEST_DATA asset), INPUT_FORMAT?, JOB_TIMEOUT?.
+    out: JOB_ID, JOB_STATE, TEST_RESULTS (dict: accuracy, precision, recall, f1, roc_auc,
+    confusion_matrix | rmse, mae, r2). Error: MISSING_TEST_DATA.
+``job.scoring``
+    in: SNAPSHOT_ID, INPUT_FILE, OUTPUT_FILE, PARALLELISM? (1), JOB_TIMEOUT? (0),
+    FILE_TIMEOUT? (0), INPUT_FORMAT?, OUTPUT_FORMAT?, OVERWRITE? (false).
+    out: JOB_ID, JOB_STATE, OUTPUT_FILE, SCORED_FILES, SCORED_ROWS.
+``monitors.add-missing``
+    in: SNAPSHOT_ID. out: MONITORS (all, after adding), MONITORS_ADDED.
+``runtime.match``
+    in: RUNTIME_STAGE? or STAGE? (else the snapshot's stage), SERVICE_TAG? (else the
+    snapshot's), SNAPSHOT_ID. out: RUNTIME_ID (most recent match), RUNTIME_NAME, RUNTIME_IDS,
+    DEPLOYMENT_MODE (batch | online). Error: NO_RUNTIME.
+``model.deploy``
+    in: SNAPSHOT_ID, RUNTIME_ID. out: DEPLOYED_MODEL_ID, DEPLOYMENT_MODE,
+    RETIRED_DEPLOYMENT_IDS, PREVIOUS_SNAPSHOT_ID (when a deployment was retired).
+``model.update-expiration``
+    in: SNAPSHOT_ID, EXPIRATION_DATE? (ISO date / date-time; default one year from now).
+    out: EXPIRATION_DATE (ISO). Error: INVALID_EXPIRATION_DATE.
+``model.copy-schedules``
+    in: SNAPSHOT_ID, PREVIOUS_SNAPSHOT_ID? (else the model's most recent other deployed
+    snapshot). out: SCHEDULES, SCHEDULES_COPIED, PREVIOUS_SNAPSHOT_ID.
+
+Every job topic raises ``BpmnError("JOB_FAILED", reason, {"JOB_ID", "JOB_ERROR"})`` when the
+job fails; the job row keeps the reason and the log tail. Retries of one task reuse its job
+(``idempotency_key``): a finished job is not run twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+from connectors.registry import JobRecord, ModelRegistry
+from connectors.registry.topics import HANDLERS as REGISTRY_HANDLERS, snapshot_for
+from engine.errors import BpmnError, ConfigurationError, MlcError
+from engine.handlers import HandlerRegistry, TaskContext
+
+from .scoring import ScoringOptions
+from .service import JobService
+
+LOCK_SECONDS = 300.0  # external-task lock a job keeps renewing while it runs
+
+
+@contextmanager
+def keep_lock(ctx: TaskContext, seconds: float = LOCK_SECONDS) -> Iterator[None]:
+    """Extend the task's lock in the background while a long job runs."""
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(seconds / 3):
+            try:
+                ctx.extend_lock(seconds)
+            except Exception:  # noqa: BLE001 - the engine reports a lost lock itself
+                return
+
+    thread = threading.Thread(target=renew, daemon=True, name=f"lock-{ctx.task_id}")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _job_outcome(job: JobRecord) -> dict[str, Any]:
+    if not job.succeeded:
+        raise BpmnError("JOB_FAILED", f"{job.job_type} job {job.id} failed: {job.reason}",
+                        {"JOB_ID": job.id, "JOB_ERROR": job.reason})
+    return {"JOB_ID": job.id, "JOB_STATE": job.state}
+
+
+def _number(ctx: TaskContext, name: str, default: float) -> float:
+    value = ctx.get(name, default)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise BpmnError("INVALID_VARIABLE", f"{name} must be a number, not {value!r}") from None
+
+
+def _flag(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true",
+                                                                                "yes")
+
+
+class ModelTopics:
+    """The job topics bound to their services."""
+
+    def __init__(self, registry: ModelRegistry, jobs: JobService) -> None:
+        self.registry, self.jobs = registry, jobs
+
+    def resolve_data(self, ctx: TaskContext) -> dict[str, Any]:
+        snapshot = snapshot_for(self.registry, ctx)
+        input_file = ctx.get("INPUT_FILE")
+        if not input_file:
+            asset = snapshot.asset("TEST_DATA")
+            if asset is None:
+                raise BpmnError("MISSING_TEST_DATA",
+                                f"snapshot {snapshot.id} has no TEST_DATA asset and no "
+                                f"INPUT_FILE was given")
+            input_file = asset.uri
+        output_file = ctx.get("OUTPUT_FILE")
+        if not output_file:
+            roots = self.jobs.data.data_roots
+            if not roots:
+                raise ConfigurationError("MLC_DATA_ROOTS is empty: no place for an output")
+            task = hashlib.sha256(ctx.idempotency_key.encode()).hexdigest()[:12]
+            output_file = str(Path(roots[0]) / "outputs" / snapshot.id / task)
+        for path in (input_file, output_file):
+            try:
+                self.jobs.data.resolve(str(path))
+            except MlcError as exc:
+                raise BpmnError("INVALID_DATA_PATH", exc.message) from exc
+        return {"INPUT_FILE": str(input_file), "OUTPUT_FILE": str(output_file)}
+
+    def training(self, ctx: TaskContext) -> dict[str, Any]:
+        snapshot = snapshot_for(self.registry, ctx)
+        params = ctx.get("TRAINING_PARAMS", {})
+        if not isinstance(params, dict):
+            raise BpmnError("INVALID_VARIABLE", "TRAINING_PARAMS must be an object")
+        with keep_lock(ctx):
+            job = self.jobs.train(snapshot.id, input_uri=ctx.get("TRAINING_FILE"),
+                                  params=params, timeout=_number(ctx, "JOB_TIMEOUT", 0),
+                                  idempotency_key=ctx.idempotency_key)
+        out = _job_outcome(job)
+        out.update({"ARTIFACT_URI": job.outputs.get("artifact_uri"),
+                    "TRAINING_METRICS": job.metrics})
+        return out
+
+    def metrics(self, ctx: TaskContext) -> dict[str, Any]:
+        snapshot = snapshot_for(self.registry, ctx)
+        input_file = ctx.get("INPUT_FILE")
+        if not input_file and snapshot.asset("TEST_DATA") is None:
+            raise BpmnError("MISSING_TEST_DATA",
+                            f"snapshot {snapshot.id} has no TEST_DATA asset and no INPUT_FILE")
+        with keep_lock(ctx):
+            job = self.jobs.run_metrics(snapshot.id, input_uri=input_file,
+                                        input_format=ctx.get("INPUT_FORMAT"),
+                                        timeout=_number(ctx, "JOB_TIMEOUT", 0),
+                                        idempotency_key=ctx.idempotency_key)
+        out = _job_outcome(job)
+        out["TEST_RESULTS"] = job.metrics
+        return out
+
+    def scoring(self, ctx: TaskContext) -> dict[str, Any]:
+        snapshot = snapshot_for(self.registry, ctx)
+        options = ScoringOptions(
+            parallelism=int(_number(ctx, "PARALLELISM", 1)),
+            job_timeout=_number(ctx, "JOB_TIMEOUT", 0),
+            file_timeout=_number(ctx, "FILE_TIMEOUT", 0),
+            input_format=ctx.get("INPUT_FORMAT"), output_format=ctx.get("OUTPUT_FORMAT"),
+            overwrite=_flag(ctx.get("OVERWRITE", False)))
+        with keep_lock(ctx):
+            job = self.jobs.score(snapshot.id, str(ctx.require("INPUT_FILE")),
+                                  str(ctx.require("OUTPUT_FILE")), options,
+                                  idempotency_key=ctx.idempotency_key)
+        out = _job_outcome(job)
+        out.update({"OUTPUT_FILE": job.outputs.get("destination"),
+                    "SCORED_FILES": job.outputs.get("files_done", 0),
+                    "SCORED_ROWS": job.outputs.get("rows", 0)})
+        return out
+
+
+def register_model_handlers(handlers: HandlerRegistry, registry: ModelRegistry,
+                            jobs: JobService, *, job_lock_seconds: Optional[float] = None,
+                            replace: bool = False) -> list[str]:
+    """Register every registry and job topic; return the topics registered.
+
+    Args:
+        handlers: the engine's handler registry.
+        registry: the model registry the topics read and update.
+        jobs: the job service (shares ``registry``).
+        job_lock_seconds: lock timeout for the job topics (they also renew it while running).
+        replace: replace handlers already registered for these topics.
+    """
+    topics = ModelTopics(registry, jobs)
+    bound: dict[str, tuple[Callable[[TaskContext], Any], Optional[float]]] = {
+        name: ((lambda fn: lambda ctx: fn(registry, ctx))(fn), None)
+        for name, fn in REGISTRY_HANDLERS.items()}
+    job_timeout = job_lock_seconds or LOCK_SECONDS
+    bound.update({
+        "model.resolve-data": (topics.resolve_data, None),
+        "job.training": (topics.training, job_timeout),
+        "job.metrics": (topics.metrics, job_timeout),
+        "job.scoring": (topics.scoring, job_timeout),
+    })
+    for topic, (fn, timeout) in bound.items():
+        handlers.register(topic, fn, timeout=timeout, replace=replace)
+    return sorted(bound)

@@ -1,0 +1,24 @@
+"""The model registry: models, immutable snapshots, assets, runtimes, deployments and jobs.
+
+Public surface (implementation lives in the private modules):
+
+- :class:`ModelRegistry` — the interface handlers and the CLI speak; :class:`SqlModelRegistry`
+  is the embedded implementation on the project's database.
+- :class:`JobStore` — job rows and the redundant-execution guard.
+- :class:`SignalPublisher` — what the registry needs to broadcast ``mlc.snapshot.created``.
+"""
+
+from ._interface import SNAPSHOT_CREATED_SIGNAL, ModelRegistry, SignalPublisher
+from ._job_store import (JobStore, LeaseKeeper, RedundantExecutionError, execution_key)
+from ._records import (ASSET_ROLES, DEPLOYMENT_MODES, JOB_STATES, JOB_TYPES, METHODOLOGIES,
+                       STAGES, AssetRecord, DeploymentRecord, JobRecord, ModelRecord,
+                       RuntimeRecord, SnapshotRecord)
+from ._sql_registry import SqlModelRegistry
+from . import _tables as tables
+
+__all__ = [
+    "ASSET_ROLES", "DEPLOYMENT_MODES", "JOB_STATES", "JOB_TYPES", "METHODOLOGIES", "STAGES",
+    "SNAPSHOT_CREATED_SIGNAL", "AssetRecord", "DeploymentRecord", "JobRecord", "JobStore",
+    "LeaseKeeper", "ModelRecord", "ModelRegistry", "RedundantExecutionError", "RuntimeRecord",
+    "SignalPublisher", "SnapshotRecord", "SqlModelRegistry", "execution_key", "tables",
+]

@@ -1,0 +1,75 @@
+"""What the rest of the project may ask of a model registry, and of whoever broadcasts signals.
+
+Handlers, jobs and the CLI are written against :class:`ModelRegistry`, so the SQL registry can
+be swapped for another (e.g. a remote ModelOp model manager) later.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, Optional, Protocol, Sequence
+
+from ._records import (AssetRecord, DeploymentRecord, ModelRecord, RuntimeRecord,
+                       SnapshotRecord)
+
+SNAPSHOT_CREATED_SIGNAL = "mlc.snapshot.created"
+
+
+class SignalPublisher(Protocol):
+    """Broadcasts a BPMN signal (the engine facade satisfies this)."""
+
+    def signal(self, name: str, variables: dict[str, Any]) -> object: ...
+
+
+class ModelRegistry(Protocol):
+    """Models, their immutable snapshots, assets, runtimes and deployments."""
+
+    def register_model(self, name: str, methodology: str, *, description: str = "",
+                       owner: str = "") -> ModelRecord: ...
+
+    def get_model(self, model_id_or_name: str) -> ModelRecord: ...
+
+    def list_models(self) -> list[ModelRecord]: ...
+
+    def create_snapshot(self, model_id: str, source: str, *, tags: Iterable[str] = (),
+                        stage: str = "DEV", service_tag: Optional[str] = None,
+                        metadata: Optional[dict[str, Any]] = None,
+                        dmn_decision_key: Optional[str] = None,
+                        monitors: Iterable[str] = (),
+                        expiration_date: Optional[datetime] = None,
+                        schedules: Iterable[Any] = (),
+                        assets: Iterable[dict[str, Any]] = ()) -> SnapshotRecord: ...
+
+    def get_snapshot(self, snapshot_id: str) -> SnapshotRecord: ...
+
+    def list_snapshots(self, model_id: str) -> list[SnapshotRecord]: ...
+
+    def add_asset(self, snapshot_id: str, role: str, uri: str,
+                  format: Optional[str] = None) -> AssetRecord: ...
+
+    def add_monitors(self, snapshot_id: str, monitors: Sequence[str]) -> list[str]: ...
+
+    def set_expiration(self, snapshot_id: str, expiration: datetime) -> SnapshotRecord: ...
+
+    def set_schedules(self, snapshot_id: str, schedules: Sequence[Any]) -> SnapshotRecord: ...
+
+    def record_test_results(self, snapshot_id: str,
+                            results: dict[str, Any]) -> SnapshotRecord: ...
+
+    def add_runtime(self, name: str, stage: str, *, service_tags: Iterable[str] = (),
+                    endpoints: Iterable[str] = ()) -> RuntimeRecord: ...
+
+    def get_runtime(self, runtime_id_or_name: str) -> RuntimeRecord: ...
+
+    def list_runtimes(self) -> list[RuntimeRecord]: ...
+
+    def match_runtimes(self, stage: str, service_tag: Optional[str]) -> list[RuntimeRecord]: ...
+
+    def deploy(self, snapshot_id: str, runtime_id: str, *,
+               idempotency_key: Optional[str] = None) -> DeploymentRecord: ...
+
+    def get_deployment(self, deployment_id: str) -> DeploymentRecord: ...
+
+    def list_deployments(self, *, model_id: Optional[str] = None,
+                         runtime_id: Optional[str] = None,
+                         state: Optional[str] = None) -> list[DeploymentRecord]: ...

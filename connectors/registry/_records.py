@@ -1,0 +1,129 @@
+"""The values the registry hands out: plain frozen dataclasses, detached from any session.
+
+Handlers, the CLI and the web layer only see these, so another registry implementation can be
+plugged in behind :class:`~connectors.registry.ModelRegistry` without touching them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, Optional
+
+METHODOLOGIES = ("classification", "regression")
+STAGES = ("DEV", "SIT", "UAT", "PROD")
+ASSET_ROLES = ("TEST_DATA", "TRAINING_DATA", "BASELINE_DATA", "ARTIFACT")
+JOB_TYPES = ("training", "metrics", "scoring")
+JOB_STATES = ("queued", "running", "succeeded", "failed")
+DEPLOYMENT_MODES = ("batch", "online")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+class _Record:
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serializable form (timestamps as ISO 8601 strings)."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ModelRecord(_Record):
+    id: str
+    name: str
+    methodology: str
+    description: str = ""
+    owner: str = ""
+    created_at: Optional[datetime] = None
+
+
+@dataclass(frozen=True)
+class AssetRecord(_Record):
+    id: str
+    snapshot_id: str
+    role: str
+    uri: str
+    format: Optional[str] = None
+    version: int = 1
+    created_at: Optional[datetime] = None
+
+
+@dataclass(frozen=True)
+class SnapshotRecord(_Record):
+    id: str
+    model_id: str
+    version: int
+    source: str
+    tags: tuple[str, ...] = ()
+    stage: str = "DEV"
+    service_tag: Optional[str] = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    dmn_decision_key: Optional[str] = None
+    monitors: tuple[str, ...] = ()
+    expiration_date: Optional[datetime] = None
+    schedules: tuple[Any, ...] = ()
+    test_results: dict[str, Any] = field(default_factory=dict)
+    assets: tuple[AssetRecord, ...] = ()
+    created_at: Optional[datetime] = None
+
+    def asset(self, role: str) -> Optional[AssetRecord]:
+        """The newest asset with ``role`` (highest version), or None."""
+        matching = [a for a in self.assets if a.role == role]
+        return max(matching, key=lambda a: (a.version, a.created_at or datetime.min)) \
+            if matching else None
+
+
+@dataclass(frozen=True)
+class RuntimeRecord(_Record):
+    id: str
+    name: str
+    stage: str
+    service_tags: tuple[str, ...] = ()
+    endpoints: tuple[str, ...] = ()
+    created_at: Optional[datetime] = None
+
+    @property
+    def batch_only(self) -> bool:
+        return not self.endpoints
+
+
+@dataclass(frozen=True)
+class DeploymentRecord(_Record):
+    id: str
+    snapshot_id: str
+    model_id: str
+    runtime_id: str
+    mode: str
+    state: str
+    deployed_at: Optional[datetime] = None
+    retired_at: Optional[datetime] = None
+
+
+@dataclass(frozen=True)
+class JobRecord(_Record):
+    id: str
+    job_type: str
+    state: str
+    snapshot_id: Optional[str] = None
+    model_id: Optional[str] = None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    reason: Optional[str] = None
+    log_tail: str = ""
+    created_at: Optional[datetime] = None
+    started_at: Optional[datetime] = None
+    finished_at: Optional[datetime] = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == "succeeded"

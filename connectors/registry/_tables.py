@@ -1,0 +1,141 @@
+"""Tables of the model registry (kept in agreement with ``alembic/versions/0002_registry.py``).
+
+Ids are UUID strings so they can travel through process variables, REST paths and ModelOp-style
+payloads unchanged. Two nullable unique "active keys" turn cross-process rules into database
+constraints: one live deployment per (model, runtime), and one running job per identical
+(type, snapshot, build, source, destination). A NULL key never collides, so finished rows keep
+their history without blocking new work.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base, UTCDateTime, utcnow
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class ModelRow(Base):
+    """A model: the long-lived identity that snapshots version."""
+
+    __tablename__ = "registry_models"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    methodology: Mapped[str] = mapped_column(String(32))
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SnapshotRow(Base):
+    """One version of a model's code and settings.
+
+    ``source``, ``version``, ``tags``, ``stage``, ``service_tag``, ``meta`` and
+    ``dmn_decision_key`` never change after creation; the governance bookkeeping (monitors,
+    expiration, schedules, test results) is what the MLC processes update.
+    """
+
+    __tablename__ = "registry_snapshots"
+    __table_args__ = (UniqueConstraint("model_id", "version",
+                                       name="uq_registry_snapshots_model_version"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    model_id: Mapped[str] = mapped_column(
+        ForeignKey("registry_models.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(1000))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    stage: Mapped[str] = mapped_column(String(16), default="DEV")
+    service_tag: Mapped[Optional[str]] = mapped_column(String(200))
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    dmn_decision_key: Mapped[Optional[str]] = mapped_column(String(200))
+    monitors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    expiration_date: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    schedules: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    test_results: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AssetRow(Base):
+    """A file a snapshot uses: test / training / baseline data, or a trained artifact."""
+
+    __tablename__ = "registry_assets"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    snapshot_id: Mapped[str] = mapped_column(
+        ForeignKey("registry_snapshots.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    uri: Mapped[str] = mapped_column(String(1000))
+    format: Mapped[Optional[str]] = mapped_column(String(16))
+    # Artifacts are versioned per snapshot (1, 2, ...): every training run adds one.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RuntimeRow(Base):
+    """Where models run: a stage, service tags to match, and endpoints (none = batch only)."""
+
+    __tablename__ = "registry_runtimes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    service_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    endpoints: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeployedModelRow(Base):
+    """A snapshot deployed on a runtime, live (``deployed``) or kept for history (``retired``)."""
+
+    __tablename__ = "registry_deployed_models"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    snapshot_id: Mapped[str] = mapped_column(
+        ForeignKey("registry_snapshots.id", ondelete="CASCADE"), index=True)
+    model_id: Mapped[str] = mapped_column(
+        ForeignKey("registry_models.id", ondelete="CASCADE"), index=True)
+    runtime_id: Mapped[str] = mapped_column(
+        ForeignKey("registry_runtimes.id", ondelete="CASCADE"), index=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="deployed")
+    # "<model_id>:<runtime_id>" while deployed, NULL once retired: one live deployment each.
+    active_key: Mapped[Optional[str]] = mapped_column(String(80), unique=True)
+    idempotency_key: Mapped[Optional[str]] = mapped_column(String(200), unique=True)
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
+class JobRow(Base):
+    """A training, metrics or scoring job: what it was asked, what it did, and why it failed."""
+
+    __tablename__ = "registry_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    job_type: Mapped[str] = mapped_column(String(16), index=True)
+    snapshot_id: Mapped[Optional[str]] = mapped_column(
+        ForeignKey("registry_snapshots.id", ondelete="SET NULL"), index=True)
+    model_id: Mapped[Optional[str]] = mapped_column(String(36), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    outputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reason: Mapped[Optional[str]] = mapped_column(Text)
+    log_tail: Mapped[str] = mapped_column(Text, default="")
+    # sha256 of (type, snapshot, build, source, destination) while running; NULL otherwise.
+    active_key: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    idempotency_key: Mapped[Optional[str]] = mapped_column(String(200), unique=True)
+    # A running job renews its lease; a holder whose lease lapsed (crashed worker) is abandoned.
+    lease_expires_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)

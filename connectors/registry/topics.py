@@ -1,0 +1,179 @@
+"""Handlers for the registry topics (see :mod:`connectors.jobs.topics` for the variables).
+
+``model.get-snapshot``, ``monitors.add-missing``, ``runtime.match``, ``model.deploy``,
+``model.update-expiration`` and ``model.copy-schedules``: bookkeeping on the registry that
+the MLC processes call between jobs.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Optional
+
+from engine.errors import BpmnError, NotFoundError, ValidationError
+from engine.handlers import TaskContext
+
+from ._interface import ModelRegistry
+from ._records import SnapshotRecord
+
+KNOWN_TAGS = ("train", "run_test", "jira", "servicenow")
+COMMON_MONITORS = ("Data Drift Monitor: Comprehensive Analysis",
+                   "Concept Drift Monitor: Comprehensive Analysis",
+                   "Stability Monitor: PSI/CSI")
+MONITORS_BY_METHODOLOGY = {
+    "regression": ("Performance Monitor: Regression",) + COMMON_MONITORS,
+    "classification": ("Performance Monitor: Classification",) + COMMON_MONITORS,
+}
+
+
+def _tag_flag(tag: str) -> str:
+    return "TAG_" + "".join(c if c.isalnum() else "_" for c in tag).upper()
+
+
+def snapshot_for(registry: ModelRegistry, ctx: TaskContext) -> SnapshotRecord:
+    """SNAPSHOT_ID's snapshot, or MODEL_ID's newest one; unknown ids raise a BpmnError."""
+    try:
+        snapshot_id = ctx.get("SNAPSHOT_ID")
+        if snapshot_id:
+            return registry.get_snapshot(str(snapshot_id))
+        model_id = ctx.get("MODEL_ID")
+        if model_id:
+            snapshots = registry.list_snapshots(str(model_id))
+            if snapshots:
+                return snapshots[-1]
+            raise NotFoundError(f"model {model_id!r} has no snapshot")
+    except NotFoundError as exc:
+        raise BpmnError("SNAPSHOT_NOT_FOUND", exc.message) from exc
+    raise BpmnError("MISSING_VARIABLE", f"{ctx.topic} needs SNAPSHOT_ID (or MODEL_ID)")
+
+
+def get_snapshot(registry: ModelRegistry, ctx: TaskContext) -> dict[str, Any]:
+    snapshot = snapshot_for(registry, ctx)
+    model = registry.get_model(snapshot.model_id)
+    test_data = snapshot.asset("TEST_DATA")
+    out: dict[str, Any] = {
+        "MODEL_ID": model.id, "MODEL_NAME": model.name, "METHODOLOGY": model.methodology,
+        "MODEL_OWNER": model.owner, "SNAPSHOT_ID": snapshot.id,
+        "SNAPSHOT_VERSION": snapshot.version, "SOURCE": snapshot.source,
+        "TAGS": list(snapshot.tags), "STAGE": snapshot.stage,
+        "SERVICE_TAG": snapshot.service_tag, "METADATA": snapshot.metadata,
+        "DMN_DECISION_KEY": snapshot.dmn_decision_key, "MONITORS": list(snapshot.monitors),
+        "EXPIRATION_DATE": snapshot.expiration_date.isoformat()
+        if snapshot.expiration_date else None,
+        "SCHEDULES": list(snapshot.schedules),
+        "ASSETS": [{"role": a.role, "uri": a.uri, "format": a.format, "version": a.version}
+                   for a in snapshot.assets],
+        "HAS_TEST_DATA": test_data is not None,
+        "TEST_DATA_FILE": test_data.uri if test_data else None,
+    }
+    for tag in KNOWN_TAGS + tuple(snapshot.tags):
+        out[_tag_flag(tag)] = tag in snapshot.tags
+    return out
+
+
+def add_missing_monitors(registry: ModelRegistry, ctx: TaskContext) -> dict[str, Any]:
+    snapshot = snapshot_for(registry, ctx)
+    methodology = registry.get_model(snapshot.model_id).methodology
+    required = MONITORS_BY_METHODOLOGY.get(methodology)
+    if required is None:
+        raise BpmnError("UNKNOWN_METHODOLOGY", f"no monitors defined for {methodology!r}")
+    added = registry.add_monitors(snapshot.id, required)
+    return {"MONITORS": list(registry.get_snapshot(snapshot.id).monitors),
+            "MONITORS_ADDED": added}
+
+
+def match_runtime(registry: ModelRegistry, ctx: TaskContext) -> dict[str, Any]:
+    snapshot: Optional[SnapshotRecord] = None
+    stage = ctx.get("RUNTIME_STAGE") or ctx.get("STAGE")
+    service_tag = ctx.get("SERVICE_TAG")
+    if not stage or "SERVICE_TAG" not in ctx.variables:
+        snapshot = snapshot_for(registry, ctx)
+        stage = stage or snapshot.stage
+        if "SERVICE_TAG" not in ctx.variables:
+            service_tag = snapshot.service_tag
+    try:
+        runtimes = registry.match_runtimes(str(stage), service_tag)
+    except ValidationError as exc:
+        raise BpmnError("NO_RUNTIME", exc.message) from exc
+    if not runtimes:
+        raise BpmnError("NO_RUNTIME", f"no runtime of stage {stage} with service tag "
+                                      f"{service_tag!r}")
+    best = runtimes[0]
+    return {"RUNTIME_ID": best.id, "RUNTIME_NAME": best.name,
+            "RUNTIME_IDS": [r.id for r in runtimes],
+            "DEPLOYMENT_MODE": "batch" if best.batch_only else "online"}
+
+
+def deploy(registry: ModelRegistry, ctx: TaskContext) -> dict[str, Any]:
+    snapshot = snapshot_for(registry, ctx)
+    runtime_id = str(ctx.require("RUNTIME_ID"))
+    previous = [d for d in registry.list_deployments(model_id=snapshot.model_id,
+                                                     runtime_id=runtime_id, state="deployed")
+                if d.snapshot_id != snapshot.id]
+    try:
+        deployment = registry.deploy(snapshot.id, runtime_id,
+                                     idempotency_key=ctx.idempotency_key)
+    except NotFoundError as exc:
+        raise BpmnError("NO_RUNTIME", exc.message) from exc
+    out = {"DEPLOYED_MODEL_ID": deployment.id, "DEPLOYMENT_MODE": deployment.mode,
+           "RETIRED_DEPLOYMENT_IDS": [d.id for d in previous]}
+    if previous:
+        out["PREVIOUS_SNAPSHOT_ID"] = previous[0].snapshot_id
+    return out
+
+
+def parse_expiration(value: Any) -> datetime:
+    """An ISO date or date-time (a Jira "Expiration Date" field is a date) as UTC."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime.combine(value, time())
+    else:
+        text = str(value).strip()
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise BpmnError("INVALID_EXPIRATION_DATE",
+                            f"EXPIRATION_DATE {text!r} is not an ISO 8601 date") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def update_expiration(registry: ModelRegistry, ctx: TaskContext) -> dict[str, Any]:
+    snapshot = snapshot_for(registry, ctx)
+    raw = ctx.get("EXPIRATION_DATE")
+    expiration = (parse_expiration(raw) if raw not in (None, "")
+                  else datetime.now(timezone.utc) + timedelta(days=365))
+    updated = registry.set_expiration(snapshot.id, expiration)
+    assert updated.expiration_date is not None
+    return {"EXPIRATION_DATE": updated.expiration_date.isoformat()}
+
+
+def copy_schedules(registry: ModelRegistry, ctx: TaskContext) -> dict[str, Any]:
+    """Carry the previous deployment's schedules over, keeping any the snapshot already has."""
+    snapshot = snapshot_for(registry, ctx)
+    previous_id = ctx.get("PREVIOUS_SNAPSHOT_ID")
+    if not previous_id:
+        earlier = [d for d in registry.list_deployments(model_id=snapshot.model_id)
+                   if d.snapshot_id != snapshot.id]
+        previous_id = earlier[0].snapshot_id if earlier else None
+    if not previous_id:
+        return {"SCHEDULES": list(snapshot.schedules), "SCHEDULES_COPIED": 0,
+                "PREVIOUS_SNAPSHOT_ID": None}
+    previous = registry.get_snapshot(str(previous_id))
+    merged = list(snapshot.schedules)
+    copied = [s for s in previous.schedules if s not in merged]
+    if copied:
+        merged += copied
+        registry.set_schedules(snapshot.id, merged)
+    return {"SCHEDULES": merged, "SCHEDULES_COPIED": len(copied),
+            "PREVIOUS_SNAPSHOT_ID": previous.id}
+
+
+HANDLERS = {
+    "model.get-snapshot": get_snapshot,
+    "monitors.add-missing": add_missing_monitors,
+    "runtime.match": match_runtime,
+    "model.deploy": deploy,
+    "model.update-expiration": update_expiration,
+    "model.copy-schedules": copy_schedules,
+}
