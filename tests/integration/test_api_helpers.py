@@ -1,0 +1,58 @@
+"""Fixtures shared by the REST API tests: an app over a fresh database, and fixture files.
+
+Named ``test_api_*`` so it lives with the tests it serves; it holds no tests itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine import Engine, ExternalTaskService, HandlerRegistry
+from mlc.settings import Settings
+from mlc.wiring import Runtime
+from web import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+BPMN = ROOT / "tests" / "fixtures" / "bpmn"
+MODELER = ROOT / "tests" / "fixtures" / "modeler"
+TOKEN = "s3cret-token-for-tests"
+
+
+def make_runtime(db, *, token: str | None = None) -> Runtime:
+    handlers = HandlerRegistry()
+    engine = Engine(db, handlers)
+    settings = Settings(database_url=db.test_url, api_token=token)
+    return Runtime(settings, db, engine, ExternalTaskService(engine), handlers)
+
+
+def make_app(db, *, token: str | None = None, **config):
+    app = create_app(make_runtime(db, token=token), config=config or None)
+    app.testing = True
+    return app
+
+
+def deploy_files(client, *names: str, folder: Path = BPMN, prefix: str = "/api"):
+    data = {}
+    for i, name in enumerate(names):
+        data[f"file{i}"] = ((folder / name).open("rb"), name)
+    if prefix == "/api":
+        return client.post("/api/deployments", data=data, content_type="multipart/form-data")
+    return client.post("/engine-rest/deployment/create", data=data,
+                       content_type="multipart/form-data")
+
+
+@pytest.fixture
+def api_app(database):
+    return make_app(database)
+
+
+@pytest.fixture
+def client(api_app):
+    return api_app.test_client()
+
+
+@pytest.fixture
+def sqlite_client(sqlite_database):
+    return make_app(sqlite_database).test_client()

@@ -1,0 +1,295 @@
+"""The native /api over a real database: every route, and every error code it can answer."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from flask import Blueprint
+
+from tests.integration.test_api_helpers import (BPMN, MODELER, api_app, client,  # noqa: F401
+                                                deploy_files, make_app)
+
+
+def rt(client):
+    return client.application.extensions["mlc_runtime"]
+
+
+def start_service_flow(client, business_key=None, **variables):
+    variables.setdefault("MODEL_ID", "m-1")
+    r = client.post("/api/process-definitions/service_flow/start",
+                    json={"variables": variables, "business_key": business_key})
+    assert r.status_code == 201, r.json
+    return r.json
+
+
+def finish_load(client, instance_id):
+    tasks = rt(client).tasks
+    locked = tasks.fetch_and_lock("w", ["model.get-snapshot"], 10)
+    for t in locked:
+        if t.instance_id == instance_id:
+            tasks.complete(t.id, "w", {"loaded": True})
+        else:
+            tasks.unlock(t.id)
+
+
+# ---------------------------------------------------------------- system
+
+
+def test_healthz_reports_database(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json == {"status": "ok", "database": "reachable"}
+
+
+def test_healthz_answers_503_when_database_is_gone(database):
+    app = make_app(database)
+    database.dispose()
+    app.extensions["mlc_runtime"].db = type("Broken", (), {
+        "session": lambda self: (_ for _ in ()).throw(OSError("down"))})()
+    r = app.test_client().get("/healthz")
+    assert r.status_code == 503 and r.json["error"] == "unavailable"
+
+
+def test_metrics_counts_instances_tasks_and_incidents(client):
+    deploy_files(client, "service_flow.bpmn")
+    start_service_flow(client)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'mlc_process_instances{status="waiting"} 1' in text
+    assert 'mlc_external_tasks{state="available"} 1' in text
+    assert "mlc_open_incidents 0" in text
+    assert client.get("/metrics").content_type.startswith("text/plain")
+
+
+def test_openapi_document_is_generated_from_request_schemas(client):
+    doc = client.get("/api/openapi.json").json
+    assert doc["openapi"].startswith("3.")
+    start = doc["paths"]["/api/process-definitions/{key}/start"]["post"]
+    assert start["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("StartRequest")
+    assert "business_key" in doc["components"]["schemas"]["StartRequest"]["properties"]
+    assert "/engine-rest/external-task/fetchAndLock" in doc["paths"]
+    assert "/mlc-service/rest/signalResponsive" in doc["paths"]
+    params = {p["name"] for p in doc["paths"]["/api/process-instances"]["get"]["parameters"]}
+    assert {"status", "key", "business_key", "limit", "offset"} <= params
+
+
+# ---------------------------------------------------------------- deployments
+
+
+def test_deploy_then_redeploy_filters_unchanged(client):
+    r = deploy_files(client, "service_flow.bpmn", "loop.bpmn")
+    assert r.status_code == 201
+    assert {p["key"] for p in r.json["processes"]} == {"service_flow", "loop"}
+    again = deploy_files(client, "loop.bpmn")
+    assert again.status_code == 201 and again.json["filtered"] == ["loop"]
+    assert client.get("/api/process-definitions?key=loop").json[0]["version"] == 1
+
+
+def test_deploy_refuses_bad_files_with_located_problems(client):
+    r = deploy_files(client, "broken.bpmn", folder=MODELER)
+    assert r.status_code == 400
+    assert r.json["error"] == "validation_error"
+    assert any(p["element_id"] == "Task_echo" for p in r.json["problems"])
+    r = client.post("/api/deployments", data={"f": (io.BytesIO(b"x"), "notes.txt")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 400 and "only .bpmn and .dmn" in r.json["message"]
+    r = client.post("/api/deployments", data={"f": (io.BytesIO(b"<oops"), "x.bpmn")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 400
+
+
+def test_deploy_needs_multipart_with_files(client):
+    assert client.post("/api/deployments", json={"a": 1}).status_code == 415
+    r = client.post("/api/deployments", data={"name": "n"}, content_type="multipart/form-data")
+    assert r.status_code == 400 and "at least one" in r.json["message"]
+    r = client.post("/api/deployments", data={"duplicate_filtering": "maybe",
+                                              "f": ((BPMN / "loop.bpmn").open("rb"), "loop.bpmn")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 400 and "duplicate_filtering" in r.json["message"]
+
+
+def test_oversized_body_is_413_json(database):
+    small = make_app(database, MAX_CONTENT_LENGTH=1000).test_client()
+    r = small.post("/api/deployments", data={"f": (io.BytesIO(b"x" * 5000), "big.bpmn")},
+                   content_type="multipart/form-data")
+    assert r.status_code == 413 and r.json["error"] == "request_entity_too_large"
+    r = small.post("/api/signals", data=json.dumps({"name": "x" * 5000}),
+                   content_type="application/json")
+    assert r.status_code == 413
+
+
+# ---------------------------------------------------------------- definitions and start
+
+
+def test_list_definitions_latest_only(client):
+    deploy_files(client, "loop.bpmn")
+    changed = (BPMN / "loop.bpmn").read_bytes().replace(b"Counting loop", b"Counting loop 2")
+    client.post("/api/deployments", data={"f": (io.BytesIO(changed), "loop.bpmn")},
+                content_type="multipart/form-data")
+    assert [d["version"] for d in client.get("/api/process-definitions").json] == [1, 2]
+    latest = client.get("/api/process-definitions?latest_only=true").json
+    assert [d["version"] for d in latest] == [2]
+    assert client.get("/api/process-definitions?latest_only=perhaps").status_code == 400
+
+
+def test_start_runs_to_completion_with_variables(client):
+    deploy_files(client, "loop.bpmn")
+    r = client.post("/api/process-definitions/loop/start",
+                    json={"variables": {"limit": 5}, "business_key": "bk-1"})
+    assert r.status_code == 201
+    assert r.json["status"] == "completed" and r.json["variables"]["i"] == 5
+    assert r.json["business_key"] == "bk-1"
+
+
+def test_start_errors(client):
+    deploy_files(client, "loop.bpmn")
+    assert client.post("/api/process-definitions/nope/start", json={}).status_code == 404
+    r = client.post("/api/process-definitions/loop/start", json={"variables": [1]})
+    assert r.status_code == 400 and r.json["problems"][0]["field"] == "variables"
+    r = client.post("/api/process-definitions/loop/start", json={"variabels": {}})
+    assert r.status_code == 400 and "variabels" in r.json["message"]
+    r = client.post("/api/process-definitions/loop/start", data="{not json",
+                    content_type="application/json")
+    assert r.status_code == 400 and "malformed JSON" in r.json["message"]
+    r = client.post("/api/process-definitions/loop/start", data="limit=1",
+                    content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 415
+    r = client.post("/api/process-definitions/loop/start", json=[1, 2])
+    assert r.status_code == 400 and "JSON object" in r.json["message"]
+    # the loop needs `limit`: evaluating its gateway fails at run time -> 422, nothing stored
+    r = client.post("/api/process-definitions/loop/start", json={})
+    assert r.status_code == 422
+    assert client.get("/api/process-instances").json == []
+
+
+# ---------------------------------------------------------------- signals and messages
+
+
+def test_signal_resumes_waiting_instance_and_message_moves_it_on(client):
+    deploy_files(client, "service_flow.bpmn")
+    inst = start_service_flow(client, business_key="bk-7")
+    finish_load(client, inst["id"])
+    r = client.post("/api/signals", json={"name": "go", "variables": {"x": 1}})
+    assert r.status_code == 200 and r.json == {"started": [], "resumed": [inst["id"]]}
+    r = client.post("/api/messages", json={"name": "ticket.resolved", "business_key": "bk-7",
+                                           "variables": {"status": "Done"}})
+    assert r.status_code == 200 and r.json == {"instances": [inst["id"]]}
+    detail = client.get(f"/api/process-instances/{inst['id']}").json
+    assert detail["active_activities"] == ["pause"] and detail["variables"]["status"] == "Done"
+
+
+def test_signal_and_message_errors(client):
+    assert client.post("/api/signals", json={"name": ""}).status_code == 400
+    assert client.post("/api/signals", json={}).status_code == 400
+    assert client.post("/api/signals", json={"name": "nobody"}).json == {"started": [], "resumed": []}
+    r = client.post("/api/messages", json={"name": "ticket.resolved"})
+    assert r.status_code == 404 and r.json["error"] == "not_found"
+    deploy_files(client, "service_flow.bpmn")
+    for _ in range(2):
+        finish_load(client, start_service_flow(client)["id"])
+    client.post("/api/signals", json={"name": "go"})
+    r = client.post("/api/messages", json={"name": "ticket.resolved"})
+    assert r.status_code == 409 and r.json["error"] == "conflict"
+    r = client.post("/api/messages", json={"name": "ticket.resolved", "correlation": {"a": [1]}})
+    assert r.status_code == 400
+    r = client.post("/api/messages", json={"name": "ticket.resolved", "all": True})
+    assert r.status_code == 200 and len(r.json["instances"]) == 2
+
+
+# ---------------------------------------------------------------- instances
+
+
+def test_instances_filter_and_paginate(client):
+    deploy_files(client, "service_flow.bpmn", "loop.bpmn")
+    ids = [start_service_flow(client, business_key=f"b{i}")["id"] for i in range(3)]
+    client.post("/api/process-definitions/loop/start", json={"variables": {"limit": 1}})
+    assert len(client.get("/api/process-instances").json) == 4
+    assert len(client.get("/api/process-instances?key=service_flow").json) == 3
+    assert len(client.get("/api/process-instances?status=completed").json) == 1
+    assert [i["id"] for i in client.get("/api/process-instances?business_key=b1").json] == [ids[1]]
+    page1 = client.get("/api/process-instances?key=service_flow&limit=2").json
+    page2 = client.get("/api/process-instances?key=service_flow&limit=2&offset=2").json
+    assert len(page1) == 2 and len(page2) == 1
+    assert {i["id"] for i in page1 + page2} == set(ids)
+    assert client.get("/api/process-instances?status=sleeping").status_code == 400
+    assert client.get("/api/process-instances?limit=0").status_code == 400
+    assert client.get("/api/process-instances?offset=-1").status_code == 400
+    assert client.get("/api/process-instances?limit=ten").status_code == 400
+
+
+def test_instance_detail_history_and_terminate(client):
+    deploy_files(client, "service_flow.bpmn")
+    inst = start_service_flow(client)
+    detail = client.get(f"/api/process-instances/{inst['id']}").json
+    assert detail["status"] == "waiting" and detail["active_activities"] == ["load"]
+    assert detail["incidents"] == []
+    kinds = [h["kind"] for h in client.get(f"/api/process-instances/{inst['id']}/history").json]
+    assert kinds[0] == "instance.started"
+    r = client.post(f"/api/process-instances/{inst['id']}/terminate", json={"reason": "test"})
+    assert r.status_code == 200 and r.json["status"] == "terminated"
+    r = client.post(f"/api/process-instances/{inst['id']}/terminate")
+    assert r.status_code == 409
+    assert client.get("/api/process-instances/nope").status_code == 404
+    assert client.get("/api/process-instances/nope/history").status_code == 404
+    assert client.post("/api/process-instances/nope/terminate").status_code == 404
+
+
+# ---------------------------------------------------------------- incidents and tasks
+
+
+def test_incident_listed_and_retried(client):
+    deploy_files(client, "service_flow.bpmn")
+    inst = start_service_flow(client)
+    tasks = rt(client).tasks
+    (task,) = tasks.fetch_and_lock("w", ["model.get-snapshot"], 1)
+    tasks.fail(task.id, "w", "boom", retries=0)
+    incidents = client.get("/api/incidents").json
+    assert len(incidents) == 1 and incidents[0]["instance_id"] == inst["id"]
+    assert client.get("/api/incidents?status=resolved").json == []
+    assert client.get("/api/incidents?status=bogus").status_code == 400
+    r = client.post(f"/api/incidents/{incidents[0]['id']}/retry")
+    assert r.status_code == 200 and r.json["status"] == "waiting"
+    assert client.post(f"/api/incidents/{incidents[0]['id']}/retry").status_code == 409
+    assert client.post("/api/incidents/nope/retry").status_code == 404
+    assert len(client.get("/api/incidents?status=all").json) == 1
+
+
+def test_external_tasks_listed(client):
+    deploy_files(client, "service_flow.bpmn")
+    inst = start_service_flow(client)
+    listed = client.get("/api/external-tasks?topic=model.get-snapshot").json
+    assert len(listed) == 1 and listed[0]["instance_id"] == inst["id"]
+    assert listed[0]["properties"] == {"kind": "review"}
+    assert client.get(f"/api/external-tasks?instance_id={inst['id']}").json == listed
+    assert client.get(f"/api/external-tasks/{listed[0]['id']}").json["topic"] == "model.get-snapshot"
+    assert client.get("/api/external-tasks/nope").status_code == 404
+
+
+def test_unknown_decision_is_404(client):
+    r = client.post("/api/decisions/nope/evaluate", json={"variables": {}})
+    assert r.status_code == 404
+
+
+# ---------------------------------------------------------------- framework errors
+
+
+def test_unknown_route_and_method_are_json(client):
+    r = client.get("/api/nothing-here")
+    assert r.status_code == 404 and r.json["error"] == "not_found"
+    r = client.delete("/api/signals")
+    assert r.status_code == 405 and "POST" in r.headers["Allow"] and r.json["error"]
+
+
+def test_unexpected_error_is_json_500_without_traceback(database):
+    bp = Blueprint("boom", __name__)
+
+    @bp.route("/api/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    from web import create_app
+    from tests.integration.test_api_helpers import make_runtime
+
+    app = create_app(make_runtime(database), blueprints=[bp])
+    r = app.test_client().get("/api/boom")
+    assert r.status_code == 500 and r.json["error"] == "internal_error"
+    assert "secret internals" not in r.get_data(as_text=True)

@@ -1,0 +1,38 @@
+"""Process instances: filter and page, detail, history, terminate."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from ..context import engine
+from ..openapi import operation
+from ..schemas import InstanceQuery, TerminateRequest
+
+bp = Blueprint("instances", __name__, url_prefix="/api")
+
+
+@operation(bp, "/process-instances", query=InstanceQuery)
+def list_instances(query: InstanceQuery):
+    """Instances, newest first, filtered by status / key / business key, paged by limit+offset."""
+    return jsonify(engine().list_instances(status=query.status, key=query.key,
+                                           business_key=query.business_key,
+                                           limit=query.limit, offset=query.offset))
+
+
+@operation(bp, "/process-instances/<instance_id>")
+def get_instance(instance_id: str):
+    """Status, variables, active activities and open incidents of one instance."""
+    return jsonify(engine().get_instance(instance_id))
+
+
+@operation(bp, "/process-instances/<instance_id>/history")
+def history(instance_id: str):
+    """The instance's append-only audit trail."""
+    return jsonify(engine().history(instance_id))
+
+
+@operation(bp, "/process-instances/<instance_id>/terminate", "POST", body=TerminateRequest,
+           responses={200: "terminated", 409: "already ended"})
+def terminate(instance_id: str, body: TerminateRequest):
+    """Cancel a running instance (recorded in its history with the reason)."""
+    return jsonify(engine().terminate(instance_id, body.reason))

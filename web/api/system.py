@@ -1,0 +1,41 @@
+"""Operational routes: liveness with a database check, Prometheus metrics, the API document."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from engine.errors import MlcError
+
+from .. import queries
+from ..context import runtime, task_latency
+from ..metrics import metrics_response
+from ..openapi import document, operation
+
+bp = Blueprint("system", __name__)
+
+
+class Unavailable(MlcError):
+    code = "unavailable"
+    status = 503
+
+
+@operation(bp, "/healthz", responses={200: "database reachable", 503: "database unreachable"})
+def healthz():
+    """Liveness: answers 200 only when the database answers a query."""
+    try:
+        queries.ping(runtime().db)
+    except Exception as exc:  # any driver error means "not healthy", never a 500
+        raise Unavailable(f"database unreachable: {type(exc).__name__}") from None
+    return jsonify({"status": "ok", "database": "reachable"})
+
+
+@operation(bp, "/metrics", responses={200: "Prometheus text format"})
+def metrics():
+    """Instances by status, external tasks by state, open incidents, task latency."""
+    return metrics_response(runtime().db, task_latency())
+
+
+@operation(bp, "/api/openapi.json", responses={200: "OpenAPI 3.1 document"})
+def openapi():
+    """This API's OpenAPI document, generated from the schemas that validate requests."""
+    return jsonify(document())

@@ -1,0 +1,172 @@
+"""The Flask application factory: blueprints, JSON errors for every failure, bearer/basic
+token auth, request size limits and request logging (never headers or bodies, so secrets
+stay out of the log)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import importlib
+import logging
+import time
+from typing import Any, Iterable
+
+from flask import Blueprint, Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import MlcError
+
+log = logging.getLogger("mlc.web")
+
+MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # a deployment of a few 5 MiB files at most
+
+# Blueprints of the engine's routes, in registration order. Connector packages add theirs to
+# OPTIONAL_BLUEPRINTS (module, attribute); a missing module is skipped, so the web layer
+# ships before the connectors do.
+CORE_BLUEPRINTS = [
+    "web.api.system", "web.api.deployments", "web.api.definitions", "web.api.instances",
+    "web.api.events", "web.api.incidents", "web.api.external_tasks", "web.api.decisions",
+    "web.engine_rest.meta", "web.engine_rest.deployment", "web.engine_rest.process",
+    "web.engine_rest.events", "web.engine_rest.external_task", "web.modelop",
+]
+OPTIONAL_BLUEPRINTS: list[tuple[str, str]] = []
+
+CAMUNDA_PREFIXES = ("/engine-rest", "/mlc-service")
+OPEN_PATHS = {"/healthz"}
+
+
+def _camunda_type(status: int, exc: BaseException | None) -> str:
+    if status == 401:
+        return "AuthenticationException"
+    if status in (409, 422) or status >= 500:
+        return "RestException"
+    return "InvalidRequestException"
+
+
+def error_response(status: int, code: str, message: str, problems: list | None = None,
+                   exc: BaseException | None = None) -> Response:
+    """One JSON error body; Camunda's ``{"type", "message"}`` under the compatible prefixes."""
+    if request.path.startswith(CAMUNDA_PREFIXES):
+        body: dict[str, Any] = {"type": _camunda_type(status, exc), "message": message}
+    else:
+        body = {"error": code, "message": message, "problems": problems or []}
+    response = jsonify(body)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="mlc", Basic realm="mlc"'
+    return response
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(MlcError)
+    def mlc_error(exc: MlcError):
+        if exc.status >= 500:
+            log.error("%s %s failed: %s", request.method, request.path, exc.message)
+        return error_response(exc.status, exc.code, exc.message, exc.to_dict()["problems"], exc)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        message = exc.description or exc.name
+        if exc.code == 404:
+            message = f"no route {request.path}"
+        elif exc.code == 405:
+            message = f"{request.method} is not allowed on {request.path}"
+        elif exc.code == 413:
+            message = f"request body larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
+        response = error_response(exc.code or 500, code, message, exc=exc)
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("%s %s failed", request.method, request.path)
+        return error_response(500, "internal_error",
+                              "internal error; the server log has the details", exc=exc)
+
+
+def _token_ok(header: str, token: str) -> bool:
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer":
+        return hmac.compare_digest(value.encode(), token.encode())
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        _user, _, password = decoded.partition(":")
+        return hmac.compare_digest(password.encode(), token.encode())
+    return False
+
+
+def _install_auth_and_logging(app: Flask, token: str | None) -> None:
+    @app.before_request
+    def authenticate():
+        g.started = time.perf_counter()
+        if not token or request.path in OPEN_PATHS:
+            return None
+        header = request.headers.get("Authorization", "")
+        if not header:
+            return error_response(401, "unauthorized",
+                                  "authentication required: Authorization: Bearer <token>")
+        if not _token_ok(header, token):
+            return error_response(401, "unauthorized", "invalid credentials")
+        return None
+
+    @app.after_request
+    def log_request(response: Response) -> Response:
+        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        # path only: query strings and headers may carry credentials
+        log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed)
+        return response
+
+
+def _load_blueprints(names: Iterable[str], optional: Iterable[tuple[str, str]]) -> list[Blueprint]:
+    found = [importlib.import_module(name).bp for name in names]
+    for module, attr in optional:
+        try:
+            found.append(getattr(importlib.import_module(module), attr))
+        except (ImportError, AttributeError):
+            log.debug("optional blueprint %s.%s not available", module, attr)
+    return found
+
+
+def _runtime(runtime_or_config: Any):
+    from mlc.settings import Settings
+    from mlc.wiring import Runtime, build_runtime
+
+    if isinstance(runtime_or_config, Runtime) or hasattr(runtime_or_config, "engine"):
+        return runtime_or_config
+    if runtime_or_config is None or isinstance(runtime_or_config, Settings):
+        return build_runtime(runtime_or_config)
+    if isinstance(runtime_or_config, dict):
+        return build_runtime(Settings(**runtime_or_config))
+    raise TypeError(f"create_app needs a Runtime, Settings or dict, not {type(runtime_or_config)}")
+
+
+def create_app(runtime_or_config: Any = None, *, config: dict[str, Any] | None = None,
+               blueprints: Iterable[Blueprint] = ()) -> Flask:
+    """Build the app over a :class:`mlc.wiring.Runtime` (or Settings / a settings dict).
+
+    Args:
+        runtime_or_config: the runtime whose engine and services the routes call.
+        config: Flask config overrides (e.g. ``MAX_CONTENT_LENGTH``).
+        blueprints: extra blueprints (the lead's connector routes) registered after the core.
+    """
+    runtime = _runtime(runtime_or_config)
+    app = Flask("mlc")
+    app.config.update(MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, JSON_SORT_KEYS=False)
+    app.config.update(config or {})
+    app.json.sort_keys = False
+    app.extensions["mlc_runtime"] = runtime
+    from .metrics import TaskLatency
+
+    app.extensions.setdefault("mlc_task_latency", TaskLatency())
+    _register_error_handlers(app)
+    _install_auth_and_logging(app, runtime.settings.api_token)
+    for bp in [*_load_blueprints(CORE_BLUEPRINTS, OPTIONAL_BLUEPRINTS), *blueprints]:
+        app.register_blueprint(bp)
+    return app

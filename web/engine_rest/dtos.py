@@ -1,0 +1,76 @@
+"""Camunda 7 response bodies built from the engine facade's plain dicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from ..camunda_types import camunda_time, variables_out
+from . import PREFIX
+
+BPMN_CATEGORY = "http://bpmn.io/schema/bpmn"
+
+
+def link(path: str, rel: str = "self", method: str = "GET") -> dict[str, str]:
+    return {"method": method, "href": request.host_url.rstrip("/") + PREFIX + path, "rel": rel}
+
+
+def process_definition(d: dict[str, Any]) -> dict[str, Any]:
+    return {"id": d["id"], "key": d["key"], "category": BPMN_CATEGORY, "description": None,
+            "name": d.get("name"), "version": d["version"], "resource": d.get("resource"),
+            "deploymentId": d["deployment_id"], "diagram": None, "suspended": False,
+            "tenantId": None, "versionTag": None, "historyTimeToLive": None,
+            "startableInTasklist": True}
+
+
+def decision_definition(d: dict[str, Any]) -> dict[str, Any]:
+    return {"id": d["id"], "key": d["key"], "category": BPMN_CATEGORY, "name": d.get("name"),
+            "version": d["version"], "resource": d.get("resource"),
+            "deploymentId": d["deployment_id"], "tenantId": None,
+            "decisionRequirementsDefinitionId": None, "decisionRequirementsDefinitionKey": None,
+            "historyTimeToLive": None, "versionTag": None}
+
+
+def deployment(d: dict[str, Any], *, processes: list[dict] | None = None,
+               decisions: list[dict] | None = None, with_definitions: bool = False) -> dict[str, Any]:
+    out = {"links": [link(f"/deployment/{d['id']}")], "id": d["id"], "name": d.get("name"),
+           "source": d.get("source"), "deploymentTime": camunda_time(d.get("created_at")),
+           "tenantId": d.get("tenant_id")}
+    if with_definitions:
+        out["deployedProcessDefinitions"] = (
+            {p["id"]: process_definition(p) for p in processes} if processes else None)
+        out["deployedCaseDefinitions"] = None
+        out["deployedDecisionDefinitions"] = (
+            {x["id"]: decision_definition(x) for x in decisions} if decisions else None)
+        out["deployedDecisionRequirementsDefinitions"] = None
+    return out
+
+
+def process_instance(i: dict[str, Any], *, with_variables: bool = False) -> dict[str, Any]:
+    out = {"links": [link(f"/process-instance/{i['id']}")], "id": i["id"],
+           "definitionId": i["definition_id"], "businessKey": i.get("business_key"),
+           "caseInstanceId": None, "ended": i["status"] in ("completed", "terminated"),
+           "suspended": False, "tenantId": None}
+    if with_variables:
+        out["variables"] = variables_out(i.get("variables") or {})
+    return out
+
+
+def external_task(t: Any, *, definition_id: str | None = None,
+                  names: list[str] | None = None, with_variables: bool = True,
+                  with_properties: bool = True) -> dict[str, Any]:
+    out = {"activityId": t.activity_id, "activityInstanceId": f"{t.activity_id}:{t.id}",
+           "errorMessage": t.error_message, "errorDetails": t.error_details,
+           "executionId": t.instance_id, "id": t.id,
+           "lockExpirationTime": camunda_time(t.lock_expires_at),
+           "processDefinitionId": definition_id, "processDefinitionKey": t.process_key,
+           "processDefinitionVersionTag": None, "processInstanceId": t.instance_id,
+           "retries": t.retries, "suspended": False, "workerId": t.worker_id or None,
+           "topicName": t.topic, "tenantId": None, "priority": 0,
+           "businessKey": t.business_key}
+    if with_variables:
+        out["variables"] = variables_out(t.variables, names)
+    if with_properties:
+        out["extensionProperties"] = dict(t.properties or {})
+    return out

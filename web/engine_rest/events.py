@@ -1,0 +1,78 @@
+"""``POST /signal`` and ``POST /message`` with Camunda's bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, Response, jsonify
+
+from engine.errors import ConflictError, NotFoundError, ValidationError
+
+from ..camunda_types import variables_out
+from ..context import engine
+from ..openapi import operation
+from . import PREFIX, dtos
+from .schemas import MessageBody, SignalBody, plain
+
+bp = Blueprint("camunda_events", __name__, url_prefix=PREFIX)
+
+
+class CorrelationError(ValidationError):
+    """Camunda answers a message nobody (or too many) waits for with 400."""
+
+    code = "mismatching_message_correlation"
+
+
+def signal_body(body: SignalBody) -> dict[str, list[str]]:
+    """Deliver a Camunda signal body; shared with the ModelOp-compatible routes."""
+    if body.executionId:
+        raise ValidationError("signalling one execution (executionId) is not supported; "
+                              "signals are broadcast")
+    return engine().signal(body.name, plain(body.variables))
+
+
+@operation(bp, "/signal", "POST", body=SignalBody, responses={204: "delivered"})
+def signal(body: SignalBody):
+    """Broadcast a signal: start subscribed processes, resume waiting instances."""
+    signal_body(body)
+    return Response(status=204)
+
+
+@operation(bp, "/message", "POST", body=MessageBody,
+           responses={200: "results (resultEnabled)", 204: "delivered",
+                      400: "no instance or several instances match"})
+def message(body: MessageBody):
+    """Correlate a message by business key and correlation keys."""
+    if body.processInstanceId:
+        raise ValidationError("correlating to a processInstanceId is not supported; "
+                              "use businessKey or correlationKeys")
+    if body.localCorrelationKeys or body.processVariablesLocal:
+        raise ValidationError("local correlation keys and local variables are not supported")
+    correlation = plain(body.correlationKeys, "correlationKeys") or None
+    since = datetime.now(timezone.utc)
+    try:
+        ids = engine().correlate_message(body.messageName, business_key=body.businessKey,
+                                         correlation=correlation,
+                                         variables=plain(body.processVariables, "processVariables"),
+                                         all_instances=body.all)
+    except (NotFoundError, ConflictError) as exc:
+        raise CorrelationError(f"Cannot correlate message '{body.messageName}': {exc.message}") from None
+    if not body.resultEnabled:
+        return Response(status=204)
+    return jsonify([_result(i, since, body.variablesInResultEnabled) for i in ids])
+
+
+def _result(instance_id: str, since: datetime, with_variables: bool) -> dict:
+    instance = engine().get_instance(instance_id)
+    started = datetime.fromisoformat(instance["created_at"]) >= since
+    result: dict = {"resultType": "ProcessDefinition" if started else "Execution",
+                    "execution": None, "processInstance": None}
+    if started:
+        result["processInstance"] = dtos.process_instance(instance)
+    else:
+        result["execution"] = {"id": instance_id, "processInstanceId": instance_id,
+                               "ended": instance["status"] in ("completed", "terminated"),
+                               "tenantId": None}
+    if with_variables:
+        result["variables"] = variables_out(instance["variables"] or {})
+    return result

@@ -1,0 +1,88 @@
+"""Request schemas of the native ``/api``: they validate bodies and query strings and are the
+source of the OpenAPI document (see :mod:`web.openapi`)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Variables = dict[str, Any]
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Query(BaseModel):
+    """A query string: unknown parameters are ignored, as browsers and proxies add some."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class StartRequest(Body):
+    variables: Variables = Field(default_factory=dict)
+    business_key: str | None = Field(default=None, max_length=255)
+    definition_id: str | None = Field(default=None, max_length=100,
+                                      description="start this exact version instead of the latest")
+
+
+class SignalRequest(Body):
+    name: str = Field(min_length=1, max_length=255)
+    variables: Variables = Field(default_factory=dict)
+
+
+class MessageRequest(Body):
+    name: str = Field(min_length=1, max_length=255)
+    business_key: str | None = Field(default=None, max_length=255)
+    correlation: dict[str, str | int | float | bool] | None = None
+    variables: Variables = Field(default_factory=dict)
+    all: bool = False
+
+
+class TerminateRequest(Body):
+    reason: str = Field(default="terminated over the API", max_length=2000)
+
+
+class DecisionRequest(Body):
+    variables: Variables = Field(default_factory=dict)
+
+
+class DefinitionQuery(Query):
+    key: str | None = None
+    latest_only: bool = False
+
+
+InstanceStatus = Literal["running", "waiting", "completed", "incident", "terminated"]
+
+
+class InstanceQuery(Query):
+    status: InstanceStatus | None = None
+    key: str | None = None
+    business_key: str | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0, le=10_000_000)
+
+
+class IncidentQuery(Query):
+    status: Literal["open", "resolved", "all"] = "open"
+
+
+class ExternalTaskQuery(Query):
+    topic: str | None = None
+    instance_id: str | None = None
+
+
+DEPLOYMENT_FORM = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "description": "deployment name"},
+        "source": {"type": "string"},
+        "duplicate_filtering": {"type": "string", "enum": ["true", "false"]},
+        "files": {"type": "array", "items": {"type": "string", "format": "binary"},
+                  "description": ".bpmn and .dmn files (any field name)"},
+    },
+    "required": ["files"],
+}
