@@ -1,0 +1,155 @@
+"""``mlc jobs ...``: run scoring and metrics jobs, list and show them.
+
+Collaborators come from ``click.get_current_context().obj`` (``db``, ``settings``,
+``engine``). Scoring shows a progress bar on stderr (tqdm) unless ``--json`` or
+``--no-progress``; a failed job exits non-zero with its recorded reason.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import click
+
+from connectors.registry import JobRecord, JobStore
+from connectors.registry.cli import echo_json, fail, registry_from_context
+from engine.errors import MlcError
+
+from .formats import FORMATS
+from .locations import DataStore
+from .scoring import ScoringOptions
+from .service import JobService
+
+
+def _service() -> JobService:
+    obj = click.get_current_context().obj
+    return JobService(registry_from_context(), JobStore(obj.db),
+                      DataStore(obj.settings.data_roots))
+
+
+def _report(job: JobRecord, as_json: bool) -> None:
+    if as_json:
+        echo_json(job.to_dict())
+    if not job.succeeded:
+        raise click.ClickException(f"{job.job_type} job {job.id} failed: {job.reason}")
+    if not as_json:
+        click.echo(job.id)
+
+
+@click.group("jobs")
+def jobs() -> None:
+    """Training, metrics and scoring jobs."""
+
+
+@jobs.command("run-scoring")
+@click.argument("snapshot_id")
+@click.argument("source")
+@click.argument("destination")
+@click.option("--parallelism", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--job-timeout", type=click.FloatRange(min=0), default=0,
+              help="Seconds for the whole job; 0 = none.")
+@click.option("--file-timeout", type=click.FloatRange(min=0), default=0,
+              help="Seconds per input file; 0 = none.")
+@click.option("--input-format", type=click.Choice(FORMATS))
+@click.option("--output-format", type=click.Choice(FORMATS),
+              help="Default: the format of each input.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace existing outputs (otherwise the job refuses to start).")
+@click.option("--no-progress", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def run_scoring(snapshot_id: str, source: str, destination: str, parallelism: int,
+                job_timeout: float, file_timeout: float, input_format: Optional[str],
+                output_format: Optional[str], overwrite: bool, no_progress: bool,
+                as_json: bool) -> None:
+    """Score every data file of SOURCE into DESTINATION (same names)."""
+    from tqdm import tqdm
+
+    options = ScoringOptions(parallelism, job_timeout, file_timeout, input_format,
+                             output_format, overwrite)
+    bar = None if (as_json or no_progress) else tqdm(unit="file", desc="scoring",
+                                                     file=sys.stderr)
+
+    def progress(done: int, total: int, rows: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.set_postfix(rows=rows, refresh=False)
+            bar.refresh()
+
+    service = _service()
+    try:
+        job = service.score(snapshot_id, source, destination, options, progress=progress)
+    except MlcError as exc:
+        fail(exc)
+        return
+    finally:
+        if bar is not None:
+            bar.close()
+        service.close()
+    _report(job, as_json)
+
+
+@jobs.command("run-metrics")
+@click.argument("snapshot_id")
+@click.option("--input", "input_uri", help="Labelled data (default: the TEST_DATA asset).")
+@click.option("--timeout", type=click.FloatRange(min=0), default=0, help="0 = none.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def run_metrics(snapshot_id: str, input_uri: Optional[str], timeout: float,
+                as_json: bool) -> None:
+    """Test a snapshot on labelled data and store the metrics."""
+    service = _service()
+    try:
+        job = service.run_metrics(snapshot_id, input_uri=input_uri, timeout=timeout)
+    except MlcError as exc:
+        fail(exc)
+        return
+    finally:
+        service.close()
+    if not as_json and job.succeeded:
+        for name, value in job.metrics.items():
+            click.echo(f"{name:<17} {value}", err=True)
+    _report(job, as_json)
+
+
+@jobs.command("list")
+@click.option("--type", "job_type", type=click.Choice(["training", "metrics", "scoring"]))
+@click.option("--snapshot", "snapshot_id")
+@click.option("--state", type=click.Choice(["queued", "running", "succeeded", "failed"]))
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_jobs(job_type: Optional[str], snapshot_id: Optional[str], state: Optional[str],
+              limit: int, as_json: bool) -> None:
+    """List jobs, newest first."""
+    try:
+        found = JobStore(click.get_current_context().obj.db).list(
+            job_type=job_type, snapshot_id=snapshot_id, state=state, limit=limit)
+    except MlcError as exc:
+        fail(exc)
+        return
+    if as_json:
+        echo_json([j.to_dict() for j in found])
+        return
+    for j in found:
+        click.echo(f"{j.id}  {j.job_type:<9} {j.state:<10} {j.created_at:%Y-%m-%d %H:%M:%S}  "
+                   f"{j.reason or ''}")
+
+
+@jobs.command("show")
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def show_job(job_id: str, as_json: bool) -> None:
+    """Show a job: inputs, outputs, metrics, reason and log tail."""
+    try:
+        job = JobStore(click.get_current_context().obj.db).get(job_id)
+    except MlcError as exc:
+        fail(exc)
+        return
+    if as_json:
+        echo_json(job.to_dict())
+        return
+    for name, value in job.to_dict().items():
+        if name != "log_tail":
+            click.echo(f"{name:<12} {value}")
+    if job.log_tail:
+        click.echo("log tail:\n" + job.log_tail)

@@ -1,0 +1,209 @@
+"""``mlc models|snapshots|runtimes ...``: the registry from the command line.
+
+Collaborators come from ``click.get_current_context().obj``: an object with ``db``,
+``settings`` and ``engine`` (the facade; it broadcasts ``mlc.snapshot.created``).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+import click
+
+from engine.errors import MlcError, ValidationError
+
+from ._records import METHODOLOGIES, STAGES
+from ._sql_registry import SqlModelRegistry
+
+
+def registry_from_context() -> SqlModelRegistry:
+    obj = click.get_current_context().obj
+    return SqlModelRegistry(obj.db, getattr(obj, "engine", None))
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+def fail(exc: MlcError) -> None:
+    """Exit non-zero with a one-line reason."""
+    raise click.ClickException(str(exc).splitlines()[0] if str(exc) else exc.code)
+
+
+def _meta(pairs: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ValidationError(f"--meta expects KEY=VALUE, not {pair!r}")
+        try:
+            out[name.strip()] = json.loads(value)  # numbers, booleans, lists stay typed
+        except ValueError:
+            out[name.strip()] = value
+    return out
+
+
+@click.group("models")
+def models() -> None:
+    """Registered models."""
+
+
+@models.command("register")
+@click.argument("name")
+@click.option("--methodology", type=click.Choice(METHODOLOGIES), required=True)
+@click.option("--description", default="")
+@click.option("--owner", default="")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def register_model(name: str, methodology: str, description: str, owner: str,
+                   as_json: bool) -> None:
+    """Register a model."""
+    try:
+        model = registry_from_context().register_model(name, methodology,
+                                                       description=description, owner=owner)
+    except MlcError as exc:
+        fail(exc)
+        return
+    echo_json(model.to_dict()) if as_json else click.echo(model.id)
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_models(as_json: bool) -> None:
+    """List models."""
+    try:
+        found = registry_from_context().list_models()
+    except MlcError as exc:
+        fail(exc)
+        return
+    if as_json:
+        echo_json([m.to_dict() for m in found])
+        return
+    for m in found:
+        click.echo(f"{m.id}  {m.name:<30} {m.methodology:<15} {m.owner}")
+
+
+@models.command("show")
+@click.argument("model")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def show_model(model: str, as_json: bool) -> None:
+    """Show a model (by id or name) and its snapshots."""
+    try:
+        registry = registry_from_context()
+        record = registry.get_model(model)
+        snapshots = registry.list_snapshots(record.id)
+    except MlcError as exc:
+        fail(exc)
+        return
+    if as_json:
+        echo_json({**record.to_dict(), "snapshots": [s.to_dict() for s in snapshots]})
+        return
+    click.echo(f"{record.name} ({record.methodology}) {record.id}")
+    for s in snapshots:
+        click.echo(f"  v{s.version:<4} {s.id}  {s.stage:<5} {','.join(s.tags)}  {s.source}")
+
+
+@click.group("snapshots")
+def snapshots() -> None:
+    """Model snapshots (immutable versions)."""
+
+
+@snapshots.command("create")
+@click.argument("model")
+@click.option("--source", required=True, help="Model folder, sample:NAME or git_uri#subdir.")
+@click.option("--tag", "tags", multiple=True, help="e.g. train, run_test, jira (repeatable).")
+@click.option("--stage", type=click.Choice(STAGES), default="DEV", show_default=True)
+@click.option("--service-tag")
+@click.option("--dmn", "dmn_decision_key", help="DMN decision key used to approve it.")
+@click.option("--monitor", "monitors", multiple=True)
+@click.option("--expiration", help="ISO date.")
+@click.option("--meta", multiple=True, help="KEY=VALUE (JSON values allowed; repeatable).")
+@click.option("--test-data", help="URI of labelled test data.")
+@click.option("--training-data", help="URI of training data.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def create_snapshot(model: str, source: str, tags: tuple[str, ...], stage: str,
+                    service_tag: Optional[str], dmn_decision_key: Optional[str],
+                    monitors: tuple[str, ...], expiration: Optional[str], meta: tuple[str, ...],
+                    test_data: Optional[str], training_data: Optional[str],
+                    as_json: bool) -> None:
+    """Create a snapshot of MODEL (broadcasts mlc.snapshot.created)."""
+    try:
+        expires = None
+        if expiration:
+            try:
+                expires = datetime.fromisoformat(expiration)
+            except ValueError:
+                raise ValidationError(f"--expiration {expiration!r} is not an ISO date") from None
+            expires = expires if expires.tzinfo else expires.replace(tzinfo=timezone.utc)
+        assets = [{"role": role, "uri": uri} for role, uri in
+                  (("TEST_DATA", test_data), ("TRAINING_DATA", training_data)) if uri]
+        registry = registry_from_context()
+        snapshot = registry.create_snapshot(
+            registry.get_model(model).id, source, tags=tags, stage=stage,
+            service_tag=service_tag, metadata=_meta(meta), dmn_decision_key=dmn_decision_key,
+            monitors=monitors, expiration_date=expires, assets=assets)
+    except MlcError as exc:
+        fail(exc)
+        return
+    echo_json(snapshot.to_dict()) if as_json else click.echo(snapshot.id)
+
+
+@snapshots.command("show")
+@click.argument("snapshot_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def show_snapshot(snapshot_id: str, as_json: bool) -> None:
+    """Show a snapshot with its assets and test results."""
+    try:
+        snapshot = registry_from_context().get_snapshot(snapshot_id)
+    except MlcError as exc:
+        fail(exc)
+        return
+    if as_json:
+        echo_json(snapshot.to_dict())
+        return
+    for name, value in snapshot.to_dict().items():
+        if name != "assets":
+            click.echo(f"{name:<17} {value}")
+    for asset in snapshot.assets:
+        click.echo(f"asset             {asset.role} v{asset.version} {asset.uri}")
+
+
+@click.group("runtimes")
+def runtimes() -> None:
+    """Runtimes that models deploy to."""
+
+
+@runtimes.command("add")
+@click.argument("name")
+@click.option("--stage", type=click.Choice(STAGES), required=True)
+@click.option("--service-tag", "service_tags", multiple=True)
+@click.option("--endpoint", "endpoints", multiple=True, help="None means batch only.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def add_runtime(name: str, stage: str, service_tags: tuple[str, ...],
+                endpoints: tuple[str, ...], as_json: bool) -> None:
+    """Add a runtime."""
+    try:
+        runtime = registry_from_context().add_runtime(name, stage, service_tags=service_tags,
+                                                      endpoints=endpoints)
+    except MlcError as exc:
+        fail(exc)
+        return
+    echo_json(runtime.to_dict()) if as_json else click.echo(runtime.id)
+
+
+@runtimes.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_runtimes(as_json: bool) -> None:
+    """List runtimes, most recent first."""
+    try:
+        found = registry_from_context().list_runtimes()
+    except MlcError as exc:
+        fail(exc)
+        return
+    if as_json:
+        echo_json([r.to_dict() for r in found])
+        return
+    for r in found:
+        mode = "online" if r.endpoints else "batch"
+        click.echo(f"{r.id}  {r.name:<20} {r.stage:<5} {mode:<7} {','.join(r.service_tags)}")
