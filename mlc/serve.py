@@ -1,0 +1,169 @@
+"""``mlc serve``: the REST API, embedded external-task workers, the timer scheduler and any
+background pollers (e.g. the ticket poller) in one process, served by waitress.
+
+Shutdown on SIGTERM/SIGINT: stop accepting connections, end long polls early, let in-flight
+requests and handler runs finish within ``--grace`` seconds, and release (unlock) the tasks
+of handlers still running after that so another worker can take them at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import signal as signals
+import sys
+import threading
+import time
+from typing import Any, Callable
+
+import click
+
+from engine.errors import ConfigurationError
+
+from .cli import friendly, runtime
+
+log = logging.getLogger("mlc.serve")
+
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def timed_worker_class():
+    """A Worker that records handler latency and knows the task it is running."""
+    from engine import Worker
+
+    class TimedWorker(Worker):
+        def __init__(self, *args: Any, latency=None, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.latency = latency
+            self.current: str | None = None
+
+        def execute(self, task) -> None:
+            self.current = task.id
+            started = time.monotonic()
+            try:
+                super().execute(task)
+            finally:
+                self.current = None
+                if self.latency is not None:
+                    self.latency.observe(task.topic, "handled", time.monotonic() - started)
+
+    return TimedWorker
+
+
+def background_loops(rt) -> list[tuple[str, Callable[[], Any], float]]:
+    """(name, poll_once, interval) of the pollers the runtime's services provide.
+
+    Hook point: a connector that puts e.g. ``services["ticket_poller"]`` (anything with
+    ``poll_once()``) on the runtime gets polled here every ``ticket_poll_interval`` seconds.
+    """
+    loops = []
+    poller = rt.services.get("ticket_poller")
+    if poller is not None and hasattr(poller, "poll_once"):
+        loops.append(("ticket-poller", poller.poll_once, rt.settings.ticket_poll_interval))
+    return loops
+
+
+def _loop(name: str, fn: Callable[[], Any], interval: float, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            fn()
+        except Exception:
+            log.exception("%s failed", name)
+        stop.wait(interval)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; a non-loopback address needs MLC_API_TOKEN.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(0, 64),
+              help="Embedded external-task worker threads for in-process topics.")
+@click.option("--threads", default=32, show_default=True, type=click.IntRange(1, 512),
+              help="HTTP request threads (each long poll holds one).")
+@click.option("--lock", "lock_seconds", default=300.0, show_default=True,
+              help="Seconds an embedded worker's claim lasts.")
+@click.option("--poll", default=0.5, show_default=True, help="Idle poll interval of workers.")
+@click.option("--grace", default=30.0, show_default=True,
+              help="Seconds to let in-flight work finish on shutdown.")
+@click.option("--log-level", default="INFO", show_default=True)
+@friendly
+def serve(host: str, port: int, workers: int, threads: int, lock_seconds: float, poll: float,
+          grace: float, log_level: str) -> None:
+    """Serve the REST API with embedded workers and the timer scheduler."""
+    import waitress
+
+    from engine import TimerScheduler
+    from web import create_app
+
+    settings = click.get_current_context().find_root().obj._factory()
+    if not is_loopback(host) and not settings.api_token:
+        raise ConfigurationError(f"refusing to listen on {host} without MLC_API_TOKEN; "
+                                 "set a token or bind to 127.0.0.1")
+    logging.basicConfig(level=log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    rt = runtime()  # migrates the database first
+    app = create_app(rt)
+    stop = threading.Event()
+    app.extensions["mlc_stop"] = stop
+    latency = app.extensions["mlc_task_latency"]
+
+    worker_class = timed_worker_class()
+    pool = [worker_class(rt.engine, rt.handlers, lock_seconds=lock_seconds, latency=latency,
+                         worker_id=f"mlc-serve:{i}:{id(stop):x}") for i in range(workers)]
+    threads_running = [threading.Thread(target=w.run, args=(stop, poll), daemon=True,
+                                        name=f"mlc-worker-{i}") for i, w in enumerate(pool)]
+    threads_running.append(threading.Thread(target=TimerScheduler(rt.engine).run, args=(stop,),
+                                            daemon=True, name="mlc-timers"))
+    for name, fn, interval in background_loops(rt):
+        threads_running.append(threading.Thread(target=_loop, args=(name, fn, interval, stop),
+                                                daemon=True, name=f"mlc-{name}"))
+    for t in threads_running:
+        t.start()
+
+    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="mlc",
+                                    channel_timeout=1900)
+
+    def request_stop(signum, _frame) -> None:
+        log.info("received %s; shutting down", signals.Signals(signum).name)
+        stop.set()
+        raise SystemExit(0)
+
+    for sig in (signals.SIGINT, signals.SIGTERM):
+        signals.signal(sig, request_stop)
+    click.echo(f"mlc serving on http://{host}:{server.effective_port} "
+               f"({workers} worker(s); topics: {', '.join(rt.handlers.topics()) or '-'})",
+               err=True)
+    sys.stderr.flush()
+    try:
+        server.run()  # returns after SystemExit, having let request threads finish
+    finally:
+        stop.set()
+        server.close()
+        _drain(rt, pool, threads_running, grace)
+        rt.close()
+    click.echo("mlc stopped", err=True)
+
+
+def _drain(rt, pool, threads_running, grace: float) -> None:
+    deadline = time.monotonic() + grace
+    for t in threads_running:
+        t.join(max(0.0, deadline - time.monotonic()))
+    for w in pool:
+        if w.current is not None:
+            log.warning("releasing task %s whose handler is still running", w.current)
+            try:
+                rt.tasks.unlock(w.current)
+            except Exception:
+                log.exception("could not release task %s", w.current)
+        else:
+            w.close()
