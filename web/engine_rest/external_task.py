@@ -24,6 +24,7 @@ from .schemas import (BpmnErrorBody, CompleteBody, ExtendLockBody, ExternalTaskQ
 bp = Blueprint("camunda_external_task", __name__, url_prefix=PREFIX)
 
 POLL_SECONDS = 0.2
+MAX_LONG_POLL_SECONDS = 1800.0  # Camunda's own ceiling; the app config may lower it
 
 
 def _stop_event() -> threading.Event:
@@ -54,7 +55,9 @@ def fetch_and_lock(body: FetchAndLockBody):
                                   "filter by topicName and businessKey")
     if not body.topics or body.maxTasks == 0:
         return jsonify([])
-    deadline = time.monotonic() + (body.asyncResponseTimeout or 0) / 1000
+    wait = min((body.asyncResponseTimeout or 0) / 1000,
+               current_app.config.get("MLC_MAX_LONG_POLL_SECONDS", MAX_LONG_POLL_SECONDS))
+    deadline = time.monotonic() + wait
     stop = _stop_event()
     while True:
         claimed = _claim(body)
