@@ -96,6 +96,12 @@ class ModelProcess:
             raise ModelProcessError(f"{what}: {answer.get('error', 'model error')}")
         return answer
 
+    def wait_ready(self, timeout: Optional[float] = None) -> None:
+        """Block until the child has imported its libraries and said so."""
+        if not self._ready:
+            self._wait(timeout, "starting the model process")
+            self._ready = True
+
     def _wait(self, timeout: Optional[float], what: str) -> dict:
         try:
             answer = self._answers.get(timeout=timeout)
@@ -117,12 +123,13 @@ class ModelProcess:
                 pass
         self._popen.wait()
 
-    def close(self) -> None:
-        """End the process: a polite EOF first, then a kill."""
+    def close(self, graceful: bool = True) -> None:
+        """End the process: a polite EOF first (unless not ``graceful``), then a kill."""
         try:
             if self._popen.stdin:
                 self._popen.stdin.close()
-            self._popen.wait(timeout=5)
+            if graceful:
+                self._popen.wait(timeout=5)
         except (subprocess.TimeoutExpired, OSError):
             pass
         self.kill()
@@ -154,13 +161,21 @@ class ProcessPool:
         self._refill()
 
     def acquire(self, count: int) -> list[ModelProcess]:
-        """``count`` processes for one job; the caller closes them when the job ends."""
+        """``count`` processes for one job; hand them back with :meth:`release`."""
         with self._lock:
             taken, self._idle = self._idle[:count], self._idle[count:]
-        taken += [ModelProcess(self.python) for _ in range(count - len(taken))]
+        return taken + [ModelProcess(self.python) for _ in range(count - len(taken))]
+
+    def release(self, processes: list[ModelProcess]) -> None:
+        """End a job's processes and start replacement spares.
+
+        Spares are replaced only now, not when taken: starting interpreters costs seconds of
+        CPU that would otherwise be stolen from the job that just began.
+        """
+        for process in processes:
+            process.close(graceful=False)  # outputs are already renamed into place
         if self.spares:
             threading.Thread(target=self._refill, daemon=True).start()
-        return taken
 
     def _refill(self) -> None:
         while True:
@@ -175,6 +190,13 @@ class ProcessPool:
             if surplus:
                 process.close()
                 return
+
+    def wait_ready(self, timeout: Optional[float] = None) -> None:
+        """Block until every spare has started (benchmarks use it to measure a warm pool)."""
+        with self._lock:
+            idle = list(self._idle)
+        for process in idle:
+            process.wait_ready(timeout)
 
     def close(self) -> None:
         with self._lock:

@@ -8,6 +8,7 @@ and lease are released, and every model process is killed — whatever the model
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -96,7 +97,8 @@ class JobRun:
         processes = self.pool.acquire(count)
         self._processes.extend(processes)
         request = {"op": "load", "model_dir": str(model_dir), "artifact_dir": artifact_dir,
-                   "log": str(self.log_path)}
+                   "log": str(self.log_path),
+                   "threads": max(1, (os.cpu_count() or 1) // count) if count > 1 else None}
         for process in processes:  # send every load first so the processes load in parallel
             process.send(request)
         for process in processes:
@@ -108,8 +110,8 @@ class JobRun:
             process.kill()
 
     def close(self) -> None:
-        for process in self._processes:
-            process.close()
+        self.pool.release(self._processes)
+        self._processes = []
         if self._lease is not None:
             self._lease.__exit__(None, None, None)
 

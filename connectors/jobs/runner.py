@@ -6,8 +6,9 @@ job's log file, so whatever the model prints lands in the log, never in the prot
 
 Requests (one per line) and their answers:
 
-- ``{"op": "load", "model_dir", "artifact_dir", "log"}`` imports ``model.py`` and calls its
-  optional ``init(artifact_dir)`` once, so scoring many files loads the model once.
+- ``{"op": "load", "model_dir", "artifact_dir", "log", "threads"}`` imports ``model.py`` and
+  calls its optional ``init(artifact_dir)`` once, so scoring many files loads the model once;
+  ``threads`` caps BLAS / Arrow thread pools when several processes share the CPUs.
 - ``{"op": "train", "input", "format", "params", "artifact_dir"}`` calls
   ``train(df, params)`` with the working directory (and ``params["artifact_dir"]``) set to the
   artifact folder; a dict it returns is reported as training metrics.
@@ -27,7 +28,8 @@ import traceback
 from typing import Any
 
 PRELOAD = ("numpy", "pandas", "pyarrow.parquet", "pyarrow.feather", "sklearn.base",
-           "sklearn.linear_model")
+           "sklearn.linear_model", "sklearn.pipeline", "sklearn.preprocessing",
+           "threadpoolctl")
 
 
 class _Worker:
@@ -43,6 +45,8 @@ class _Worker:
             os.dup2(fd, 1)
             os.dup2(fd, 2)
             os.close(fd)
+        if req.get("threads"):
+            _limit_threads(int(req["threads"]))
         model_dir = req["model_dir"]
         sys.path.insert(0, model_dir)
         spec = importlib.util.spec_from_file_location("mlc_model",
@@ -85,6 +89,24 @@ class _Worker:
         result = _as_frame(self.model.predict(frame), len(frame))
         write_frame(result, req["output"], req["output_format"])
         return {"rows": len(result)}
+
+
+def _limit_threads(threads: int) -> None:
+    """Cap BLAS/OpenMP and Arrow threads so parallel processes do not oversubscribe the CPUs
+    (with two processes on two cores, unbounded thread pools make both slower)."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        _limit_threads.keep = threadpool_limits(limits=threads)  # type: ignore[attr-defined]
+    except ImportError:
+        pass
+    try:
+        import pyarrow
+
+        pyarrow.set_cpu_count(threads)
+        pyarrow.set_io_thread_count(max(threads, 1))
+    except ImportError:
+        pass
 
 
 def _as_frame(result: Any, rows: int):

@@ -1,0 +1,119 @@
+"""Batch scoring throughput through ``job.scoring``'s service against calling ``predict``
+directly on the same files in the same run.
+
+20 Parquet files x 100k rows of the sample classifier's features are generated into a temp
+folder. The baseline imports the sample ``model.py`` in this process and, per file, reads,
+predicts and writes exactly as a scoring process does. The service runs are measured with a
+warm process pool (as in a long-running worker, where spares are started ahead of jobs) at
+parallelism 1 and 2, and once cold (a fresh interpreter per job, as the CLI does).
+Targets: overhead < 10% at parallelism 1, speed-up >= 1.6x at parallelism 2.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+import time
+from pathlib import Path
+
+FILES, ROWS = 20, 100_000
+
+
+def _direct(inputs: list[Path], out_dir: Path) -> float:
+    from connectors.jobs.formats import read_frame, write_frame
+    from connectors.jobs.runner import _as_frame
+    from connectors.samples import CLASSIFIER_DIR
+
+    spec = importlib.util.spec_from_file_location("bench_model", CLASSIFIER_DIR / "model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    module.init(None)
+    for path in inputs:
+        frame = read_frame(path, "parquet")
+        write_frame(_as_frame(module.predict(frame), len(frame)), out_dir / path.name,
+                    "parquet")
+    return time.perf_counter() - start
+
+
+def _service_run(db, registry, snapshot_id: str, root: Path, data: Path, name: str,
+                 parallelism: int, warm: bool) -> float:
+    from connectors.jobs import DataStore, JobService, ProcessPool, ScoringOptions
+    from connectors.registry import JobStore
+
+    pool = ProcessPool(spares=parallelism if warm else 0)
+    pool.wait_ready(120)
+    service = JobService(registry, JobStore(db), DataStore([str(root)]), pool=pool)
+    try:
+        start = time.perf_counter()
+        job = service.score(snapshot_id, str(data), str(root / name),
+                            ScoringOptions(parallelism=parallelism))
+        elapsed = time.perf_counter() - start
+    finally:
+        pool.close()
+    if not job.succeeded:
+        raise RuntimeError(f"scoring failed: {job.reason}")
+    return elapsed
+
+
+def run() -> str:
+    import connectors.registry  # noqa: F401 - tables
+    from connectors.registry import SqlModelRegistry
+    from connectors.samples import CLASSIFIER_SOURCE, sample_frame
+    from engine.db import Database
+
+    with tempfile.TemporaryDirectory(prefix="mlc-bench-scoring-") as tmp:
+        root = Path(tmp)
+        data = root / "in"
+        data.mkdir()
+        inputs = []
+        for i in range(FILES):
+            path = data / f"part-{i:02d}.parquet"
+            sample_frame(ROWS, seed=i, with_label=False).to_parquet(path)
+            inputs.append(path)
+        db = Database(f"sqlite:///{root / 'bench.db'}")
+        db.create_all()
+        registry = SqlModelRegistry(db)
+        model = registry.register_model("bench", "classification")
+        snapshot = registry.create_snapshot(model.id, CLASSIFIER_SOURCE)
+        rows = FILES * ROWS
+        _direct(inputs, root / "warmup")  # page cache and imports, not measured
+        direct = _direct(inputs, root / "direct")
+        p1 = _service_run(db, registry, snapshot.id, root, data, "p1", 1, warm=True)
+        p2 = _service_run(db, registry, snapshot.id, root, data, "p2", 2, warm=True)
+        cold = _service_run(db, registry, snapshot.id, root, data, "cold", 1, warm=False)
+        db.dispose()
+    overhead = (p1 / direct - 1) * 100
+    speedup = p1 / p2
+    cold_overhead = (cold / direct - 1) * 100
+    lines = [
+        f"direct predict:           {direct:6.2f}s  {rows / direct:12,.0f} rows/s",
+        f"job.scoring p=1 (warm):   {p1:6.2f}s  {rows / p1:12,.0f} rows/s  "
+        f"overhead {overhead:+.1f}% (target < 10%)",
+        f"job.scoring p=2 (warm):   {p2:6.2f}s  {rows / p2:12,.0f} rows/s  "
+        f"speed-up {speedup:.2f}x over p=1 (target >= 1.6x)",
+        f"job.scoring p=1 (cold):   {cold:6.2f}s  {rows / cold:12,.0f} rows/s  "
+        f"overhead {cold_overhead:+.1f}% (fresh interpreter per job)",
+    ]
+    for line in lines:
+        print(line, flush=True)
+    return (
+        "## Batch scoring (`bench_scoring`)\n\n"
+        f"{FILES} Parquet files x {ROWS:,} rows, sample logistic-regression classifier, "
+        f"{os.cpu_count()} cores. Baseline: the same `predict` called directly in-process "
+        "(read, predict, write per file).\n\n"
+        "| run | seconds | rows/s | vs baseline |\n|---|---:|---:|---|\n"
+        f"| direct `predict` | {direct:.2f} | {rows / direct:,.0f} | baseline |\n"
+        f"| `job.scoring` parallelism 1, warm pool | {p1:.2f} | {rows / p1:,.0f} | "
+        f"overhead {overhead:+.1f}% (target < 10%) |\n"
+        f"| `job.scoring` parallelism 2, warm pool | {p2:.2f} | {rows / p2:,.0f} | "
+        f"{speedup:.2f}x over parallelism 1 (target >= 1.6x) |\n"
+        f"| `job.scoring` parallelism 1, cold start | {cold:.2f} | {rows / cold:,.0f} | "
+        f"overhead {cold_overhead:+.1f}% |\n"
+    )
+
+
+if __name__ == "__main__":
+    print(run())
