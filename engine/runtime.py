@@ -211,14 +211,8 @@ class Engine:
     def _advance(self, workflow: BpmnWorkflow, txn: Txn) -> None:
         """Run to wait states and write everything that follows from them."""
         row = txn.row
-
-        def completed(task) -> None:
-            if visible(task):
-                txn.record("activity.completed", task.task_spec.bpmn_id,
-                           getattr(task.task_spec, "bpmn_name", None))
-
         try:
-            run_engine_steps(workflow, did_complete_task=completed)
+            run_engine_steps(workflow, did_complete_task=self._history_hook(txn))
         except MlcError as exc:
             raise ExecutionError(f"instance {row.id}: {exc.message}") from exc
         except (SpiffWorkflowException, WorkflowException) as exc:
@@ -237,6 +231,15 @@ class Engine:
             self._drop_wait_rows(txn)
         elif row.status != "incident":
             row.status = "waiting"
+
+    @staticmethod
+    def _history_hook(txn: Txn) -> Callable:
+        def completed(task) -> None:
+            if visible(task):
+                txn.record("activity.completed", task.task_spec.bpmn_id,
+                           getattr(task.task_spec, "bpmn_name", None))
+
+        return completed
 
     def _sync_external_tasks(self, workflow: BpmnWorkflow, txn: Txn) -> None:
         s, row = txn.session, txn.row
@@ -361,8 +364,13 @@ class Engine:
         txn.record("instance.started", None, definition.key, definition_id=definition.id,
                    business_key=business_key, trigger=trigger[0] if trigger else "api",
                    variables=variables)
-        self._fire_start(workflow, trigger, variables)
         try:
+            try:
+                self._fire_start(workflow, trigger, variables, self._history_hook(txn))
+            except MlcError as exc:
+                raise ExecutionError(f"instance {row.id}: {exc.message}") from exc
+            except (SpiffWorkflowException, WorkflowException) as exc:
+                raise ExecutionError(f"instance {row.id}: {exc}") from exc
             self._advance(workflow, txn)
         except ExecutionError:
             s.expunge(row)
@@ -371,9 +379,11 @@ class Engine:
         s.flush()
         return row
 
-    def _fire_start(self, workflow: BpmnWorkflow, trigger: tuple | None, variables: dict) -> None:
+    def _fire_start(self, workflow: BpmnWorkflow, trigger: tuple | None, variables: dict,
+                    on_complete: Callable) -> None:
         """Fire the start event that matches the trigger; cancel the other start events."""
-        workflow._do_engine_steps()
+        # Several start events sit behind a split task; a none start event runs on from here.
+        run_engine_steps(workflow, did_complete_task=on_complete)
         starts = [t for t in workflow.get_tasks(state=TaskState.WAITING | TaskState.READY)
                   if t.workflow is workflow and isinstance(t.task_spec, StartEvent)]
         waiting = [t for t in starts if t.has_state(TaskState.WAITING)]
@@ -395,6 +405,7 @@ class Engine:
                 fired = [t for t in waiting if t.task_spec.catches(t, BpmnEvent(definition, variables))][:1]
                 for t in fired:
                     t.task_spec.catch(t, BpmnEvent(definition, dict(variables)))
+                    t.task_spec._update(t)
         for t in starts:
             if t not in fired and t.has_state(TaskState.WAITING):
                 workflow.event_manager.remove_task(t)

@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.util import task as bpmn_task_util
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util import task as task_util
+from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 
 from ..errors import ExpressionError, MlcError
@@ -107,17 +108,22 @@ def _compact_one(workflow) -> None:
     SpiffWorkflow appends every loop iteration below the previous one, so a tree grows by a
     few levels per iteration and every step scans it. Completed tasks with exactly one child
     carry nothing a later step needs (the engine keeps its own history), except the direct
-    parent of a live task, which joins inspect, so those stay.
+    parents of live tasks and of their same-spec siblings, which joins inspect.
     """
     tasks = workflow.tasks
     live = [t for t in tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
     if not live:
         return
+    pending = _pending_join_inputs(workflow, live)
+    _drop_dead_branches(workflow, live, pending)
     keep = {workflow.task_tree.id}
-    for t in live:
-        keep.add(t.id)
-        if t._parent is not None:
-            keep.add(t._parent)
+    # A join inspects the direct parents of its finished sibling join tasks to see which
+    # inputs have arrived, and merges their data, so those parents stay too.
+    for task_id in pending | {t.id for t in live if isinstance(t.task_spec, Join)}:
+        keep.add(task_id)
+        parent = tasks[task_id]._parent
+        if parent is not None:
+            keep.add(parent)
     for task in list(tasks.values()):
         if task.id in keep or task.id not in tasks:
             continue
@@ -133,6 +139,71 @@ def _compact_one(workflow) -> None:
         parent._children = [child.id if c == task.id else c for c in parent._children]
         child._parent = parent.id
         del tasks[task.id]
+
+
+def _pending_join_inputs(workflow, live) -> set:
+    """Ids of finished join tasks whose branch a live join of the same spec has yet to merge.
+
+    A finished side-branch join task is consumed once a join of its spec on a live path has
+    completed after it; until then the live join needs it (and its parent) to count arrived
+    inputs and merge data. Keeping only these keeps loops through parallel gateways linear.
+    """
+    tasks = workflow.tasks
+    live_joins = {t.task_spec.name for t in live if isinstance(t.task_spec, Join)}
+    if not live_joins:
+        return set()
+    on_live_path: set = set()
+    for task in live:
+        current = task
+        while current is not None and current.id not in on_live_path:
+            on_live_path.add(current.id)
+            current = tasks.get(current._parent) if current._parent is not None else None
+    consumed_at: dict[str, float] = {}
+    for task_id in on_live_path:
+        task = tasks[task_id]
+        name = task.task_spec.name
+        if name in live_joins and task.has_state(TaskState.COMPLETED):
+            consumed_at[name] = max(consumed_at.get(name, 0.0), task.last_state_change)
+    return {t.id for t in tasks.values()
+            if t.task_spec.name in live_joins and t.id not in on_live_path
+            and t.has_state(TaskState.FINISHED_MASK)
+            and t.last_state_change > consumed_at.get(t.task_spec.name, -1.0)}
+
+
+def _drop_dead_branches(workflow, live, pending: set) -> None:
+    """Remove finished side branches (e.g. the other arm of a parallel split, once joined).
+
+    A branch stays while it holds a join input still pending (see ``_pending_join_inputs``).
+    """
+    tasks = workflow.tasks
+    has_live: set = set()
+    for task in live:
+        current = task
+        while current is not None and current.id not in has_live:
+            has_live.add(current.id)
+            current = tasks.get(current._parent) if current._parent is not None else None
+    subprocesses = workflow.top_workflow.subprocesses
+    events = workflow.top_workflow.event_manager.tasks
+    for parent_id in list(has_live):
+        parent = tasks.get(parent_id)
+        if parent is None or len(parent._children) < 2:
+            continue
+        for child_id in list(parent._children):
+            if child_id in has_live or child_id not in tasks:
+                continue
+            subtree, stack = [], [child_id]
+            while stack:
+                node = tasks.get(stack.pop())
+                if node is None:
+                    continue
+                subtree.append(node)
+                stack.extend(node._children)
+            if any(t.id in pending or t.id in subprocesses for t in subtree):
+                continue
+            parent._children.remove(child_id)
+            for node in subtree:
+                del tasks[node.id]
+                events.pop(node.id, None)
 
 
 def compact(workflow: BpmnWorkflow) -> None:
