@@ -20,7 +20,7 @@ run: $(STAMP)
 
 ## Set up and run the whole test suite (SQLite always; PostgreSQL when MLC_TEST_POSTGRES_URL is set)
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -q -n 4 --dist loadgroup
 
 ## Run the benchmarks and write docs/benchmarks.md
 bench: $(STAMP)

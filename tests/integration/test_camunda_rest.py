@@ -373,13 +373,6 @@ def test_modelop_signal_and_signal_responsive(client):
     assert r.status_code == 400 and r.json["type"] == "InvalidRequestException"
 
 
-SIGNAL_START_BUG = ("engine bug: Engine._fire_start (engine/runtime.py) calls task_spec.catch() on "
-                    "a signal/message start event but never task_spec._update(), so the started "
-                    "instance stays WAITING at its start event (and a later signal of the same "
-                    "name 'resumes' it)")
-
-
-@pytest.mark.xfail(strict=True, reason=SIGNAL_START_BUG)
 def test_signal_started_instance_reaches_its_first_wait_state(client):
     deploy_signal_start(client)
     r = client.post("/mlc-service/rest/signalResponsive", json={"name": "run-back-test"})
