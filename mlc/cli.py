@@ -328,7 +328,7 @@ def _mount_optional() -> None:
 
     for module, attr in (("mlc.decide", "decide"), ("mlc.serve", "serve"),
                          ("connectors.tickets.cli", "tickets"),
-                         ("connectors.tickets.cli", "notifications"),
+                         ("connectors.notifications.cli", "notifications"),
                          ("connectors.registry.cli", "models"),
                          ("connectors.registry.cli", "snapshots"),
                          ("connectors.registry.cli", "runtimes"),

@@ -1,7 +1,12 @@
-"""The composition root: settings -> database -> engine -> connector handlers.
+"""The composition root: settings -> database -> engine -> connector handlers and services.
 
 The CLI and the web app both build their collaborators here, so a topic is wired to its
-handler in exactly one place.
+handler in exactly one place, and every command or route that needs a connector's service
+(tickets, the registry, jobs...) finds the same instance on ``Runtime.services``.
+
+Building a runtime stays cheap enough for one-shot commands such as ``mlc instances``: no
+model subprocess, thread or network call is started until a service is actually used (the
+job service's process pool and the Jira client are created on first use).
 """
 
 from __future__ import annotations
@@ -13,6 +18,14 @@ from engine import Database, Engine, ExternalTaskService, HandlerRegistry
 from engine.migrate import upgrade
 
 from .settings import Settings
+
+# Keys of ``Runtime.services`` (what the CLI groups, the web routes and ``mlc serve`` read).
+TICKETS = "tickets"              # connectors.tickets.TicketComponents
+TICKET_POLLER = "ticket_poller"  # TicketPoller; mlc.serve polls it in the background
+NOTIFICATIONS = "notifications"  # connectors.notifications.NotificationFeed
+REGISTRY = "registry"            # connectors.registry.SqlModelRegistry
+JOBS = "jobs"                    # connectors.jobs.JobService
+PREDICTOR = "predictor"          # connectors.serving.OnlinePredictor
 
 
 @dataclass
@@ -27,11 +40,22 @@ class Runtime:
     services: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
+        jobs = self.services.get(JOBS)
+        if jobs is not None:
+            jobs.close()  # ends model processes, if any were started
         self.db.dispose()
 
 
-def build_runtime(settings: Settings | None = None, *, migrate: bool = True) -> Runtime:
-    """Open the configured database (migrating it when asked) and wire every handler."""
+def build_runtime(settings: Settings | None = None, *, migrate: bool = True,
+                  job_spares: int = 0) -> Runtime:
+    """Open the configured database (migrating it when asked) and wire every handler.
+
+    Args:
+        settings: configuration (default: from the environment).
+        migrate: bring the database schema up to date first.
+        job_spares: warm model processes the job pool keeps once it has run a job
+            (long-lived workers may want 1-2; one-shot commands 0).
+    """
     settings = settings or Settings.from_env()
     if migrate:
         upgrade(settings.database_url)
@@ -39,12 +63,46 @@ def build_runtime(settings: Settings | None = None, *, migrate: bool = True) -> 
     handlers = HandlerRegistry()
     engine = Engine(db, handlers, allow_scripts=settings.allow_scripts)
     runtime = Runtime(settings, db, engine, ExternalTaskService(engine), handlers)
-    register_handlers(runtime)
+    register_handlers(runtime, job_spares=job_spares)
     return runtime
 
 
-def register_handlers(runtime: Runtime) -> None:
-    """Register the topic handlers of every connector on the runtime's registry."""
+def register_handlers(runtime: Runtime, *, job_spares: int = 0) -> None:
+    """Register the topic handlers of every connector and keep their services."""
     from connectors.decisions import register_decision_handlers
 
     register_decision_handlers(runtime.handlers, runtime.engine)
+    _wire_tickets(runtime)
+    _wire_notifications(runtime)
+    _wire_models(runtime, job_spares)
+
+
+def _wire_tickets(runtime: Runtime) -> None:
+    from connectors.tickets import build_ticket_components, register_ticket_handlers
+
+    parts = build_ticket_components(runtime.settings, runtime.db, runtime.engine)
+    register_ticket_handlers(runtime.handlers, parts.service)
+    runtime.services[TICKETS] = parts
+    runtime.services[TICKET_POLLER] = parts.poller
+
+
+def _wire_notifications(runtime: Runtime) -> None:
+    from connectors.notifications import NotificationFeed, register_notification_handlers
+
+    feed = NotificationFeed(runtime.db)
+    register_notification_handlers(runtime.handlers, feed, runtime.settings.slack_webhook)
+    runtime.services[NOTIFICATIONS] = feed
+
+
+def _wire_models(runtime: Runtime, job_spares: int) -> None:
+    from connectors.jobs import JobService, register_model_handlers
+    from connectors.registry import SqlModelRegistry
+    from connectors.serving import OnlinePredictor
+
+    registry = SqlModelRegistry(runtime.db, signals=runtime.engine)
+    jobs = JobService.from_settings(runtime.db, runtime.settings, registry=registry,
+                                    spares=job_spares)
+    register_model_handlers(runtime.handlers, registry, jobs)
+    runtime.services[REGISTRY] = registry
+    runtime.services[JOBS] = jobs
+    runtime.services[PREDICTOR] = OnlinePredictor(registry)

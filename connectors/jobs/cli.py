@@ -12,6 +12,7 @@ from typing import Optional
 
 import click
 
+from connectors.cli_context import context_service
 from connectors.registry import JobRecord, JobStore
 from connectors.registry.cli import echo_json, fail, registry_from_context
 from engine.errors import MlcError
@@ -23,9 +24,8 @@ from .service import JobService
 
 
 def _service() -> JobService:
-    obj = click.get_current_context().obj
-    return JobService(registry_from_context(), JobStore(obj.db),
-                      DataStore(obj.settings.data_roots))
+    return context_service("jobs", lambda obj: JobService(
+        registry_from_context(), JobStore(obj.db), DataStore(obj.settings.data_roots)))
 
 
 def _report(job: JobRecord, as_json: bool) -> None:
@@ -122,8 +122,8 @@ def list_jobs(job_type: Optional[str], snapshot_id: Optional[str], state: Option
               limit: int, as_json: bool) -> None:
     """List jobs, newest first."""
     try:
-        found = JobStore(click.get_current_context().obj.db).list(
-            job_type=job_type, snapshot_id=snapshot_id, state=state, limit=limit)
+        found = _service().list(job_type=job_type, snapshot_id=snapshot_id, state=state,
+                                limit=limit)
     except MlcError as exc:
         fail(exc)
         return
@@ -141,7 +141,7 @@ def list_jobs(job_type: Optional[str], snapshot_id: Optional[str], state: Option
 def show_job(job_id: str, as_json: bool) -> None:
     """Show a job: inputs, outputs, metrics, reason and log tail."""
     try:
-        job = JobStore(click.get_current_context().obj.db).get(job_id)
+        job = _service().get(job_id)
     except MlcError as exc:
         fail(exc)
         return

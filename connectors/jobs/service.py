@@ -7,8 +7,9 @@ a job that fails is *recorded* as failed with its reason and log tail, it does n
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from connectors.registry import JobRecord, JobStore, ModelRegistry
 
@@ -29,11 +30,14 @@ class JobService:
         artifact_root: where training writes artifact folders (default: ``artifacts`` under
             the first data root, else ``var/artifacts``).
         pool: model processes; pass ``ProcessPool(spares=n)`` in long-lived workers.
+        pool_factory: builds the pool on first use when ``pool`` is not given, so a service
+            that never runs a job never starts a process (default ``ProcessPool``).
         model_cache: where git model sources are checked out.
     """
 
     def __init__(self, registry: ModelRegistry, store: JobStore, data: DataStore, *,
                  artifact_root: Optional[Path] = None, pool: Optional[ProcessPool] = None,
+                 pool_factory: Optional[Callable[[], ProcessPool]] = None,
                  model_cache: Optional[Path] = None) -> None:
         self.registry = registry
         self.store = store
@@ -41,8 +45,18 @@ class JobService:
         roots = data.data_roots
         self.artifact_root = Path(artifact_root or (Path(roots[0]) / "artifacts" if roots
                                                     else Path("var/artifacts"))).resolve()
-        self.pool = pool or ProcessPool()
+        self._pool = pool
+        self._pool_factory = pool_factory or ProcessPool
+        self._pool_lock = threading.Lock()
         self.model_cache = model_cache
+
+    @property
+    def pool(self) -> ProcessPool:
+        """The model-process pool, started on first use (spares start only then)."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = self._pool_factory()
+            return self._pool
 
     @classmethod
     def from_settings(cls, db, settings, *, registry: Optional[ModelRegistry] = None,
@@ -52,7 +66,7 @@ class JobService:
 
         return cls(registry or SqlModelRegistry(db), JobStore(db),
                    DataStore(settings.data_roots, s3_endpoint_url=s3_endpoint_url),
-                   pool=ProcessPool(spares=spares))
+                   pool_factory=lambda: ProcessPool(spares=spares))
 
     def _run(self, job_type: str, snapshot_id: str, inputs: dict[str, Any], body,
              job_timeout: float, idempotency_key: Optional[str]) -> JobRecord:
@@ -99,4 +113,8 @@ class JobService:
         return self.store.list(**filters)
 
     def close(self) -> None:
-        self.pool.close()
+        """End the pool's processes, if it was started; a later job starts a new pool."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from connectors.cli_context import context_service
 from engine.errors import MlcError
 
 from .feed import NotificationFeed
@@ -25,8 +26,8 @@ def list_notifications(channel: str | None, instance_id: str | None, limit: int,
                        as_json: bool) -> None:
     """Newest first."""
     try:
-        found = NotificationFeed(click.get_current_context().obj.db).list(
-            channel=channel, instance_id=instance_id, limit=limit)
+        feed = context_service("notifications", lambda obj: NotificationFeed(obj.db))
+        found = feed.list(channel=channel, instance_id=instance_id, limit=limit)
     except MlcError as exc:
         raise click.ClickException(str(exc).splitlines()[0]) from None
     if as_json:

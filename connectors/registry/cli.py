@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 import click
 
+from connectors.cli_context import context_service
 from engine.errors import MlcError, ValidationError
 
 from ._records import METHODOLOGIES, STAGES
@@ -19,8 +20,8 @@ from ._sql_registry import SqlModelRegistry
 
 
 def registry_from_context() -> SqlModelRegistry:
-    obj = click.get_current_context().obj
-    return SqlModelRegistry(obj.db, getattr(obj, "engine", None))
+    return context_service("registry", lambda obj: SqlModelRegistry(
+        obj.db, getattr(obj, "engine", None)))
 
 
 def echo_json(value: Any) -> None:

@@ -11,14 +11,15 @@ from typing import Any
 
 import click
 
+from connectors.cli_context import context_service
 from engine.errors import MlcError, ValidationError
 
 from .factory import TicketComponents, build_ticket_components
 
 
 def _components() -> TicketComponents:
-    obj = click.get_current_context().obj
-    return build_ticket_components(obj.settings, obj.db, obj.engine)
+    return context_service("tickets", lambda obj: build_ticket_components(
+        obj.settings, obj.db, obj.engine))
 
 
 def _echo_json(value: Any) -> None:

@@ -1,0 +1,22 @@
+"""How the connectors' click groups find their collaborators.
+
+Under ``mlc`` the context object is the runtime (:class:`mlc.wiring.Runtime`, built lazily),
+whose ``services`` hold the one instance of each connector service the composition root
+wired. Tests and embedders may pass a bare object with ``db``, ``settings`` and ``engine``;
+then the service is built from those.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+import click
+
+T = TypeVar("T")
+
+
+def context_service(name: str, build: Callable[[Any], T]) -> T:
+    """``ctx.obj.services[name]``, or ``build(ctx.obj)`` when the object has no such service."""
+    obj = click.get_current_context().obj
+    found = (getattr(obj, "services", None) or {}).get(name)
+    return found if found is not None else build(obj)

@@ -1,0 +1,87 @@
+"""The composition root: every connector topic and service wired once, cheaply, and the
+``mlc`` command groups using the runtime's services rather than building their own."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from click.testing import CliRunner
+
+from mlc.cli import main
+from mlc.settings import Settings
+from mlc.wiring import build_runtime
+
+TOPICS = {"decision.evaluate", "ticket.create", "notify.send", "model.get-snapshot",
+          "model.resolve-data", "job.training", "job.metrics", "job.scoring",
+          "monitors.add-missing", "runtime.match", "model.deploy", "model.update-expiration",
+          "model.copy-schedules"}
+
+
+@pytest.fixture
+def db_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'mlc.db'}"
+
+
+def test_every_topic_and_service_is_wired_without_starting_anything(db_url):
+    threads = threading.active_count()
+    rt = build_runtime(Settings(database_url=db_url))
+    try:
+        assert set(rt.handlers.topics()) == TOPICS
+        assert set(rt.services) == {"tickets", "ticket_poller", "notifications", "registry",
+                                    "jobs", "predictor"}
+        assert rt.services["ticket_poller"] is rt.services["tickets"].poller
+        assert rt.services["jobs"].registry is rt.services["registry"]
+        assert rt.services["predictor"].registry is rt.services["registry"]
+        assert rt.services["registry"].signals is rt.engine
+        assert rt.services["jobs"]._pool is None  # no model process until a job runs
+        assert threading.active_count() == threads
+    finally:
+        rt.close()
+
+
+def test_jira_client_is_not_contacted_when_building(db_url):
+    # nothing listens on port 9: a connection attempt would fail the build
+    rt = build_runtime(Settings(database_url=db_url, tickets="jira",
+                                jira_url="http://127.0.0.1:9", jira_user="u", jira_token="t"))
+    try:
+        assert rt.services["tickets"].service.default_system == "jira"
+    finally:
+        rt.close()
+
+
+def test_cli_groups_use_the_runtime_services(db_url, monkeypatch):
+    monkeypatch.setenv("MLC_DATABASE_URL", db_url)
+    monkeypatch.setenv("MLC_CONFIG", "/nonexistent/mlc.toml")
+    runner = CliRunner()
+    created = runner.invoke(main, ["models", "register", "churn", "--methodology",
+                                   "classification", "--json"])
+    assert created.exit_code == 0, created.output
+    listed = runner.invoke(main, ["models", "list", "--json"])
+    assert [m["name"] for m in json.loads(listed.output)] == ["churn"]
+    for args in (["tickets", "list", "--json"], ["notifications", "list", "--json"],
+                 ["jobs", "list", "--json"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output) == []
+
+
+def test_groups_take_the_runtime_instance_instead_of_building_one(db_url, monkeypatch):
+    import connectors.jobs.cli as jobs_cli
+    import connectors.registry.cli as registry_cli
+    import connectors.tickets.cli as tickets_cli
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("built a second instance")
+
+    monkeypatch.setattr(tickets_cli, "build_ticket_components", refuse)
+    monkeypatch.setattr(registry_cli, "SqlModelRegistry", refuse)
+    monkeypatch.setattr(jobs_cli, "JobService", refuse)
+    rt = build_runtime(Settings(database_url=db_url))
+    try:
+        for group in (tickets_cli.tickets, registry_cli.models, jobs_cli.jobs):
+            result = CliRunner().invoke(group, ["list", "--json"], obj=rt)
+            assert result.exit_code == 0, result.output
+    finally:
+        rt.close()
