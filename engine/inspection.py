@@ -1,5 +1,5 @@
-"""Read-only queries the engine facade does not offer (yet): deployments, and the counts
-behind /metrics and /healthz. Kept in one module so they can move into the engine later."""
+"""Read-only queries over the engine's tables for operators: deployments, and the counts
+behind health checks and metrics. ``Engine`` exposes them; nothing here writes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from engine.persistence import Deployment, ExternalTaskRow, Incident, ProcessInstance
+from .persistence import Deployment, ExternalTaskRow, Incident, ProcessInstance
 
 
 def ping(db) -> None:

@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import clock
+from . import clock, inspection
 from .bpmn.specs import ExternalTask, apply_inputs
 from .bpmn.workflow import ExpressionEngine, dump_state, load_state, run_engine_steps
 from .db import Database
@@ -153,6 +153,22 @@ class Engine:
             if business_key:
                 q = q.where(ProcessInstance.business_key == business_key)
             return [self._describe(r) for r in s.scalars(q.limit(limit).offset(offset)).all()]
+
+    def list_deployments(self, *, name: str | None = None, deployment_id: str | None = None,
+                         limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        return inspection.deployments(self.db, name=name, deployment_id=deployment_id,
+                                      limit=limit, offset=offset)
+
+    def count_deployments(self) -> int:
+        return inspection.count_deployments(self.db)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Instances by status, external tasks by state, incidents by status."""
+        return inspection.counts(self.db)
+
+    def ping(self) -> None:
+        """Raise when the database cannot answer a trivial query."""
+        inspection.ping(self.db)
 
     def history(self, instance_id: str) -> list[dict[str, Any]]:
         with self.db.session() as s:

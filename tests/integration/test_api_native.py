@@ -6,6 +6,7 @@ import io
 import json
 
 from flask import Blueprint
+from engine.db import Database
 
 from tests.integration.test_api_helpers import (BPMN, MODELER, api_app, client,  # noqa: F401
                                                 deploy_files, make_app)
@@ -44,8 +45,8 @@ def test_healthz_reports_database(client):
 def test_healthz_answers_503_when_database_is_gone(database):
     app = make_app(database)
     database.dispose()
-    app.extensions["mlc_runtime"].db = type("Broken", (), {
-        "session": lambda self: (_ for _ in ()).throw(OSError("down"))})()
+    # a server that refuses connections stands in for a database that went away
+    app.extensions["mlc_runtime"].engine.db = Database("postgresql://nobody@127.0.0.1:1/none")
     r = app.test_client().get("/healthz")
     assert r.status_code == 503 and r.json["error"] == "unavailable"
 

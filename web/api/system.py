@@ -6,7 +6,6 @@ from flask import Blueprint, jsonify
 
 from engine.errors import MlcError
 
-from .. import queries
 from ..context import runtime, task_latency
 from ..metrics import metrics_response
 from ..openapi import document, operation
@@ -23,7 +22,7 @@ class Unavailable(MlcError):
 def healthz():
     """Liveness: answers 200 only when the database answers a query."""
     try:
-        queries.ping(runtime().db)
+        runtime().engine.ping()
     except Exception as exc:  # any driver error means "not healthy", never a 500
         raise Unavailable(f"database unreachable: {type(exc).__name__}") from None
     return jsonify({"status": "ok", "database": "reachable"})
@@ -32,7 +31,7 @@ def healthz():
 @operation(bp, "/metrics", responses={200: "Prometheus text format"})
 def metrics():
     """Instances by status, external tasks by state, open incidents, task latency."""
-    return metrics_response(runtime().db, task_latency())
+    return metrics_response(runtime().engine.counts(), task_latency())
 
 
 @operation(bp, "/api/openapi.json", responses={200: "OpenAPI 3.1 document"})

@@ -14,7 +14,6 @@ from flask import Blueprint, jsonify, request
 from engine.deployments import file_kind
 from engine.errors import NotFoundError, ValidationError
 
-from .. import queries
 from ..api.deployments import form_flag, uploaded_files
 from ..context import engine, runtime
 from ..openapi import operation
@@ -94,21 +93,21 @@ def list_deployments(query: DeploymentQuery):
     """Deployments (``?maxResults=0`` is the Modeler's connection check)."""
     if query.maxResults == 0:
         return jsonify([])
-    rows = queries.deployments(runtime().db, name=query.name, deployment_id=query.id,
-                               limit=query.maxResults, offset=query.firstResult)
+    rows = runtime().engine.list_deployments(name=query.name, deployment_id=query.id,
+                                             limit=query.maxResults, offset=query.firstResult)
     return jsonify([dtos.deployment(r) for r in rows])
 
 
 @operation(bp, "/deployment/count")
 def count():
     """How many deployments exist."""
-    return jsonify({"count": queries.count_deployments(runtime().db)})
+    return jsonify({"count": runtime().engine.count_deployments()})
 
 
 @operation(bp, "/deployment/<deployment_id>")
 def get_deployment(deployment_id: str):
     """One deployment."""
-    rows = queries.deployments(runtime().db, deployment_id=deployment_id)
+    rows = runtime().engine.list_deployments(deployment_id=deployment_id)
     if not rows:
         raise NotFoundError(f"Deployment with id '{deployment_id}' does not exist")
     return jsonify(dtos.deployment(rows[0]))
