@@ -141,6 +141,17 @@ def _compact_one(workflow) -> None:
         del tasks[task.id]
 
 
+def _live_paths(tasks: dict, live) -> set:
+    """Ids of the live tasks and of all their ancestors."""
+    path: set = set()
+    for task in live:
+        current = task
+        while current is not None and current.id not in path:
+            path.add(current.id)
+            current = tasks.get(current._parent) if current._parent is not None else None
+    return path
+
+
 def _pending_join_inputs(workflow, live) -> set:
     """Ids of finished join tasks whose branch a live join of the same spec has yet to merge.
 
@@ -152,12 +163,7 @@ def _pending_join_inputs(workflow, live) -> set:
     live_joins = {t.task_spec.name for t in live if isinstance(t.task_spec, Join)}
     if not live_joins:
         return set()
-    on_live_path: set = set()
-    for task in live:
-        current = task
-        while current is not None and current.id not in on_live_path:
-            on_live_path.add(current.id)
-            current = tasks.get(current._parent) if current._parent is not None else None
+    on_live_path = _live_paths(tasks, live)
     consumed_at: dict[str, float] = {}
     for task_id in on_live_path:
         task = tasks[task_id]
@@ -176,12 +182,7 @@ def _drop_dead_branches(workflow, live, pending: set) -> None:
     A branch stays while it holds a join input still pending (see ``_pending_join_inputs``).
     """
     tasks = workflow.tasks
-    has_live: set = set()
-    for task in live:
-        current = task
-        while current is not None and current.id not in has_live:
-            has_live.add(current.id)
-            current = tasks.get(current._parent) if current._parent is not None else None
+    has_live = _live_paths(tasks, live)
     subprocesses = workflow.top_workflow.subprocesses
     events = workflow.top_workflow.event_manager.tasks
     for parent_id in list(has_live):
@@ -268,8 +269,14 @@ class _StateConverter(BpmnWorkflowConverter):
 
 
 def _make_serializer() -> BpmnWorkflowSerializer:
+    from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+
+    from .parser import CamundaErrorEventDefinition
+
     config = dict(DEFAULT_CONFIG)
     config[BpmnWorkflow] = _StateConverter
+    # an uncaught error end event leaves its definition among the pending events
+    config[CamundaErrorEventDefinition] = config[ErrorEventDefinition]
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 
