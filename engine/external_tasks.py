@@ -186,8 +186,9 @@ class ExternalTaskService:
             row = self._held(txn.session, task_id, worker_id)
             task = self._spiff_task(workflow, row)
             payload = dict(variables or {})
-            event = BpmnEvent(ErrorEventDefinition(error_code, code=error_code),
-                              payload=payload, target=task.workflow)
+            thrown = ErrorEventDefinition(error_code, code=error_code)
+            thrown.message = message  # read by camunda:errorMessageVariable
+            event = BpmnEvent(thrown, payload=payload, target=task.workflow)
             caught = workflow.event_manager.catch(event, internal=False)
             workflow.bpmn_events = [e for e in workflow.bpmn_events if e is not event]
             txn.record("bpmn_error.thrown", row.activity_id, error_code, message=message,

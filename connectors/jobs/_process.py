@@ -37,8 +37,10 @@ class TimeLimitExceeded(ModelProcessError):
 class ModelProcess:
     """One ``python -m connectors.jobs.runner`` child, in its own process group."""
 
-    def __init__(self, python: str = sys.executable) -> None:
-        env = dict(os.environ)
+    def __init__(self, python: str = sys.executable,
+                 extra_env: Optional[dict[str, str]] = None) -> None:
+        # extra_env: variables only this child sees (an automation build's env_vars/secret)
+        env = {**os.environ, **(extra_env or {})}
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (_PROJECT_ROOT, env.get("PYTHONPATH")) if p)
         env.setdefault("PYTHONUNBUFFERED", "1")

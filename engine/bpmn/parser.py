@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.util import first
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import ScriptTask
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import (
@@ -178,8 +179,45 @@ class DecisionTaskParser(CamundaTaskParser):
                             **self.bpmn_attributes)
 
 
+class CamundaErrorEventDefinition(ErrorEventDefinition):
+    """An error event that also stores the caught error's code and message in variables.
+
+    ``camunda:errorCodeVariable`` / ``camunda:errorMessageVariable`` on the
+    ``errorEventDefinition``, as Camunda 7 does. The thrown error's message travels as the
+    ``message`` attribute of the thrown definition (set by the external-task service).
+    """
+
+    def __init__(self, name, code=None, code_variable=None, message_variable=None, **kwargs):
+        super().__init__(name, code, **kwargs)
+        self.code_variable = code_variable
+        self.message_variable = message_variable
+
+    def catch(self, my_task, event=None):
+        super().catch(my_task, event)
+        payload = dict(my_task.internal_data.get(self.name) or {})
+        thrown = event.event_definition if event is not None else None
+        if self.code_variable:
+            payload[self.code_variable] = getattr(thrown, "code", None)
+        if self.message_variable:
+            payload[self.message_variable] = getattr(thrown, "message", None) or getattr(
+                thrown, "name", None)
+        my_task.internal_data[self.name] = payload
+
+    def __eq__(self, other):
+        # Errors match by code across the error-definition classes (thrown ones are plain).
+        return isinstance(other, ErrorEventDefinition) and self.code in (None, other.code)
+
+
 class _EngineEvents:
-    """Mixin for event parsers: clock-aware timers, and messages whose payload becomes variables."""
+    """Mixin for event parsers: clock-aware timers, messages whose payload becomes variables,
+    and error events with Camunda's code/message variables."""
+
+    def parse_error_event(self, error_event):
+        plain = super().parse_error_event(error_event)
+        return CamundaErrorEventDefinition(
+            plain.name, plain.code, code_variable=error_event.get(_c("errorCodeVariable")),
+            message_variable=error_event.get(_c("errorMessageVariable")),
+            description=plain.description)
 
     def parse_message_event(self, message_event):
         ref = message_event.get("messageRef")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from croniter import croniter
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.util.task import TaskState
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -95,6 +97,17 @@ class ClockDuration(DurationTimerEventDefinition):
 class ClockCycle(CycleTimerEventDefinition):
     """ISO ``R<n>/<start>/<duration>`` cycles and cron cycles (infinite)."""
 
+    def has_fired(self, my_task):
+        fired = my_task._get_internal_data("event_fired", False)
+        if fired and not my_task.children and _is_start_event(my_task):
+            # The engine fires a cycle start event itself (one instance per due time), but
+            # Spiff predicts no children for cycle timers: without this the instance would
+            # stop at its start event whenever the cycle was not already due (cron).
+            for output in my_task.task_spec.outputs:
+                child = my_task._add_child(output, TaskState.FUTURE)
+                child.task_spec._predict(child, mask=TaskState.NOT_FINISHED_MASK)
+        return fired
+
     def cycle_complete(self, my_task):
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
@@ -125,6 +138,10 @@ class ClockCycle(CycleTimerEventDefinition):
             return False
         my_task._set_internal_data(event_value=event_value)
         return ready
+
+
+def _is_start_event(my_task) -> bool:
+    return isinstance(my_task.task_spec, StartEvent)
 
 
 def next_due(my_task) -> datetime | None:

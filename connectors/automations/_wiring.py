@@ -1,0 +1,45 @@
+"""Building the automation collaborators for a runtime (called once by ``mlc.wiring``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ._build import GitBuilder
+from ._handlers import AutomationTopics, register_automation_handlers
+from ._notify import AutomationNotifier
+from ._poller import MetricTriggerPoller
+from ._service import AutomationService
+from ._sql import MetricQueryRunner
+
+POLL_INTERVAL_SECONDS = 15.0  # how often the poller looks; each trigger has its own period
+
+
+def builds_root(settings: Any) -> Path:
+    """``MLC_AUTOMATION_BUILDS``, else ``automation-builds`` under the first data root, else
+    ``var/automation-builds``."""
+    explicit = os.environ.get("MLC_AUTOMATION_BUILDS")
+    if explicit:
+        return Path(explicit)
+    roots = list(getattr(settings, "data_roots", None) or [])
+    return Path(roots[0]) / "automation-builds" if roots else Path("var/automation-builds")
+
+
+def install_automations(runtime: Any, *, builder: GitBuilder | None = None,
+                        notify_timeout: float | tuple[float, float] = (5.0, 15.0)) -> AutomationService:
+    """Register the automation topics on ``runtime.handlers`` and put the service and the
+    metric poller in ``runtime.services`` (``automations``, ``automation_poller``)."""
+    from connectors.notifications import NotificationFeed
+    from connectors.registry import SqlModelRegistry
+
+    service = AutomationService(runtime.engine)
+    registry = runtime.services.get("registry") or SqlModelRegistry(runtime.db)
+    sql = MetricQueryRunner(runtime.db)
+    topics = AutomationTopics(service, registry, builder or GitBuilder(builds_root(runtime.settings)),
+                              AutomationNotifier(service, NotificationFeed(runtime.db),
+                                                 notify_timeout), sql)
+    register_automation_handlers(runtime.handlers, topics)
+    runtime.services["automations"] = service
+    runtime.services["automation_poller"] = MetricTriggerPoller(service, sql)
+    return service
