@@ -64,6 +64,9 @@ class ExternalTaskService:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.db = engine.db
+        # task id -> instance id of the tasks this service locked; a task never changes
+        # instance, so completing it need not read the row once more just to learn that.
+        self._instances: dict[str, str] = {}
 
     # ------------------------------------------------------------------ fetch
 
@@ -100,7 +103,10 @@ class ExternalTaskService:
                 row.lock_expires_at = now + timedelta(seconds=seconds)
                 row.attempts += 1
                 locked.append(self._locked(row))
-            return locked
+        if len(self._instances) > 10_000:  # tasks completed elsewhere never pop theirs
+            self._instances.clear()
+        self._instances.update((t.id, t.instance_id) for t in locked)
+        return locked
 
     @staticmethod
     def _locked(row: ExternalTaskRow) -> LockedTask:
@@ -166,8 +172,10 @@ class ExternalTaskService:
             txn.record("activity.completed", spec.bpmn_id, spec.bpmn_name)
             txn.record("external_task.completed", spec.bpmn_id, spec.topic, worker_id=worker_id,
                        attempt=row.attempts, variables=variables or {})
+            if row.state == "incident" or txn.row.status == "incident":
+                # only a task in state "incident" can have an open incident (see _open_incident)
+                self.engine._resolve_incidents(txn, external_task_id=row.id, reason="completed")
             txn.session.delete(row)
-            self.engine._resolve_incidents(txn, external_task_id=row.id, reason="completed")
 
         self._on_instance(instance_id, task_id, action, pending=variables)
 
@@ -281,6 +289,9 @@ class ExternalTaskService:
     # ------------------------------------------------------------------ helpers
 
     def _instance_of(self, task_id: str) -> str:
+        known = self._instances.pop(task_id, None)
+        if known is not None:
+            return known
         with self.db.session() as s:
             row = s.get(ExternalTaskRow, task_id)
             if row is None:
