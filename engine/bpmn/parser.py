@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, full_tag
 from SpiffWorkflow.bpmn.parser.util import first
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import ScriptTask
@@ -272,6 +272,12 @@ class MlcBpmnParser(CamundaParser):
         full_tag("intermediateThrowEvent"): (ThrowEventParser, IntermediateThrowEvent),
         full_tag("boundaryEvent"): (BoundaryEventParser, BoundaryEvent),
     })
+
+    def _find_dependencies(self, process):
+        # Decisions are deployed resources looked up when the task runs (latest or pinned
+        # version), not DMN files this parser holds; BpmnDmnParser's bookkeeping of them
+        # expects SpiffWorkflow's own businessRuleTask parser and fails on ours.
+        BpmnParser._find_dependencies(self, process)
 
 
 @dataclass
