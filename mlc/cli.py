@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from engine.errors import MlcError
 
@@ -52,6 +53,15 @@ def friendly(fn):
             click.echo(f"error: {exc.message}", err=True)
             for problem in exc.problems[1:] if len(exc.problems) > 1 else []:
                 click.echo(f"  {problem}", err=True)
+            sys.exit(1)
+        except SQLAlchemyError as exc:
+            # a bad --database URL, a server that is down, a schema that is not migrated
+            cause = getattr(exc, "orig", None) or exc
+            reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+            click.echo(f"error: database: {reason}", err=True)
+            sys.exit(1)
+        except OSError as exc:
+            click.echo(f"error: {exc}", err=True)
             sys.exit(1)
 
     return wrapper
@@ -145,7 +155,8 @@ def _collect(paths: tuple[str, ...]) -> list[tuple[str, bytes]]:
 @friendly
 def deploy(paths: tuple[str, ...], name: str, as_json: bool) -> None:
     """Deploy .bpmn/.dmn files (or every such file in the given folders)."""
-    result = runtime().engine.deploy(_collect(paths), name=name, source="mlc deploy").to_dict()
+    files = _collect(paths)
+    result = runtime().engine.deploy(files, name=name, source="mlc deploy").to_dict()
 
     def human(r):
         lines = [f"deployment {r['id']}"]
@@ -186,7 +197,8 @@ def _instance_line(i: dict) -> str:
 @friendly
 def start(key: str, variables: tuple[str, ...], business_key: str | None, as_json: bool) -> None:
     """Start the latest version of process KEY."""
-    instance = runtime().engine.start(key, parse_assignments(variables), business_key)
+    values = parse_assignments(variables)  # bad input fails before any database is opened
+    instance = runtime().engine.start(key, values, business_key)
     emit(instance, as_json, _instance_line)
 
 
@@ -197,7 +209,8 @@ def start(key: str, variables: tuple[str, ...], business_key: str | None, as_jso
 @friendly
 def signal_cmd(name: str, variables: tuple[str, ...], as_json: bool) -> None:
     """Broadcast signal NAME: start subscribed processes, resume waiting instances."""
-    result = runtime().engine.signal(name, parse_assignments(variables))
+    values = parse_assignments(variables)
+    result = runtime().engine.signal(name, values)
     emit(result, as_json, lambda r: f"started {len(r['started'])}, resumed {len(r['resumed'])}"
          + "".join(f"\n  started {i}" for i in r["started"])
          + "".join(f"\n  resumed {i}" for i in r["resumed"]))
@@ -215,9 +228,10 @@ def signal_cmd(name: str, variables: tuple[str, ...], as_json: bool) -> None:
 def message(name: str, business_key: str | None, correlation: tuple[str, ...],
             variables: tuple[str, ...], all_instances: bool, as_json: bool) -> None:
     """Correlate message NAME to the instance waiting for it."""
+    correlate, values = parse_assignments(correlation) or None, parse_assignments(variables)
     ids = runtime().engine.correlate_message(
-        name, business_key=business_key, correlation=parse_assignments(correlation) or None,
-        variables=parse_assignments(variables), all_instances=all_instances)
+        name, business_key=business_key, correlation=correlate, variables=values,
+        all_instances=all_instances)
     emit({"instances": ids}, as_json, lambda r: "\n".join(f"delivered to {i}" for i in r["instances"]))
 
 
@@ -332,7 +346,8 @@ def _mount_optional() -> None:
                          ("connectors.registry.cli", "models"),
                          ("connectors.registry.cli", "snapshots"),
                          ("connectors.registry.cli", "runtimes"),
-                         ("connectors.jobs.cli", "jobs")):
+                         ("connectors.jobs.cli", "jobs"),
+                         ("connectors.automations.cli", "automations")):
         try:
             command = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError):

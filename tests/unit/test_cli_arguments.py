@@ -1,0 +1,84 @@
+"""``mlc`` argument handling: typed ``-v NAME=VALUE`` values, and bad input that ends in a
+non-zero exit with a one-line reason instead of a traceback. No database is opened: every
+case here fails (or is parsed) before one would be."""
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from mlc.cli import main, parse_assignments
+
+BAD_URL = "nosuchdialect://nowhere"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("n=3", 3),
+    ("n=-2.5", -2.5),
+    ("n=true", True),
+    ("n=false", False),
+    ("n=null", None),
+    ('n="3"', "3"),                      # JSON string: stays text
+    ("n=hello", "hello"),                # not JSON: text
+    ("n=", ""),                          # empty value is the empty string
+    ('n={"a": [1, 2]}', {"a": [1, 2]}),
+    ("n=[1, \"x\"]", [1, "x"]),
+    ("n=a=b", "a=b"),                    # only the first '=' separates
+    ("n={broken", "{broken"),
+    ("n= 7 ", 7),
+])
+def test_values_are_json_when_they_parse_as_json(raw, expected):
+    assert parse_assignments((raw,)) == {"n": expected}
+
+
+def test_later_assignment_of_a_name_wins_and_names_keep_spaces():
+    assert parse_assignments(("a=1", "a=2", "Test Score=0.9")) == {"a": 2, "Test Score": 0.9}
+
+
+@pytest.mark.parametrize("raw, reason", [("novalue", "is not NAME=VALUE"),
+                                         ("=3", "has an empty name")])
+def test_bad_assignment_raises_bad_parameter(raw, reason):
+    with pytest.raises(click.BadParameter, match=reason):
+        parse_assignments((raw,))
+
+
+def _run(*args: str):
+    result = CliRunner().invoke(main, ["--database", BAD_URL, *args])
+    return result, result.output  # stdout and stderr, as a terminal shows them
+
+
+@pytest.mark.parametrize("args", [
+    ("start", "k", "-v", "novalue"),
+    ("signal", "s", "-v", "=1"),
+    ("message", "m", "-c", "broken"),
+    ("message", "m", "-v", "x"),
+])
+def test_bad_variables_are_usage_errors_before_the_database_is_touched(args):
+    result, output = _run(*args)
+    assert result.exit_code == 2
+    assert "Invalid value for -v" in output
+    assert "Traceback" not in output and "database" not in output
+
+
+@pytest.mark.parametrize("args", [("instances",), ("start", "k", "-v", "n=1"), ("db", "upgrade"),
+                                  ("incidents", "--json")])
+def test_an_unusable_database_url_is_one_line_not_a_traceback(args):
+    result, output = _run(*args)
+    assert result.exit_code == 1
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: database:"), output
+    assert "nosuchdialect" in lines[0]
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+
+
+def test_missing_deploy_path_is_one_line():
+    result, output = _run("deploy", "/definitely/not/here.bpmn")
+    assert result.exit_code == 1
+    assert output.strip() == "error: /definitely/not/here.bpmn: no such file or directory"
+
+
+@pytest.mark.parametrize("args", [("start",), ("instances", "--status", "sleeping"),
+                                  ("instances", "--limit", "many"), ("nosuchcommand",)])
+def test_click_usage_errors_exit_2(args):
+    result, output = _run(*args)
+    assert result.exit_code == 2
+    assert "Error:" in output and "Traceback" not in output
