@@ -58,6 +58,27 @@ def parse_retry_cycle(cycle: str | None) -> tuple[int, timedelta]:
     return int(match.group(1)), TimerEventDefinition.get_timedelta_from_start(parsed, clock.now())
 
 
+def interrupt_for_event_subprocess(workflow) -> None:
+    """An error event subprocess interrupts its process, as in Camunda: every other live
+    path of the process is cancelled, so only the handler runs on."""
+    live = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+    triggered = set(workflow.spec.start.trigger_specs)  # event subprocesses with event starts
+    keep = {t.id for t in workflow.get_tasks(state=live)
+            if t.workflow is workflow and t.task_spec.name in triggered}
+    for task in workflow.get_tasks(state=live):
+        if task.workflow is workflow and task.id not in keep and not any(
+                a.id in keep for a in _ancestors(task)):
+            workflow.event_manager.remove_task(task)
+            task.cancel()
+
+
+def _ancestors(task):
+    parent = task.parent
+    while parent is not None:
+        yield parent
+        parent = parent.parent
+
+
 class ExternalTaskService:
     """External-task operations of an :class:`~engine.runtime.Engine`."""
 
@@ -197,8 +218,14 @@ class ExternalTaskService:
             thrown = ErrorEventDefinition(error_code, code=error_code)
             thrown.message = message  # read by camunda:errorMessageVariable
             event = BpmnEvent(thrown, payload=payload, target=task.workflow)
-            caught = workflow.event_manager.catch(event, internal=False)
+            count = workflow.event_manager.catch(event, internal=False)
+            # Not caught by a boundary event, SpiffWorkflow passes the error up to the
+            # process, where an error event subprocess may take it (the count is then 0).
+            unhandled = any(e is event for e in workflow.bpmn_events)
             workflow.bpmn_events = [e for e in workflow.bpmn_events if e is not event]
+            caught = bool(count) or (event.target is None and not unhandled)
+            if caught and not count:
+                interrupt_for_event_subprocess(workflow)
             txn.record("bpmn_error.thrown", row.activity_id, error_code, message=message,
                        caught=bool(caught), variables=payload)
             if caught:

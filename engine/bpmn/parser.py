@@ -19,6 +19,13 @@ from SpiffWorkflow.bpmn.specs.defaults import ScriptTask
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CONDITIONAL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TIMER_EVENT_XPATH,
+)
 from SpiffWorkflow.camunda.parser.event_parsers import (
     CamundaBoundaryEventParser,
     CamundaEndEventParser,
@@ -236,7 +243,16 @@ class _EngineEvents:
 
 
 class StartEventParser(_EngineEvents, CamundaStartEventParser):
-    pass
+    """Also error start events, which only an event subprocess may have (Camunda's
+    catch-all "any other error" handler); SpiffWorkflow alone parses them as none starts."""
+
+    def create_task(self):
+        event_definition = self.get_event_definition(
+            [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH,
+             CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH])
+        task = self._create_task(event_definition)
+        self.spec.start.connect(task)
+        return task
 
 
 class EndEventParser(_EngineEvents, CamundaEndEventParser):

@@ -235,6 +235,9 @@ def run_engine_steps(workflow: BpmnWorkflow, *, did_complete_task=None,
     # timers that were already due, and tasks their firing made ready, run now
     if any(not t.task_spec.manual for t in workflow.get_tasks(state=TaskState.READY)):
         return steps + run_engine_steps(workflow, did_complete_task=did_complete_task)
+    # A process interrupted by an error event subprocess never reaches its main end event;
+    # once the handler is done nothing is left, and that is completion too.
+    workflow.is_completed()
     return steps
 
 
