@@ -13,6 +13,7 @@ import time
 from typing import Any, Iterable
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import MlcError
@@ -27,6 +28,8 @@ MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # a deployment of a few 5 MiB files at mo
 CORE_BLUEPRINTS = [
     "web.api.system", "web.api.deployments", "web.api.definitions", "web.api.instances",
     "web.api.events", "web.api.incidents", "web.api.external_tasks", "web.api.decisions",
+    "web.api.models", "web.api.runtimes", "web.api.deployed_models", "web.api.jobs",
+    "web.api.tickets", "web.api.notifications", "web.api.webhooks",
     "web.engine_rest.meta", "web.engine_rest.deployment", "web.engine_rest.process",
     "web.engine_rest.events", "web.engine_rest.external_task", "web.modelop",
 ]
@@ -80,6 +83,15 @@ def _register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
 
+    @app.errorhandler(DataError)
+    def unstorable(exc: DataError):
+        # The database refused a value of the request (PostgreSQL: a NUL character, a string
+        # longer than its column...). The driver's text quotes the values, so it is not shown.
+        log.info("%s %s: database refused a value: %s", request.method, request.path,
+                 type(exc.orig).__name__)
+        return error_response(400, "validation_error", "a value in the request cannot be "
+                              "stored (too long, or it contains a NUL character)", exc=exc)
+
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("%s %s failed", request.method, request.path)
@@ -102,11 +114,14 @@ def _token_ok(header: str, token: str) -> bool:
     return False
 
 
-def _install_auth_and_logging(app: Flask, token: str | None) -> None:
+def _install_auth_and_logging(app: Flask, token: str | None,
+                              open_paths: Iterable[str] = ()) -> None:
+    open_paths = OPEN_PATHS | set(open_paths)
+
     @app.before_request
     def authenticate():
         g.started = time.perf_counter()
-        if not token or request.path in OPEN_PATHS:
+        if not token or request.path in open_paths:
             return None
         header = request.headers.get("Authorization", "")
         if not header:
@@ -166,7 +181,11 @@ def create_app(runtime_or_config: Any = None, *, config: dict[str, Any] | None =
 
     app.extensions.setdefault("mlc_task_latency", TaskLatency())
     _register_error_handlers(app)
-    _install_auth_and_logging(app, runtime.settings.api_token)
+    from .api.webhooks import webhook_paths_open
+
+    # signed webhooks authenticate by their signature instead (see web.api.webhooks)
+    _install_auth_and_logging(app, runtime.settings.api_token,
+                              webhook_paths_open(runtime.settings))
     for bp in [*_load_blueprints(CORE_BLUEPRINTS, OPTIONAL_BLUEPRINTS), *blueprints]:
         app.register_blueprint(bp)
     return app

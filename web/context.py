@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import current_app
 
+from engine.errors import MlcError
+
 
 def runtime() -> Any:
     return current_app.extensions["mlc_runtime"]
@@ -21,3 +23,19 @@ def tasks() -> Any:
 
 def task_latency() -> Any:
     return current_app.extensions["mlc_task_latency"]
+
+
+class ServiceNotConfigured(MlcError):
+    """The runtime behind this app was built without the connector a route needs."""
+
+    code = "not_configured"
+    status = 404
+
+
+def service(name: str) -> Any:
+    """The connector service ``name`` the composition root put on ``Runtime.services``."""
+    found = (getattr(runtime(), "services", None) or {}).get(name)
+    if found is None:
+        raise ServiceNotConfigured(f"this server has no {name} service (it was built without "
+                                   "mlc.wiring.register_handlers)")
+    return found

@@ -3,9 +3,9 @@ source of the OpenAPI document (see :mod:`web.openapi`)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Variables = dict[str, Any]
 
@@ -86,3 +86,12 @@ DEPLOYMENT_FORM = {
     },
     "required": ["files"],
 }
+
+
+# Text fields of the connector routes: bounded by their database columns, and free of NUL,
+# which PostgreSQL cannot store (so a bad value is a 400 naming the field, never a 500).
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
+ShortText = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]
+LongText = Annotated[str, StringConstraints(max_length=20_000, pattern=NO_NUL)]
+Uri = Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=NO_NUL)]

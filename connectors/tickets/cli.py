@@ -102,16 +102,7 @@ def transition_ticket(key: str, status: str, field_pairs: tuple[str, ...],
                       as_json: bool) -> None:
     """Move a ticket to STATUS; a decision (Done, Rejected...) resumes the waiting process."""
     try:
-        parts = _components()
-        fields = _parse_fields(field_pairs)
-        system = parts.store.get(key).system
-        if system == "local":
-            ticket, resolution = parts.local.transition_and_resolve(key, status, fields)
-        else:
-            ticket = parts.service.backend(system).transition(key, status, fields)
-            parts.store.update_status(key, ticket.status, ticket.fields, system=system)
-            resolution = parts.resolver.resolve(system, key, ticket.status,
-                                                {**fields, **ticket.fields})
+        ticket, resolution = _components().transition(key, status, _parse_fields(field_pairs))
     except MlcError as exc:
         _fail(exc)
         return

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from engine.db import Database
 from engine.errors import ConfigurationError
 from mlc.settings import Settings
 
-from .backend import TicketBackend
+from .backend import Ticket, TicketBackend
 from .jira_backend import JiraTicketBackend
 from .local import LocalTicketBackend
 from .poller import TicketPoller
-from .resolution import MessageCorrelator, TicketResolver
+from .resolution import MessageCorrelator, Resolution, TicketResolver
 from .service import TicketService
 from .servicenow_backend import ServiceNowTicketBackend
 from .store import TicketStore
@@ -33,6 +33,26 @@ class TicketComponents:
     @property
     def local(self) -> LocalTicketBackend:
         return self.service.backends["local"]  # type: ignore[return-value]
+
+    def transition(self, key: str, status: str, fields: Mapping[str, Any] | None = None
+                   ) -> tuple[Ticket, Resolution | None]:
+        """Move ticket ``key`` to ``status`` (setting ``fields``) on the system that holds it;
+        a decision (Done, Rejected...) resumes the process waiting on ``ticket.resolved``.
+
+        What ``mlc tickets transition`` and ``POST /api/tickets/{key}/transition`` do.
+
+        Raises:
+            NotFoundError: no such ticket.
+            TicketSystemError: Jira / ServiceNow refused or could not be reached.
+        """
+        fields = dict(fields or {})
+        system = self.store.get(key).system
+        if system == "local":
+            return self.local.transition_and_resolve(key, status, fields)
+        ticket = self.service.backend(system).transition(key, status, fields)
+        self.store.update_status(key, ticket.status, ticket.fields, system=system)
+        return ticket, self.resolver.resolve(system, key, ticket.status,
+                                             {**fields, **ticket.fields})
 
 
 def build_ticket_components(settings: Settings, db: Database, correlator: MessageCorrelator,

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from engine import Database
-from tests.integration.test_api_helpers import BPMN, MODELER, make_app
+from tests.integration.test_api_helpers import BPMN, MODELER, make_wired_app
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,9 @@ def _app():
     db = Database(url)
     db.test_url = url  # type: ignore[attr-defined]
     db.create_all()
-    app = make_app(db, MLC_MAX_LONG_POLL_SECONDS=0.05)
+    # every connector wired, so the registry / ticket / webhook routes are fuzzed for real
+    app = make_wired_app(db, config={"MLC_MAX_LONG_POLL_SECONDS": 0.05},
+                         jira_webhook_secret="fuzz-secret")
     client = app.test_client()
     for path in (BPMN / "service_flow.bpmn", MODELER / "echo.bpmn", BPMN / "loop.bpmn"):
         client.post("/api/deployments", data={"f": (path.open("rb"), path.name)},

@@ -11,7 +11,7 @@ import pytest
 
 from engine import Engine, ExternalTaskService, HandlerRegistry
 from mlc.settings import Settings
-from mlc.wiring import Runtime
+from mlc.wiring import Runtime, build_runtime
 from web import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +29,16 @@ def make_runtime(db, *, token: str | None = None) -> Runtime:
 
 def make_app(db, *, token: str | None = None, **config):
     app = create_app(make_runtime(db, token=token), config=config or None)
+    app.testing = True
+    return app
+
+
+def make_wired_app(db, *, config: dict | None = None, **settings):
+    """An app over the real composition root (every connector wired) on the test database;
+    ``settings`` are :class:`Settings` fields. Close ``app.extensions["mlc_runtime"]`` after."""
+    runtime = build_runtime(Settings(database_url=db.test_url, **settings), migrate=False)
+    db.create_all()  # the connectors' tables: their modules are imported by now
+    app = create_app(runtime, config=config)
     app.testing = True
     return app
 
@@ -51,6 +61,14 @@ def api_app(database):
 @pytest.fixture
 def client(api_app):
     return api_app.test_client()
+
+
+@pytest.fixture
+def wired_client(database):
+    """A test client of an app built by ``mlc.wiring.build_runtime`` (both back ends)."""
+    app = make_wired_app(database)
+    yield app.test_client()
+    app.extensions["mlc_runtime"].close()
 
 
 @pytest.fixture

@@ -1,0 +1,56 @@
+"""Deployed models, and online predictions from those deployed on a runtime with endpoints."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from flask import Blueprint, jsonify
+from pydantic import Field
+
+from ..context import service
+from ..openapi import operation
+from ..schemas import Body, Name, Query
+
+bp = Blueprint("deployed_models", __name__, url_prefix="/api")
+
+MAX_RECORDS = 10_000
+
+
+class DeploymentQuery(Query):
+    model_id: Name | None = None
+    runtime_id: Name | None = None
+    snapshot_id: Name | None = None
+    state: Literal["deployed", "retired"] | None = None
+    mode: Literal["batch", "online"] | None = None
+
+
+class PredictRequest(Body):
+    records: list[dict[str, Any]] = Field(max_length=MAX_RECORDS,
+                                          description="one object of features per row")
+
+
+@operation(bp, "/deployed-models", query=DeploymentQuery)
+def list_deployed_models(query: DeploymentQuery):
+    """Deployments, newest first, filtered by model, runtime, snapshot, state or mode."""
+    found = service("registry").list_deployments(model_id=query.model_id,
+                                                 runtime_id=query.runtime_id,
+                                                 state=query.state)
+    return jsonify([d.to_dict() for d in found
+                    if (query.mode is None or d.mode == query.mode)
+                    and (query.snapshot_id is None or d.snapshot_id == query.snapshot_id)])
+
+
+@operation(bp, "/deployed-models/<deployment_id>", responses={200: "the deployment",
+                                                              404: "unknown"})
+def get_deployed_model(deployment_id: str):
+    """One deployment."""
+    return jsonify(service("registry").get_deployment(deployment_id).to_dict())
+
+
+@operation(bp, "/deployed-models/<deployment_id>/predict", "POST", body=PredictRequest,
+           responses={200: "one prediction object per record", 404: "unknown deployment",
+                      409: "retired or batch-only deployment"})
+def predict(deployment_id: str, body: PredictRequest):
+    """Predict with an online deployment (the model is loaded once, then reused)."""
+    predictions = service("predictor").predict(deployment_id, body.records)
+    return jsonify({"deployed_model_id": deployment_id, "predictions": predictions})

@@ -1,0 +1,37 @@
+"""Training, metrics and scoring jobs as recorded (they are run by process topics or the CLI)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from flask import Blueprint, jsonify
+from pydantic import Field
+
+from connectors.registry import JOB_STATES, JOB_TYPES
+
+from ..context import service
+from ..openapi import operation
+from ..schemas import Name, Query
+
+bp = Blueprint("jobs", __name__, url_prefix="/api")
+
+
+class JobQuery(Query):
+    type: Literal[JOB_TYPES] | None = None  # type: ignore[valid-type]
+    snapshot_id: Name | None = None
+    state: Literal[JOB_STATES] | None = None  # type: ignore[valid-type]
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+@operation(bp, "/jobs", query=JobQuery)
+def list_jobs(query: JobQuery):
+    """Jobs, newest first, filtered by type, snapshot or state."""
+    found = service("jobs").list(job_type=query.type, snapshot_id=query.snapshot_id,
+                                 state=query.state, limit=query.limit)
+    return jsonify([j.to_dict() for j in found])
+
+
+@operation(bp, "/jobs/<job_id>", responses={200: "the job", 404: "unknown"})
+def get_job(job_id: str):
+    """A job with its inputs, outputs, metrics, failure reason and log tail."""
+    return jsonify(service("jobs").get(job_id).to_dict())

@@ -1,0 +1,70 @@
+"""Tickets opened by processes (the local back end's review UI, and the index of Jira /
+ServiceNow tickets), and transitions: a decision resumes the waiting process."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from flask import Blueprint, jsonify
+from pydantic import Field
+
+from connectors.tickets import TICKET_KINDS
+from connectors.tickets.backend import SYSTEMS
+
+from ..context import service
+from ..openapi import operation
+from ..schemas import Body, Name, Query
+
+bp = Blueprint("tickets", __name__, url_prefix="/api")
+
+
+class TicketQuery(Query):
+    system: Literal[SYSTEMS] | None = None  # type: ignore[valid-type]
+    status: Name | None = None
+    kind: Literal[TICKET_KINDS] | None = None  # type: ignore[valid-type]
+    instance_id: Name | None = None
+    open: bool | None = Field(default=None, description="true: not decided yet; false: decided")
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class TransitionRequest(Body):
+    status: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00]*$",
+                        description="e.g. Done or Rejected (a decision) or In Review")
+    fields: dict[str, Any] = Field(default_factory=dict,
+                                   description='e.g. {"Expiration Date": "2027-06-30"}')
+
+
+def tickets() -> Any:
+    return service("tickets")
+
+
+@operation(bp, "/tickets", query=TicketQuery)
+def list_tickets(query: TicketQuery):
+    """Tickets, oldest first, filtered by system, status, kind, instance or decided-ness."""
+    parts = tickets()
+    found = parts.store.list(system=query.system,
+                             statuses=[query.status] if query.status else None, limit=10_000)
+    found = [t for t in found
+             if (query.kind is None or t.kind == query.kind)
+             and (query.instance_id is None or t.instance_id == query.instance_id)
+             and (query.open is None
+                  or query.open != parts.resolver.is_terminal(t.system, t.status))]
+    return jsonify([t.to_dict() for t in found[:query.limit]])
+
+
+@operation(bp, "/tickets/<key>", responses={200: "the ticket and its events", 404: "unknown"})
+def get_ticket(key: str):
+    """One ticket with its history of transitions, comments and webhook updates."""
+    parts = tickets()
+    ticket = parts.store.get(key)
+    return jsonify({**ticket.to_dict(), "events": parts.store.events(key, ticket.system)})
+
+
+@operation(bp, "/tickets/<key>/transition", "POST", body=TransitionRequest,
+           responses={200: "moved; resolution says whether a process resumed",
+                      404: "unknown ticket", 502: "Jira / ServiceNow unreachable"})
+def transition(key: str, body: TransitionRequest):
+    """Move a ticket; a decision (Done, Rejected...) sends ``ticket.resolved`` to its process."""
+    ticket, resolution = tickets().transition(key, body.status, body.fields)
+    return jsonify({"ticket": ticket.to_dict(),
+                    "resolution": resolution.to_dict() if resolution else None})
