@@ -11,8 +11,12 @@ Variables each topic reads (``in``) and writes (``out``). ``SNAPSHOT_ID`` may be
     STAGE, SERVICE_TAG, METADATA (dict), DMN_DECISION_KEY, MONITORS (list), EXPIRATION_DATE
     (ISO or null), SCHEDULES (list), ASSETS (list of {role, uri, format, version}),
     HAS_TEST_DATA, TEST_DATA_FILE.
+``model.find-deployment``
+    in: TAG, MODEL_STAGE?. out: DEPLOYED_MODEL_ID, SNAPSHOT_ID, MODEL_ID, MODEL_NAME,
+    SNAPSHOT_VERSION, STAGE, SERVICE_TAG, DEPLOYMENT_RUNTIME_ID of the newest batch deployment
+    still deployed. Error: NO_DEPLOYMENT.
 ``model.resolve-data``
-    in: SNAPSHOT_ID, INPUT_FILE?, OUTPUT_FILE?. out: INPUT_FILE (given, else the TEST_DATA
+    in: SNAPSHOT_ID, INPUT_FILE? (or INPUT_FOLDER), OUTPUT_FILE? (or OUTPUT_FOLDER). out: INPUT_FILE (given, else the TEST_DATA
     asset), OUTPUT_FILE (given, else a new folder ``outputs/<snapshot>/<task>`` under the first
     data root). Errors: MISSING_TEST_DATA (no input and no TEST_DATA asset), INVALID_DATA_PATH
     (a path outside MLC_DATA_ROOTS or an unsupported scheme).
@@ -21,14 +25,17 @@ Variables each topic reads (``in``) and writes (``out``). ``SNAPSHOT_ID`` may be
     JOB_TIMEOUT? (s, 0 = none). out: JOB_ID, JOB_STATE, ARTIFACT_URI, TRAINING_METRICS.
 ``job.metrics``
     in: SNAPSHOT_ID, INPUT_FILE? (else the TEST_DATA asset), INPUT_FORMAT?, JOB_TIMEOUT?.
-    out: JOB_ID, JOB_STATE, TEST_RESULTS (dict: accuracy, precision, recall, f1, roc_auc,
-    confusion_matrix | rmse, mae, r2). Error: MISSING_TEST_DATA.
+    OUTPUT_FILE? (the results are also written there as JSON: ``results.json`` inside it when
+    it names a folder). out: JOB_ID, JOB_STATE, TEST_RESULTS (dict: accuracy, precision,
+    recall, f1, roc_auc, confusion_matrix | rmse, mae, r2), RESULTS_FILE (when written).
+    Error: MISSING_TEST_DATA.
 ``job.scoring``
     in: SNAPSHOT_ID, INPUT_FILE, OUTPUT_FILE, PARALLELISM? (1), JOB_TIMEOUT? (0),
     FILE_TIMEOUT? (0), INPUT_FORMAT?, OUTPUT_FORMAT?, OVERWRITE? (false).
     out: JOB_ID, JOB_STATE, OUTPUT_FILE, SCORED_FILES, SCORED_ROWS.
 ``monitors.add-missing``
-    in: SNAPSHOT_ID. out: MONITORS (all, after adding), MONITORS_ADDED.
+    in: SNAPSHOT_ID, REQUIRED_MONITORS? (list, e.g. from the monitors-by-methodology DMN;
+    else the built-in list of the model's methodology). out: MONITORS (all, after adding), MONITORS_ADDED.
 ``runtime.match``
     in: RUNTIME_STAGE? or STAGE? (else the snapshot's stage), SERVICE_TAG? (else the
     snapshot's), SNAPSHOT_ID. out: RUNTIME_ID (most recent match), RUNTIME_NAME, RUNTIME_IDS,
@@ -51,6 +58,8 @@ job fails; the job row keeps the reason and the log tail. Retries of one task re
 from __future__ import annotations
 
 import hashlib
+import json
+import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -116,7 +125,7 @@ class ModelTopics:
 
     def resolve_data(self, ctx: TaskContext) -> dict[str, Any]:
         snapshot = snapshot_for(self.registry, ctx)
-        input_file = ctx.get("INPUT_FILE")
+        input_file = ctx.get("INPUT_FILE") or ctx.get("INPUT_FOLDER")
         if not input_file:
             asset = snapshot.asset("TEST_DATA")
             if asset is None:
@@ -124,7 +133,7 @@ class ModelTopics:
                                 f"snapshot {snapshot.id} has no TEST_DATA asset and no "
                                 f"INPUT_FILE was given")
             input_file = asset.uri
-        output_file = ctx.get("OUTPUT_FILE")
+        output_file = ctx.get("OUTPUT_FILE") or ctx.get("OUTPUT_FOLDER")
         if not output_file:
             roots = self.jobs.data.data_roots
             if not roots:
@@ -165,7 +174,25 @@ class ModelTopics:
                                         idempotency_key=ctx.idempotency_key)
         out = _job_outcome(job)
         out["TEST_RESULTS"] = job.metrics
+        if ctx.get("OUTPUT_FILE"):
+            out["RESULTS_FILE"] = self._write_results(str(ctx.get("OUTPUT_FILE")), job)
         return out
+
+    def _write_results(self, output: str, job: JobRecord) -> str:
+        """Write the metrics as JSON to ``output`` (``results.json`` inside a folder)."""
+        try:
+            location = self.jobs.data.resolve(output)
+        except MlcError as exc:
+            raise BpmnError("INVALID_DATA_PATH", exc.message) from exc
+        if not output.lower().endswith(".json"):
+            location = location.child("results.json")
+        body = json.dumps({"job_id": job.id, "snapshot_id": job.snapshot_id,
+                           "metrics": job.metrics}, indent=2, default=str)
+        with tempfile.TemporaryDirectory() as scratch:
+            target = self.jobs.data.local_target(location, Path(scratch))
+            target.write_text(body)
+            self.jobs.data.store(target, location)
+        return location.uri
 
     def scoring(self, ctx: TaskContext) -> dict[str, Any]:
         snapshot = snapshot_for(self.registry, ctx)

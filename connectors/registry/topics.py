@@ -65,17 +65,42 @@ def get_snapshot(registry: ModelRegistry, ctx: TaskContext) -> dict[str, Any]:
                    for a in snapshot.assets],
         "HAS_TEST_DATA": test_data is not None,
         "TEST_DATA_FILE": test_data.uri if test_data else None,
+        "CHANGES": snapshot_changes(registry, snapshot),
     }
     for tag in KNOWN_TAGS + tuple(snapshot.tags):
         out[_tag_flag(tag)] = tag in snapshot.tags
     return out
 
 
+CHANGE_FIELDS = (("tags", "Tags"), ("stage", "Stage"), ("service_tag", "Service tag"),
+                 ("source", "Source"), ("dmn_decision_key", "DMN decision"),
+                 ("metadata", "Metadata"))
+
+
+def snapshot_changes(registry: ModelRegistry, snapshot: SnapshotRecord) -> list[str]:
+    """What differs from the model's previous snapshot, one readable line per change."""
+    earlier = [s for s in registry.list_snapshots(snapshot.model_id)
+               if s.version < snapshot.version]
+    if not earlier:
+        return [f"first snapshot of the model (version {snapshot.version})"]
+    previous = earlier[-1]
+    changes = [f"{label}: {getattr(previous, name)!r} -> {getattr(snapshot, name)!r}"
+               for name, label in CHANGE_FIELDS
+               if getattr(previous, name) != getattr(snapshot, name)]
+    old_assets = {(a.role, a.uri) for a in previous.assets}
+    changes += [f"asset {role}: {uri}" for role, uri in sorted(
+        {(a.role, a.uri) for a in snapshot.assets} - old_assets)]
+    return changes or [f"no change from version {previous.version} but the snapshot itself"]
+
+
 def add_missing_monitors(registry: ModelRegistry, ctx: TaskContext) -> dict[str, Any]:
+    """Attach REQUIRED_MONITORS (from the monitors-by-methodology DMN) or the built-in list."""
     snapshot = snapshot_for(registry, ctx)
     methodology = registry.get_model(snapshot.model_id).methodology
-    required = MONITORS_BY_METHODOLOGY.get(methodology)
-    if required is None:
+    required = ctx.get("REQUIRED_MONITORS") or MONITORS_BY_METHODOLOGY.get(methodology)
+    if isinstance(required, str):
+        required = [required]
+    if not required:
         raise BpmnError("UNKNOWN_METHODOLOGY", f"no monitors defined for {methodology!r}")
     added = registry.add_monitors(snapshot.id, required)
     return {"MONITORS": list(registry.get_snapshot(snapshot.id).monitors),
@@ -102,6 +127,28 @@ def match_runtime(registry: ModelRegistry, ctx: TaskContext) -> dict[str, Any]:
     return {"RUNTIME_ID": best.id, "RUNTIME_NAME": best.name,
             "RUNTIME_IDS": [r.id for r in runtimes],
             "DEPLOYMENT_MODE": "batch" if best.batch_only else "online"}
+
+
+def find_deployment(registry: ModelRegistry, ctx: TaskContext) -> dict[str, Any]:
+    """The newest batch deployment still ``deployed`` whose snapshot has service tag TAG
+    (and stage MODEL_STAGE, when given)."""
+    tag = ctx.get("TAG") or ctx.get("SERVICE_TAG")
+    if not tag:
+        raise BpmnError("MISSING_VARIABLE", "model.find-deployment needs TAG (a service tag)")
+    stage = ctx.get("MODEL_STAGE")
+    for deployment in registry.list_deployments(state="deployed"):  # newest first
+        if deployment.mode != "batch":
+            continue
+        snapshot = registry.get_snapshot(deployment.snapshot_id)
+        if snapshot.service_tag != tag or (stage and snapshot.stage != stage):
+            continue
+        model = registry.get_model(snapshot.model_id)
+        return {"DEPLOYED_MODEL_ID": deployment.id, "SNAPSHOT_ID": snapshot.id,
+                "MODEL_ID": model.id, "MODEL_NAME": model.name,
+                "SNAPSHOT_VERSION": snapshot.version, "STAGE": snapshot.stage,
+                "SERVICE_TAG": tag, "DEPLOYMENT_RUNTIME_ID": deployment.runtime_id}
+    where = f"service tag {tag!r}" + (f" and stage {stage}" if stage else "")
+    raise BpmnError("NO_DEPLOYMENT", f"no model is deployed as batch with {where}")
 
 
 def deploy(registry: ModelRegistry, ctx: TaskContext) -> dict[str, Any]:
@@ -173,6 +220,7 @@ HANDLERS = {
     "model.get-snapshot": get_snapshot,
     "monitors.add-missing": add_missing_monitors,
     "runtime.match": match_runtime,
+    "model.find-deployment": find_deployment,
     "model.deploy": deploy,
     "model.update-expiration": update_expiration,
     "model.copy-schedules": copy_schedules,

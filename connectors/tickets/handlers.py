@@ -5,7 +5,9 @@ Inputs (``camunda:properties`` win over variables):
 - ``kind`` property or ``TICKET_KIND`` variable: ``test_failure`` | ``review`` |
   ``rejection`` | ``error``.
 - ``TICKET_SYSTEM`` variable or ``system`` property: ``local`` | ``jira`` | ``servicenow``;
-  default ``Settings.tickets``.
+  default ``Settings.tickets``. With the ``fallback=default`` property a system that is not
+  configured here is replaced by the default one (the ticket says which was asked for), so
+  a shipped process that names Jira also runs on a machine with local tickets only.
 - ``TICKET_FIELDS`` variable: extra fields by display name (``{"Expiration Date": ...}``).
 - ``issueType`` property: Jira issue type; ``labels`` property: comma-separated labels.
 - ``resultVariable`` property: the variable that receives the key (default ``TICKET_KEY``,
@@ -37,8 +39,15 @@ def make_create_ticket_handler(service: TicketService):
             raise ValidationError(f"ticket.create at {ctx.activity_id!r}: kind must be one of "
                                   f"{', '.join(TICKET_KINDS)}, not {kind!r}")
         system = ctx.get("TICKET_SYSTEM") or ctx.properties.get("system") or None
+        variables = ctx.variables
+        if (system and ctx.properties.get("fallback") == "default"
+                and str(system).strip().lower() not in service.backends):
+            notes = f"Meant for {system}, which is not configured here."
+            variables = {**variables, "TICKET_NOTES": " ".join(
+                str(n) for n in (notes, variables.get("TICKET_NOTES")) if n)}
+            system = None
         backend = service.backend(system)
-        content = build_ticket_content(kind, ctx.variables, process_key=ctx.process_key,
+        content = build_ticket_content(kind, variables, process_key=ctx.process_key,
                                        instance_id=ctx.instance_id)
         render = render_jira if backend.system == "jira" else render_plain
         labels = tuple(l.strip() for l in ctx.properties.get("labels", "").split(",")

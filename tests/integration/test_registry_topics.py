@@ -13,7 +13,8 @@ from tests.integration.test_jobs_support import (  # noqa: F401 - fixtures
     context, data_root, jobs, model_pool, registry, sample, signals, write_model)
 
 ALL_TOPICS = ["job.metrics", "job.scoring", "job.training", "model.copy-schedules",
-              "model.deploy", "model.get-snapshot", "model.resolve-data",
+              "model.deploy", "model.find-deployment", "model.get-snapshot",
+              "model.resolve-data",
               "model.update-expiration", "monitors.add-missing", "runtime.match"]
 
 

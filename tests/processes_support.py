@@ -1,0 +1,90 @@
+"""A whole MLC (real connectors, real jobs, local tickets) over a test database, driven by one
+in-process worker: what the process-level tests need to walk every path of the shipped BPMN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import connectors.notifications  # noqa: F401 - registers the tables create_all makes
+import connectors.registry  # noqa: F401
+import connectors.tickets  # noqa: F401
+from engine import Worker, clock
+from mlc.sample import SAMPLE_MODEL, create_sample_snapshot, deploy_shipped, install_sample
+from mlc.settings import Settings
+from mlc.wiring import JOBS, NOTIFICATIONS, REGISTRY, TICKETS, build_runtime
+
+
+class Mlc:
+    """The runtime plus shortcuts: run the worker, read instances and tickets, decide."""
+
+    def __init__(self, runtime, data_root: Path) -> None:
+        self.runtime = runtime
+        self.engine = runtime.engine
+        self.data_root = data_root
+        self.registry = runtime.services[REGISTRY]
+        self.tickets = runtime.services[TICKETS]
+        self.feed = runtime.services[NOTIFICATIONS]
+        self.jobs = runtime.services[JOBS]
+        self.worker = Worker(self.engine, runtime.handlers, worker_id="process-test")
+        self.sample = None
+
+    def drain(self, limit: int = 200) -> int:
+        ran = 0
+        while ran < limit and self.worker.run_once():
+            ran += 1
+        return ran
+
+    def install(self, **kwargs):
+        self.sample = install_sample(self.registry, self.data_root, snapshot=False)
+        return self.sample
+
+    def snapshot(self, **kwargs):
+        """A new sample snapshot: the signal starts the deploy process; returns its instance."""
+        paths = {"train": Path(self.sample.train_file), "test": Path(self.sample.test_file)}
+        snap = create_sample_snapshot(self.registry, self.sample.model_id, paths, **kwargs)
+        self.drain()
+        return snap, self.instance_of("deploy_with_test_and_jira", snap.id)
+
+    def instance_of(self, key: str, snapshot_id: str | None = None) -> dict[str, Any]:
+        found = [i for i in self.engine.list_instances(key=key)
+                 if snapshot_id is None or i["variables"].get("SNAPSHOT_ID") == snapshot_id]
+        assert found, f"no {key} instance for {snapshot_id}"
+        return self.engine.get_instance(found[0]["id"])
+
+    def refresh(self, instance: dict[str, Any]) -> dict[str, Any]:
+        return self.engine.get_instance(instance["id"])
+
+    def ticket(self, key: str):
+        return self.tickets.local.get(key)
+
+    def decide(self, key: str, status: str, fields: dict[str, Any] | None = None):
+        _ticket, resolution = self.tickets.local.transition_and_resolve(key, status, fields)
+        assert resolution is not None and resolution.outcome == "resolved", resolution
+        self.drain()
+
+    def signal(self, name: str, variables: dict[str, Any]) -> list[dict[str, Any]]:
+        started = self.engine.signal(name, variables)["started"]
+        self.drain()
+        return [self.engine.get_instance(i) for i in started]
+
+    def completed_activities(self, instance: dict[str, Any]) -> list[str]:
+        return [h["activity_id"] for h in self.engine.history(instance["id"])
+                if h["kind"] == "activity.completed" and h["activity_id"]]
+
+
+@pytest.fixture
+def mlc(database, tmp_path):
+    clock.reset()
+    data_root = tmp_path / "data"
+    data_root.mkdir()
+    settings = Settings(database_url=database.test_url, data_roots=[str(data_root)])
+    runtime = build_runtime(settings, migrate=False)
+    deploy_shipped(runtime.engine)
+    world = Mlc(runtime, data_root)
+    world.install()
+    yield world
+    runtime.close()
+    clock.reset()
