@@ -72,5 +72,20 @@ def wired_client(database):
 
 
 @pytest.fixture
+def wired_apps(database):
+    """``build(**settings)`` -> a test client of a wired app with those Settings fields."""
+    apps = []
+
+    def build(**settings):
+        app = make_wired_app(database, **settings)
+        apps.append(app)
+        return app.test_client()
+
+    yield build
+    for app in apps:
+        app.extensions["mlc_runtime"].close()
+
+
+@pytest.fixture
 def sqlite_client(sqlite_database):
     return make_app(sqlite_database).test_client()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from connectors.tickets import TicketRequest
-from tests.integration.test_api_helpers import TOKEN, make_wired_app, wired_client  # noqa: F401
+from tests.integration.test_api_helpers import (TOKEN, wired_apps,  # noqa: F401
+                                                wired_client)
 from tests.integration.test_tickets_webhooks import SECRET, SNOW_SECRET, jira_payload, signed
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -27,21 +26,6 @@ def open_ticket(client, kind="review", key="k-1", instance_id="i-1", summary="Re
 def problem_fields(response, status=400):
     assert response.status_code == status, response.json
     return [p["field"] for p in response.json["problems"]]
-
-
-@pytest.fixture
-def app_with(database):
-    """Build wired apps with given settings; closes them after the test."""
-    apps = []
-
-    def build(**settings):
-        app = make_wired_app(database, **settings)
-        apps.append(app)
-        return app.test_client()
-
-    yield build
-    for app in apps:
-        app.extensions["mlc_runtime"].close()
 
 
 # ---------------------------------------------------------------- tickets
@@ -128,8 +112,8 @@ def post_jira(client, body: bytes, headers: dict | None = None):
                        headers={"Content-Type": "application/json", **(headers or {})})
 
 
-def test_jira_webhook_signature_checked_over_the_raw_body(app_with):
-    client = app_with(jira_webhook_secret=SECRET)
+def test_jira_webhook_signature_checked_over_the_raw_body(wired_apps):
+    client = wired_apps(jira_webhook_secret=SECRET)
     body = jira_payload(key="MLC-9", to="In Review")
     assert post_jira(client, body).status_code == 401
     wrong = post_jira(client, body, signed(body, secret="guess"))
@@ -154,8 +138,8 @@ def test_webhooks_without_a_secret_refuse_every_delivery(wired_client):
     assert snow.status_code == 403 and "MLC_SERVICENOW_WEBHOOK_SECRET" in snow.json["message"]
 
 
-def test_signed_webhooks_need_no_api_token_but_unsigned_routes_do(app_with):
-    client = app_with(api_token=TOKEN, jira_webhook_secret=SECRET)
+def test_signed_webhooks_need_no_api_token_but_unsigned_routes_do(wired_apps):
+    client = wired_apps(api_token=TOKEN, jira_webhook_secret=SECRET)
     body = jira_payload(key="MLC-9", to="In Review")
     assert post_jira(client, body, signed(body)).status_code == 200  # no bearer token
     assert post_jira(client, body).status_code == 401  # the signature is still required
@@ -168,8 +152,8 @@ def test_signed_webhooks_need_no_api_token_but_unsigned_routes_do(app_with):
                        headers=BEARER).status_code == 403
 
 
-def test_servicenow_webhook_shared_secret(app_with):
-    client = app_with(servicenow_webhook_secret=SNOW_SECRET)
+def test_servicenow_webhook_shared_secret(wired_apps):
+    client = wired_apps(servicenow_webhook_secret=SNOW_SECRET)
     body = {"number": "INC0010001", "state": "2"}
     assert client.post("/api/webhooks/servicenow", json=body).status_code == 401
     assert client.post("/api/webhooks/servicenow", json=body,
