@@ -43,7 +43,8 @@ def _import_models() -> None:
 
     import engine.persistence  # noqa: F401
 
-    for module in ("connectors.registry", "connectors.tickets", "connectors.notifications"):
+    for module in ("connectors.registry", "connectors.tickets", "connectors.notifications",
+                   "connectors.automations"):
         try:
             importlib.import_module(module)
         except ImportError:

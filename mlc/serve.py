@@ -69,6 +69,9 @@ def background_loops(rt) -> list[tuple[str, Callable[[], Any], float]]:
     poller = rt.services.get("ticket_poller")
     if poller is not None and hasattr(poller, "poll_once"):
         loops.append(("ticket-poller", poller.poll_once, rt.settings.ticket_poll_interval))
+    automation_poller = rt.services.get("automation_poller")  # metric-triggered automations
+    if automation_poller is not None:
+        loops.append(("automation-poller", automation_poller.poll_once, 15.0))
     return loops
 
 

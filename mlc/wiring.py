@@ -75,6 +75,9 @@ def register_handlers(runtime: Runtime, *, job_spares: int = 0) -> None:
     _wire_tickets(runtime)
     _wire_notifications(runtime)
     _wire_models(runtime, job_spares)
+    from connectors.automations import install_automations
+
+    install_automations(runtime)  # automation.* topics; services automations, automation_poller
 
 
 def _wire_tickets(runtime: Runtime) -> None:

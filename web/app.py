@@ -33,7 +33,7 @@ CORE_BLUEPRINTS = [
     "web.engine_rest.meta", "web.engine_rest.deployment", "web.engine_rest.process",
     "web.engine_rest.events", "web.engine_rest.external_task", "web.modelop",
 ]
-OPTIONAL_BLUEPRINTS: list[tuple[str, str]] = []
+OPTIONAL_BLUEPRINTS: list[tuple[str, str]] = [("web.api.automations", "bp")]
 
 CAMUNDA_PREFIXES = ("/engine-rest", "/mlc-service")
 OPEN_PATHS = {"/healthz"}

@@ -34,7 +34,8 @@ def install_automations(runtime: Any, *, builder: GitBuilder | None = None,
     from connectors.registry import SqlModelRegistry
 
     service = AutomationService(runtime.engine)
-    registry = runtime.services.get("registry") or SqlModelRegistry(runtime.db)
+    # no signal publisher: a build's snapshot should not also start the snapshot-created MLC
+    registry = SqlModelRegistry(runtime.db)
     sql = MetricQueryRunner(runtime.db)
     topics = AutomationTopics(service, registry, builder or GitBuilder(builds_root(runtime.settings)),
                               AutomationNotifier(service, NotificationFeed(runtime.db),

@@ -16,7 +16,9 @@ from mlc.wiring import build_runtime
 TOPICS = {"decision.evaluate", "ticket.create", "notify.send", "model.get-snapshot",
           "model.resolve-data", "job.training", "job.metrics", "job.scoring",
           "monitors.add-missing", "runtime.match", "model.deploy", "model.update-expiration",
-          "model.copy-schedules"}
+          "model.copy-schedules"} | {
+          "automation.prepare", "automation.build", "automation.evaluate-condition",
+          "automation.deploy", "automation.notify"}
 
 
 @pytest.fixture
@@ -30,7 +32,7 @@ def test_every_topic_and_service_is_wired_without_starting_anything(db_url):
     try:
         assert set(rt.handlers.topics()) == TOPICS
         assert set(rt.services) == {"tickets", "ticket_poller", "notifications", "registry",
-                                    "jobs", "predictor"}
+                                    "jobs", "predictor", "automations", "automation_poller"}
         assert rt.services["ticket_poller"] is rt.services["tickets"].poller
         assert rt.services["jobs"].registry is rt.services["registry"]
         assert rt.services["predictor"].registry is rt.services["registry"]
