@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from . import clock
 from .bpmn.parser import build_parser, spiff_problem, validate_bpmn
-from .bpmn.timers import ClockCycle, TimerEventDefinition, cron_iterator, is_cron
+from .bpmn.timers import TimerEventDefinition, cron_iterator, is_cron, parse_cycle, parse_date
 from .errors import NotFoundError, Problem, ValidationError
 from .persistence import DecisionDefinition, Deployment, EventSubscription, ProcessDefinition, Resource
 from .xmlsafe import parse_xml
@@ -51,13 +51,13 @@ def first_due(kind: str, value: str):
     """When a timer start event first falls due, counted from now."""
     now = clock.now()
     if kind == "date":
-        return TimerEventDefinition.parse_time_or_duration(value)
+        return parse_date(value)
     if kind == "duration":
         parsed = TimerEventDefinition.parse_iso_duration(value)
         return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
     if is_cron(value):
         return cron_iterator(value, now).get_next()
-    _cycles, start, _duration = TimerEventDefinition.parse_iso_recurring_interval(value)
+    _cycles, start, _duration = parse_cycle(value)
     return start
 
 
@@ -68,7 +68,7 @@ def next_cycle_due(config: dict, fired_at):
         return None, config
     if is_cron(value):
         return cron_iterator(value, max(fired_at, clock.now())).get_next(), config
-    cycles, _start, duration = TimerEventDefinition.parse_iso_recurring_interval(value)
+    cycles, _start, duration = parse_cycle(value)
     remaining = config.get("remaining", cycles)
     remaining = remaining - 1 if remaining > 0 else remaining
     if remaining == 0:

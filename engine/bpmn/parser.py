@@ -332,13 +332,16 @@ def validate_bpmn(root, filename: str, *, allow_scripts: bool, compile_template)
     errors = {e.get("id") for e in root.findall("bpmn:error", NS)}
     infos = []
 
-    def check_expr(node, text: str | None, what: str) -> None:
+    def check_expr(node, text: str | None, what: str, at=None) -> None:
+        """``at``: the node whose line to report when ``node`` (the element) is further up."""
         if text is None or ("${" not in text and "#{" not in text):
             return
         try:
             compile_template(text)
         except ExpressionError as exc:
-            problems.append(_problem(node, filename, f"bad {what}: {exc.message}"))
+            problems.append(Problem(f"bad {what}: {exc.message}", file=filename,
+                                    line=getattr(at if at is not None else node, "sourceline", None),
+                                    element_id=node.get("id")))
 
     for process in processes:
         key = process.get("id")
@@ -390,7 +393,8 @@ def validate_bpmn(root, filename: str, *, allow_scripts: bool, compile_template)
             for p in el.findall("bpmn:extensionElements/camunda:inputOutput/*", NS):
                 for text_node in p.iter():
                     if isinstance(text_node.tag, str) and text_node.text:
-                        check_expr(p, text_node.text, f"parameter {p.get('name')!r}")
+                        # parameters have no id: name the activity, point at the parameter
+                        check_expr(el, text_node.text, f"parameter {p.get('name')!r}", at=text_node)
             for ev in el.findall("bpmn:signalEventDefinition", NS):
                 ref = ev.get("signalRef")
                 if ref not in signals:

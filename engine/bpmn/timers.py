@@ -41,17 +41,61 @@ def cron_iterator(expression: str, start: datetime) -> croniter:
         raise ExpressionError(f"invalid cron expression: {exc}", expression=expression) from None
 
 
+def parse_date(text: str) -> datetime:
+    """An ISO 8601 date-time (or week date) in UTC; one without an offset *is* UTC.
+
+    SpiffWorkflow reads an offset-less time in the server's local zone, so the same file
+    would fire at different instants on differently configured machines.
+    """
+    text = text.strip()
+    if "W" in text.upper():
+        parsed = TimerEventDefinition.parse_iso_week(text)
+    else:
+        parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def parse_cycle(text: str) -> tuple[int, datetime, timedelta]:
+    """``R[n]/duration``, ``R[n]/start/duration`` or ``R[n]/duration/end`` ->
+    (repetitions, -1 for unbounded; first due time; interval).
+
+    A cycle without a start first falls due one interval after *the engine clock's* now
+    (SpiffWorkflow uses the wall clock, which tests that move the engine clock cannot reach).
+    """
+    parts = text.strip().replace("--", "/").split("/")
+    if not parts[0].upper().startswith("R") or len(parts) not in (2, 3):
+        raise ValueError(f"{text!r} is not an ISO 8601 repeating interval such as R3/PT1H")
+    cycles = int(parts[0][1:]) if parts[0][1:] else -1
+    if len(parts) == 2:
+        now = clock.now()
+        duration = TimerEventDefinition.get_timedelta_from_start(
+            TimerEventDefinition.parse_iso_duration(parts[1]), now)
+        return cycles, now + duration, duration
+    first, second = parts[1], parts[2]
+    if first.upper().startswith("P"):
+        end = parse_date(second)
+        duration = TimerEventDefinition.get_timedelta_from_end(
+            TimerEventDefinition.parse_iso_duration(first), end)
+        return cycles, end - duration, duration
+    start = parse_date(first)
+    duration = TimerEventDefinition.get_timedelta_from_start(
+        TimerEventDefinition.parse_iso_duration(second), start)
+    return cycles, start, duration
+
+
 def validate_timer_value(kind: str, value: str) -> None:
     """Raise ExpressionError when a literal timer value cannot be understood."""
     try:
         if kind == "duration":
             TimerEventDefinition.parse_iso_duration(value)
         elif kind == "date":
-            TimerEventDefinition.parse_time_or_duration(value)
+            parse_date(value)
         elif is_cron(value):
             cron_iterator(value, clock.now())
         else:
-            TimerEventDefinition.parse_iso_recurring_interval(value)
+            parse_cycle(value)
     except ExpressionError:
         raise
     except Exception as exc:  # Spiff raises bare Exception/ValueError for bad ISO text
@@ -71,8 +115,7 @@ class ClockTimeDate(TimeDateEventDefinition):
             return True
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
-            event_value = TimerEventDefinition.parse_time_or_duration(
-                _evaluate(my_task, self.expression)).isoformat()
+            event_value = parse_date(_evaluate(my_task, self.expression)).isoformat()
             my_task._set_internal_data(event_value=event_value)
         if datetime.fromisoformat(event_value) <= clock.now():
             my_task._set_internal_data(event_fired=True)
@@ -116,9 +159,7 @@ class ClockCycle(CycleTimerEventDefinition):
                 nxt = cron_iterator(text, clock.now()).get_next(datetime)
                 event_value = {"cycles": -1, "next": nxt.isoformat(), "cron": text}
             else:
-                cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(text)
-                if start.tzinfo is None:
-                    start = start.replace(tzinfo=timezone.utc)
+                cycles, start, duration = parse_cycle(text)
                 event_value = {"cycles": cycles, "next": start.isoformat(),
                                "duration": duration.total_seconds()}
         ready = False
@@ -133,9 +174,8 @@ class ClockCycle(CycleTimerEventDefinition):
                     event_value["cycles"] -= 1
                 ready = True
         else:
-            my_task.internal_data.pop("event_value", None)
+            # exhausted: keep the spent value (cycles 0) so a later call cannot start over
             my_task.internal_data["event_fired"] = True
-            return False
         my_task._set_internal_data(event_value=event_value)
         return ready
 
