@@ -226,3 +226,12 @@ def test_registry_routes_are_in_the_openapi_document(wired_client):
                  "/api/jobs/{job_id}"):
         assert path in paths, path
     assert "requestBody" in paths["/api/models/{model_id}/snapshots"]["post"]
+
+
+@pytest.mark.parametrize("path", ["/api/models/a%00b", "/api/snapshots/a%00b",
+                                  "/api/deployed-models?model_id=a%00b", "/api/jobs/" + "x" * 300])
+def test_unstorable_ids_are_4xx_on_every_back_end(wired_client, path):
+    # PostgreSQL refuses NUL characters outright; an id longer than any column cannot exist
+    answer = wired_client.get(path)
+    assert answer.status_code in (400, 404), answer.json
+    assert answer.json["error"] in ("validation_error", "not_found")
