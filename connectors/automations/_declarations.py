@@ -65,6 +65,16 @@ def _threshold(value: Any, where: str) -> str:
     return text
 
 
+def _check_sql(sql: str, where: str) -> None:
+    from ._errors import MetricQueryError
+    from ._sql import check_query
+
+    try:
+        check_query(sql, where)
+    except MetricQueryError as exc:
+        raise DeclarationError(exc.message) from None
+
+
 def _cron(expression: str, where: str) -> str:
     from croniter import croniter
 
@@ -115,9 +125,7 @@ class SqlMetric:
     def __post_init__(self) -> None:
         if not isinstance(self.sql_query, str) or not self.sql_query.strip():
             raise DeclarationError("SqlMetric.sql_query must be a non-empty SQL query")
-        from ._sql import check_query
-
-        check_query(self.sql_query, "SqlMetric.sql_query")
+        _check_sql(self.sql_query, "SqlMetric.sql_query")
 
 
 @dataclass(frozen=True)
@@ -140,10 +148,8 @@ class MetricBasedTrigger:
             raise DeclarationError("MetricBasedTrigger.metric must be a SqlMetric")
         object.__setattr__(self, "direction", _direction(self.direction, "MetricBasedTrigger"))
         object.__setattr__(self, "threshold", _threshold(self.threshold, "MetricBasedTrigger"))
-        if self.threshold and is_sql_threshold(self.threshold):
-            from ._sql import check_query
-
-            check_query(self.threshold, "MetricBasedTrigger.threshold")
+        if is_sql_threshold(self.threshold):
+            _check_sql(self.threshold, "MetricBasedTrigger.threshold")
         if not isinstance(self.poll_seconds, int) or self.poll_seconds < 1:
             raise DeclarationError("MetricBasedTrigger.poll_seconds must be a positive integer")
 
@@ -237,9 +243,7 @@ class BuildMetric:
         object.__setattr__(self, "direction", _direction(self.direction, "BuildMetric"))
         object.__setattr__(self, "threshold", _threshold(self.threshold, "BuildMetric"))
         if is_sql_threshold(self.threshold):
-            from ._sql import check_query
-
-            check_query(self.threshold, "BuildMetric.threshold")
+            _check_sql(self.threshold, "BuildMetric.threshold")
 
 
 @dataclass(frozen=True)
