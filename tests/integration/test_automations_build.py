@@ -4,6 +4,7 @@ deployment condition, deploy (or not), and notify a real HTTP Slack / webhook re
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -147,7 +148,14 @@ def test_unknown_branch_fails_with_git_reason_and_no_token(setup, tmp_path):
     rt, registry, model, (url, state) = setup
     rt.automations.register(declare(model.id, url, repo=model_repository(tmp_path),
                                     branch="does-not-exist"))
-    done = run(rt)
+    # this run comes from the schedule: the engine's timer scheduler starts it
+    due = datetime.fromisoformat(rt.automations.get("retrain-churn")["next_due_at"])
+    clock.advance(due - clock.now() + timedelta(seconds=1))
+    assert rt.engine.fire_due_timers() == 1
+    rt.drain()
+    [run_] = rt.automations.runs("retrain-churn")
+    done = rt.engine.get_instance(run_["instance_id"])
+    assert done["variables"]["TRIGGER"] == "schedule" and run_["outcome"] == "failed"
     assert done["variables"]["FAILED_STEP"] == "build"
     assert "does-not-exist" in done["variables"]["ERROR_REASON"]
     [hook] = state.requests
