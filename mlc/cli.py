@@ -341,6 +341,7 @@ def _mount_optional() -> None:
     import importlib
 
     for module, attr in (("mlc.decide", "decide"), ("mlc.serve", "serve"),
+                         ("mlc.demo", "demo"), ("mlc.firstrun", "setup"),
                          ("connectors.tickets.cli", "tickets"),
                          ("connectors.notifications.cli", "notifications"),
                          ("connectors.registry.cli", "models"),

@@ -1,0 +1,140 @@
+"""A small client of the native REST API (``/api``), used by ``mlc demo`` and the acceptance
+tests: the same calls a user makes with curl, plus polling helpers for asynchronous work."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import requests
+
+from engine.errors import MlcError
+
+
+class ApiError(MlcError):
+    """The server answered with an error (the body's message is kept)."""
+
+    code = "api_error"
+
+
+class MlcClient:
+    """Calls ``base`` (e.g. ``http://127.0.0.1:8080``) with an optional bearer token."""
+
+    def __init__(self, base: str, token: str | None = None, timeout: float = 30.0) -> None:
+        self.base = base.rstrip("/")
+        self.session = requests.Session()
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+        self.timeout = timeout
+
+    # ------------------------------------------------------------------ plumbing
+
+    def request(self, method: str, path: str, *, expect: Iterable[int] = (200, 201),
+                **kwargs) -> Any:
+        response = self.session.request(method, self.base + path, timeout=self.timeout, **kwargs)
+        if response.status_code not in tuple(expect):
+            raise ApiError(f"{method} {path} answered {response.status_code}: "
+                           f"{response.text[:500]}")
+        return response.json() if response.content else None
+
+    def get(self, path: str, **params) -> Any:
+        return self.request("GET", path, params={k: v for k, v in params.items()
+                                                 if v is not None})
+
+    def post(self, path: str, body: Any = None, **kwargs) -> Any:
+        return self.request("POST", path, json=body, **kwargs)
+
+    def wait(self, probe: Callable[[], Any], what: str, timeout: float = 60.0,
+             interval: float = 0.1) -> Any:
+        """Call ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = probe()
+            if found:
+                return found
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
+            time.sleep(interval)
+
+    # ------------------------------------------------------------------ engine
+
+    def deploy(self, paths: Iterable[Path], name: str = "mlc") -> Any:
+        files = [("files", (p.name, p.read_bytes(), "application/xml")) for p in paths]
+        return self.request("POST", "/api/deployments", data={"name": name}, files=files)
+
+    def signal(self, name: str, variables: dict[str, Any] | None = None) -> dict[str, list]:
+        return self.post("/api/signals", {"name": name, "variables": variables or {}})
+
+    def instance(self, instance_id: str) -> dict[str, Any]:
+        return self.get(f"/api/process-instances/{instance_id}")
+
+    def instances(self, key: str | None = None, status: str | None = None) -> list[dict]:
+        return self.get("/api/process-instances", key=key, status=status, limit=500)
+
+    def history(self, instance_id: str) -> list[dict]:
+        return self.get(f"/api/process-instances/{instance_id}/history")
+
+    def wait_instance(self, instance_id: str, until: Callable[[dict], bool], what: str,
+                      timeout: float = 90.0) -> dict[str, Any]:
+        def probe():
+            found = self.instance(instance_id)
+            if found["status"] == "incident":
+                raise ApiError(f"instance {instance_id} has an incident: {found['incidents']}")
+            return found if until(found) else None
+        return self.wait(probe, what, timeout)
+
+    def wait_ended(self, instance_id: str, timeout: float = 90.0) -> dict[str, Any]:
+        return self.wait_instance(instance_id, lambda i: i["status"] in ("completed",
+                                                                       "terminated"),
+                                  f"instance {instance_id} to end", timeout)
+
+    def wait_at(self, instance_id: str, activity: str, timeout: float = 90.0) -> dict[str, Any]:
+        return self.wait_instance(instance_id, lambda i: activity in i["active_activities"],
+                                  f"instance {instance_id} to reach {activity}", timeout)
+
+    def started_by_snapshot(self, snapshot_id: str, key: str = "deploy_with_test_and_jira",
+                            timeout: float = 30.0) -> dict[str, Any]:
+        def probe():
+            return next((i for i in self.instances(key=key)
+                         if i["variables"].get("SNAPSHOT_ID") == snapshot_id), None)
+        return self.wait(probe, f"the {key} instance of snapshot {snapshot_id}", timeout)
+
+    def completed_activities(self, instance_id: str) -> list[str]:
+        return [h["activity_id"] for h in self.history(instance_id)
+                if h["kind"] == "activity.completed" and h["activity_id"]]
+
+    # ------------------------------------------------------------------ registry
+
+    def create_model(self, name: str, methodology: str, **extra) -> dict[str, Any]:
+        return self.post("/api/models", {"name": name, "methodology": methodology, **extra})
+
+    def create_snapshot(self, model_id: str, **body) -> dict[str, Any]:
+        return self.post(f"/api/models/{model_id}/snapshots", body)
+
+    def snapshot(self, snapshot_id: str) -> dict[str, Any]:
+        return self.get(f"/api/snapshots/{snapshot_id}")
+
+    def create_runtime(self, name: str, stage: str, **body) -> dict[str, Any]:
+        return self.post("/api/runtimes", {"name": name, "stage": stage, **body})
+
+    def deployed_models(self, **query) -> list[dict]:
+        return self.get("/api/deployed-models", **query)
+
+    def jobs(self, **query) -> list[dict]:
+        return self.get("/api/jobs", **query)
+
+    # ------------------------------------------------------------------ tickets, notifications
+
+    def tickets(self, **query) -> list[dict]:
+        return self.get("/api/tickets", **query)
+
+    def ticket(self, key: str) -> dict[str, Any]:
+        return self.get(f"/api/tickets/{key}")
+
+    def transition(self, key: str, status: str, fields: dict[str, Any] | None = None) -> dict:
+        return self.post(f"/api/tickets/{key}/transition", {"status": status,
+                                                            "fields": fields or {}})
+
+    def notifications(self, **query) -> list[dict]:
+        return self.get("/api/notifications", **query)
