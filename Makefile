@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench lint clean
+.PHONY: run demo test bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,11 +12,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## Set up, migrate, deploy the shipped processes and serve on http://127.0.0.1:8080
+# First-run defaults; the environment (or mlc.toml) wins.
+RUN_ENV = MLC_DATA_ROOTS="$${MLC_DATA_ROOTS:-$(CURDIR)/var/data}" MLC_TICKETS="$${MLC_TICKETS:-local}"
+
+## Set up, migrate, deploy processes/ and dmn/, register the sample model (empty database
+## only) and serve on http://127.0.0.1:8080 with local tickets
 run: $(STAMP)
-	$(BIN)/mlc db upgrade
-	$(BIN)/mlc deploy processes dmn
-	$(BIN)/mlc serve --host 127.0.0.1 --port 8080
+	mkdir -p var/data
+	$(RUN_ENV) $(BIN)/mlc db upgrade
+	$(RUN_ENV) $(BIN)/mlc setup
+	$(RUN_ENV) $(BIN)/mlc serve --host 127.0.0.1 --port 8080
+
+## Drive all three processes end to end through the REST API on a temporary database
+demo: $(STAMP)
+	$(BIN)/mlc demo
 
 ## Set up and run the whole test suite (SQLite always; PostgreSQL when MLC_TEST_POSTGRES_URL is set)
 test: $(STAMP)
