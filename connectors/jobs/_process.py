@@ -39,8 +39,10 @@ class ModelProcess:
 
     def __init__(self, python: str = sys.executable,
                  extra_env: Optional[dict[str, str]] = None) -> None:
-        # extra_env: variables only this child sees (an automation build's env_vars/secret)
-        env = {**os.environ, **(extra_env or {})}
+        # extra_env: variables only this child sees (an automation build's env_vars/secret);
+        # the automation secret store (MLC_SECRET_*) is never handed to model code
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("MLC_SECRET_")},
+               **(extra_env or {})}
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (_PROJECT_ROOT, env.get("PYTHONPATH")) if p)
         env.setdefault("PYTHONUNBUFFERED", "1")

@@ -83,6 +83,7 @@ def test_condition_met_builds_deploys_and_tells_slack(setup, tmp_path):
     assert v["AUTOMATION_OUTCOME"] == "deployed" and v["CONDITION_MET"] is True
     assert v["METRIC_VALUE"] > 0.65 and v["THRESHOLD_VALUE"] == 0.65
     assert v["BUILD_METRICS"]["env_a"] == 7.0 and v["BUILD_METRICS"]["saw_token"] == 1.0
+    assert v["BUILD_METRICS"]["saw_secret_store"] == 0.0   # only its own secret, as GIT_TOKEN
     [deployment] = registry.list_deployments(model_id=model.id)
     assert deployment.snapshot_id == v["SNAPSHOT_ID"] and deployment.state == "deployed"
     snapshot = registry.get_snapshot(v["SNAPSHOT_ID"])

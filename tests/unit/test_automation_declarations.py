@@ -142,3 +142,20 @@ def test_generated_schedule_process_has_complete_diagram(cron):
 def test_process_keys_are_valid_ids_and_distinct():
     assert process_key("a-b") != process_key("a_b")
     assert process_key("a.b-c").replace("_", "").isalnum()
+
+
+def test_a_long_build_keeps_extending_its_task_lock():
+    import time
+
+    from connectors.automations._handlers import _lock_kept
+    from engine.handlers import TaskContext
+
+    extended: list[float] = []
+    ctx = TaskContext(task_id="t-1", topic="automation.build", instance_id="i",
+                      process_key="p", activity_id="a", idempotency_key="k",
+                      extend_lock=extended.append)
+    with _lock_kept(ctx, every=0.01, extend_by=300):
+        time.sleep(0.1)
+    count = len(extended)
+    time.sleep(0.05)
+    assert count >= 2 and set(extended) == {300} and len(extended) == count
