@@ -105,6 +105,15 @@ def server(tmp_path):
 
 
 @pytest.fixture
+def external_only(tmp_path):
+    """No embedded workers: every topic (even one with an in-process handler, such as
+    model.get-snapshot) waits for external workers like the Camunda client."""
+    srv = Server(tmp_path, workers=0)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
 def secured(tmp_path):
     srv = Server(tmp_path, token=TOKEN)
     yield srv
@@ -153,7 +162,8 @@ def test_bpmn_error_and_failure_from_the_client(server):
     assert incidents[0]["message"] == "boom"
 
 
-def test_message_correlation_and_variable_read_through_engine_client(server):
+def test_message_correlation_and_variable_read_through_engine_client(external_only):
+    server = external_only
     server.deploy_file(ROOT / "tests" / "fixtures" / "bpmn" / "service_flow.bpmn")
     engine = EngineClient(server.rest)
     inst = engine.start_process("service_flow", {"MODEL_ID": "m-9"}, business_key="bk-9")
