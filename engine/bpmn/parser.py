@@ -13,6 +13,7 @@ from typing import Iterable
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, full_tag
+from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, GatewayParser
 from SpiffWorkflow.bpmn.parser.util import first
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import ScriptTask
@@ -44,7 +45,8 @@ from SpiffWorkflow.bpmn.specs.defaults import (
 
 from ..errors import ExpressionError, Problem, ValidationError
 from ..xmlsafe import parse_xml
-from .specs import DecisionTask, ExpressionTask, ExternalTask, IoMapping, PassThroughTask
+from .specs import (DecisionTask, ExpressionTask, ExternalTask, IoMapping, PassThroughTask,
+                    ScopeInclusiveGateway, ScopeParallelGateway)
 from .timers import ClockCycle, ClockDuration, ClockTimeDate, validate_timer_value
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -287,6 +289,8 @@ class MlcBpmnParser(CamundaParser):
         full_tag("intermediateCatchEvent"): (CatchEventParser, IntermediateCatchEvent),
         full_tag("intermediateThrowEvent"): (ThrowEventParser, IntermediateThrowEvent),
         full_tag("boundaryEvent"): (BoundaryEventParser, BoundaryEvent),
+        full_tag("parallelGateway"): (GatewayParser, ScopeParallelGateway),
+        full_tag("inclusiveGateway"): (ConditionalGatewayParser, ScopeInclusiveGateway),
     })
 
     def _find_dependencies(self, process):

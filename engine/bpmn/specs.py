@@ -7,6 +7,8 @@
 * :class:`ExpressionTask` — a service task with ``camunda:expression``, evaluated in place.
 * :class:`DecisionTask` — a ``businessRuleTask`` with ``camunda:decisionRef``; the decision is
   looked up at run time through the script engine's decision resolver.
+* :class:`ScopeParallelGateway` / :class:`ScopeInclusiveGateway` — joins that merge what each
+  branch *changed*, as Camunda's single process scope does.
 
 Each carries its ``camunda:inputOutput`` mapping (:class:`IoMapping`).
 """
@@ -16,7 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from copy import copy
+
+from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
+from SpiffWorkflow.util.task import TaskState
 
 # A parameter value: ("text", template) | ("list", [values]) | ("map", [(key, value)]) | ("null",)
 ParamValue = tuple
@@ -155,3 +161,57 @@ class DecisionTask(BpmnSpecMixin, _Mapped):
             local[self.result_variable] = result
         my_task.data.update(apply_outputs(engine, self.io, local, self.bpmn_id))
         return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Joins
+
+
+def _common_ancestor(a, b):
+    seen = set()
+    while a is not None:
+        seen.add(a.id)
+        a = a.parent
+    while b is not None and b.id not in seen:
+        b = b.parent
+    return b
+
+
+def _apply_changes(target: dict[str, Any], branch: dict[str, Any], base: dict[str, Any]) -> None:
+    """Copy into ``target`` what ``branch`` set or changed relative to ``base`` (the split)."""
+    for name, value in branch.items():
+        if name not in base or base[name] != value:
+            target[name] = copy(value) if isinstance(value, (dict, list, set)) else value
+
+
+class _ScopeJoin:
+    """A join whose variables are those of one process scope, as in Camunda.
+
+    SpiffWorkflow copies data along each token and lets the last branch to arrive overwrite
+    the others: a variable one branch set is lost when the last branch still carries the
+    value it had at the split (in a loop, last turn's value). Here each branch contributes
+    only what it changed since the split, in the order the branches arrived.
+    """
+
+    def _run_hook(self, my_task):
+        arrived = sorted((t for t in my_task.workflow.tasks.values()
+                          if t.task_spec == self and t.has_state(TaskState.FINISHED_MASK)
+                          and not my_task.is_descendant_of(t)),
+                         key=lambda t: t.last_state_change)
+        fork = None
+        for task in arrived:
+            fork = _common_ancestor(task, my_task)
+            _apply_changes(my_task.data, task.parent.data, fork.data if fork is not None else {})
+            if task.has_state(TaskState.COMPLETED):
+                task._drop_children(force=True)
+        # the branch that arrived last wins for what it changed itself
+        _apply_changes(my_task.data, my_task.parent.data, fork.data if fork is not None else {})
+        return True
+
+
+class ScopeParallelGateway(_ScopeJoin, ParallelGateway):
+    pass
+
+
+class ScopeInclusiveGateway(_ScopeJoin, InclusiveGateway):
+    pass

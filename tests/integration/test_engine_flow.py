@@ -168,3 +168,20 @@ def test_terminate_cancels_waiting_tasks(harness):
     from engine import ConflictError
     with pytest.raises(ConflictError):
         harness.engine.terminate(instance["id"])
+
+
+def test_parallel_join_keeps_what_the_first_branch_set(harness):
+    """Camunda has one process scope: the last branch's stale copy must not undo a change."""
+    harness.deploy("p.bpmn", bpmn(
+        "review", START, '<bpmn:parallelGateway id="split" />', external("a", "decide"),
+        external("b", "notify"), '<bpmn:parallelGateway id="join" />', END,
+        flow("s", "split"), flow("split", "a"), flow("split", "b"), flow("a", "join"),
+        flow("b", "join"), flow("join", "e")))
+    instance = harness.engine.start("review", {"verdict": "pending"})
+    [a, b] = sorted(harness.tasks.list(), key=lambda t: t.activity_id)
+    for task, result in ((a, {"verdict": "approved"}), (b, {"notified": True})):
+        harness.tasks.fetch_and_lock("w", [task.topic])
+        harness.tasks.complete(task.id, "w", result)
+    done = harness.engine.get_instance(instance["id"])
+    assert done["status"] == "completed"
+    assert done["variables"]["verdict"] == "approved" and done["variables"]["notified"] is True
