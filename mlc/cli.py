@@ -19,15 +19,18 @@ from engine.errors import MlcError
 from .settings import Settings
 
 
-def parse_assignments(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """``K=V`` pairs; V is JSON when it parses as JSON (numbers, true, {"a":1}), else text."""
+def parse_assignments(pairs: tuple[str, ...], option: str = "-v") -> dict[str, Any]:
+    """``K=V`` pairs; V is JSON when it parses as JSON (numbers, true, {"a":1}), else text.
+
+    ``option`` names the flag the pairs came from in the error message.
+    """
     out: dict[str, Any] = {}
     for pair in pairs:
         if "=" not in pair:
-            raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="-v")
+            raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint=option)
         name, raw = pair.split("=", 1)
         if not name:
-            raise click.BadParameter(f"{pair!r} has an empty name", param_hint="-v")
+            raise click.BadParameter(f"{pair!r} has an empty name", param_hint=option)
         try:
             out[name] = json.loads(raw)
         except ValueError:
@@ -228,7 +231,7 @@ def signal_cmd(name: str, variables: tuple[str, ...], as_json: bool) -> None:
 def message(name: str, business_key: str | None, correlation: tuple[str, ...],
             variables: tuple[str, ...], all_instances: bool, as_json: bool) -> None:
     """Correlate message NAME to the instance waiting for it."""
-    correlate, values = parse_assignments(correlation) or None, parse_assignments(variables)
+    correlate, values = parse_assignments(correlation, "-c") or None, parse_assignments(variables)
     ids = runtime().engine.correlate_message(
         name, business_key=business_key, correlation=correlate, variables=values,
         all_instances=all_instances)

@@ -55,7 +55,7 @@ def _run(*args: str):
 def test_bad_variables_are_usage_errors_before_the_database_is_touched(args):
     result, output = _run(*args)
     assert result.exit_code == 2
-    assert "Invalid value for -v" in output
+    assert f"Invalid value for {args[2]}" in output
     assert "Traceback" not in output and "database" not in output
 
 
