@@ -86,7 +86,7 @@ class ServedMlc:
             try:
                 if requests.get(self.base + "/healthz", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still starting up
                 pass
             time.sleep(0.1)
         self.stop()
