@@ -1,0 +1,52 @@
+"""``mlc setup`` (what ``make run`` does before serving) and the demo's table."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from mlc.cli import main
+from mlc.demo import format_table
+
+
+def test_setup_deploys_registers_the_sample_once_and_starts_its_deploy_process(tmp_path):
+    db = f"sqlite:///{tmp_path / 'mlc.db'}"
+    env = {"MLC_DATABASE_URL": db, "MLC_DATA_ROOTS": str(tmp_path / "data"),
+           "MLC_TICKETS": "local"}
+    runner = CliRunner()
+    first = runner.invoke(main, ["setup"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "Registered sample-classifier" in first.output
+    assert "http://127.0.0.1:8080/engine-rest" in first.output
+    assert "Signals_Run_Back_Test_Jira" in first.output
+    assert (tmp_path / "data" / "sample" / "test.csv").exists()
+    again = runner.invoke(main, ["setup"], env=env)
+    assert again.exit_code == 0 and "nothing registered" in again.output
+
+    from mlc.settings import Settings
+    from mlc.wiring import REGISTRY, build_runtime
+
+    runtime = build_runtime(Settings(database_url=db, data_roots=[str(tmp_path / "data")]))
+    try:
+        registry = runtime.services[REGISTRY]
+        [model] = registry.list_models()
+        assert [s.tags for s in registry.list_snapshots(model.id)] == [("run_test", "jira")]
+        assert sorted(r.name for r in registry.list_runtimes()) == ["batch-dev", "online-dev"]
+        [instance] = runtime.engine.list_instances(key="deploy_with_test_and_jira")
+        assert instance["status"] == "waiting"  # its first task waits for the server's workers
+    finally:
+        runtime.close()
+
+
+def test_setup_without_data_root_fails_with_one_line(tmp_path):
+    env = {"MLC_DATABASE_URL": f"sqlite:///{tmp_path / 'mlc.db'}", "MLC_DATA_ROOTS": ""}
+    result = CliRunner().invoke(main, ["setup"], env=env)
+    assert result.exit_code == 1 and "MLC_DATA_ROOTS" in result.output
+
+
+def test_demo_table_cuts_long_cells():
+    rows = [{"process": "run_batch_job", "instance": "8cbeefac", "status": "completed",
+             "outcome": "scored", "ticket": "-", "jobs": "ffd5eded",
+             "result": "x" * 100, "file": "data/" + "y" * 100}]
+    lines = format_table(rows).splitlines()
+    assert lines[0].split()[:4] == ["process", "instance", "status", "outcome"]
+    assert "x" * 55 + "…" in lines[2] and "…" + "y" * 47 in lines[2]
