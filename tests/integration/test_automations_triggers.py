@@ -251,6 +251,13 @@ def test_metric_sql_reads_views_only_read_only_with_time_limit(rt, database):
     assert runner.value("WITH d AS (SELECT value FROM analytics_job_metrics) "
                         "SELECT max(value) FROM d") == 0.7
     assert runner.value("SELECT value FROM analytics_build_metrics") is None
+    with database.write_session() as s:
+        s.add(registry_tables.JobRow(
+            id="job-score", job_type="scoring", model_id="m-1", state="succeeded", inputs={},
+            outputs={"rows": 1200, "files_total": 3, "files_done": 3, "destination": "/out"},
+            metrics={}, log_tail=""))
+    assert runner.value("SELECT sum(rows) FROM analytics_scoring_outputs "
+                        "WHERE model_id = 'm-1' AND files_done = files_total") == 1200.0
     with pytest.raises(MetricQueryError, match="not an analytics view"):
         runner.value("SELECT count(*) FROM automations")
     # the database refuses even what the parser let through
