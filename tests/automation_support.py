@@ -27,6 +27,7 @@ def train(df, params):
     metrics["env_a"] = float(os.environ.get("A", "0"))
     metrics["saw_token"] = 1.0 if os.environ.get("GIT_TOKEN") == os.environ.get("EXPECTED_TOKEN_FOR_TEST", "-") else 0.0
     metrics["saw_secret_store"] = float(any(k.startswith("MLC_SECRET_") for k in os.environ))
+    metrics["saw_engine_settings"] = float(any(k.startswith("MLC_JIRA") for k in os.environ))
     return metrics
 '''
 

@@ -24,6 +24,10 @@ from engine.errors import MlcError
 _PROJECT_ROOT = str(Path(__file__).resolve().parent.parent.parent)
 
 
+# MLC_* settings the model subprocess needs itself (where git checkouts are cached).
+_MODEL_VISIBLE_SETTINGS = frozenset({"MLC_MODEL_CACHE"})
+
+
 class ModelProcessError(MlcError):
     """The model's code failed, crashed its process, or ran past a time limit."""
 
@@ -39,9 +43,11 @@ class ModelProcess:
 
     def __init__(self, python: str = sys.executable,
                  extra_env: Optional[dict[str, str]] = None) -> None:
-        # extra_env: variables only this child sees (an automation build's env_vars/secret);
-        # the automation secret store (MLC_SECRET_*) is never handed to model code
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith("MLC_SECRET_")},
+        # extra_env: variables only this child sees (an automation build's env_vars/secret).
+        # The engine's own configuration (MLC_*: API token, Jira/ServiceNow credentials, the
+        # database URL, the automation secret store) is never handed to model code.
+        env = {**{k: v for k, v in os.environ.items()
+                  if not k.startswith("MLC_") or k in _MODEL_VISIBLE_SETTINGS},
                **(extra_env or {})}
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (_PROJECT_ROOT, env.get("PYTHONPATH")) if p)

@@ -33,6 +33,7 @@ def setup(database, tmp_path, monkeypatch, receiver):
     clock.reset()
     monkeypatch.setenv("MLC_SECRET_GIT_TOKEN", TOKEN)
     monkeypatch.setenv("EXPECTED_TOKEN_FOR_TEST", TOKEN)
+    monkeypatch.setenv("MLC_JIRA_TOKEN", "jira-secret-the-model-must-not-see")
     rt = automation_runtime(database, tmp_path)
     registry = SqlModelRegistry(database)
     model = registry.register_model("churn", "classification")
@@ -84,6 +85,7 @@ def test_condition_met_builds_deploys_and_tells_slack(setup, tmp_path):
     assert v["METRIC_VALUE"] > 0.65 and v["THRESHOLD_VALUE"] == 0.65
     assert v["BUILD_METRICS"]["env_a"] == 7.0 and v["BUILD_METRICS"]["saw_token"] == 1.0
     assert v["BUILD_METRICS"]["saw_secret_store"] == 0.0   # only its own secret, as GIT_TOKEN
+    assert v["BUILD_METRICS"]["saw_engine_settings"] == 0.0  # nor the engine's credentials
     [deployment] = registry.list_deployments(model_id=model.id)
     assert deployment.snapshot_id == v["SNAPSHOT_ID"] and deployment.state == "deployed"
     snapshot = registry.get_snapshot(v["SNAPSHOT_ID"])
