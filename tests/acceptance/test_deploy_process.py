@@ -129,3 +129,31 @@ def test_any_other_error_error_ticket_failed_state_reason_in_history(world):
     assert "someday" in client.ticket(done["variables"]["ERROR_TICKET"])["description"]
     [thrown] = [h for h in client.history(done["id"]) if h["kind"] == "bpmn_error.thrown"]
     assert "someday" in thrown["data"]["message"]
+
+
+def test_redeploy_from_camunda_modeler_endpoint(world):
+    """What the Modeler's Deploy button sends to /engine-rest: a changed file gets a new
+    version, an unchanged one is filtered out."""
+    import requests
+
+    from mlc.sample import PROCESSES_DIR
+
+    path = PROCESSES_DIR / "run_batch_job.bpmn"
+    edited = path.read_bytes().replace(b'name="Scored"', b'name="Scored (edited)"')
+
+    def deploy(content: bytes) -> dict:
+        answer = requests.post(world.served.base + "/engine-rest/deployment/create", timeout=30,
+                               data={"deployment-name": "from-modeler",
+                                     "deployment-source": "Camunda Modeler",
+                                     "deploy-changed-only": "true"},
+                               files={path.name: (path.name, content, "application/octet-stream")})
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    before = [d for d in world.client.get("/api/process-definitions")
+              if d["key"] == "run_batch_job"]
+    deploy(path.read_bytes())
+    deploy(edited)
+    after = [d for d in world.client.get("/api/process-definitions")
+             if d["key"] == "run_batch_job"]
+    assert len(after) == len(before) + 1
