@@ -3,6 +3,7 @@ machines. Commands build their collaborators through :mod:`mlc.wiring`."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import signal as signals
@@ -45,29 +46,44 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) ->
         click.echo(human(data))
 
 
-def friendly(fn):
+@contextlib.contextmanager
+def one_line_errors():
     """Turn expected failures into one line on stderr and exit code 1."""
+    try:
+        yield
+    except MlcError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        for problem in exc.problems[1:] if len(exc.problems) > 1 else []:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+    except SQLAlchemyError as exc:
+        # a bad --database URL, a server that is down, a schema that is not migrated
+        cause = getattr(exc, "orig", None) or exc
+        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        click.echo(f"error: database: {reason}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+def friendly(fn):
+    """``one_line_errors`` around one command."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        try:
+        with one_line_errors():
             return fn(*args, **kwargs)
-        except MlcError as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            for problem in exc.problems[1:] if len(exc.problems) > 1 else []:
-                click.echo(f"  {problem}", err=True)
-            sys.exit(1)
-        except SQLAlchemyError as exc:
-            # a bad --database URL, a server that is down, a schema that is not migrated
-            cause = getattr(exc, "orig", None) or exc
-            reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-            click.echo(f"error: database: {reason}", err=True)
-            sys.exit(1)
-        except OSError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
 
     return wrapper
+
+
+class CommandLine(click.Group):
+    """The root group: every subcommand, connectors' groups included, fails in one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with one_line_errors():
+            return super().invoke(ctx)
 
 
 class LazyRuntime:
@@ -93,7 +109,7 @@ def runtime():
     return click.get_current_context().find_root().obj.get()
 
 
-@click.group()
+@click.group(cls=CommandLine)
 @click.option("--database", "database_url", envvar="MLC_DATABASE_URL", default=None,
               help="Database URL (default sqlite:///var/mlc.db).")
 @click.pass_context

@@ -29,19 +29,6 @@ def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
-def _friendly(fn):
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except MlcError as exc:
-            raise click.ClickException(exc.message) from None
-
-    return wrapper
-
-
 @click.group("automations")
 def automations() -> None:
     """Scheduled and metric-triggered build-and-deploy automations."""
@@ -52,7 +39,6 @@ def automations() -> None:
               type=click.Path(exists=True, path_type=Path),
               help="Folder (or file) holding the automation declarations.")
 @click.option("--json", "as_json", is_flag=True)
-@_friendly
 def register(path: Path, as_json: bool) -> None:
     """Register or update every Automation declared under PATH."""
     from ._discovery import discover
@@ -92,7 +78,6 @@ def register(path: Path, as_json: bool) -> None:
 @automations.command("list")
 @click.option("--model", "model_id", default=None, help="Only this model's automations.")
 @click.option("--json", "as_json", is_flag=True)
-@_friendly
 def list_(model_id: str | None, as_json: bool) -> None:
     """List automations with their status and next run."""
     rows = _service().list(model_id)
@@ -110,7 +95,6 @@ def list_(model_id: str | None, as_json: bool) -> None:
 @automations.command("show")
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True)
-@_friendly
 def show(name: str, as_json: bool) -> None:
     """One automation, its declaration (credentials hidden) and its latest runs."""
     data = _service().get(name)
@@ -133,7 +117,6 @@ def _action(verb: str, help_text: str):
     @automations.command(verb, help=help_text)
     @click.argument("name")
     @click.option("--json", "as_json", is_flag=True)
-    @_friendly
     def command(name: str, as_json: bool) -> None:
         service = _service()
         result = getattr(service, verb.replace("-", "_"))(name)
@@ -155,7 +138,6 @@ _action("run-now", "Start a run at once; prints the run's process instance id.")
 
 @automations.command("poll")
 @click.option("--json", "as_json", is_flag=True)
-@_friendly
 def poll(as_json: bool) -> None:
     """Evaluate the metric triggers that are due once (mlc serve does this continuously)."""
     from ._poller import MetricTriggerPoller
