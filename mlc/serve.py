@@ -113,7 +113,9 @@ def serve(host: str, port: int, workers: int, threads: int, lock_seconds: float,
                                  "set a token or bind to 127.0.0.1")
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # SpiffWorkflow logs every task state change at INFO; the engine's own history has them
+    for noisy in ("alembic", "spiff"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     rt = runtime()  # migrates the database first
     app = create_app(rt)
     stop = threading.Event()
