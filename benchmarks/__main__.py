@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import platform
 import sys
@@ -33,22 +34,16 @@ def main(argv: list[str]) -> int:
         "# Benchmarks\n\n"
         f"Latest `make bench` run: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
         f"Python {platform.python_version()}, {platform.machine()}, "
-        f"{_cores()} cores. Each figure is compared with a baseline measured in the same run.\n"
+        f"{os.cpu_count() or 1} cores. Each figure is compared with a baseline measured in the same run.\n"
     )
     if argv and DOC.exists():
-        print(f"(partial run: docs/benchmarks.md left unchanged)")
+        print("(partial run: docs/benchmarks.md left unchanged)")
         print("\n\n".join(sections))
         return 0
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text(header + "\n" + "\n\n".join(sections) + "\n")
     print(f"wrote {DOC}")
     return 0
-
-
-def _cores() -> int:
-    import os
-
-    return os.cpu_count() or 1
 
 
 if __name__ == "__main__":
