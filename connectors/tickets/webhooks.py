@@ -152,15 +152,13 @@ class TicketWebhookReceiver:
 
     def _named_fields(self, system: str, raw: Mapping[str, Any]) -> dict[str, Any]:
         namer = self.field_namers.get(system)
-        if namer is None:
-            return {k: v for k, v in raw.items() if k.startswith(("customfield_", "u_"))
-                    and v not in (None, "")}
-        try:
-            return namer(raw)
-        except TicketSystemError as exc:  # field list unreachable: keep the ids
-            log.warning("could not name %s fields: %s", system, exc)
-            return {k: v for k, v in raw.items() if k.startswith(("customfield_", "u_"))
-                    and v not in (None, "")}
+        if namer is not None:
+            try:
+                return namer(raw)
+            except TicketSystemError as exc:  # field list unreachable: keep the ids
+                log.warning("could not name %s fields: %s", system, exc)
+        return {k: v for k, v in raw.items() if k.startswith(("customfield_", "u_"))
+                and v not in (None, "")}
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
