@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
@@ -298,6 +298,3 @@ class DefinitionStore:
             resource = session.get(Resource, row.resource_id)
             model = self._decisions[row.id] = self._load_dmn(resource.content, resource.name)
         return model
-
-    def count(self, session: Session) -> int:
-        return session.scalar(select(func.count()).select_from(ProcessDefinition)) or 0

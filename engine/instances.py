@@ -44,11 +44,6 @@ def ready_external_tasks(workflow) -> list:
             if isinstance(t.task_spec, ExternalTask)]
 
 
-def waiting_user_tasks(workflow) -> list:
-    return [t for t in workflow.get_tasks(state=TaskState.READY)
-            if t.task_spec.manual and not isinstance(t.task_spec, ExternalTask)]
-
-
 def wanted_subscriptions(workflow) -> set[tuple]:
     """(kind, name, task_id, activity_id, due_at) for every catch event that waits."""
     wanted: set[tuple] = set()

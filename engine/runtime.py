@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
 from typing import Any, Callable, Iterable
 from uuid import UUID
 
@@ -32,7 +31,7 @@ from .deployments import DefinitionStore, DeploymentResult, next_cycle_due
 from .errors import ConcurrentUpdateError, ConflictError, MlcError, NotFoundError, ValidationError
 from .handlers import HandlerRegistry
 from .instances import (active_activities, current_variables, jsonable, ready_external_tasks,
-                        scalar_text, visible, waiting_user_tasks, wanted_subscriptions)
+                        scalar_text, visible, wanted_subscriptions)
 from .persistence import (EventSubscription, ExternalTaskRow, HistoryEvent, Incident,
                           InstanceVariable, ProcessDefinition, ProcessInstance)
 
