@@ -15,15 +15,14 @@ variables; git tokens, env var values and webhook URLs stay out of history.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-import threading
 import uuid
 from typing import Any, Callable, Optional
 
 from sqlalchemy import delete, select
 
+from connectors.jobs.topics import keep_lock
 from engine import BpmnError, clock
 from engine.handlers import HandlerRegistry, TaskContext
 
@@ -106,7 +105,7 @@ class AutomationTopics:
         try:
             model = self.registry.get_model(automation.model_id)
             spec = automation.action.build_spec
-            with _lock_kept(ctx):
+            with keep_lock(ctx):
                 result = self.builder.build(build_id, spec, model.methodology)
             snapshot = self.registry.create_snapshot(
                 model.id, str(result.code_dir), tags=spec.tags,
@@ -199,27 +198,6 @@ class AutomationTopics:
     def notify(self, ctx: TaskContext) -> dict[str, Any]:
         status = ctx.properties.get("status") or "success"
         return self.notifier.notify(ctx, status)
-
-
-@contextlib.contextmanager
-def _lock_kept(ctx: TaskContext, every: float = 60.0, extend_by: float = 300.0):
-    """Extend the task's lock while a long build runs, so no other worker takes it over."""
-    done = threading.Event()
-
-    def renew() -> None:
-        while not done.wait(every):
-            try:
-                ctx.extend_lock(extend_by)
-            except Exception:  # the task was cancelled or taken: the build's result is dropped
-                log.warning("could not extend the lock of build task %s", ctx.task_id)
-                return
-
-    keeper = threading.Thread(target=renew, daemon=True, name=f"lock-{ctx.task_id[:8]}")
-    keeper.start()
-    try:
-        yield
-    finally:
-        done.set()
 
 
 def _build_variables(row: BuildRow) -> dict[str, Any]:

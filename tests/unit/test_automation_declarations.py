@@ -147,15 +147,15 @@ def test_process_keys_are_valid_ids_and_distinct():
 def test_a_long_build_keeps_extending_its_task_lock():
     import time
 
-    from connectors.automations._handlers import _lock_kept
+    from connectors.jobs.topics import keep_lock  # what automation.build runs under
     from engine.handlers import TaskContext
 
     extended: list[float] = []
     ctx = TaskContext(task_id="t-1", topic="automation.build", instance_id="i",
                       process_key="p", activity_id="a", idempotency_key="k",
                       extend_lock=extended.append)
-    with _lock_kept(ctx, every=0.01, extend_by=300):
+    with keep_lock(ctx, seconds=0.03):  # renews every seconds / 3
         time.sleep(0.1)
     count = len(extended)
     time.sleep(0.05)
-    assert count >= 2 and set(extended) == {300} and len(extended) == count
+    assert count >= 2 and set(extended) == {0.03} and len(extended) == count
