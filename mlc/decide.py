@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from decimal import Decimal
@@ -13,7 +12,7 @@ import click
 
 from engine.dmn import DecisionResult, load_dmn
 from engine.errors import MlcError
-from engine.feel import FeelError, YearsMonthsDuration, compile_expression
+from engine.feel import FeelError, compile_expression
 from engine.feel.builtins import feel_string
 
 
@@ -40,16 +39,17 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    """A JSON-ready value: numbers stay numbers, temporals become ISO strings."""
+    """A JSON-ready value: numbers stay numbers, any other non-JSON value (temporals,
+    ranges, functions) becomes its FEEL string."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
-    if isinstance(value, (dt.date, dt.time, dt.timedelta, YearsMonthsDuration)):
-        return feel_string(value)
-    return value
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    return feel_string(value)
 
 
 def _cell(value: Any) -> str:

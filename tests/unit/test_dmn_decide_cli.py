@@ -47,3 +47,16 @@ def test_errors_exit_non_zero_with_one_line():
     assert "no decision 'nope'" in result.output
     ambiguous = CliRunner().invoke(decide, [APPROVAL])
     assert ambiguous.exit_code != 0 and "--decision" in ambiguous.output
+
+
+def test_json_output_of_ranges_and_functions(tmp_path):
+    dmn = tmp_path / "literal.dmn"
+    dmn.write_text('<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/">'
+                   '<decision id="d" name="d"><literalExpression>'
+                   '<text>{span: [1..2], days: duration("P1D"), f: function(x) x}</text>'
+                   '</literalExpression></decision></definitions>')
+    result = CliRunner().invoke(decide, [str(dmn), "--json"])
+    assert result.exit_code == 0, result.output
+    value = json.loads(result.output)["value"]
+    assert value["days"] == "P1D"
+    assert isinstance(value["span"], str) and isinstance(value["f"], str)
