@@ -102,10 +102,15 @@ class TicketStore:
 
     def list(self, *, system: str | None = None, statuses: Iterable[str] | None = None,
              exclude_statuses: Iterable[str] | None = None, unresolved_only: bool = False,
+             kind: str | None = None, instance_id: str | None = None,
              limit: int = 500) -> list[Ticket]:
         query = select(TicketRow).order_by(TicketRow.id)
         if system:
             query = query.where(TicketRow.system == system)
+        if kind:
+            query = query.where(TicketRow.kind == kind)
+        if instance_id:
+            query = query.where(TicketRow.instance_id == instance_id)
         if statuses is not None:
             query = query.where(TicketRow.status.in_(list(statuses)))
         if exclude_statuses:

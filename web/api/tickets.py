@@ -42,13 +42,15 @@ def tickets() -> Any:
 def list_tickets(query: TicketQuery):
     """Tickets, oldest first, filtered by system, status, kind, instance or decided-ness."""
     parts = tickets()
+    # decided-ness depends on each system's (case-insensitive) terminal statuses, so only
+    # that filter is applied here; with it, read further than limit before cutting
     found = parts.store.list(system=query.system,
-                             statuses=[query.status] if query.status else None, limit=10_000)
-    found = [t for t in found
-             if (query.kind is None or t.kind == query.kind)
-             and (query.instance_id is None or t.instance_id == query.instance_id)
-             and (query.open is None
-                  or query.open != parts.resolver.is_terminal(t.system, t.status))]
+                             statuses=[query.status] if query.status else None,
+                             kind=query.kind, instance_id=query.instance_id,
+                             limit=query.limit if query.open is None else 10_000)
+    if query.open is not None:
+        found = [t for t in found
+                 if query.open != parts.resolver.is_terminal(t.system, t.status)]
     return jsonify([t.to_dict() for t in found[:query.limit]])
 
 
