@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Context, Decimal, ROUND_HALF_EVEN, DivisionByZero, InvalidOperation, Overflow
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 # FEEL numbers are IEEE 754-2008 decimal128: 34 significant digits, half-even rounding.
 DECIMAL = Context(prec=34, rounding=ROUND_HALF_EVEN,
@@ -122,20 +122,6 @@ def type_name(value: Any) -> str:
     if isinstance(value, FeelFunction):
         return "function"
     return type(value).__name__
-
-
-def kind(value: Any) -> str:
-    """A comparison family: values of different kinds never compare."""
-    return type_name(value)
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, Decimal)
-
-
-def sequence_of(value: Any) -> Sequence[Any]:
-    """FEEL's singleton-list rule: a non-list value used where a list is expected."""
-    return value if isinstance(value, list) else [value]
 
 
 def normalize_number(value: Decimal) -> Decimal:
