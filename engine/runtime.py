@@ -211,7 +211,7 @@ class Engine:
         return load_state(row.state, spec, subs, self._script_engine(row))
 
     def _with_instance(self, instance_id: str, action: Callable[[BpmnWorkflow, Txn], Any],
-                       *, missing_ok: bool = False) -> Any:
+                       *, missing_ok: bool = False, advance: bool = True) -> Any:
         """Run ``action`` on the instance and advance it, in one transaction, retrying conflicts."""
         for _attempt in range(MAX_ATTEMPTS):
             try:
@@ -225,7 +225,7 @@ class Engine:
                     txn = Txn(s, row)
                     workflow = self._load(s, row) if row.status not in ("completed", "terminated") else None
                     result = action(workflow, txn)
-                    if workflow is not None:
+                    if workflow is not None and advance:
                         self._advance(workflow, txn)
                     txn.write_history()
                     return result
@@ -592,21 +592,9 @@ class Engine:
             self._drop_wait_rows(txn)
             row.state = dump_state(workflow)
             row.active_activities = []
-            txn.write_history()
             return self._describe(row)
 
-        for _attempt in range(MAX_ATTEMPTS):
-            try:
-                with self.db.write_session() as s:
-                    row = s.get(ProcessInstance, instance_id)
-                    if row is None:
-                        raise NotFoundError(f"no process instance {instance_id!r}")
-                    if row.status in ("completed", "terminated"):
-                        raise ConflictError(f"instance {instance_id} has already ended ({row.status})")
-                    return action(self._load(s, row), Txn(s, row))
-            except StaleDataError:
-                continue
-        raise ConcurrentUpdateError(f"instance {instance_id} kept changing under us; gave up")
+        return self._with_instance(instance_id, action, advance=False)
 
     # ------------------------------------------------------------------ decisions
 
