@@ -8,9 +8,12 @@ then the service is built from those.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable, TypeVar
 
 import click
+
+from engine.errors import MlcError
 
 T = TypeVar("T")
 
@@ -20,3 +23,13 @@ def context_service(name: str, build: Callable[[Any], T]) -> T:
     obj = click.get_current_context().obj
     found = (getattr(obj, "services", None) or {}).get(name)
     return found if found is not None else build(obj)
+
+
+def echo_json(value: Any) -> None:
+    """A command's ``--json`` output."""
+    click.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+def fail(exc: MlcError) -> None:
+    """Exit non-zero with a one-line reason (also when the group runs outside ``mlc``)."""
+    raise click.ClickException(str(exc).splitlines()[0] if str(exc) else exc.code) from None

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from connectors.cli_context import context_service
+from connectors.cli_context import context_service, echo_json, fail
 from engine.errors import MlcError
 
 from .feed import NotificationFeed
@@ -29,9 +27,10 @@ def list_notifications(channel: str | None, instance_id: str | None, limit: int,
         feed = context_service("notifications", lambda obj: NotificationFeed(obj.db))
         found = feed.list(channel=channel, instance_id=instance_id, limit=limit)
     except MlcError as exc:
-        raise click.ClickException(str(exc).splitlines()[0]) from None
+        fail(exc)
+        return
     if as_json:
-        click.echo(json.dumps([n.to_dict() for n in found], indent=2, default=str))
+        echo_json([n.to_dict() for n in found])
         return
     for n in found:
         click.echo(f"{n.created_at:%Y-%m-%d %H:%M:%S}  {n.channel:<8} {n.status:<8} {n.title}")

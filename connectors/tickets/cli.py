@@ -6,12 +6,9 @@ Collaborators come from ``click.get_current_context().obj``: an object with ``db
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import click
 
-from connectors.cli_context import context_service
+from connectors.cli_context import context_service, echo_json, fail
 from engine.errors import MlcError, ValidationError
 
 from .factory import TicketComponents, build_ticket_components
@@ -20,14 +17,6 @@ from .factory import TicketComponents, build_ticket_components
 def _components() -> TicketComponents:
     return context_service("tickets", lambda obj: build_ticket_components(
         obj.settings, obj.db, obj.engine))
-
-
-def _echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
-
-
-def _fail(exc: MlcError) -> None:
-    raise click.ClickException(str(exc).splitlines()[0] if str(exc) else exc.code)
 
 
 def _parse_fields(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -57,10 +46,10 @@ def list_tickets(show_all: bool, system: str | None, as_json: bool) -> None:
         if not show_all:
             found = [t for t in found if not parts.resolver.is_terminal(t.system, t.status)]
     except MlcError as exc:
-        _fail(exc)
+        fail(exc)
         return
     if as_json:
-        _echo_json([t.to_dict() for t in found])
+        echo_json([t.to_dict() for t in found])
         return
     for t in found:
         click.echo(f"{t.key:<14} {t.system:<10} {t.status:<12} {t.kind:<12} {t.summary}")
@@ -76,10 +65,10 @@ def show_ticket(key: str, as_json: bool) -> None:
         ticket = parts.store.get(key)
         events = parts.store.events(key, ticket.system)
     except MlcError as exc:
-        _fail(exc)
+        fail(exc)
         return
     if as_json:
-        _echo_json({**ticket.to_dict(), "events": events})
+        echo_json({**ticket.to_dict(), "events": events})
         return
     click.echo(f"{ticket.key}  [{ticket.system}]  {ticket.status}\n{ticket.summary}\n")
     for name, value in ticket.fields.items():
@@ -104,11 +93,11 @@ def transition_ticket(key: str, status: str, field_pairs: tuple[str, ...],
     try:
         ticket, resolution = _components().transition(key, status, _parse_fields(field_pairs))
     except MlcError as exc:
-        _fail(exc)
+        fail(exc)
         return
     outcome = resolution.to_dict() if resolution else None
     if as_json:
-        _echo_json({"ticket": ticket.to_dict(), "resolution": outcome})
+        echo_json({"ticket": ticket.to_dict(), "resolution": outcome})
         return
     click.echo(f"{ticket.key} is now {ticket.status}"
                + (f" ({resolution.outcome}" + (f": {', '.join(resolution.instance_ids)}"
