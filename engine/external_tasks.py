@@ -20,7 +20,7 @@ from . import clock
 from .bpmn.specs import apply_outputs
 from .bpmn.timers import TimerEventDefinition
 from .errors import ConflictError, NotFoundError, ValidationError
-from .persistence import ExternalTaskRow, Incident, ProcessInstance
+from .persistence import ExternalTaskRow, Incident
 from .runtime import DEFAULT_RETRY_CYCLE, Engine, ExecutionError, Txn, _check_variables
 
 DEFAULT_LOCK_SECONDS = 300.0
@@ -355,8 +355,7 @@ class ExternalTaskService:
                 row.pending_result = pending or {}
                 self._open_incident(txn, row, "failedCompletion",
                                     f"completing the task failed: {exc.message}")
-                workflow_row = txn.session.get(ProcessInstance, instance_id)
-                workflow_row.error = exc.message
+                txn.row.error = exc.message
 
             self.engine._with_instance(instance_id, record_failure)
             raise
