@@ -14,8 +14,7 @@ import click
 
 from connectors.cli_context import context_service
 from connectors.registry import JobRecord, JobStore
-from connectors.registry.cli import echo_json, fail, registry_from_context
-from engine.errors import MlcError
+from connectors.registry.cli import echo_json, registry_from_context
 
 from .formats import FORMATS
 from .locations import DataStore
@@ -80,9 +79,6 @@ def run_scoring(snapshot_id: str, source: str, destination: str, parallelism: in
     service = _service()
     try:
         job = service.score(snapshot_id, source, destination, options, progress=progress)
-    except MlcError as exc:
-        fail(exc)
-        return
     finally:
         if bar is not None:
             bar.close()
@@ -101,9 +97,6 @@ def run_metrics(snapshot_id: str, input_uri: Optional[str], timeout: float,
     service = _service()
     try:
         job = service.run_metrics(snapshot_id, input_uri=input_uri, timeout=timeout)
-    except MlcError as exc:
-        fail(exc)
-        return
     finally:
         service.close()
     if not as_json and job.succeeded:
@@ -121,12 +114,8 @@ def run_metrics(snapshot_id: str, input_uri: Optional[str], timeout: float,
 def list_jobs(job_type: Optional[str], snapshot_id: Optional[str], state: Optional[str],
               limit: int, as_json: bool) -> None:
     """List jobs, newest first."""
-    try:
-        found = _service().list(job_type=job_type, snapshot_id=snapshot_id, state=state,
-                                limit=limit)
-    except MlcError as exc:
-        fail(exc)
-        return
+    found = _service().list(job_type=job_type, snapshot_id=snapshot_id, state=state,
+                            limit=limit)
     if as_json:
         echo_json([j.to_dict() for j in found])
         return
@@ -140,11 +129,7 @@ def list_jobs(job_type: Optional[str], snapshot_id: Optional[str], state: Option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def show_job(job_id: str, as_json: bool) -> None:
     """Show a job: inputs, outputs, metrics, reason and log tail."""
-    try:
-        job = _service().get(job_id)
-    except MlcError as exc:
-        fail(exc)
-        return
+    job = _service().get(job_id)
     if as_json:
         echo_json(job.to_dict())
         return

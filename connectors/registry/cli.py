@@ -13,7 +13,7 @@ from typing import Any, Optional
 import click
 
 from connectors.cli_context import context_service
-from engine.errors import MlcError, ValidationError
+from engine.errors import ValidationError
 
 from ._records import METHODOLOGIES, STAGES
 from ._sql_registry import SqlModelRegistry
@@ -26,11 +26,6 @@ def registry_from_context() -> SqlModelRegistry:
 
 def echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
-
-
-def fail(exc: MlcError) -> None:
-    """Exit non-zero with a one-line reason."""
-    raise click.ClickException(str(exc).splitlines()[0] if str(exc) else exc.code)
 
 
 def _meta(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -60,12 +55,8 @@ def models() -> None:
 def register_model(name: str, methodology: str, description: str, owner: str,
                    as_json: bool) -> None:
     """Register a model."""
-    try:
-        model = registry_from_context().register_model(name, methodology,
-                                                       description=description, owner=owner)
-    except MlcError as exc:
-        fail(exc)
-        return
+    model = registry_from_context().register_model(name, methodology,
+                                                   description=description, owner=owner)
     echo_json(model.to_dict()) if as_json else click.echo(model.id)
 
 
@@ -73,11 +64,7 @@ def register_model(name: str, methodology: str, description: str, owner: str,
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_models(as_json: bool) -> None:
     """List models."""
-    try:
-        found = registry_from_context().list_models()
-    except MlcError as exc:
-        fail(exc)
-        return
+    found = registry_from_context().list_models()
     if as_json:
         echo_json([m.to_dict() for m in found])
         return
@@ -90,13 +77,9 @@ def list_models(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def show_model(model: str, as_json: bool) -> None:
     """Show a model (by id or name) and its snapshots."""
-    try:
-        registry = registry_from_context()
-        record = registry.get_model(model)
-        snapshots = registry.list_snapshots(record.id)
-    except MlcError as exc:
-        fail(exc)
-        return
+    registry = registry_from_context()
+    record = registry.get_model(model)
+    snapshots = registry.list_snapshots(record.id)
     if as_json:
         echo_json({**record.to_dict(), "snapshots": [s.to_dict() for s in snapshots]})
         return
@@ -129,24 +112,20 @@ def create_snapshot(model: str, source: str, tags: tuple[str, ...], stage: str,
                     test_data: Optional[str], training_data: Optional[str],
                     as_json: bool) -> None:
     """Create a snapshot of MODEL (broadcasts mlc.snapshot.created)."""
-    try:
-        expires = None
-        if expiration:
-            try:
-                expires = datetime.fromisoformat(expiration)
-            except ValueError:
-                raise ValidationError(f"--expiration {expiration!r} is not an ISO date") from None
-            expires = expires if expires.tzinfo else expires.replace(tzinfo=timezone.utc)
-        assets = [{"role": role, "uri": uri} for role, uri in
-                  (("TEST_DATA", test_data), ("TRAINING_DATA", training_data)) if uri]
-        registry = registry_from_context()
-        snapshot = registry.create_snapshot(
-            registry.get_model(model).id, source, tags=tags, stage=stage,
-            service_tag=service_tag, metadata=_meta(meta), dmn_decision_key=dmn_decision_key,
-            monitors=monitors, expiration_date=expires, assets=assets)
-    except MlcError as exc:
-        fail(exc)
-        return
+    expires = None
+    if expiration:
+        try:
+            expires = datetime.fromisoformat(expiration)
+        except ValueError:
+            raise ValidationError(f"--expiration {expiration!r} is not an ISO date") from None
+        expires = expires if expires.tzinfo else expires.replace(tzinfo=timezone.utc)
+    assets = [{"role": role, "uri": uri} for role, uri in
+              (("TEST_DATA", test_data), ("TRAINING_DATA", training_data)) if uri]
+    registry = registry_from_context()
+    snapshot = registry.create_snapshot(
+        registry.get_model(model).id, source, tags=tags, stage=stage,
+        service_tag=service_tag, metadata=_meta(meta), dmn_decision_key=dmn_decision_key,
+        monitors=monitors, expiration_date=expires, assets=assets)
     echo_json(snapshot.to_dict()) if as_json else click.echo(snapshot.id)
 
 
@@ -155,11 +134,7 @@ def create_snapshot(model: str, source: str, tags: tuple[str, ...], stage: str,
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def show_snapshot(snapshot_id: str, as_json: bool) -> None:
     """Show a snapshot with its assets and test results."""
-    try:
-        snapshot = registry_from_context().get_snapshot(snapshot_id)
-    except MlcError as exc:
-        fail(exc)
-        return
+    snapshot = registry_from_context().get_snapshot(snapshot_id)
     if as_json:
         echo_json(snapshot.to_dict())
         return
@@ -184,12 +159,8 @@ def runtimes() -> None:
 def add_runtime(name: str, stage: str, service_tags: tuple[str, ...],
                 endpoints: tuple[str, ...], as_json: bool) -> None:
     """Add a runtime."""
-    try:
-        runtime = registry_from_context().add_runtime(name, stage, service_tags=service_tags,
-                                                      endpoints=endpoints)
-    except MlcError as exc:
-        fail(exc)
-        return
+    runtime = registry_from_context().add_runtime(name, stage, service_tags=service_tags,
+                                                  endpoints=endpoints)
     echo_json(runtime.to_dict()) if as_json else click.echo(runtime.id)
 
 
@@ -197,11 +168,7 @@ def add_runtime(name: str, stage: str, service_tags: tuple[str, ...],
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_runtimes(as_json: bool) -> None:
     """List runtimes, most recent first."""
-    try:
-        found = registry_from_context().list_runtimes()
-    except MlcError as exc:
-        fail(exc)
-        return
+    found = registry_from_context().list_runtimes()
     if as_json:
         echo_json([r.to_dict() for r in found])
         return

@@ -13,13 +13,14 @@ import connectors.registry  # noqa: F401 - tables
 from connectors.jobs.cli import jobs
 from connectors.registry.cli import models, runtimes, snapshots
 from connectors.samples import copy_sample_data
+from mlc.cli import CommandLine
 from mlc.settings import Settings
 from tests.integration.test_jobs_support import RecordingSignals
 
 
-@click.group()
+@click.group(cls=CommandLine)
 def mlc() -> None:
-    """Stands in for the lead's ``mlc`` group."""
+    """Stands in for the lead's ``mlc`` group (its class applies the one-line error policy)."""
 
 
 for group in (models, snapshots, runtimes, jobs):
@@ -69,7 +70,7 @@ def test_register_snapshot_run_metrics_and_score(run):
 
 def test_failures_exit_non_zero_with_one_line_reason(run):
     result = run("models", "show", "nope")
-    assert result.exit_code == 1 and result.output.strip() == "Error: model 'nope' not found"
+    assert result.exit_code == 1 and result.stderr.strip() == "error: model 'nope' not found"
     run("models", "register", "m", "--methodology", "regression")
     snapshot_id = run("snapshots", "create", "m", "--source", "sample:classifier").output.strip()
     result = run("jobs", "run-scoring", snapshot_id, "../../etc/passwd", "out")
