@@ -13,8 +13,6 @@ from typing import Any, Callable, TypeVar
 
 import click
 
-from engine.errors import MlcError
-
 T = TypeVar("T")
 
 
@@ -28,8 +26,3 @@ def context_service(name: str, build: Callable[[Any], T]) -> T:
 def echo_json(value: Any) -> None:
     """A command's ``--json`` output."""
     click.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
-
-
-def fail(exc: MlcError) -> None:
-    """Exit non-zero with a one-line reason (also when the group runs outside ``mlc``)."""
-    raise click.ClickException(str(exc).splitlines()[0] if str(exc) else exc.code) from None

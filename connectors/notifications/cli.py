@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from connectors.cli_context import context_service, echo_json, fail
-from engine.errors import MlcError
+from connectors.cli_context import context_service, echo_json
 
 from .feed import NotificationFeed
 
@@ -23,12 +22,8 @@ def notifications() -> None:
 def list_notifications(channel: str | None, instance_id: str | None, limit: int,
                        as_json: bool) -> None:
     """Newest first."""
-    try:
-        feed = context_service("notifications", lambda obj: NotificationFeed(obj.db))
-        found = feed.list(channel=channel, instance_id=instance_id, limit=limit)
-    except MlcError as exc:
-        fail(exc)
-        return
+    feed = context_service("notifications", lambda obj: NotificationFeed(obj.db))
+    found = feed.list(channel=channel, instance_id=instance_id, limit=limit)
     if as_json:
         echo_json([n.to_dict() for n in found])
         return

@@ -1,15 +1,16 @@
 """``mlc tickets ...``: list, show and transition tickets (the local back end's review UI).
 
 Collaborators come from ``click.get_current_context().obj``: an object with ``db``,
-``settings`` and ``engine`` (the facade, used to resume processes on a decision).
+``settings`` and ``engine`` (the facade, used to resume processes on a decision). Failures
+propagate to ``mlc``'s root group, which reports them in one line.
 """
 
 from __future__ import annotations
 
 import click
 
-from connectors.cli_context import context_service, echo_json, fail
-from engine.errors import MlcError, ValidationError
+from connectors.cli_context import context_service, echo_json
+from engine.errors import ValidationError
 
 from .factory import TicketComponents, build_ticket_components
 
@@ -40,14 +41,10 @@ def tickets() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_tickets(show_all: bool, system: str | None, as_json: bool) -> None:
     """List open tickets (or all with --all)."""
-    try:
-        parts = _components()
-        found = parts.store.list(system=system)
-        if not show_all:
-            found = [t for t in found if not parts.resolver.is_terminal(t.system, t.status)]
-    except MlcError as exc:
-        fail(exc)
-        return
+    parts = _components()
+    found = parts.store.list(system=system)
+    if not show_all:
+        found = [t for t in found if not parts.resolver.is_terminal(t.system, t.status)]
     if as_json:
         echo_json([t.to_dict() for t in found])
         return
@@ -60,13 +57,9 @@ def list_tickets(show_all: bool, system: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def show_ticket(key: str, as_json: bool) -> None:
     """Show one ticket with its history."""
-    try:
-        parts = _components()
-        ticket = parts.store.get(key)
-        events = parts.store.events(key, ticket.system)
-    except MlcError as exc:
-        fail(exc)
-        return
+    parts = _components()
+    ticket = parts.store.get(key)
+    events = parts.store.events(key, ticket.system)
     if as_json:
         echo_json({**ticket.to_dict(), "events": events})
         return
@@ -90,11 +83,7 @@ def show_ticket(key: str, as_json: bool) -> None:
 def transition_ticket(key: str, status: str, field_pairs: tuple[str, ...],
                       as_json: bool) -> None:
     """Move a ticket to STATUS; a decision (Done, Rejected...) resumes the waiting process."""
-    try:
-        ticket, resolution = _components().transition(key, status, _parse_fields(field_pairs))
-    except MlcError as exc:
-        fail(exc)
-        return
+    ticket, resolution = _components().transition(key, status, _parse_fields(field_pairs))
     outcome = resolution.to_dict() if resolution else None
     if as_json:
         echo_json({"ticket": ticket.to_dict(), "resolution": outcome})
