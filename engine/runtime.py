@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Callable, Iterable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
 from uuid import UUID
 
 from sqlalchemy import and_, delete, func, insert, select
@@ -236,12 +237,8 @@ class Engine:
     def _advance(self, workflow: BpmnWorkflow, txn: Txn) -> None:
         """Run to wait states and write everything that follows from them."""
         row = txn.row
-        try:
+        with _execution_errors(row.id):
             run_engine_steps(workflow, did_complete_task=self._history_hook(txn))
-        except MlcError as exc:
-            raise ExecutionError(f"instance {row.id}: {exc.message}") from exc
-        except (SpiffWorkflowException, WorkflowException) as exc:
-            raise ExecutionError(f"instance {row.id}: {exc}") from exc
         self._sync_external_tasks(workflow, txn)
         self._sync_subscriptions(workflow, txn)
         self._write_variables(workflow, txn)
@@ -390,12 +387,8 @@ class Engine:
                    business_key=business_key, trigger=trigger[0] if trigger else "api",
                    variables=variables)
         try:
-            try:
+            with _execution_errors(row.id):
                 self._fire_start(workflow, trigger, variables, self._history_hook(txn))
-            except MlcError as exc:
-                raise ExecutionError(f"instance {row.id}: {exc.message}") from exc
-            except (SpiffWorkflowException, WorkflowException) as exc:
-                raise ExecutionError(f"instance {row.id}: {exc}") from exc
             self._advance(workflow, txn)
         except ExecutionError:
             s.expunge(row)
@@ -618,6 +611,17 @@ class Engine:
 
 
 _MISSING = object()
+
+
+@contextmanager
+def _execution_errors(instance_id: str) -> Iterator[None]:
+    """Report what went wrong while advancing an instance as an :class:`ExecutionError`."""
+    try:
+        yield
+    except MlcError as exc:
+        raise ExecutionError(f"instance {instance_id}: {exc.message}") from exc
+    except (SpiffWorkflowException, WorkflowException) as exc:
+        raise ExecutionError(f"instance {instance_id}: {exc}") from exc
 
 
 def _check_variables(variables: Any, what: str = "variables") -> None:
