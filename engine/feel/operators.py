@@ -20,6 +20,11 @@ def _mismatch(scope: Scope, op: str, left: Any, right: Any) -> None:
     return None
 
 
+def _out_of_range(scope: Scope, op: str, left: Any, right: Any) -> None:
+    scope.error(f"'{op}' of {type_name(left)} and {type_name(right)} is out of range")
+    return None
+
+
 def _is_date(value: Any) -> bool:
     return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
 
@@ -39,20 +44,23 @@ def add(left: Any, right: Any, scope: Scope) -> Any:
         return left + right
     if isinstance(right, (dt.date, dt.time)) and not isinstance(left, (dt.date, dt.time)):
         left, right = right, left
-    if isinstance(left, dt.date):
-        if isinstance(right, YearsMonthsDuration):
-            return add_months(left, right.months)
-        if isinstance(right, dt.timedelta):
-            if _is_date(left):
-                return _as_datetime(left) + right
+    try:
+        if isinstance(left, dt.date):
+            if isinstance(right, YearsMonthsDuration):
+                return add_months(left, right.months)
+            if isinstance(right, dt.timedelta):
+                if _is_date(left):
+                    return _as_datetime(left) + right
+                return left + right
+        if isinstance(left, dt.time) and isinstance(right, dt.timedelta):
+            moved = dt.datetime.combine(dt.date(2000, 1, 1), left) + right
+            return moved.timetz()
+        if tl is dt.timedelta and tr is dt.timedelta:
             return left + right
-    if isinstance(left, dt.time) and isinstance(right, dt.timedelta):
-        moved = dt.datetime.combine(dt.date(2000, 1, 1), left) + right
-        return moved.timetz()
+    except (OverflowError, ValueError):  # past year 9999 or 999999999 days
+        return _out_of_range(scope, "+", left, right)
     if tl is YearsMonthsDuration and tr is YearsMonthsDuration:
         return YearsMonthsDuration(left.months + right.months)
-    if tl is dt.timedelta and tr is dt.timedelta:
-        return left + right
     return _mismatch(scope, "+", left, right)
 
 
@@ -76,12 +84,14 @@ def subtract(left: Any, right: Any, scope: Scope) -> Any:
             return dt.datetime.combine(day, left) - dt.datetime.combine(day, right)
         if isinstance(left, dt.time) and tr is dt.timedelta:
             return (dt.datetime.combine(dt.date(2000, 1, 1), left) - right).timetz()
-    except (TypeError, OverflowError):  # naive vs aware, out of range
+        if tl is dt.timedelta and tr is dt.timedelta:
+            return left - right
+    except TypeError:  # naive vs aware
         return _mismatch(scope, "-", left, right)
+    except (OverflowError, ValueError):  # before year 1 or past 999999999 days
+        return _out_of_range(scope, "-", left, right)
     if tl is YearsMonthsDuration and tr is YearsMonthsDuration:
         return YearsMonthsDuration(left.months - right.months)
-    if tl is dt.timedelta and tr is dt.timedelta:
-        return left - right
     return _mismatch(scope, "-", left, right)
 
 
@@ -93,10 +103,13 @@ def multiply(left: Any, right: Any, scope: Scope) -> Any:
         return DECIMAL.multiply(left, right)
     if tl is Decimal and tr in (dt.timedelta, YearsMonthsDuration):
         left, right, tl, tr = right, left, tr, tl
-    if tl is dt.timedelta and tr is Decimal:
-        return dt.timedelta(seconds=float(Decimal(left.total_seconds()) * right))
-    if tl is YearsMonthsDuration and tr is Decimal:
-        return YearsMonthsDuration(int(left.months * right))
+    try:
+        if tl is dt.timedelta and tr is Decimal:
+            return dt.timedelta(seconds=float(Decimal(left.total_seconds()) * right))
+        if tl is YearsMonthsDuration and tr is Decimal:
+            return YearsMonthsDuration(int(left.months * right))
+    except (OverflowError, ValueError):  # past 999999999 days, a month count too big to hold
+        return _out_of_range(scope, "*", left, right)
     return _mismatch(scope, "*", left, right)
 
 
@@ -109,12 +122,15 @@ def divide(left: Any, right: Any, scope: Scope) -> Any:
             scope.error("division by zero")
             return None
         return DECIMAL.divide(left, right)
-    if tl is dt.timedelta and tr is Decimal and right:
-        return dt.timedelta(seconds=float(Decimal(left.total_seconds()) / right))
+    try:
+        if tl is dt.timedelta and tr is Decimal and right:
+            return dt.timedelta(seconds=float(Decimal(left.total_seconds()) / right))
+        if tl is YearsMonthsDuration and tr is Decimal and right:
+            return YearsMonthsDuration(int(left.months / right))
+    except (OverflowError, ValueError):  # past 999999999 days, a month count too big to hold
+        return _out_of_range(scope, "/", left, right)
     if tl is dt.timedelta and tr is dt.timedelta and right:
         return DECIMAL.divide(Decimal(left.total_seconds()), Decimal(right.total_seconds()))
-    if tl is YearsMonthsDuration and tr is Decimal and right:
-        return YearsMonthsDuration(int(left.months / right))
     if tl is YearsMonthsDuration and tr is YearsMonthsDuration and right.months:
         return DECIMAL.divide(Decimal(left.months), Decimal(right.months))
     return _mismatch(scope, "/", left, right)

@@ -73,6 +73,19 @@ def test_division_by_zero_is_null_and_reported():
     assert errors == ["division by zero"]
 
 
+@pytest.mark.parametrize("text", [
+    'date("9999-12-31") + duration("P1Y")', 'date("0001-01-01") - duration("P1Y")',
+    'date and time("9999-12-31T00:00:00") + duration("P1D")',
+    'time("10:00:00") + duration("P999999999D")',
+    'duration("P999999999D") + duration("P999999999D")', 'duration("P999999999D") * 2',
+    'duration("P1D") / 0.000000000000000000000000000000000000000001',
+])
+def test_temporal_overflow_is_null_and_reported(text):
+    errors: list[str] = []
+    assert evaluate(text, {}, errors) is None
+    assert len(errors) == 1 and "out of range" in errors[0]
+
+
 def test_unknown_variable_is_null_and_reported():
     errors: list[str] = []
     assert evaluate("missing + 1", {}, errors) is None
