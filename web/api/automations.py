@@ -12,7 +12,7 @@ from typing import Any, Optional
 from flask import Blueprint, jsonify
 from pydantic import BaseModel, Field
 
-from ..context import runtime
+from ..context import service
 from ..openapi import operation
 
 bp = Blueprint("automations", __name__, url_prefix="/api")
@@ -39,12 +39,7 @@ class RunBody(BaseModel):
 
 
 def _service():
-    from connectors.automations import AutomationService
-
-    services = runtime().services
-    if services.get("automations") is None:
-        services["automations"] = AutomationService(runtime().engine)
-    return services["automations"]
+    return service("automations")
 
 
 @operation(bp, "/automations", query=AutomationQuery)
