@@ -109,32 +109,34 @@ def _evaluate(my_task, expression: str) -> str:
     return str(value).strip()
 
 
-class ClockTimeDate(TimeDateEventDefinition):
+class _OneShot:
+    """A timer that fires once at a due time, computed by ``_due`` when the task first waits."""
+
+    def _due(self, my_task) -> datetime:
+        raise NotImplementedError
+
     def has_fired(self, my_task):
         if my_task._get_internal_data("event_fired", False):
             return True
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
-            event_value = parse_date(_evaluate(my_task, self.expression)).isoformat()
+            event_value = self._due(my_task).isoformat()
             my_task._set_internal_data(event_value=event_value)
         if datetime.fromisoformat(event_value) <= clock.now():
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
 
 
-class ClockDuration(DurationTimerEventDefinition):
-    def has_fired(self, my_task):
-        if my_task._get_internal_data("event_fired", False):
-            return True
-        event_value = my_task._get_internal_data("event_value")
-        if event_value is None:
-            parsed = TimerEventDefinition.parse_iso_duration(_evaluate(my_task, self.expression))
-            start = clock.now()
-            event_value = (start + TimerEventDefinition.get_timedelta_from_start(parsed, start)).isoformat()
-            my_task._set_internal_data(event_value=event_value)
-        if datetime.fromisoformat(event_value) <= clock.now():
-            my_task._set_internal_data(event_fired=True)
-        return my_task._get_internal_data("event_fired", False)
+class ClockTimeDate(_OneShot, TimeDateEventDefinition):
+    def _due(self, my_task) -> datetime:
+        return parse_date(_evaluate(my_task, self.expression))
+
+
+class ClockDuration(_OneShot, DurationTimerEventDefinition):
+    def _due(self, my_task) -> datetime:
+        parsed = TimerEventDefinition.parse_iso_duration(_evaluate(my_task, self.expression))
+        start = clock.now()
+        return start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
 
 
 class ClockCycle(CycleTimerEventDefinition):
