@@ -12,7 +12,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 from sqlalchemy import select, update
 
@@ -86,17 +86,6 @@ class AutomationService:
             self.engine.deploy([(self.process_file.name, self.process_file.read_bytes())],
                                "automations: build_and_deploy")
             self._process_ready = True
-
-    def register_all(self, automations: Iterable[tuple[Automation, Optional[str]]]) -> list[Change]:
-        """Register (automation, source file) pairs; a name twice in one batch is an error."""
-        batch = list(automations)
-        seen: dict[str, Optional[str]] = {}
-        for automation, source in batch:
-            if automation.name in seen:
-                raise DeclarationError(f"automation name {automation.name!r} is declared twice "
-                                       f"({seen[automation.name] or '?'} and {source or '?'})")
-            seen[automation.name] = source
-        return [self.register(a, source_file=s) for a, s in batch]
 
     def register(self, automation: Automation, *, source_file: Optional[str] = None) -> Change:
         """Create or update one automation (idempotent: the same declaration is unchanged)."""

@@ -69,8 +69,3 @@ def create_views(connection) -> None:
     for name, body in VIEWS[dialect].items():
         connection.execute(text(f"DROP VIEW IF EXISTS {name}"))
         connection.execute(text(f"CREATE VIEW {name} AS {body}"))
-
-
-def drop_views(connection) -> None:
-    for name in sorted(ANALYTICS_VIEWS):
-        connection.execute(text(f"DROP VIEW IF EXISTS {name}"))

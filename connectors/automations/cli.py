@@ -42,7 +42,6 @@ def automations() -> None:
 def register(path: Path, as_json: bool) -> None:
     """Register or update every Automation declared under PATH."""
     from ._discovery import discover
-    from ._errors import DeclarationError
 
     found = discover(path)
     changes, failures = [], dict(found.errors)
@@ -56,9 +55,7 @@ def register(path: Path, as_json: bool) -> None:
         names[automation.name] = source
         try:
             changes.append(service.register(automation, source_file=source))
-        except DeclarationError as exc:
-            failures[source] = exc.message
-        except MlcError as exc:
+        except MlcError as exc:  # DeclarationError, AutomationConflict, ...
             failures[source] = exc.message
     if as_json:
         _echo_json({"changes": [c.to_dict() for c in changes], "errors": failures,
