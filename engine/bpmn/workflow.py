@@ -218,16 +218,12 @@ class EngineStalled(MlcError):
     status = 500
 
 
-def run_engine_steps(workflow: BpmnWorkflow, *, did_complete_task=None,
-                     compact_every: int = 1) -> int:
+def run_engine_steps(workflow: BpmnWorkflow, *, did_complete_task=None) -> int:
     """Run every ready engine task until only wait states remain; return the steps run."""
     steps = 0
-    passes = 0
     while True:
         ran = workflow._do_engine_steps(did_complete_task=did_complete_task)
-        passes += 1
-        if passes % compact_every == 0:
-            compact(workflow)
+        compact(workflow)
         if not ran:
             break
         steps += 1
