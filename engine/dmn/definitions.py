@@ -50,9 +50,15 @@ class DmnDefinitions:
 
         Raises:
             NotFoundError: no such decision.
-            DecisionError: a hit-policy violation (strict mode).
+            DecisionError: a hit-policy violation (strict mode), or a function or knowledge
+                model that calls itself without end.
         """
-        return _Evaluation(self, context or {}, strict).result_of(self.decision(decision))
+        target = self.decision(decision)
+        try:
+            return _Evaluation(self, context or {}, strict).result_of(target)
+        except RecursionError:
+            raise DecisionError(f"decision {target.name!r}: recursion too deep (a function or "
+                                "knowledge model that never stops calling itself?)") from None
 
 
 class _Evaluation:

@@ -29,7 +29,11 @@ class CompiledExpression:
             errors: if given, runtime problems that yielded null are appended to it.
         """
         scope = Scope(_FeelView(context or {}), errors=errors if errors is not None else [])
-        return self._node(scope)
+        try:
+            return self._node(scope)
+        except RecursionError:  # a function that calls itself without end
+            scope.error("recursion too deep")
+            return None
 
     def evaluate_in(self, scope: Scope) -> Any:
         """Evaluate in a ready scope whose values are already FEEL values (DMN hot path)."""

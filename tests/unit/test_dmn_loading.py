@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.dmn import DMN_NAMESPACES, MAX_DMN_BYTES, load_dmn
-from engine.errors import NotFoundError, ValidationError
+from engine.errors import DecisionError, NotFoundError, ValidationError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dmn"
 D = Decimal
@@ -112,6 +112,19 @@ def test_business_knowledge_model_invocation():
            "<literalExpression><text>v * 2</text></literalExpression></encapsulatedLogic>"
            "</businessKnowledgeModel></definitions>")
     assert load_dmn(xml).evaluate("d", {"n": 4}).result == D(9)
+
+
+def test_endless_recursion_is_a_decision_error():
+    ns = "https://www.omg.org/spec/DMN/20191111/MODEL/"
+    xml = (f'<definitions xmlns="{ns}" id="x" name="x" namespace="n">'
+           '<decision id="d" name="d"><knowledgeRequirement><requiredKnowledge href="#b"/>'
+           "</knowledgeRequirement><literalExpression><text>Loop(1)</text>"
+           '</literalExpression></decision><businessKnowledgeModel id="b" name="Loop">'
+           '<encapsulatedLogic><formalParameter name="v"/>'
+           "<literalExpression><text>Loop(v)</text></literalExpression></encapsulatedLogic>"
+           "</businessKnowledgeModel></definitions>")
+    with pytest.raises(DecisionError, match="recursion too deep"):
+        load_dmn(xml).evaluate("d")
 
 
 def test_allowed_values_of_input_data_are_checked():

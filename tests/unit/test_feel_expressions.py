@@ -86,6 +86,12 @@ def test_temporal_overflow_is_null_and_reported(text):
     assert len(errors) == 1 and "out of range" in errors[0]
 
 
+def test_endless_recursion_is_null_and_reported():
+    errors: list[str] = []
+    assert evaluate("(function(f) f(f))(function(f) f(f))", {}, errors) is None
+    assert errors == ["recursion too deep"]
+
+
 def test_unknown_variable_is_null_and_reported():
     errors: list[str] = []
     assert evaluate("missing + 1", {}, errors) is None
