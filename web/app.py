@@ -22,18 +22,15 @@ log = logging.getLogger("mlc.web")
 
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # a deployment of a few 5 MiB files at most
 
-# Blueprints of the engine's routes, in registration order. Connector packages add theirs to
-# OPTIONAL_BLUEPRINTS (module, attribute); a missing module is skipped, so the web layer
-# ships before the connectors do.
+# Modules whose ``bp`` is registered, in this order.
 CORE_BLUEPRINTS = [
     "web.api.system", "web.api.deployments", "web.api.definitions", "web.api.instances",
     "web.api.events", "web.api.incidents", "web.api.external_tasks", "web.api.decisions",
     "web.api.models", "web.api.runtimes", "web.api.deployed_models", "web.api.jobs",
-    "web.api.tickets", "web.api.notifications", "web.api.webhooks",
+    "web.api.tickets", "web.api.notifications", "web.api.webhooks", "web.api.automations",
     "web.engine_rest.meta", "web.engine_rest.deployment", "web.engine_rest.process",
     "web.engine_rest.events", "web.engine_rest.external_task", "web.modelop",
 ]
-OPTIONAL_BLUEPRINTS: list[tuple[str, str]] = [("web.api.automations", "bp")]
 
 CAMUNDA_PREFIXES = ("/engine-rest", "/mlc-service")
 OPEN_PATHS = {"/healthz"}
@@ -139,14 +136,8 @@ def _install_auth_and_logging(app: Flask, token: str | None,
         return response
 
 
-def _load_blueprints(names: Iterable[str], optional: Iterable[tuple[str, str]]) -> list[Blueprint]:
-    found = [importlib.import_module(name).bp for name in names]
-    for module, attr in optional:
-        try:
-            found.append(getattr(importlib.import_module(module), attr))
-        except (ImportError, AttributeError):
-            log.debug("optional blueprint %s.%s not available", module, attr)
-    return found
+def _load_blueprints(names: Iterable[str]) -> list[Blueprint]:
+    return [importlib.import_module(name).bp for name in names]
 
 
 def _runtime(runtime_or_config: Any):
@@ -186,6 +177,6 @@ def create_app(runtime_or_config: Any = None, *, config: dict[str, Any] | None =
     # signed webhooks authenticate by their signature instead (see web.api.webhooks)
     _install_auth_and_logging(app, runtime.settings.api_token,
                               webhook_paths_open(runtime.settings))
-    for bp in [*_load_blueprints(CORE_BLUEPRINTS, OPTIONAL_BLUEPRINTS), *blueprints]:
+    for bp in [*_load_blueprints(CORE_BLUEPRINTS), *blueprints]:
         app.register_blueprint(bp)
     return app
