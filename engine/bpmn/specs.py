@@ -75,6 +75,24 @@ class _Mapped:
     properties: dict[str, str]
 
 
+class _InPlace(_Mapped):
+    """A task the engine runs in place: inputs, ``_result`` into ``result_variable``, outputs."""
+
+    result_variable: str | None
+
+    def _result(self, engine, local: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def _run_hook(self, my_task):
+        engine = my_task.workflow.script_engine
+        local = apply_inputs(engine, self.io, my_task.data, self.bpmn_id)
+        result = self._result(engine, local)
+        if self.result_variable:
+            local[self.result_variable] = result
+        my_task.data.update(apply_outputs(engine, self.io, local, self.bpmn_id))
+        return True
+
+
 class ExternalTask(BpmnSpecMixin, _Mapped):
     """A service task run outside the engine's transaction by a topic handler or worker."""
 
@@ -111,7 +129,7 @@ class PassThroughTask(BpmnSpecMixin, _Mapped):
         return True
 
 
-class ExpressionTask(BpmnSpecMixin, _Mapped):
+class ExpressionTask(_InPlace, BpmnSpecMixin):
     """``camunda:expression`` on a service task: evaluate, optionally store in resultVariable."""
 
     def __init__(self, wf_spec, bpmn_id, *, expression: str, result_variable: str | None = None,
@@ -123,17 +141,11 @@ class ExpressionTask(BpmnSpecMixin, _Mapped):
         self.io = io or IoMapping()
         self.properties = {}
 
-    def _run_hook(self, my_task):
-        engine = my_task.workflow.script_engine
-        local = apply_inputs(engine, self.io, my_task.data, self.bpmn_id)
-        result = engine.evaluate_template(self.expression, local, self.bpmn_id)
-        if self.result_variable:
-            local[self.result_variable] = result
-        my_task.data.update(apply_outputs(engine, self.io, local, self.bpmn_id))
-        return True
+    def _result(self, engine, local):
+        return engine.evaluate_template(self.expression, local, self.bpmn_id)
 
 
-class DecisionTask(BpmnSpecMixin, _Mapped):
+class DecisionTask(_InPlace, BpmnSpecMixin):
     """``businessRuleTask`` with ``camunda:decisionRef``, evaluated against deployed DMN."""
 
     def __init__(self, wf_spec, bpmn_id, *, decision_ref: str, binding: str = "latest",
@@ -149,18 +161,11 @@ class DecisionTask(BpmnSpecMixin, _Mapped):
         self.io = io or IoMapping()
         self.properties = {}
 
-    def _run_hook(self, my_task):
-        engine = my_task.workflow.script_engine
-        local = apply_inputs(engine, self.io, my_task.data, self.bpmn_id)
+    def _result(self, engine, local):
         ref = engine.evaluate_template(self.decision_ref, local, self.bpmn_id)
         version = engine.evaluate_template(self.version, local, self.bpmn_id) if self.version else None
-        result = engine.decide(str(ref), local, binding=self.binding, version=version,
-                               map_decision_result=self.map_decision_result,
-                               element_id=self.bpmn_id)
-        if self.result_variable:
-            local[self.result_variable] = result
-        my_task.data.update(apply_outputs(engine, self.io, local, self.bpmn_id))
-        return True
+        return engine.decide(str(ref), local, binding=self.binding, version=version,
+                             map_decision_result=self.map_decision_result, element_id=self.bpmn_id)
 
 
 # ---------------------------------------------------------------------------------------------
