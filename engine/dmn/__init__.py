@@ -13,7 +13,7 @@ from engine.dmn.loader import DMN_NAMESPACES, load_dmn
 from engine.dmn.model import BusinessKnowledgeModel, Decision, DecisionResult, DecisionTable, \
     InputData, LiteralExpression, Rule
 from engine.dmn.results import MODES as MAP_DECISION_RESULT_MODES, map_decision_result
-from engine.dmn.xmlsource import MAX_DMN_BYTES
+from engine.xmlsafe import MAX_XML_BYTES as MAX_DMN_BYTES
 
 __all__ = [
     "BusinessKnowledgeModel", "DMN_NAMESPACES", "Decision", "DecisionResult", "DecisionTable",

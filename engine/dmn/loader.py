@@ -16,9 +16,9 @@ from lxml import etree
 from engine.dmn.definitions import DmnDefinitions
 from engine.dmn.model import BusinessKnowledgeModel, Decision, DecisionTable, InputClause, \
     InputData, ItemDefinition, LiteralExpression, Logic, OutputClause, Rule
-from engine.dmn.xmlsource import parse_dmn_xml
 from engine.errors import Problem, ValidationError
 from engine.feel import FeelError, compile_expression, compile_unary_tests
+from engine.xmlsafe import parse_xml
 
 DMN_NAMESPACES = {
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd": "1.1",
@@ -51,7 +51,7 @@ def load_dmn(source: bytes | str, filename: str = "<string>") -> DmnDefinitions:
         if cached is not None:
             _CACHE.move_to_end(key)
             return cached
-    definitions = _Reader(filename).read(parse_dmn_xml(data, filename))
+    definitions = _Reader(filename).read(parse_xml(data, filename))
     with _CACHE_LOCK:
         _CACHE[key] = definitions
         while len(_CACHE) > _CACHE_SIZE:
