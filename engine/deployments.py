@@ -253,6 +253,13 @@ class DefinitionStore:
             raise NotFoundError(f"no process definition with id {definition_id!r}")
         return found
 
+    def spec_by_id(self, session: Session, definition_id: str) -> tuple:
+        """Like :meth:`spec_for`, reading the definition row only when the spec is not cached."""
+        cached = self._specs.get(definition_id)
+        if cached is not None:
+            return cached
+        return self.spec_for(session, self.definition(session, definition_id))
+
     def spec_for(self, session: Session, definition: ProcessDefinition) -> tuple:
         """(spec, subprocess_specs) for a definition, parsed once per process."""
         cached = self._specs.get(definition.id)

@@ -207,8 +207,7 @@ class Engine:
         return se
 
     def _load(self, s: Session, row: ProcessInstance) -> BpmnWorkflow:
-        definition = self.definitions.definition(s, row.definition_id)
-        spec, subs = self.definitions.spec_for(s, definition)
+        spec, subs = self.definitions.spec_by_id(s, row.definition_id)
         return load_state(row.state, spec, subs, self._script_engine(row))
 
     def _with_instance(self, instance_id: str, action: Callable[[BpmnWorkflow, Txn], Any],
