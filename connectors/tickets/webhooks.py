@@ -119,7 +119,7 @@ class TicketWebhookReceiver:
         key, status = payload.get("number"), state_label(payload.get("state"))
         if not key or not status:
             raise ValidationError("ServiceNow webhook body needs 'number' and 'state'")
-        fields = dict(payload.get("fields") or {})
+        fields = dict(_object(payload.get("fields"), "fields"))
         fields.update(self._named_fields("servicenow", payload))
         outcome = self._resolve("servicenow", str(key), status, fields)
         if delivery_id:
@@ -130,18 +130,20 @@ class TicketWebhookReceiver:
 
     def _jira_outcome(self, payload: Mapping[str, Any]) -> WebhookOutcome:
         event = payload.get("webhookEvent")
-        issue = payload.get("issue") or {}
+        issue = _object(payload.get("issue"), "issue")
         key = issue.get("key")
         if event != "jira:issue_updated" or not key:
             return WebhookOutcome("ignored", key, reason=f"event {event!r} is not an update")
-        items = (payload.get("changelog") or {}).get("items") or []
+        items = _object(payload.get("changelog"), "changelog").get("items") or []
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise ValidationError("webhook 'changelog.items' must be a list of objects")
         change = next((i for i in items if i.get("field") == "status"
                        or i.get("fieldId") == "status"), None)
         if change is None:
             return WebhookOutcome("ignored", key, reason="no status change")
         status = str(change.get("toString") or "")
-        return self._resolve("jira", key, status,
-                             self._named_fields("jira", issue.get("fields") or {}))
+        raw_fields = _object(issue.get("fields"), "issue.fields")
+        return self._resolve("jira", str(key), status, self._named_fields("jira", raw_fields))
 
     def _resolve(self, system: str, key: str, status: str,
                  fields: dict[str, Any]) -> WebhookOutcome:
@@ -163,6 +165,15 @@ class TicketWebhookReceiver:
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in headers.items()}
+
+
+def _object(value: Any, name: str) -> Mapping[str, Any]:
+    """A JSON object member of a webhook body (absent or null reads as empty)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError(f"webhook '{name}' must be a JSON object")
+    return value
 
 
 def _json(raw_body: bytes) -> dict[str, Any]:

@@ -160,6 +160,21 @@ def test_custom_fields_are_named_through_jira(store, correlator):
     assert variables["EXPIRATION_DATE"] == "2027-06-30"
 
 
+@pytest.mark.parametrize("shape", [
+    {"webhookEvent": "jira:issue_updated", "issue": "MLC-7"},
+    {"webhookEvent": "jira:issue_updated", "issue": {"key": "MLC-7"}, "changelog": []},
+    {"webhookEvent": "jira:issue_updated", "issue": {"key": "MLC-7"},
+     "changelog": {"items": ["status"]}},
+    {"webhookEvent": "jira:issue_updated", "issue": {"key": "MLC-7", "fields": [1]},
+     "changelog": {"items": [{"field": "status", "toString": "Done"}]}},
+])
+def test_signed_body_of_the_wrong_shape_is_a_validation_error(receiver, correlator, shape):
+    body = json.dumps(shape).encode()
+    with pytest.raises(ValidationError):
+        receiver.handle_jira_webhook(body, signed(body))
+    assert correlator.calls == []
+
+
 def test_servicenow_webhook_secret_and_resolution(store, correlator):
     store.record_remote(Ticket(key="INC0010001", system="servicenow", status="New"))
     correlator.wait_for("INC0010001", "i-2")
