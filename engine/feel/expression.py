@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from engine.feel.compiler import Compiler, Node
+from engine.feel.errors import FeelError
 from engine.feel.parser import parse
 from engine.feel.scope import Scope
 from engine.feel.unary import UnaryTests, _FeelView, compile_unary_tests as _compile_tests
@@ -46,14 +47,20 @@ class CompiledExpression:
 @lru_cache(maxsize=4096)
 def compile_expression(text: str) -> CompiledExpression:
     """Parse and compile a FEEL expression (cached by text); raises FeelError if invalid."""
-    tree = parse(text.strip(), start="expression")
-    return CompiledExpression(text, Compiler(text).compile(tree))
+    try:
+        tree = parse(text.strip(), start="expression")
+        return CompiledExpression(text, Compiler(text).compile(tree))
+    except RecursionError:
+        raise FeelError("expression is nested too deeply", expression=text[:80]) from None
 
 
 @lru_cache(maxsize=4096)
 def compile_unary_tests(text: str) -> UnaryTests:
     """Parse and compile a DMN input entry (cached by text); raises FeelError if invalid."""
-    return _compile_tests(text)
+    try:
+        return _compile_tests(text)
+    except RecursionError:
+        raise FeelError("expression is nested too deeply", expression=text[:80]) from None
 
 
 def evaluate(text: str, context: Mapping[str, Any] | None = None,

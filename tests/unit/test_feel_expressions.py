@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from engine.errors import ExpressionError
-from engine.feel import FeelError, YearsMonthsDuration, compile_expression, evaluate
+from engine.feel import FeelError, YearsMonthsDuration, compile_expression, \
+    compile_unary_tests, evaluate
 
 D = Decimal
 
@@ -176,6 +177,13 @@ def test_syntax_error_is_an_expression_error_with_column():
         compile_expression("a + * b")
     assert isinstance(caught.value, ExpressionError)
     assert "column" in str(caught.value)
+
+
+def test_deep_nesting_is_a_feel_error():
+    with pytest.raises(FeelError, match="nested too deeply"):
+        compile_expression("-" * 5000 + "1")
+    with pytest.raises(FeelError, match="nested too deeply"):
+        compile_unary_tests("not(" * 5000 + "1" + ")" * 5000)
 
 
 def test_python_code_is_not_evaluated():
