@@ -9,13 +9,12 @@ declaration failed.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-from connectors.cli_context import context_service
+from connectors.cli_context import context_service, echo_json
 from engine.errors import MlcError
 
 
@@ -23,10 +22,6 @@ def _service():
     from ._service import AutomationService
 
     return context_service("automations", lambda obj: AutomationService(obj.engine))
-
-
-def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
 
 
 @click.group("automations")
@@ -58,7 +53,7 @@ def register(path: Path, as_json: bool) -> None:
         except MlcError as exc:  # DeclarationError, AutomationConflict, ...
             failures[source] = exc.message
     if as_json:
-        _echo_json({"changes": [c.to_dict() for c in changes], "errors": failures,
+        echo_json({"changes": [c.to_dict() for c in changes], "errors": failures,
                     "files": found.files})
     else:
         for change in changes:
@@ -79,7 +74,7 @@ def list_(model_id: str | None, as_json: bool) -> None:
     """List automations with their status and next run."""
     rows = _service().list(model_id)
     if as_json:
-        _echo_json(rows)
+        echo_json(rows)
         return
     if not rows:
         click.echo("no automations")
@@ -96,7 +91,7 @@ def show(name: str, as_json: bool) -> None:
     """One automation, its declaration (credentials hidden) and its latest runs."""
     data = _service().get(name)
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
     click.echo(f"{data['name']} ({data['status']}), model {data['model_id']}, "
                f"process {data['process_key']}")
@@ -118,7 +113,7 @@ def _action(verb: str, help_text: str):
         service = _service()
         result = getattr(service, verb.replace("-", "_"))(name)
         if as_json:
-            _echo_json(result)
+            echo_json(result)
         elif verb == "run-now":
             click.echo(result["id"])
         else:
@@ -143,7 +138,7 @@ def poll(as_json: bool) -> None:
                              lambda obj: MetricTriggerPoller(_service()))
     results = poller.poll_once()
     if as_json:
-        _echo_json(results)
+        echo_json(results)
         return
     for r in results:
         click.echo(f"{r['name']}: value={r.get('value')} threshold={r.get('threshold')} "

@@ -14,7 +14,8 @@ import click
 
 from connectors.cli_context import context_service
 from connectors.registry import JobRecord, JobStore
-from connectors.registry.cli import echo_json, registry_from_context
+from connectors.cli_context import echo_json
+from connectors.registry.cli import registry_from_context
 
 from .formats import FORMATS
 from .locations import DataStore

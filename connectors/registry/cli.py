@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 import click
 
-from connectors.cli_context import context_service
+from connectors.cli_context import context_service, echo_json
 from engine.errors import ValidationError
 
 from ._records import METHODOLOGIES, STAGES
@@ -22,10 +22,6 @@ from ._sql_registry import SqlModelRegistry
 def registry_from_context() -> SqlModelRegistry:
     return context_service("registry", lambda obj: SqlModelRegistry(
         obj.db, getattr(obj, "engine", None)))
-
-
-def echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
 
 
 def _meta(pairs: tuple[str, ...]) -> dict[str, Any]:
