@@ -30,7 +30,7 @@ def evaluate_decision(engine: Engine, ctx: TaskContext) -> dict[str, Any]:
     rows = outcome.result if isinstance(outcome.result, list) else [{"result": outcome.result}]
     verdicts = [row[name] for row in rows if isinstance(row, dict)
                 for name in PASS_OUTPUTS if name in row]
-    passed = bool(rows) and all(v is True for v in verdicts) if verdicts else bool(rows)
+    passed = all(v is True for v in verdicts) if verdicts else bool(rows)
     return {"DECISION_RESULT": jsonable(rows), "DECISION_PASSED": passed,
             "DECISION_RULES": jsonable(outcome.matched_rules),
             "DECISION_ERRORS": list(outcome.errors)}
