@@ -4,7 +4,6 @@ machines. Commands build their collaborators through :mod:`mlc.wiring`."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import signal as signals
 import sys
@@ -67,17 +66,6 @@ def one_line_errors():
         sys.exit(1)
 
 
-def friendly(fn):
-    """``one_line_errors`` around one command."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        with one_line_errors():
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
 class CommandLine(click.Group):
     """The root group: every subcommand, connectors' groups included, fails in one line."""
 
@@ -138,7 +126,6 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@friendly
 def db_upgrade() -> None:
     """Create or migrate the database to the newest schema."""
     from engine.migrate import current, upgrade
@@ -171,7 +158,6 @@ def _collect(paths: tuple[str, ...]) -> list[tuple[str, bytes]]:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--name", default="", help="Deployment name.")
 @click.option("--json", "as_json", is_flag=True)
-@friendly
 def deploy(paths: tuple[str, ...], name: str, as_json: bool) -> None:
     """Deploy .bpmn/.dmn files (or every such file in the given folders)."""
     files = _collect(paths)
@@ -192,7 +178,6 @@ def deploy(paths: tuple[str, ...], name: str, as_json: bool) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
-@friendly
 def definitions(as_json: bool) -> None:
     """List deployed process definitions (latest versions)."""
     rows = runtime().engine.list_definitions(latest_only=True)
@@ -213,7 +198,6 @@ def _instance_line(i: dict) -> str:
 @click.option("-v", "--var", "variables", multiple=True, metavar="NAME=VALUE")
 @click.option("--business-key", default=None)
 @click.option("--json", "as_json", is_flag=True)
-@friendly
 def start(key: str, variables: tuple[str, ...], business_key: str | None, as_json: bool) -> None:
     """Start the latest version of process KEY."""
     values = parse_assignments(variables)  # bad input fails before any database is opened
@@ -225,7 +209,6 @@ def start(key: str, variables: tuple[str, ...], business_key: str | None, as_jso
 @click.argument("name")
 @click.option("-v", "--var", "variables", multiple=True, metavar="NAME=VALUE")
 @click.option("--json", "as_json", is_flag=True)
-@friendly
 def signal_cmd(name: str, variables: tuple[str, ...], as_json: bool) -> None:
     """Broadcast signal NAME: start subscribed processes, resume waiting instances."""
     values = parse_assignments(variables)
@@ -243,7 +226,6 @@ def signal_cmd(name: str, variables: tuple[str, ...], as_json: bool) -> None:
 @click.option("-v", "--var", "variables", multiple=True, metavar="NAME=VALUE")
 @click.option("--all", "all_instances", is_flag=True, help="Deliver to every matching instance.")
 @click.option("--json", "as_json", is_flag=True)
-@friendly
 def message(name: str, business_key: str | None, correlation: tuple[str, ...],
             variables: tuple[str, ...], all_instances: bool, as_json: bool) -> None:
     """Correlate message NAME to the instance waiting for it."""
@@ -260,7 +242,6 @@ def message(name: str, business_key: str | None, correlation: tuple[str, ...],
 @click.option("--business-key", default=None)
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-@friendly
 def instances(status, key, business_key, limit, as_json) -> None:
     """List process instances, newest first."""
     rows = runtime().engine.list_instances(status=status, key=key, business_key=business_key,
@@ -272,7 +253,6 @@ def instances(status, key, business_key, limit, as_json) -> None:
 @click.argument("instance_id")
 @click.option("--history/--no-history", default=True)
 @click.option("--json", "as_json", is_flag=True)
-@friendly
 def show(instance_id: str, history: bool, as_json: bool) -> None:
     """Show an instance: status, variables, active activities, incidents, history."""
     engine = runtime().engine
@@ -295,7 +275,6 @@ def show(instance_id: str, history: bool, as_json: bool) -> None:
 @click.argument("instance_id")
 @click.option("--reason", default="terminated by operator")
 @click.option("--json", "as_json", is_flag=True)
-@friendly
 def terminate(instance_id: str, reason: str, as_json: bool) -> None:
     """Terminate a running instance."""
     emit(runtime().engine.terminate(instance_id, reason), as_json, _instance_line)
@@ -304,7 +283,6 @@ def terminate(instance_id: str, reason: str, as_json: bool) -> None:
 @main.command()
 @click.option("--all", "show_all", is_flag=True, help="Include resolved incidents.")
 @click.option("--json", "as_json", is_flag=True)
-@friendly
 def incidents(show_all: bool, as_json: bool) -> None:
     """List open incidents."""
     rows = runtime().engine.incidents(None if show_all else "open")
@@ -316,7 +294,6 @@ def incidents(show_all: bool, as_json: bool) -> None:
 @main.command()
 @click.argument("incident_id")
 @click.option("--json", "as_json", is_flag=True)
-@friendly
 def retry(incident_id: str, as_json: bool) -> None:
     """Retry the step behind an incident."""
     emit(runtime().tasks.retry_incident(incident_id), as_json, _instance_line)
@@ -330,7 +307,6 @@ def retry(incident_id: str, as_json: bool) -> None:
 @click.option("--poll", default=0.5, show_default=True, help="Seconds between polls when idle.")
 @click.option("--lock", "lock_seconds", default=300.0, show_default=True,
               help="Seconds a claimed task stays locked.")
-@friendly
 def worker(once: bool, poll: float, lock_seconds: float) -> None:
     """Run the in-process topic handlers and the timer scheduler until interrupted."""
     from engine import TimerScheduler, Worker

@@ -20,7 +20,7 @@ import click
 
 from engine.errors import ConfigurationError
 
-from .cli import friendly, runtime
+from .cli import runtime
 
 log = logging.getLogger("mlc.serve")
 
@@ -98,7 +98,6 @@ def _loop(name: str, fn: Callable[[], Any], interval: float, stop: threading.Eve
 @click.option("--grace", default=30.0, show_default=True,
               help="Seconds to let in-flight work finish on shutdown.")
 @click.option("--log-level", default="INFO", show_default=True)
-@friendly
 def serve(host: str, port: int, workers: int, threads: int, lock_seconds: float, poll: float,
           grace: float, log_level: str) -> None:
     """Serve the REST API with embedded workers and the timer scheduler."""
