@@ -27,9 +27,11 @@ def test_boundary_error_sets_code_and_message_variables(harness):
     assert done["variables"]["EXTRA"] == 1
 
 
-def test_catch_all_event_subprocess_takes_errors_no_boundary_catches(harness):
+def deploy_boundary_and_catch_all(harness, key: str, *tasks: str) -> None:
+    """``tasks`` in a row; an error boundary on ``work`` catches SPECIFIC, and an event
+    subprocess catching any error runs the ``report`` topic."""
     harness.deploy("p.bpmn", bpmn(
-        "covered", START, external("work", "work"), external("other", "other"), END,
+        key, START, *(external(t, t) for t in tasks), END,
         f'<bpmn:boundaryEvent id="specific" attachedToRef="work">'
         f'<bpmn:errorEventDefinition errorRef="E1" {VARS} /></bpmn:boundaryEvent>',
         '<bpmn:endEvent id="e_specific" />', flow("specific", "e_specific"),
@@ -37,8 +39,12 @@ def test_catch_all_event_subprocess_takes_errors_no_boundary_catches(harness):
         f'<bpmn:startEvent id="any"><bpmn:errorEventDefinition {VARS} /></bpmn:startEvent>'
         + external("report", "report") + '<bpmn:endEvent id="failed" />'
         + chain("any", "report", "failed") + '</bpmn:subProcess>',
-        chain("s", "work", "other", "e"),
+        chain("s", *tasks, "e"),
         extra='<bpmn:error id="E1" name="Specific" errorCode="SPECIFIC" />'))
+
+
+def test_catch_all_event_subprocess_takes_errors_no_boundary_catches(harness):
+    deploy_boundary_and_catch_all(harness, "covered", "work", "other")
     harness.handle("work", lambda ctx: None)
     harness.handle("other", lambda ctx: (_ for _ in ()).throw(
         BpmnError("SNAPSHOT_NOT_FOUND", "snapshot s-9 is gone")))
@@ -54,17 +60,7 @@ def test_catch_all_event_subprocess_takes_errors_no_boundary_catches(harness):
 
 
 def test_specific_boundary_wins_over_the_catch_all_subprocess(harness):
-    harness.deploy("p.bpmn", bpmn(
-        "precedence", START, external("work", "work"), END,
-        f'<bpmn:boundaryEvent id="specific" attachedToRef="work">'
-        f'<bpmn:errorEventDefinition errorRef="E1" {VARS} /></bpmn:boundaryEvent>',
-        '<bpmn:endEvent id="e_specific" />', flow("specific", "e_specific"),
-        '<bpmn:subProcess id="handler" triggeredByEvent="true">'
-        f'<bpmn:startEvent id="any"><bpmn:errorEventDefinition {VARS} /></bpmn:startEvent>'
-        + external("report", "report") + '<bpmn:endEvent id="failed" />'
-        + chain("any", "report", "failed") + '</bpmn:subProcess>',
-        chain("s", "work", "e"),
-        extra='<bpmn:error id="E1" name="Specific" errorCode="SPECIFIC" />'))
+    deploy_boundary_and_catch_all(harness, "precedence", "work")
     harness.handle("work", lambda ctx: (_ for _ in ()).throw(BpmnError("SPECIFIC", "x")))
     harness.handle("report", lambda ctx: None)
     instance = harness.engine.start("precedence")
