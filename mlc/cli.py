@@ -52,8 +52,9 @@ def one_line_errors():
         yield
     except MlcError as exc:
         click.echo(f"error: {exc.message}", err=True)
-        for problem in exc.problems[1:] if len(exc.problems) > 1 else []:
-            click.echo(f"  {problem}", err=True)
+        for problem in exc.problems:  # those the message does not already spell out
+            if str(problem) not in exc.message:
+                click.echo(f"  {problem}", err=True)
         sys.exit(1)
     except SQLAlchemyError as exc:
         # a bad --database URL, a server that is down, a schema that is not migrated

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -87,16 +86,10 @@ def _table(result: DecisionResult) -> str:
 def decide(file: Path, decision_id: str | None, variables: tuple[str, ...],
            as_json: bool) -> None:
     """Evaluate a decision of a DMN FILE and print its result table and matched rules."""
-    try:
-        context = dict(parse_assignment(v) for v in variables)
-        definitions = load_dmn(file.read_bytes(), str(file))
-        target = decision_id or _default_decision(definitions)
-        result = definitions.evaluate(target, context)
-    except click.BadParameter:
-        raise
-    except MlcError as exc:
-        click.echo(f"error: {exc.message.splitlines()[0]}", err=True)
-        sys.exit(1)
+    context = dict(parse_assignment(v) for v in variables)
+    definitions = load_dmn(file.read_bytes(), str(file))
+    target = decision_id or _default_decision(definitions)
+    result = definitions.evaluate(target, context)
     if as_json:
         click.echo(json.dumps({
             "decision": result.decision_id, "name": result.decision_name,

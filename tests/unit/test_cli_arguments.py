@@ -82,3 +82,19 @@ def test_click_usage_errors_exit_2(args):
     result, output = _run(*args)
     assert result.exit_code == 2
     assert "Error:" in output and "Traceback" not in output
+
+
+def test_a_refused_deployment_names_each_problem_once(tmp_path):
+    bad = tmp_path / "bad.bpmn"
+    bad.write_text(
+        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" '
+        'targetNamespace="x"><bpmn:process id="p" isExecutable="true">'
+        '<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="nowhere"/>'
+        '<bpmn:exclusiveGateway id="g"/><bpmn:endEvent id="e"/>'
+        '<bpmn:sequenceFlow id="f2" sourceRef="g" targetRef="e">'
+        '<bpmn:conditionExpression>${a ==}</bpmn:conditionExpression></bpmn:sequenceFlow>'
+        '</bpmn:process></bpmn:definitions>')
+    result = CliRunner().invoke(main, ["--database", f"sqlite:///{tmp_path / 'm.db'}",
+                                       "deploy", str(bad)])
+    assert result.exit_code == 1 and result.output.startswith("error: deployment refused")
+    assert result.output.count("[f1]") == 1 and result.output.count("[f2]") == 1, result.output

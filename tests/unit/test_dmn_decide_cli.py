@@ -7,6 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from mlc.cli import main
 from mlc.decide import decide, parse_assignment
 
 APPROVAL = str(Path(__file__).resolve().parents[1] / "fixtures" / "dmn" / "approval.dmn")
@@ -42,11 +43,13 @@ def test_json_output():
 
 
 def test_errors_exit_non_zero_with_one_line():
-    result = CliRunner().invoke(decide, [APPROVAL, "--decision", "nope"])
-    assert result.exit_code != 0
-    assert "no decision 'nope'" in result.output
-    ambiguous = CliRunner().invoke(decide, [APPROVAL])
-    assert ambiguous.exit_code != 0 and "--decision" in ambiguous.output
+    # errors are turned into one line by the root ``mlc`` group, as for every command
+    result = CliRunner().invoke(main, ["decide", APPROVAL, "--decision", "nope"])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ") and "no decision 'nope'" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    ambiguous = CliRunner().invoke(main, ["decide", APPROVAL])
+    assert ambiguous.exit_code == 1 and "--decision" in ambiguous.output
 
 
 def test_json_output_of_ranges_and_functions(tmp_path):
