@@ -185,3 +185,19 @@ def test_parallel_join_keeps_what_the_first_branch_set(harness):
     done = harness.engine.get_instance(instance["id"])
     assert done["status"] == "completed"
     assert done["variables"]["verdict"] == "approved" and done["variables"]["notified"] is True
+
+
+def test_expression_service_task_maps_inputs_result_and_outputs(harness):
+    # camunda:expression runs in place: input mapping -> expression -> resultVariable -> outputs
+    harness.deploy("p.bpmn", bpmn(
+        "expr", START,
+        '<bpmn:serviceTask id="calc" camunda:expression="${base * factor}" '
+        'camunda:resultVariable="product"><bpmn:extensionElements><camunda:inputOutput>'
+        '<camunda:inputParameter name="factor">${3}</camunda:inputParameter>'
+        '<camunda:outputParameter name="doubled">${product * 2}</camunda:outputParameter>'
+        '</camunda:inputOutput></bpmn:extensionElements></bpmn:serviceTask>', END,
+        flow("s", "calc"), flow("calc", "e")))
+    done = harness.engine.start("expr", {"base": 7})
+    assert done["status"] == "completed"
+    assert done["variables"]["doubled"] == 42
+    assert "factor" not in done["variables"]  # an input parameter is local to the task
