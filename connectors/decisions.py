@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine import BpmnError, Engine, HandlerRegistry, TaskContext
-from engine.instances import jsonable
+from engine.values import jsonable
 
 PASS_OUTPUTS = ("passed", "approved", "pass", "result")
 

@@ -1,4 +1,4 @@
-"""The MLC BPMN/DMN engine: durable SpiffWorkflow execution with Camunda 7 semantics.
+"""The MLC BPMN/DMN engine: durable Camunda 7 semantics over SQLite or PostgreSQL.
 
 Knows nothing about models, tickets or HTTP; connectors register topic handlers on it.
 """
@@ -8,13 +8,14 @@ from .errors import (BpmnError, ConcurrentUpdateError, ConfigurationError, Confl
                      DecisionError, ExpressionError, MlcError, NotFoundError, Problem,
                      ValidationError)
 from .external_tasks import ExternalTaskService, LockedTask
+from .facade import Engine, ExecutionError
 from .handlers import HandlerRegistry, TaskContext
-from .runtime import Engine, ExecutionError
+from .jobs import JobExecutor
 from .worker import TimerScheduler, Worker
 
 __all__ = [
     "Base", "BpmnError", "ConcurrentUpdateError", "ConfigurationError", "ConflictError",
     "Database", "DecisionError", "Engine", "ExecutionError", "ExpressionError",
-    "ExternalTaskService", "HandlerRegistry", "LockedTask", "MlcError", "NotFoundError",
-    "Problem", "TaskContext", "TimerScheduler", "ValidationError", "Worker",
+    "ExternalTaskService", "HandlerRegistry", "JobExecutor", "LockedTask", "MlcError",
+    "NotFoundError", "Problem", "TaskContext", "TimerScheduler", "ValidationError", "Worker",
 ]

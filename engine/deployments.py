@@ -1,5 +1,5 @@
 """Deploying BPMN and DMN files: validation, versioning, duplicate filtering, start-event
-subscriptions, and the in-memory cache of parsed specs (rebuilt from the stored bytes)."""
+subscriptions, and the in-memory cache of parsed models (rebuilt from the stored bytes)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,19 @@ from typing import Any, Callable
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from . import clock
-from .bpmn.parser import build_parser, spiff_problem, validate_bpmn
-from .bpmn.timers import TimerEventDefinition, cron_iterator, is_cron, parse_cycle, parse_date
+from .bpmn.model import ProcessModel
+from .bpmn.parser import load_models, parse_bpmn
+from .bpmn.timers import first_due, next_schedule, schedule
 from .errors import NotFoundError, Problem, ValidationError
 from .persistence import DecisionDefinition, Deployment, EventSubscription, ProcessDefinition, Resource
 from .xmlsafe import parse_xml
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+DEFINITIONS = ProcessDefinition.__table__
+DECISIONS = DecisionDefinition.__table__
+RESOURCES = Resource.__table__
 
 
 @dataclass
@@ -47,44 +50,40 @@ def file_kind(name: str) -> str:
                           [Problem("unsupported file type", file=name)])
 
 
-def first_due(kind: str, value: str):
-    """When a timer start event first falls due, counted from now."""
-    now = clock.now()
-    if kind == "date":
-        return parse_date(value)
-    if kind == "duration":
-        parsed = TimerEventDefinition.parse_iso_duration(value)
-        return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
-    if is_cron(value):
-        return cron_iterator(value, now).get_next()
-    _cycles, start, _duration = parse_cycle(value)
-    return start
-
-
 def next_cycle_due(config: dict, fired_at):
     """The next due time of a timer-start cycle after one firing, or None when exhausted."""
-    value = config["value"]
-    if config["kind"] != "cycle":
+    entry = config.get("schedule")
+    if entry is None:  # a subscription written before schedules were stored
+        entry = schedule(config["kind"], config["value"], fired_at)
+        if entry is None:
+            return None, config
+        if config["kind"] == "cycle" and "remaining" in config:
+            entry["left"] = config["remaining"]
+        entry["due"] = fired_at.isoformat()
+    following = next_schedule(entry)
+    if following is None:
         return None, config
-    if is_cron(value):
-        return cron_iterator(value, max(fired_at, clock.now())).get_next(), config
-    cycles, _start, duration = parse_cycle(value)
-    remaining = config.get("remaining", cycles)
-    remaining = remaining - 1 if remaining > 0 else remaining
-    if remaining == 0:
-        return None, config
-    return fired_at + duration, dict(config, remaining=remaining)
+    from datetime import datetime
+
+    return datetime.fromisoformat(following["due"]), dict(config, schedule=following)
 
 
 class DefinitionStore:
-    """Deploys files and hands out parsed SpiffWorkflow specs for stored definitions."""
+    """Deploys files and hands out parsed models for stored definitions.
 
-    def __init__(self, allow_scripts: bool, compile_template: Callable[[str], Any],
-                 load_dmn: Callable[[bytes, str], Any] | None) -> None:
+    Args:
+        allow_scripts: accept script tasks and script listeners.
+        load_dmn: loads DMN bytes into decision definitions.
+        known_delegate: whether an in-process listener is registered under a name; a
+            deployment naming one that is not is refused.
+    """
+
+    def __init__(self, allow_scripts: bool, load_dmn: Callable[[bytes, str], Any] | None,
+                 known_delegate: Callable[[str], bool] | None = None) -> None:
         self.allow_scripts = allow_scripts
-        self._compile_template = compile_template
         self._load_dmn = load_dmn
-        self._specs: dict[str, tuple] = {}
+        self._known_delegate = known_delegate or (lambda name: False)
+        self._models: dict[str, ProcessModel] = {}
         self._decisions: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -109,8 +108,7 @@ class DefinitionStore:
                 problems.extend(exc.problems)
                 continue
             if kind == "bpmn":
-                infos, found = validate_bpmn(root, filename, allow_scripts=self.allow_scripts,
-                                             compile_template=self._compile_template)
+                _models, infos, found = parse_bpmn(root, filename, allow_scripts=self.allow_scripts)
                 problems.extend(found)
                 bpmn.append((filename, data, infos))
             else:
@@ -122,7 +120,7 @@ class DefinitionStore:
                 except ValidationError as exc:
                     problems.extend(exc.problems or [Problem(exc.message, file=filename)])
         if not problems and bpmn:
-            problems.extend(self._check_specs(session, bpmn))
+            problems.extend(self._check_references(session, bpmn))
         if problems:
             raise ValidationError("deployment refused:", problems)
 
@@ -133,42 +131,47 @@ class DefinitionStore:
         for filename, data, infos in bpmn:
             resource = self._resource(session, dep, filename, "bpmn", data)
             for info in infos:
-                digest = hashlib.sha256(data + info.key.encode()).hexdigest()
-                latest = self._latest(session, ProcessDefinition, info.key)
-                if duplicate_filtering and latest is not None and latest.content_hash == digest:
-                    result.filtered.append(info.key)
-                    result.processes.append(self.describe(latest))
-                    continue
-                version = (latest.version + 1) if latest else 1
-                definition = ProcessDefinition(
-                    id=f"{info.key}:{version}:{uuid.uuid4()}", key=info.key, name=info.name,
-                    version=version, deployment_id=dep.id, resource_id=resource.id,
-                    content_hash=digest, created_at=dep.created_at,
-                    info={"signal_starts": info.signal_starts, "message_starts": info.message_starts,
-                          "timer_starts": info.timer_starts, "none_start": info.none_start,
-                          "called_elements": info.called_elements, "file": filename})
-                session.add(definition)
-                session.flush()
-                self._replace_start_subscriptions(session, definition)
-                result.processes.append(self.describe(definition))
+                info_dict = {"signal_starts": info.signal_starts,
+                             "message_starts": info.message_starts,
+                             "timer_starts": info.timer_starts,
+                             "conditional_starts": info.conditional_starts,
+                             "none_start": info.none_start,
+                             "called_elements": info.called_elements, "file": filename}
+                row = self._version(session, ProcessDefinition, info.key, data, dep, resource,
+                                    duplicate_filtering, result, name=info.name, info=info_dict)
+                if row is not None:
+                    session.flush()
+                    self._replace_start_subscriptions(session, row)
+                    result.processes.append(self.describe(row))
         for filename, data, model in dmn:
             resource = self._resource(session, dep, filename, "dmn", data)
             for decision_id, decision in model.decisions.items():
-                digest = hashlib.sha256(data + decision_id.encode()).hexdigest()
-                latest = self._latest(session, DecisionDefinition, decision_id)
-                if duplicate_filtering and latest is not None and latest.content_hash == digest:
-                    result.filtered.append(decision_id)
-                    result.decisions.append(self.describe_decision(latest))
-                    continue
-                version = (latest.version + 1) if latest else 1
-                row = DecisionDefinition(
-                    id=f"{decision_id}:{version}:{uuid.uuid4()}", key=decision_id,
-                    name=getattr(decision, "name", None), version=version, deployment_id=dep.id,
-                    resource_id=resource.id, content_hash=digest, created_at=dep.created_at)
-                session.add(row)
-                result.decisions.append(self.describe_decision(row))
+                row = self._version(session, DecisionDefinition, decision_id, data, dep, resource,
+                                    duplicate_filtering, result,
+                                    name=getattr(decision, "name", None))
+                if row is not None:
+                    result.decisions.append(self.describe_decision(row))
         session.flush()
         return result
+
+    def _version(self, session: Session, table, key: str, data: bytes, dep: Deployment,
+                 resource: Resource, duplicate_filtering: bool, result: DeploymentResult,
+                 **fields: Any):
+        """The next version of ``key`` (None when unchanged content is filtered)."""
+        digest = hashlib.sha256(data + key.encode()).hexdigest()
+        latest = self._latest(session, table, key)
+        if duplicate_filtering and latest is not None and latest.content_hash == digest:
+            result.filtered.append(key)
+            listed = (result.processes, self.describe) if table is ProcessDefinition else \
+                (result.decisions, self.describe_decision)
+            listed[0].append(listed[1](latest))
+            return None
+        version = (latest.version + 1) if latest else 1
+        row = table(id=f"{key}:{version}:{uuid.uuid4()}", key=key, version=version,
+                    deployment_id=dep.id, resource_id=resource.id, content_hash=digest,
+                    created_at=dep.created_at, **fields)
+        session.add(row)
+        return row
 
     def _resource(self, session, dep, filename, kind, data) -> Resource:
         resource = Resource(id=str(uuid.uuid4()), deployment_id=dep.id, name=filename, kind=kind,
@@ -176,36 +179,29 @@ class DefinitionStore:
         session.add(resource)
         return resource
 
-    def _check_specs(self, session: Session, bpmn) -> list[Problem]:
-        """Let SpiffWorkflow build every process, resolving call activities across files."""
+    def _check_references(self, session: Session, bpmn) -> list[Problem]:
+        """Called processes must exist; delegate listeners must be registered."""
         problems: list[Problem] = []
-        sources = [(f, d) for f, d, _ in bpmn]
         local_keys = {info.key for _, _, infos in bpmn for info in infos}
-        called = {c for _, _, infos in bpmn for info in infos for c in info.called_elements}
-        for key in sorted(called - local_keys):
-            latest = self._latest(session, ProcessDefinition, key)
-            if latest is None:
-                problems.append(Problem(f"callActivity calls {key!r}, which is neither in this "
-                                        "deployment nor deployed", file=bpmn[0][0]))
-            else:
-                sources.append((latest.info.get("file", key), session.get(Resource, latest.resource_id).content))
-        if problems:
-            return problems
-        try:
-            parser = build_parser(sources)
-        except ValidationError as exc:
-            return exc.problems
         for filename, _data, infos in bpmn:
             for info in infos:
-                try:
-                    parser.get_spec(info.key)
-                    parser.get_subprocess_specs(info.key)
-                except ValidationException as exc:
-                    problems.append(spiff_problem(exc, filename))
+                for key in info.called_elements:
+                    if key not in local_keys and self._latest(session, ProcessDefinition,
+                                                              key) is None:
+                        problems.append(Problem(
+                            f"callActivity calls {key!r}, which is neither in this deployment "
+                            "nor deployed", file=filename))
+                for delegate, element_id, line in info.delegates:
+                    if not self._known_delegate(delegate):
+                        problems.append(Problem(
+                            f"listener {delegate!r} is not registered with this engine (a "
+                            "delegateExpression/class listener runs an in-process listener "
+                            "registered under that name)", file=filename, line=line,
+                            element_id=element_id))
         return problems
 
     @staticmethod
-    def _latest(session: Session, model, key: str):
+    def _latest(session, model, key: str):
         return session.scalars(select(model).where(model.key == key)
                                .order_by(model.version.desc()).limit(1)).first()
 
@@ -215,93 +211,96 @@ class DefinitionStore:
         session.execute(delete(EventSubscription).where(
             EventSubscription.definition_id.in_(older), EventSubscription.instance_id.is_(None)))
         info = definition.info
-        for name in info["signal_starts"]:
-            session.add(EventSubscription(id=str(uuid.uuid4()), kind="signal-start", name=name,
-                                          definition_id=definition.id))
-        for name in info["message_starts"]:
-            session.add(EventSubscription(id=str(uuid.uuid4()), kind="message-start", name=name,
-                                          definition_id=definition.id))
+        for kind, names in (("signal-start", info["signal_starts"]),
+                            ("message-start", info["message_starts"]),
+                            ("condition-start", info.get("conditional_starts", []))):
+            for sub_name in names:
+                session.add(EventSubscription(id=str(uuid.uuid4()), kind=kind, name=sub_name,
+                                              definition_id=definition.id))
         for element_id, kind, value in info["timer_starts"]:
             if "${" in value:
                 continue  # an expression timer start is evaluated when an instance exists
+            entry = schedule(kind, value)
+            if entry is None:
+                continue
             session.add(EventSubscription(
                 id=str(uuid.uuid4()), kind="timer-start", activity_id=element_id,
                 definition_id=definition.id, due_at=first_due(kind, value),
-                config={"kind": kind, "value": value}))
+                config={"kind": kind, "value": value, "schedule": entry}))
 
     # -- lookups ----------------------------------------------------------------------------
 
     @staticmethod
-    def describe(d: ProcessDefinition) -> dict[str, Any]:
+    def describe(d) -> dict[str, Any]:
         return {"id": d.id, "key": d.key, "name": d.name, "version": d.version,
-                "deployment_id": d.deployment_id, "resource": d.info.get("file")}
+                "deployment_id": d.deployment_id, "resource": (d.info or {}).get("file")}
 
     @staticmethod
-    def describe_decision(d: DecisionDefinition) -> dict[str, Any]:
+    def describe_decision(d) -> dict[str, Any]:
         return {"id": d.id, "key": d.key, "name": d.name, "version": d.version,
                 "deployment_id": d.deployment_id}
 
-    def latest_definition(self, session: Session, key: str) -> ProcessDefinition:
-        found = self._latest(session, ProcessDefinition, key)
+    def latest_definition(self, conn, key: str):
+        """The newest definition row of ``key`` (any Session or Connection)."""
+        found = conn.execute(select(DEFINITIONS).where(DEFINITIONS.c.key == key)
+                             .order_by(DEFINITIONS.c.version.desc()).limit(1)).mappings().first()
         if found is None:
             raise NotFoundError(f"no process definition with key {key!r} is deployed")
         return found
 
-    def definition(self, session: Session, definition_id: str) -> ProcessDefinition:
-        found = session.get(ProcessDefinition, definition_id)
+    def definition(self, conn, definition_id: str):
+        found = conn.execute(select(DEFINITIONS).where(DEFINITIONS.c.id == definition_id)
+                             ).mappings().first()
         if found is None:
             raise NotFoundError(f"no process definition with id {definition_id!r}")
         return found
 
-    def spec_by_id(self, session: Session, definition_id: str) -> tuple:
-        """Like :meth:`spec_for`, reading the definition row only when the spec is not cached."""
-        cached = self._specs.get(definition_id)
+    def model(self, conn, definition_id: str) -> ProcessModel:
+        """The parsed model of a stored definition (parsed once per process)."""
+        cached = self._models.get(definition_id)
         if cached is not None:
             return cached
-        return self.spec_for(session, self.definition(session, definition_id))
-
-    def spec_for(self, session: Session, definition: ProcessDefinition) -> tuple:
-        """(spec, subprocess_specs) for a definition, parsed once per process."""
-        cached = self._specs.get(definition.id)
-        if cached is not None:
-            return cached
+        row = self.definition(conn, definition_id)
+        content = conn.execute(select(RESOURCES.c.content).where(
+            RESOURCES.c.id == row["resource_id"])).scalar_one()
+        file = (row["info"] or {}).get("file", row["key"])
         with self._lock:
-            cached = self._specs.get(definition.id)
-            if cached is not None:
-                return cached
-            sources = [(definition.info.get("file", definition.key),
-                        session.get(Resource, definition.resource_id).content)]
-            seen = {definition.key}
-            pending = list(definition.info.get("called_elements", []))
-            while pending:
-                key = pending.pop()
-                if key in seen:
-                    continue
-                seen.add(key)
-                called = self._latest(session, ProcessDefinition, key)
-                if called is None:
-                    continue  # defined in the same file
-                if called.resource_id != definition.resource_id:
-                    sources.append((called.info.get("file", key),
-                                    session.get(Resource, called.resource_id).content))
-                pending.extend(called.info.get("called_elements", []))
-            parser = build_parser(sources)
-            spec = parser.get_spec(definition.key)
-            subprocess_specs = parser.get_subprocess_specs(definition.key)
-            self._specs[definition.id] = (spec, subprocess_specs)
-            return spec, subprocess_specs
+            cached = self._models.get(definition_id)
+            if cached is None:
+                models = load_models(content, file, allow_scripts=True)
+                cached = self._models[definition_id] = models[row["key"]]
+        return cached
 
-    def decision_model(self, session: Session, key: str, version: int | None = None):
+    def called(self, conn, key: str, binding: str, version: Any,
+               caller_definition_id: str) -> tuple[str, ProcessModel]:
+        """The definition a call activity starts: latest, same deployment, or a version."""
+        q = select(DEFINITIONS.c.id).where(DEFINITIONS.c.key == key)
+        if binding == "deployment":
+            caller = self.definition(conn, caller_definition_id)
+            q = q.where(DEFINITIONS.c.deployment_id == caller["deployment_id"])
+        elif binding == "version":
+            try:
+                q = q.where(DEFINITIONS.c.version == int(version))
+            except (TypeError, ValueError):
+                raise NotFoundError(f"camunda:calledElementVersion {version!r} is not a "
+                                    "version number") from None
+        found = conn.execute(q.order_by(DEFINITIONS.c.version.desc()).limit(1)).scalar()
+        if found is None:
+            raise NotFoundError(f"called process {key!r} ({binding} binding) is not deployed")
+        return found, self.model(conn, found)
+
+    def decision_model(self, conn, key: str, version: int | None = None):
         """The loaded DMN definitions holding decision ``key`` (latest or a given version)."""
-        query = select(DecisionDefinition).where(DecisionDefinition.key == key)
+        query = select(DECISIONS).where(DECISIONS.c.key == key)
         if version is not None:
-            query = query.where(DecisionDefinition.version == int(version))
-        row = session.scalars(query.order_by(DecisionDefinition.version.desc()).limit(1)).first()
+            query = query.where(DECISIONS.c.version == int(version))
+        row = conn.execute(query.order_by(DECISIONS.c.version.desc()).limit(1)).mappings().first()
         if row is None:
             suffix = f" version {version}" if version is not None else ""
             raise NotFoundError(f"no decision definition with key {key!r}{suffix} is deployed")
-        model = self._decisions.get(row.id)
+        model = self._decisions.get(row["id"])
         if model is None:
-            resource = session.get(Resource, row.resource_id)
-            model = self._decisions[row.id] = self._load_dmn(resource.content, resource.name)
+            resource = conn.execute(select(RESOURCES.c.content, RESOURCES.c.name).where(
+                RESOURCES.c.id == row["resource_id"])).one()
+            model = self._decisions[row["id"]] = self._load_dmn(resource.content, resource.name)
         return model

@@ -106,6 +106,13 @@ class ConcurrentUpdateError(ConflictError):
     code = "concurrent_update"
 
 
+class ExecutionFault(MlcError):
+    """The process cannot go on as modelled (no flow to take, an unknown called process...)."""
+
+    code = "execution_error"
+    status = 422
+
+
 class DecisionError(MlcError):
     """A DMN decision could not be loaded or evaluated."""
 

@@ -81,6 +81,7 @@ class HandlerRegistry:
 
     def __init__(self) -> None:
         self._handlers: dict[str, HandlerSpec] = {}
+        self._listeners: dict[str, Callable[[Any], Any]] = {}
 
     def register(self, topic: str, handler: Handler | None = None, *,
                  timeout: float | None = None, replace: bool = False):
@@ -102,3 +103,23 @@ class HandlerRegistry:
 
     def topics(self) -> list[str]:
         return sorted(self._handlers)
+
+    def register_listener(self, name: str, listener: Callable[[Any], Any] | None = None, *,
+                          replace: bool = False):
+        """Register an in-process listener for ``delegateExpression="${name}"`` (or
+        ``class="name"``) execution and task listeners; usable as a decorator.
+
+        The listener gets a :class:`~engine.bpmn.delegate.DelegateExecution` and runs inside
+        the instance's transaction: keep it quick and free of outside effects.
+        """
+
+        def add(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+            if name in self._listeners and not replace:
+                raise ConfigurationError(f"a listener named {name!r} is already registered")
+            self._listeners[name] = fn
+            return fn
+
+        return add(listener) if listener is not None else add
+
+    def listener(self, name: str) -> Callable[[Any], Any] | None:
+        return self._listeners.get(name)

@@ -1,11 +1,18 @@
-"""Workers: claim external tasks whose topic has an in-process handler, run the handler
-outside any transaction with a time limit, and report the outcome. Also the timer scheduler
-loop. ``mlc worker`` and ``mlc serve`` run these."""
+"""Workers: run external tasks whose topic has an in-process handler (outside any
+transaction, with a time limit) and asynchronous-continuation jobs; and the timer scheduler.
+``mlc worker`` and ``mlc serve`` run these.
+
+A running :class:`Worker` (``run``) also registers its topics with the engine, so tasks of
+those topics are written already locked by it, in the transaction that creates them, and
+handed straight to it after the commit: no claim round trip. ``run_once`` (tests, one-off
+draining) claims from the table as any external worker does.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
 import threading
 import traceback
@@ -13,9 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from .errors import BpmnError, ConflictError, NotFoundError
-from .external_tasks import ExternalTaskService, LockedTask
+from .external_tasks import ExternalTaskService, LockedTask, locked_task
+from .facade import Engine
 from .handlers import HandlerRegistry, TaskContext
-from .runtime import Engine
+from .jobs import JobExecutor
 
 log = logging.getLogger("mlc.worker")
 
@@ -25,7 +33,7 @@ def default_worker_id() -> str:
 
 
 class Worker:
-    """Runs in-process handlers for the topics in ``handlers``.
+    """Runs in-process handlers for the topics in ``handlers``, and due jobs.
 
     Args:
         engine: the engine whose database holds the tasks.
@@ -33,6 +41,7 @@ class Worker:
         worker_id: the lock owner name (unique per worker).
         lock_seconds: how long a claim lasts before another worker may take the task.
         handler_timeout: default time limit of a handler (a handler's own ``timeout`` wins).
+        max_tasks: tasks claimed per poll.
     """
 
     def __init__(self, engine: Engine, handlers: HandlerRegistry | None = None, *,
@@ -40,22 +49,35 @@ class Worker:
                  handler_timeout: float = 3600.0, max_tasks: int = 1) -> None:
         self.engine = engine
         self.tasks = ExternalTaskService(engine)
+        self.jobs = JobExecutor(engine)
         self.handlers = handlers or engine.handlers
         self.worker_id = worker_id or default_worker_id()
         self.lock_seconds = lock_seconds
         self.handler_timeout = handler_timeout
         self.max_tasks = max_tasks
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlc-handler")
+        self._inbox: queue.SimpleQueue[LockedTask] = queue.SimpleQueue()
+        self._wake = threading.Event()
 
     def run_once(self) -> int:
-        """Claim and run up to ``max_tasks`` tasks; return how many were run."""
-        topics = {t: self.lock_seconds for t in self.handlers.topics()}
-        if not topics:
-            return 0
-        claimed = self.tasks.fetch_and_lock(self.worker_id, topics, self.max_tasks)
-        for task in claimed:
+        """Run what is handed over, else claim up to ``max_tasks`` tasks; also due jobs.
+        Return how many tasks and jobs ran."""
+        ran = 0
+        while True:
+            try:
+                task = self._inbox.get_nowait()
+            except queue.Empty:
+                break
             self.execute(task)
-        return len(claimed)
+            ran += 1
+        if not ran:
+            topics = {t: self.lock_seconds for t in self.handlers.topics()}
+            if topics:
+                claimed = self.tasks.fetch_and_lock(self.worker_id, topics, self.max_tasks)
+                for task in claimed:
+                    self.execute(task)
+                ran += len(claimed)
+        return ran + self.jobs.run_due(self.worker_id)
 
     def execute(self, task: LockedTask) -> None:
         spec = self.handlers.get(task.topic)
@@ -95,15 +117,32 @@ class Worker:
         except Exception:
             log.exception("reporting task %s failed", task.id)
 
+    def _handed_over(self, rows: list[dict]) -> None:
+        for row in rows:
+            self._inbox.put(locked_task(row))
+        self._wake.set()
+
     def run(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
-        while not stop.is_set():
-            try:
-                ran = self.run_once()
-            except Exception:
-                log.exception("worker loop error")
-                ran = 0
-            if not ran:
-                stop.wait(poll_interval)
+        """Work until ``stop`` is set, taking this process's new tasks as they are created."""
+        claims = self.engine.services.claims
+        claims.worker_id, claims.lock_seconds = self.worker_id, self.lock_seconds
+        claims.topics = frozenset(self.handlers.topics())
+        claims.capacity = lambda: 64 - self._inbox.qsize()
+        claims.deliver = self._handed_over
+        try:
+            while not stop.is_set():
+                try:
+                    ran = self.run_once()
+                except Exception:
+                    log.exception("worker loop error")
+                    ran = 0
+                if not ran:
+                    self._wake.wait(poll_interval)
+                    self._wake.clear()
+        finally:
+            if claims.deliver is self._handed_over:
+                claims.deliver = None
+            # tasks handed over but not run: their locks expire and any worker takes them
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -116,9 +155,13 @@ class TimerScheduler:
         self.engine = engine
 
     def run(self, stop: threading.Event, poll_interval: float = 1.0) -> None:
+        ticks = 0
         while not stop.is_set():
             try:
                 fired = self.engine.fire_due_timers()
+                ticks += 1
+                if ticks % 3600 == 0:
+                    self.engine.forget_idempotency_keys()
             except Exception:
                 log.exception("timer scheduler error")
                 fired = 0

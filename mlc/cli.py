@@ -131,9 +131,15 @@ def db_upgrade() -> None:
     """Create or migrate the database to the newest schema."""
     from engine.migrate import current, upgrade
 
-    url = click.get_current_context().find_root().obj._factory().database_url
+    settings = click.get_current_context().find_root().obj._factory()
+    url = settings.database_url
     upgrade(url)
     click.echo(f"database at revision {current(url)}")
+    from mlc.wiring import build_runtime
+
+    converted = build_runtime(settings, migrate=False).engine.convert_stored_instances()
+    if converted:
+        click.echo(f"{converted} running instance(s) converted to the current state format")
 
 
 # ---------------------------------------------------------------------------- deployments

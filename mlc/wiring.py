@@ -64,6 +64,8 @@ def build_runtime(settings: Settings | None = None, *, migrate: bool = True,
     engine = Engine(db, handlers, allow_scripts=settings.allow_scripts)
     runtime = Runtime(settings, db, engine, ExternalTaskService(engine), handlers)
     register_handlers(runtime, job_spares=job_spares)
+    if migrate:
+        engine.convert_stored_instances()  # after the handlers: listeners must be known
     return runtime
 
 

@@ -51,6 +51,10 @@ def schedule_bpmn(name: str, cron: str | None) -> bytes:
       <bpmn:outgoing>Flow_ToBuild</bpmn:outgoing>
     </bpmn:serviceTask>
     <bpmn:callActivity id="Call_BuildAndDeploy" name="Build and deploy" calledElement="{BUILD_AND_DEPLOY_KEY}">
+      <bpmn:extensionElements>
+        <camunda:in variables="all" />
+        <camunda:out variables="all" />
+      </bpmn:extensionElements>
       <bpmn:incoming>Flow_ToBuild</bpmn:incoming>
       <bpmn:outgoing>Flow_ToEnd</bpmn:outgoing>
     </bpmn:callActivity>

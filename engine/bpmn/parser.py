@@ -1,469 +1,378 @@
-"""The Camunda 7 dialect of BPMN, on top of SpiffWorkflow's CamundaParser.
+"""The Camunda 7 dialect of BPMN: validate a deployed file and build its executable models.
 
-Keeps what Camunda Modeler writes (external/class/delegateExpression/expression service tasks,
-``camunda:inputOutput``, properties, async flags, retry cycles, ``decisionRef``), swaps in the
-engine's clock-aware timers, and validates a deployment up front so that every problem is
-reported with its file, line and element id instead of failing later at run time.
+One pass over the lxml tree both checks and builds: each flow element is handled by the
+builder registered for its tag in ``BUILDERS``, which reads Camunda's attributes and
+extension elements, compiles every expression, and reports anything it cannot run as a
+:class:`~engine.errors.Problem` located as ``file:line [id]: what and why``. Structural checks
+(flows, boundaries, gateways, links, starts) follow once the container is built. Any NCName
+is a valid id: ids are only ever keys of the model's own dictionaries.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Iterable
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, full_tag
-from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, GatewayParser
-from SpiffWorkflow.bpmn.parser.util import first
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.defaults import ScriptTask
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
-from SpiffWorkflow.bpmn.parser.event_parsers import (
-    CONDITIONAL_EVENT_XPATH,
-    ERROR_EVENT_XPATH,
-    MESSAGE_EVENT_XPATH,
-    SIGNAL_EVENT_XPATH,
-    TIMER_EVENT_XPATH,
-)
-from SpiffWorkflow.camunda.parser.event_parsers import (
-    CamundaBoundaryEventParser,
-    CamundaEndEventParser,
-    CamundaIntermediateCatchEventParser,
-    CamundaIntermediateThrowEventParser,
-    CamundaStartEventParser,
-)
-from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser, ScriptTaskParser
-from SpiffWorkflow.bpmn.specs.defaults import (
-    BoundaryEvent,
-    EndEvent,
-    IntermediateCatchEvent,
-    IntermediateThrowEvent,
-    StartEvent,
-)
 
-from ..errors import ExpressionError, Problem, ValidationError
+from ..errors import Problem, ValidationError
 from ..xmlsafe import parse_xml
-from .specs import (DecisionTask, ExpressionTask, ExternalTask, IoMapping, PassThroughTask,
-                    ScopeInclusiveGateway, ScopeParallelGateway)
-from .timers import ClockCycle, ClockDuration, ClockTimeDate, validate_timer_value
+from .elements import BUILDERS
+from .extensions import (BPMN_NS, NS, Located, flag, io_mapping, listeners, local,
+                         multi_instance, properties, retry_cycle)
+from .model import Container, Flow, Kind, Node, ProcessInfo, ProcessModel, Trigger
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
-NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
-
-# Flow elements the engine runs. Anything else inside a process is refused at deployment.
-SUPPORTED = {
-    "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",
-    "boundaryEvent", "task", "serviceTask", "sendTask", "receiveTask", "userTask", "manualTask",
-    "businessRuleTask", "scriptTask", "subProcess", "callActivity", "exclusiveGateway",
-    "parallelGateway", "inclusiveGateway", "eventBasedGateway", "sequenceFlow",
+#: Elements that may appear inside a process or sub-process without being flow nodes.
+IGNORED = frozenset({
     "laneSet", "lane", "dataObject", "dataObjectReference", "dataStoreReference",
     "textAnnotation", "association", "extensionElements", "documentation", "ioSpecification",
-    "property", "incoming", "outgoing", "flowNodeRef", "group", "category",
+    "property", "incoming", "outgoing", "flowNodeRef", "group", "category", "dataInput",
+    "dataOutput", "dataInputAssociation", "dataOutputAssociation",
+})
+#: What Camunda 7 itself refuses; named so the refusal says why.
+REFUSED = {
+    "complexGateway": "complex gateways are not executable in Camunda 7",
+    "adHocSubProcess": "ad-hoc sub-processes are not executable in Camunda 7",
+    "choreographyTask": "choreographies are not executable",
+    "subChoreography": "choreographies are not executable",
 }
-SUPPORTED_EVENT_DEFINITIONS = {
-    "timerEventDefinition", "signalEventDefinition", "messageEventDefinition",
-    "errorEventDefinition", "terminateEventDefinition", "escalationEventDefinition",
-    "cancelEventDefinition", "compensateEventDefinition", "conditionalEventDefinition",
-    "linkEventDefinition",
-}
-REFUSED_EVENT_DEFINITIONS = {"compensateEventDefinition", "conditionalEventDefinition",
-                             "linkEventDefinition", "cancelEventDefinition"}
+ACTIVITIES = frozenset({"task", "manualTask", "serviceTask", "sendTask", "businessRuleTask",
+                        "scriptTask", "userTask", "receiveTask", "subProcess", "transaction",
+                        "callActivity"})
+CATCHERS_AFTER_EVENT_GATEWAY = frozenset({Trigger.MESSAGE, Trigger.SIGNAL, Trigger.TIMER,
+                                          Trigger.CONDITIONAL})
 
 
-def _c(name: str) -> str:
-    return f"{{{CAMUNDA_NS}}}{name}"
+class _Document:
+    """Definitions-level lookups of one file and the state of the current build."""
+
+    def __init__(self, root, filename: str, allow_scripts: bool) -> None:
+        self.root = root
+        self.sink = Located(filename)
+        self.filename = filename
+        self.allow_scripts = allow_scripts
+        self.signals = {s.get("id"): s.get("name") for s in root.findall("bpmn:signal", NS)}
+        self.messages = {m.get("id"): m.get("name") for m in root.findall("bpmn:message", NS)}
+        self.errors = {e.get("id"): e for e in root.findall("bpmn:error", NS)}
+        self.escalations = {e.get("id"): e for e in root.findall("bpmn:escalation", NS)}
+        self.model: ProcessModel | None = None
+        self.info: ProcessInfo | None = None
+        self.elements: dict[str, object] = {}  # node id -> its lxml element, to locate problems
 
 
-def _local(tag) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+# ------------------------------------------------------------------------------ entry points
 
 
-def parse_param_value(node) -> tuple:
-    """A ``camunda:inputParameter``/``outputParameter`` value: text, list, map or null."""
-    children = [c for c in node if isinstance(c.tag, str)]
-    if not children:
-        return ("text", node.text or "") if node.text is not None else ("null",)
-    child = children[0]
-    kind = _local(child.tag)
-    if kind == "list":
-        return ("list", [parse_param_value(v) for v in child if isinstance(v.tag, str)])
-    if kind == "map":
-        return ("map", [(e.get("key"), parse_param_value(e)) for e in child
-                        if isinstance(e.tag, str)])
-    if kind == "script":
-        raise ValidationException("script input/output parameters are not supported", node=node)
-    return ("text", child.text or "")
-
-
-def parse_io_mapping(node) -> IoMapping:
-    io = IoMapping()
-    for p in node.findall("bpmn:extensionElements/camunda:inputOutput/camunda:inputParameter", NS):
-        io.inputs.append((p.get("name"), parse_param_value(p)))
-    for p in node.findall("bpmn:extensionElements/camunda:inputOutput/camunda:outputParameter", NS):
-        io.outputs.append((p.get("name"), parse_param_value(p)))
-    return io
-
-
-def parse_properties(node) -> dict[str, str]:
-    return {p.get("name"): p.get("value") or ""
-            for p in node.findall("bpmn:extensionElements/camunda:properties/camunda:property", NS)}
-
-
-def retry_cycle(node) -> str | None:
-    found = node.find("bpmn:extensionElements/camunda:failedJobRetryTimeCycle", NS)
-    return found.text.strip() if found is not None and found.text else None
-
-
-class ServiceTaskParser(CamundaTaskParser):
-    """serviceTask / sendTask in all of Camunda's implementation styles."""
-
-    def create_task(self):
-        node = self.node
-        io = parse_io_mapping(node)
-        attrs = dict(self.bpmn_attributes)
-        expression = node.get(_c("expression"))
-        result_variable = node.get(_c("resultVariable"))
-        if expression is not None:
-            return ExpressionTask(self.spec, self.bpmn_id, expression=expression,
-                                  result_variable=result_variable, io=io, **attrs)
-        topic, implementation = service_topic(node)
-        if topic is None:
-            self.raise_validation_exception(
-                "service task has no implementation: set camunda:type=\"external\" with "
-                "camunda:topic, camunda:class, camunda:delegateExpression or camunda:expression")
-        return ExternalTask(self.spec, self.bpmn_id, topic=topic, implementation=implementation,
-                            io=io, properties=parse_properties(node),
-                            retry_cycle=retry_cycle(node), result_variable=result_variable,
-                            **attrs)
-
-
-def service_topic(node) -> tuple[str | None, str]:
-    """The topic a service task is dispatched on, and which Camunda attribute named it."""
-    if node.get(_c("type")) == "external":
-        return node.get(_c("topic")), "external"
-    if node.get(_c("class")):
-        return node.get(_c("class")), "class"
-    delegate = node.get(_c("delegateExpression"))
-    if delegate:
-        name = delegate.strip()
-        if name.startswith(("${", "#{")) and name.endswith("}"):
-            name = name[2:-1].strip()
-        return name, "delegateExpression"
-    connector = node.find("bpmn:extensionElements/camunda:connector/camunda:connectorId", NS)
-    if connector is not None and connector.text:
-        return connector.text.strip(), "connector"
-    return None, "none"
-
-
-class PassThroughParser(CamundaTaskParser):
-    def create_task(self):
-        return PassThroughTask(self.spec, self.bpmn_id, io=parse_io_mapping(self.node),
-                               **self.bpmn_attributes)
-
-
-class DecisionTaskParser(CamundaTaskParser):
-    def create_task(self):
-        node = self.node
-        ref = node.get(_c("decisionRef"))
-        if not ref:
-            topic, implementation = service_topic(node)
-            if topic is None:
-                self.raise_validation_exception("businessRuleTask needs camunda:decisionRef "
-                                                "or an external implementation")
-            return ExternalTask(self.spec, self.bpmn_id, topic=topic,
-                                implementation=implementation, io=parse_io_mapping(node),
-                                properties=parse_properties(node), retry_cycle=retry_cycle(node),
-                                **self.bpmn_attributes)
-        mode = node.get(_c("mapDecisionResult")) or "resultList"
-        if mode not in ("singleEntry", "singleResult", "collectEntries", "resultList"):
-            self.raise_validation_exception(f"unknown camunda:mapDecisionResult {mode!r}")
-        return DecisionTask(self.spec, self.bpmn_id, decision_ref=ref,
-                            binding=node.get(_c("decisionRefBinding")) or "latest",
-                            version=node.get(_c("decisionRefVersion")),
-                            result_variable=node.get(_c("resultVariable")),
-                            map_decision_result=mode, io=parse_io_mapping(node),
-                            **self.bpmn_attributes)
-
-
-class CamundaErrorEventDefinition(ErrorEventDefinition):
-    """An error event that also stores the caught error's code and message in variables.
-
-    ``camunda:errorCodeVariable`` / ``camunda:errorMessageVariable`` on the
-    ``errorEventDefinition``, as Camunda 7 does. The thrown error's message travels as the
-    ``message`` attribute of the thrown definition (set by the external-task service).
-    """
-
-    def __init__(self, name, code=None, code_variable=None, message_variable=None, **kwargs):
-        super().__init__(name, code, **kwargs)
-        self.code_variable = code_variable
-        self.message_variable = message_variable
-
-    def catch(self, my_task, event=None):
-        super().catch(my_task, event)
-        payload = dict(my_task.internal_data.get(self.name) or {})
-        thrown = event.event_definition if event is not None else None
-        if self.code_variable:
-            payload[self.code_variable] = getattr(thrown, "code", None)
-        if self.message_variable:
-            payload[self.message_variable] = getattr(thrown, "message", None) or getattr(
-                thrown, "name", None)
-        my_task.internal_data[self.name] = payload
-
-    def __eq__(self, other):
-        # Errors match by code across the error-definition classes (thrown ones are plain).
-        return isinstance(other, ErrorEventDefinition) and self.code in (None, other.code)
-
-
-class _EngineEvents:
-    """Mixin for event parsers: clock-aware timers, messages whose payload becomes variables,
-    and error events with Camunda's code/message variables."""
-
-    def parse_error_event(self, error_event):
-        plain = super().parse_error_event(error_event)
-        return CamundaErrorEventDefinition(
-            plain.name, plain.code, code_variable=error_event.get(_c("errorCodeVariable")),
-            message_variable=error_event.get(_c("errorMessageVariable")),
-            description=plain.description)
-
-    def parse_message_event(self, message_event):
-        ref = message_event.get("messageRef")
-        message = first(self.doc_xpath(f'.//bpmn:message[@id="{ref}"]')) if ref else None
-        name = message.get("name") if message is not None else self.node.get("name")
-        return MessageEventDefinition(name)
-
-    def parse_timer_event(self, event):
-        name = self.node.get("name", self.node.get("id"))
-        for tag, cls in (("timeDate", ClockTimeDate), ("timeDuration", ClockDuration),
-                         ("timeCycle", ClockCycle)):
-            found = first(self._xpath(event, f".//bpmn:{tag}"))
-            if found is not None:
-                return cls(name, (found.text or "").strip())
-        self.raise_validation_exception("timer event definition without a time value")
-
-
-class StartEventParser(_EngineEvents, CamundaStartEventParser):
-    """Also error start events, which only an event subprocess may have (Camunda's
-    catch-all "any other error" handler); SpiffWorkflow alone parses them as none starts."""
-
-    def create_task(self):
-        event_definition = self.get_event_definition(
-            [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH,
-             CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH])
-        task = self._create_task(event_definition)
-        self.spec.start.connect(task)
-        return task
-
-
-class EndEventParser(_EngineEvents, CamundaEndEventParser):
-    pass
-
-
-class CatchEventParser(_EngineEvents, CamundaIntermediateCatchEventParser):
-    pass
-
-
-class ThrowEventParser(_EngineEvents, CamundaIntermediateThrowEventParser):
-    pass
-
-
-class BoundaryEventParser(_EngineEvents, CamundaBoundaryEventParser):
-    pass
-
-
-class MlcBpmnParser(CamundaParser):
-    """CamundaParser with the engine's task specs and timers."""
-
-    OVERRIDE_PARSER_CLASSES = dict(CamundaParser.OVERRIDE_PARSER_CLASSES)
-    OVERRIDE_PARSER_CLASSES.update({
-        full_tag("serviceTask"): (ServiceTaskParser, ExternalTask),
-        full_tag("sendTask"): (ServiceTaskParser, ExternalTask),
-        full_tag("task"): (PassThroughParser, PassThroughTask),
-        full_tag("manualTask"): (PassThroughParser, PassThroughTask),
-        full_tag("businessRuleTask"): (DecisionTaskParser, DecisionTask),
-        full_tag("scriptTask"): (ScriptTaskParser, ScriptTask),
-        full_tag("startEvent"): (StartEventParser, StartEvent),
-        full_tag("endEvent"): (EndEventParser, EndEvent),
-        full_tag("intermediateCatchEvent"): (CatchEventParser, IntermediateCatchEvent),
-        full_tag("intermediateThrowEvent"): (ThrowEventParser, IntermediateThrowEvent),
-        full_tag("boundaryEvent"): (BoundaryEventParser, BoundaryEvent),
-        full_tag("parallelGateway"): (GatewayParser, ScopeParallelGateway),
-        full_tag("inclusiveGateway"): (ConditionalGatewayParser, ScopeInclusiveGateway),
-    })
-
-    def _find_dependencies(self, process):
-        # Decisions are deployed resources looked up when the task runs (latest or pinned
-        # version), not DMN files this parser holds; BpmnDmnParser's bookkeeping of them
-        # expects SpiffWorkflow's own businessRuleTask parser and fails on ours.
-        BpmnParser._find_dependencies(self, process)
-
-
-@dataclass
-class ProcessInfo:
-    """What deployment learns about one executable process in a BPMN file."""
-
-    key: str
-    name: str | None
-    file: str
-    signal_starts: list[str] = field(default_factory=list)
-    message_starts: list[str] = field(default_factory=list)
-    timer_starts: list[tuple[str, str, str]] = field(default_factory=list)  # (element, kind, value)
-    none_start: bool = False
-    called_elements: list[str] = field(default_factory=list)
-
-
-def _problem(node, filename: str, message: str) -> Problem:
-    return Problem(message, file=filename, line=getattr(node, "sourceline", None),
-                   element_id=node.get("id") if node is not None else None)
-
-
-def validate_bpmn(root, filename: str, *, allow_scripts: bool, compile_template) -> tuple[list[ProcessInfo], list[Problem]]:
-    """Check one parsed BPMN document; return its executable processes and every problem found.
-
-    ``compile_template`` compiles a ``${...}`` text or raises ExpressionError; it is passed in
-    so the parser does not depend on which expression language implementation is used.
-    """
-    problems: list[Problem] = []
-    if _local(root.tag) != "definitions" or etree.QName(root.tag).namespace != BPMN_NS:
-        return [], [_problem(root, filename, "not a BPMN 2.0 definitions document")]
+def parse_bpmn(root, filename: str, *, allow_scripts: bool = False
+               ) -> tuple[list[ProcessModel], list[ProcessInfo], list[Problem]]:
+    """Check one parsed BPMN document; return its executable models, their infos, and every
+    problem found (models are only usable when there are no problems)."""
+    doc = _Document(root, filename, allow_scripts)
+    sink = doc.sink
+    if local(root.tag) != "definitions" or etree.QName(root.tag).namespace != BPMN_NS:
+        sink.add(root, "not a BPMN 2.0 definitions document")
+        return [], [], sink.problems
     processes = root.findall("bpmn:process", NS)
     if not processes:
-        problems.append(_problem(root, filename, "no bpmn:process in the file"))
-    signals = {s.get("id"): s.get("name") for s in root.findall("bpmn:signal", NS)}
-    messages = {m.get("id"): m.get("name") for m in root.findall("bpmn:message", NS)}
-    errors = {e.get("id") for e in root.findall("bpmn:error", NS)}
-    infos = []
-
-    def check_expr(node, text: str | None, what: str, at=None) -> None:
-        """``at``: the node whose line to report when ``node`` (the element) is further up."""
-        if text is None or ("${" not in text and "#{" not in text):
-            return
-        try:
-            compile_template(text)
-        except ExpressionError as exc:
-            problems.append(Problem(f"bad {what}: {exc.message}", file=filename,
-                                    line=getattr(at if at is not None else node, "sourceline", None),
-                                    element_id=node.get("id")))
-
+        sink.add(root, "no bpmn:process in the file")
+    models, infos = [], []
     for process in processes:
-        key = process.get("id")
-        info = ProcessInfo(key=key, name=process.get("name"), file=filename)
         if process.get("isExecutable", "false") != "true":
             continue
-        ids = {el.get("id"): el for el in process.iter() if isinstance(el.tag, str) and el.get("id")}
-        for el in process.iter():
-            if not isinstance(el.tag, str):
-                continue
-            ns = etree.QName(el.tag).namespace
-            tag = _local(el.tag)
-            if ns != BPMN_NS:
-                continue
-            parent = el.getparent()
-            in_flow_scope = parent is not None and _local(parent.tag) in ("process", "subProcess", "transaction")
-            if tag.endswith("EventDefinition"):
-                if tag not in SUPPORTED_EVENT_DEFINITIONS or tag in REFUSED_EVENT_DEFINITIONS:
-                    problems.append(_problem(parent, filename, f"unsupported event definition bpmn:{tag}"))
-                continue
-            if in_flow_scope and tag not in SUPPORTED and tag not in ("transaction",):
-                problems.append(_problem(el, filename, f"unsupported element bpmn:{tag}"))
-                continue
-            if tag == "sequenceFlow":
-                for ref in ("sourceRef", "targetRef"):
-                    target = el.get(ref)
-                    if not target or target not in ids:
-                        problems.append(_problem(el, filename, f"{ref} {target!r} does not name an element of the process"))
-                cond = el.find("bpmn:conditionExpression", NS)
-                if cond is not None:
-                    check_expr(el, cond.text, "condition")
-            elif tag == "scriptTask" and not allow_scripts:
-                problems.append(_problem(el, filename, "script tasks are refused (set MLC_ALLOW_SCRIPTS=1 to allow them)"))
-            elif tag in ("serviceTask", "sendTask") and el.get(_c("expression")) is None:
-                topic, _impl = service_topic(el)
-                if not topic:
-                    problems.append(_problem(el, filename, "service task has no implementation: set camunda:type=\"external\" with camunda:topic, camunda:class, camunda:delegateExpression or camunda:expression"))
-            elif tag == "boundaryEvent":
-                if el.get("attachedToRef") not in ids:
-                    problems.append(_problem(el, filename, f"attachedToRef {el.get('attachedToRef')!r} does not name an element of the process"))
-            elif tag == "callActivity":
-                called = el.get("calledElement")
-                if not called:
-                    problems.append(_problem(el, filename, "callActivity without calledElement"))
-                else:
-                    info.called_elements.append(called)
-            if tag in ("serviceTask", "sendTask"):
-                check_expr(el, el.get(_c("expression")), "expression")
-            for p in el.findall("bpmn:extensionElements/camunda:inputOutput/*", NS):
-                for text_node in p.iter():
-                    if isinstance(text_node.tag, str) and text_node.text:
-                        # parameters have no id: name the activity, point at the parameter
-                        check_expr(el, text_node.text, f"parameter {p.get('name')!r}", at=text_node)
-            for ev in el.findall("bpmn:signalEventDefinition", NS):
-                ref = ev.get("signalRef")
-                if ref not in signals:
-                    problems.append(_problem(el, filename, f"signalRef {ref!r} does not name a bpmn:signal"))
-                elif tag == "startEvent" and parent is process:
-                    info.signal_starts.append(signals[ref])
-                else:
-                    check_expr(el, signals[ref], "signal name")
-            for ev in el.findall("bpmn:messageEventDefinition", NS):
-                ref = ev.get("messageRef")
-                if ref not in messages:
-                    problems.append(_problem(el, filename, f"messageRef {ref!r} does not name a bpmn:message"))
-                elif tag == "startEvent" and parent is process:
-                    info.message_starts.append(messages[ref])
-            if tag == "receiveTask":
-                ref = el.get("messageRef")
-                if ref not in messages:
-                    problems.append(_problem(el, filename, f"messageRef {ref!r} does not name a bpmn:message"))
-            for ev in el.findall("bpmn:errorEventDefinition", NS):
-                ref = ev.get("errorRef")
-                if ref is not None and ref not in errors:
-                    problems.append(_problem(el, filename, f"errorRef {ref!r} does not name a bpmn:error"))
-            for ev in el.findall("bpmn:timerEventDefinition", NS):
-                found = [(k, ev.find(f"bpmn:{t}", NS)) for k, t in
-                         (("date", "timeDate"), ("duration", "timeDuration"), ("cycle", "timeCycle"))]
-                found = [(k, n) for k, n in found if n is not None]
-                if not found or not (found[0][1].text or "").strip():
-                    problems.append(_problem(el, filename, "timer without a time value"))
-                    continue
-                kind, value_node = found[0]
-                value = value_node.text.strip()
-                if "${" in value or "#{" in value:
-                    check_expr(el, value, f"timer {kind}")
-                else:
-                    try:
-                        validate_timer_value(kind, value)
-                    except ExpressionError as exc:
-                        problems.append(_problem(el, filename, exc.message))
-                        continue
-                if tag == "startEvent" and parent is process:
-                    info.timer_starts.append((el.get("id"), kind, value))
-            if tag == "startEvent" and parent is process and not any(
-                    _local(c.tag).endswith("EventDefinition") for c in el if isinstance(c.tag, str)):
-                info.none_start = True
-        infos.append(info)
-    if processes and not infos and not problems:
-        problems.append(_problem(processes[0], filename, "no executable process (isExecutable=\"true\")"))
+        key = process.get("id")
+        if not key:
+            sink.add(process, "a process needs an id")
+            continue
+        doc.model = ProcessModel(key=key, name=process.get("name"), file=filename)
+        doc.info = ProcessInfo(key=key, name=process.get("name"), file=filename)
+        root_node = Node(id=key, kind=Kind.SUB_PROCESS, name=process.get("name"),
+                         line=process.sourceline)
+        root_node.listeners = listeners(process, sink, "execution",
+                                        allow_scripts=allow_scripts)
+        _note_delegates(doc, root_node, process)
+        doc.model.nodes[key] = root_node
+        _build_container(doc, process, key, "process")
+        models.append(doc.model)
+        infos.append(doc.info)
+    if processes and not models and not sink.problems:
+        sink.add(processes[0], "no executable process (isExecutable=\"true\")")
+    return models, infos, sink.problems
+
+
+def validate_bpmn(root, filename: str, *, allow_scripts: bool = False
+                  ) -> tuple[list[ProcessInfo], list[Problem]]:
+    """The infos of a document's executable processes and every problem found."""
+    _models, infos, problems = parse_bpmn(root, filename, allow_scripts=allow_scripts)
     return infos, problems
 
 
-def spiff_problem(exc: ValidationException, filename: str) -> Problem:
-    return Problem(str(getattr(exc, "msg", None) or exc).split("\n")[0],
-                   file=getattr(exc, "file_name", None) or filename,
-                   line=getattr(exc, "line_number", None) or None,
-                   element_id=getattr(exc, "id", None) or None)
+def load_models(data: bytes, filename: str, *, allow_scripts: bool = False
+                ) -> dict[str, ProcessModel]:
+    """Parse deployed bytes into models by process key; raise ValidationError on problems."""
+    root = parse_xml(data, filename)
+    models, _infos, problems = parse_bpmn(root, filename, allow_scripts=allow_scripts)
+    if problems:
+        raise ValidationError(f"{filename}: could not parse BPMN:", problems)
+    return {m.key: m for m in models}
 
 
-def build_parser(sources: Iterable[tuple[str, bytes]]) -> MlcBpmnParser:
-    """A SpiffWorkflow parser loaded with the given (filename, BPMN bytes) documents."""
-    parser = MlcBpmnParser()
-    for filename, data in sources:
-        root = parse_xml(data, filename)
+# ------------------------------------------------------------------------------ containers
+
+
+def _build_container(doc: _Document, element, container_id: str, kind: str) -> Container:
+    """Build the flow nodes and flows directly inside ``element`` (process or sub-process)."""
+    sink, model = doc.sink, doc.model
+    container = Container(id=container_id)
+    model.containers[container_id] = container
+    flows = []
+    for el in element:
+        if not isinstance(el.tag, str) or etree.QName(el.tag).namespace != BPMN_NS:
+            continue
+        tag = local(el.tag)
+        if tag == "sequenceFlow":
+            flows.append(el)
+            continue
+        if tag in IGNORED:
+            continue
+        if tag in REFUSED:
+            sink.add(el, f"unsupported element bpmn:{tag}: {REFUSED[tag]}")
+            continue
+        builder = BUILDERS.get(tag)
+        if builder is None:
+            sink.add(el, f"unsupported element bpmn:{tag}")
+            continue
+        node_id = el.get("id")
+        if not node_id:
+            sink.add(el, f"bpmn:{tag} without an id")
+            continue
+        if node_id in model.nodes:
+            sink.add(el, f"duplicate id {node_id!r} (also on line {model.nodes[node_id].line})")
+            continue
+        doc.elements[node_id] = el
+        node = builder(doc, el, tag)
+        if node is None:
+            continue
+        node.container = container_id
+        node.name = el.get("name")
+        node.line = el.sourceline
+        _common(doc, el, node)
+        model.nodes[node_id] = node
+        container.nodes.append(node_id)
+        if node.kind in (Kind.SUB_PROCESS, Kind.TRANSACTION, Kind.EVENT_SUB_PROCESS):
+            sub_kind = "event" if node.kind is Kind.EVENT_SUB_PROCESS else "sub"
+            _build_container(doc, el, node_id, sub_kind)
+            if node.kind is Kind.EVENT_SUB_PROCESS:
+                container.event_sub_processes.append(node_id)
+    for el in flows:
+        _build_flow(doc, el, container)
+    _check_container(doc, element, container, kind)
+    return container
+
+
+def _common(doc: _Document, el, node: Node) -> None:
+    """What every flow node may carry: listeners, async flags, io mapping, multi-instance."""
+    sink = doc.sink
+    node.listeners = listeners(el, sink, "execution", allow_scripts=doc.allow_scripts)
+    node.async_before = flag(el, "asyncBefore") or flag(el, "async")
+    node.async_after = flag(el, "asyncAfter")
+    node.exclusive = flag(el, "exclusive", True)
+    node.retry_cycle = retry_cycle(el)
+    if node.retry_cycle:
+        _check_retry_cycle(doc, el, node.retry_cycle)
+    tag = local(el.tag)
+    if tag in ACTIVITIES or tag in ("intermediateThrowEvent", "endEvent"):
+        node.io = io_mapping(el, sink)
+        node.properties.update(properties(el))
+    if tag in ACTIVITIES:
+        node.multi = multi_instance(el, sink)
+        node.for_compensation = (el.get("isForCompensation") or "false").lower() == "true"
+        if el.find("bpmn:standardLoopCharacteristics", NS) is not None:
+            sink.add(el, "standard loops (loop marker) are not executable in Camunda 7: use a "
+                     "multi-instance marker or a gateway loop")
+    _note_delegates(doc, node, el)
+
+
+def _note_delegates(doc: _Document, node: Node, el) -> None:
+    for group in (node.listeners, node.task_listeners):
+        for items in group.values():
+            for listener in items:
+                if listener.delegate:
+                    doc.info.delegates.append((listener.delegate, node.id, listener.line))
+
+
+def _check_retry_cycle(doc: _Document, el, text: str) -> None:
+    from .timers import parse_duration
+
+    parts = text.strip().split("/")
+    ok = len(parts) == 2 and parts[0][:1].upper() == "R" and parts[0][1:].isdigit()
+    if ok:
         try:
-            parser.add_bpmn_xml(etree.ElementTree(root), filename=filename)
-        except ValidationException as exc:
-            raise ValidationError(f"{filename}: could not parse BPMN:",
-                                  [spiff_problem(exc, filename)]) from None
-    return parser
+            parse_duration(parts[1])
+        except ValueError:
+            ok = False
+    if not ok:
+        doc.sink.add(el, f"invalid failedJobRetryTimeCycle {text!r}; expected e.g. R3/PT10S")
+
+
+def _build_flow(doc: _Document, el, container: Container) -> None:
+    sink, model = doc.sink, doc.model
+    flow_id = el.get("id")
+    if not flow_id:
+        sink.add(el, "sequenceFlow without an id")
+        return
+    ok = True
+    for ref in ("sourceRef", "targetRef"):
+        target = el.get(ref)
+        if not target or target not in model.nodes:
+            sink.add(el, f"{ref} {target!r} does not name an element of the process")
+            ok = False
+        elif model.nodes[target].container != container.id:
+            sink.add(el, f"{ref} {target!r} is in another (sub-)process: a sequence flow cannot "
+                     "cross a sub-process boundary")
+            ok = False
+    cond_el = el.find("bpmn:conditionExpression", NS)
+    condition = None
+    if cond_el is not None and (cond_el.text or "").strip():
+        if cond_el.get("language") and cond_el.get("language").lower() not in ("juel", "el"):
+            sink.add(cond_el, f"condition language {cond_el.get('language')!r} cannot run here; "
+                     "write a ${...} expression", element=el)
+        elif not (cond_el.text or "").strip().startswith(("${", "#{")):
+            sink.add(cond_el, "bad condition: a condition must be a ${...} expression",
+                     element=el)
+        else:
+            condition = sink.expression(cond_el.text, "condition", cond_el, el)
+    flow = Flow(flow_id, el.get("sourceRef"), el.get("targetRef"), condition,
+                tuple(listeners(el, sink, "execution", allow_scripts=doc.allow_scripts)
+                      .get("take", ())), el.sourceline)
+    for listener in flow.listeners:
+        if listener.delegate:
+            doc.info.delegates.append((listener.delegate, flow_id, listener.line))
+    if not ok:
+        return
+    model.flows[flow_id] = flow
+    model.nodes[flow.source].outgoing.append(flow)
+    model.nodes[flow.target].incoming.append(flow)
+
+
+def _check_container(doc: _Document, element, container: Container, kind: str) -> None:
+    sink, model = doc.sink, doc.model
+    nodes = [model.nodes[n] for n in container.nodes]
+    for node in nodes:
+        el = doc.elements[node.id]
+        if node.kind is Kind.START:
+            if node.event is None or node.event.trigger is Trigger.NONE:
+                container.none_starts.append(node.id)
+            else:
+                container.event_starts.append(node.id)
+        if node.default is not None and node.default not in {f.id for f in node.outgoing}:
+            sink.add(el, f"default flow {node.default!r} is not an outgoing flow of this element")
+        if node.kind is Kind.BOUNDARY:
+            _attach_boundary(doc, el, node)
+        if node.kind is Kind.EVENT_GATEWAY:
+            for f in node.outgoing:
+                target = model.nodes[f.target]
+                if not (target.kind is Kind.RECEIVE or (
+                        target.kind is Kind.CATCH and target.event is not None
+                        and target.event.trigger in CATCHERS_AFTER_EVENT_GATEWAY)):
+                    sink.add(el, f"event-based gateway flow {f.id!r} must lead to an intermediate "
+                             "message/signal/timer/conditional catch event or a receive task")
+        if node.kind is Kind.CATCH and node.event and node.event.trigger is Trigger.LINK:
+            if node.event.name in container.links:
+                sink.add(el, f"two link catch events named {node.event.name!r}")
+            container.links[node.event.name] = node.id
+        if node.for_compensation:
+            container.compensation_handlers.append(node.id)
+            if node.outgoing or node.incoming:
+                sink.add(el, "a compensation handler (isForCompensation) must have no sequence "
+                         "flows")
+        if (node.kind is Kind.END and node.event and node.event.trigger is Trigger.CANCEL
+                and model.nodes[container.id].kind is not Kind.TRANSACTION):
+            sink.add(el, "a cancel end event must be inside a transaction sub-process")
+    for node in nodes:
+        if node.kind is Kind.THROW and node.event and node.event.trigger is Trigger.LINK:
+            if node.event.name not in container.links:
+                sink.add(doc.elements[node.id], f"no link catch event named "
+                         f"{node.event.name!r} in the same (sub-)process")
+    _check_starts(doc, element, container, kind)
+    _link_compensation(doc, element, container)
+
+
+def _check_starts(doc: _Document, element, container: Container, kind: str) -> None:
+    sink, model = doc.sink, doc.model
+    where = doc.elements.get(container.id, element)
+    if kind == "process":
+        if len(container.none_starts) > 1:
+            sink.add(element, "a process may have only one none start event (found "
+                     f"{', '.join(container.none_starts)})")
+        if not container.none_starts and not container.event_starts:
+            sink.add(element, "the process has no start event")
+        info = doc.info
+        info.none_start = bool(container.none_starts)
+        for start_id in container.event_starts:
+            event = model.nodes[start_id].event
+            if event.trigger is Trigger.SIGNAL:
+                if not event.name.is_literal:
+                    sink.add(doc.elements[start_id], "a signal start event needs a fixed signal "
+                             "name, not an expression")
+                info.signal_starts.append(event.name.source)
+            elif event.trigger is Trigger.MESSAGE:
+                info.message_starts.append(event.name)
+            elif event.trigger is Trigger.TIMER:
+                info.timer_starts.append((start_id, event.timer.kind, event.timer.text.source))
+            elif event.trigger is Trigger.CONDITIONAL:
+                info.conditional_starts.append(start_id)
+    elif kind == "event":
+        starts = container.none_starts + container.event_starts
+        if len(starts) != 1 or container.none_starts:
+            sink.add(where, "an event sub-process needs exactly one start event with a trigger")
+    else:
+        if len(container.none_starts) != 1:
+            sink.add(where, "an embedded sub-process needs exactly one none start event (found "
+                     f"{len(container.none_starts)})")
+
+
+def _link_compensation(doc: _Document, element, container: Container) -> None:
+    """Compensation boundaries point at their handler through a bpmn:association."""
+    model = doc.model
+    associations = {}
+    for el in doc.root.iter(f"{{{BPMN_NS}}}association"):
+        associations.setdefault(el.get("sourceRef"), []).append(el.get("targetRef"))
+    for node_id in container.nodes:
+        node = model.nodes[node_id]
+        if node.kind is not Kind.BOUNDARY or node.event.trigger is not Trigger.COMPENSATE:
+            continue
+        targets = [t for t in associations.get(node_id, []) if t in model.nodes]
+        handlers = [t for t in targets if model.nodes[t].for_compensation]
+        el = doc.elements[node_id]
+        if len(handlers) != 1:
+            doc.sink.add(el, "a compensation boundary event needs an association to exactly one "
+                         "activity marked isForCompensation")
+            continue
+        attached = model.nodes.get(node.attached_to)
+        if attached is not None:
+            attached.compensation_handler = handlers[0]
+
+
+def _attach_boundary(doc: _Document, el, node: Node) -> None:
+    sink, model = doc.sink, doc.model
+    target = model.nodes.get(node.attached_to or "")
+    if target is None:
+        sink.add(el, f"attachedToRef {node.attached_to!r} does not name an element of the process")
+        return
+    if target.container != node.container:
+        sink.add(el, f"attachedToRef {node.attached_to!r} is in another (sub-)process")
+        return
+    if target.kind in (Kind.START, Kind.END, Kind.CATCH, Kind.THROW, Kind.BOUNDARY) or \
+            target.kind in (Kind.EXCLUSIVE, Kind.PARALLEL, Kind.INCLUSIVE, Kind.EVENT_GATEWAY):
+        sink.add(el, f"a boundary event must be attached to an activity, not to {target.kind}")
+        return
+    trigger = node.event.trigger
+    if trigger is Trigger.CANCEL and target.kind is not Kind.TRANSACTION:
+        sink.add(el, "a cancel boundary event must be attached to a transaction sub-process")
+        return
+    if trigger is Trigger.ERROR and not node.interrupting:
+        sink.add(el, "an error boundary event is always interrupting (cancelActivity=\"false\" "
+                 "is not allowed)")
+        return
+    if trigger is Trigger.COMPENSATE and node.outgoing:
+        sink.add(el, "a compensation boundary event has no outgoing sequence flow; associate "
+                 "its handler instead")
+    target.boundaries.append(node)

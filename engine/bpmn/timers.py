@@ -1,25 +1,51 @@
-"""Timer event definitions that read the engine clock and understand cron cycles.
+"""Timer values on the engine clock: ISO 8601 dates, durations and repeating intervals, and cron.
 
-SpiffWorkflow's own timers read the wall clock directly and know only ISO 8601; Camunda also
-accepts cron in ``timeCycle`` (Quartz syntax, seconds first, ``?`` allowed). All times are UTC.
+Camunda accepts, in ``timeDate`` / ``timeDuration`` / ``timeCycle``: an ISO 8601 date-time, a
+duration (``PT5M``, ``P1DT2H``, ``P2W``), a repeating interval (``R3/PT10S``,
+``R/2026-01-01T00:00:00Z/P1D``, ``R2/PT30M/<end>``) and, in cycles, cron (Quartz syntax,
+seconds first, ``?`` allowed). Everything is UTC; a date without an offset *is* UTC, so the
+same file fires at the same instant on every machine.
+
+A running timer is a small :class:`Schedule` dict stored in the instance state: its next due
+time and, for cycles, how to compute the one after.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from croniter import croniter
-from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
-from SpiffWorkflow.util.task import TaskState
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    CycleTimerEventDefinition,
-    DurationTimerEventDefinition,
-    TimeDateEventDefinition,
-    TimerEventDefinition,
-)
+from dateutil.relativedelta import relativedelta
 
 from .. import clock
 from ..errors import ExpressionError
+
+_DURATION = re.compile(
+    r"P(?!$)(?:(?P<years>\d+(?:[.,]\d+)?)Y)?(?:(?P<months>\d+(?:[.,]\d+)?)M)?"
+    r"(?:(?P<weeks>\d+(?:[.,]\d+)?)W)?(?:(?P<days>\d+(?:[.,]\d+)?)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+(?:[.,]\d+)?)H)?(?:(?P<minutes>\d+(?:[.,]\d+)?)M)?"
+    r"(?:(?P<seconds>\d+(?:[.,]\d+)?)S)?)?", re.IGNORECASE)
+
+
+def parse_duration(text: str) -> relativedelta:
+    """An ISO 8601 duration as a relativedelta (months and years stay calendar months)."""
+    match = _DURATION.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not an ISO 8601 duration such as PT5M or P1DT2H")
+    parts = {k: float(v.replace(",", ".")) for k, v in match.groupdict().items() if v}
+    whole = {k: int(v) for k, v in parts.items() if k in ("years", "months") and v == int(v)}
+    if len(whole) != sum(1 for k in parts if k in ("years", "months")):
+        raise ValueError(f"{text!r}: fractional years or months are not supported")
+    seconds = (parts.get("weeks", 0) * 7 * 86400 + parts.get("days", 0) * 86400
+               + parts.get("hours", 0) * 3600 + parts.get("minutes", 0) * 60
+               + parts.get("seconds", 0))
+    return relativedelta(**whole, seconds=seconds)
+
+
+def add_duration(start: datetime, text: str) -> datetime:
+    return start + parse_duration(text)
 
 
 def is_cron(expression: str) -> bool:
@@ -42,16 +68,11 @@ def cron_iterator(expression: str, start: datetime) -> croniter:
 
 
 def parse_date(text: str) -> datetime:
-    """An ISO 8601 date-time (or week date) in UTC; one without an offset *is* UTC.
-
-    SpiffWorkflow reads an offset-less time in the server's local zone, so the same file
-    would fire at different instants on differently configured machines.
-    """
+    """An ISO 8601 date-time (or week date) in UTC; one without an offset *is* UTC."""
     text = text.strip()
-    if "W" in text.upper():
-        parsed = TimerEventDefinition.parse_iso_week(text)
-    else:
-        parsed = datetime.fromisoformat(text)
+    if text.endswith(("z", "Z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
@@ -61,8 +82,7 @@ def parse_cycle(text: str) -> tuple[int, datetime, timedelta]:
     """``R[n]/duration``, ``R[n]/start/duration`` or ``R[n]/duration/end`` ->
     (repetitions, -1 for unbounded; first due time; interval).
 
-    A cycle without a start first falls due one interval after *the engine clock's* now
-    (SpiffWorkflow uses the wall clock, which tests that move the engine clock cannot reach).
+    A cycle without a start first falls due one interval after the engine clock's now.
     """
     parts = text.strip().replace("--", "/").split("/")
     if not parts[0].upper().startswith("R") or len(parts) not in (2, 3):
@@ -70,26 +90,21 @@ def parse_cycle(text: str) -> tuple[int, datetime, timedelta]:
     cycles = int(parts[0][1:]) if parts[0][1:] else -1
     if len(parts) == 2:
         now = clock.now()
-        duration = TimerEventDefinition.get_timedelta_from_start(
-            TimerEventDefinition.parse_iso_duration(parts[1]), now)
-        return cycles, now + duration, duration
+        return cycles, add_duration(now, parts[1]), add_duration(now, parts[1]) - now
     first, second = parts[1], parts[2]
     if first.upper().startswith("P"):
         end = parse_date(second)
-        duration = TimerEventDefinition.get_timedelta_from_end(
-            TimerEventDefinition.parse_iso_duration(first), end)
-        return cycles, end - duration, duration
+        start = end - parse_duration(first)
+        return cycles, start, end - start
     start = parse_date(first)
-    duration = TimerEventDefinition.get_timedelta_from_start(
-        TimerEventDefinition.parse_iso_duration(second), start)
-    return cycles, start, duration
+    return cycles, start, add_duration(start, second) - start
 
 
 def validate_timer_value(kind: str, value: str) -> None:
     """Raise ExpressionError when a literal timer value cannot be understood."""
     try:
         if kind == "duration":
-            TimerEventDefinition.parse_iso_duration(value)
+            parse_duration(value)
         elif kind == "date":
             parse_date(value)
         elif is_cron(value):
@@ -98,99 +113,63 @@ def validate_timer_value(kind: str, value: str) -> None:
             parse_cycle(value)
     except ExpressionError:
         raise
-    except Exception as exc:  # Spiff raises bare Exception/ValueError for bad ISO text
+    except Exception as exc:
         raise ExpressionError(f"invalid timer {kind} {value!r}: {exc}") from None
 
 
-def _evaluate(my_task, expression: str) -> str:
-    value = my_task.workflow.script_engine.evaluate(my_task, expression)
+# ------------------------------------------------------------------------------ schedules
+
+
+def schedule(kind: str, value: Any, now: datetime | None = None) -> dict[str, Any] | None:
+    """The first due time of a timer whose (evaluated) value is ``value``, as a Schedule dict.
+
+    Returns None for a cycle that repeats zero times. Raises ExpressionError for a value
+    that is not a date, duration, cycle or cron text.
+    """
+    now = now or clock.now()
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat()
-    return str(value).strip()
-
-
-class _OneShot:
-    """A timer that fires once at a due time, computed by ``_due`` when the task first waits."""
-
-    def _due(self, my_task) -> datetime:
-        raise NotImplementedError
-
-    def has_fired(self, my_task):
-        if my_task._get_internal_data("event_fired", False):
-            return True
-        event_value = my_task._get_internal_data("event_value")
-        if event_value is None:
-            event_value = self._due(my_task).isoformat()
-            my_task._set_internal_data(event_value=event_value)
-        if datetime.fromisoformat(event_value) <= clock.now():
-            my_task._set_internal_data(event_fired=True)
-        return my_task._get_internal_data("event_fired", False)
-
-
-class ClockTimeDate(_OneShot, TimeDateEventDefinition):
-    def _due(self, my_task) -> datetime:
-        return parse_date(_evaluate(my_task, self.expression))
-
-
-class ClockDuration(_OneShot, DurationTimerEventDefinition):
-    def _due(self, my_task) -> datetime:
-        parsed = TimerEventDefinition.parse_iso_duration(_evaluate(my_task, self.expression))
-        start = clock.now()
-        return start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
-
-
-class ClockCycle(CycleTimerEventDefinition):
-    """ISO ``R<n>/<start>/<duration>`` cycles and cron cycles (infinite)."""
-
-    def has_fired(self, my_task):
-        fired = my_task._get_internal_data("event_fired", False)
-        if fired and not my_task.children and _is_start_event(my_task):
-            # The engine fires a cycle start event itself (one instance per due time), but
-            # Spiff predicts no children for cycle timers: without this the instance would
-            # stop at its start event whenever the cycle was not already due (cron).
-            for output in my_task.task_spec.outputs:
-                child = my_task._add_child(output, TaskState.FUTURE)
-                child.task_spec._predict(child, mask=TaskState.NOT_FINISHED_MASK)
-        return fired
-
-    def cycle_complete(self, my_task):
-        event_value = my_task._get_internal_data("event_value")
-        if event_value is None:
-            text = _evaluate(my_task, self.expression)
-            if is_cron(text):
-                nxt = cron_iterator(text, clock.now()).get_next(datetime)
-                event_value = {"cycles": -1, "next": nxt.isoformat(), "cron": text}
-            else:
-                cycles, start, duration = parse_cycle(text)
-                event_value = {"cycles": cycles, "next": start.isoformat(),
-                               "duration": duration.total_seconds()}
-        ready = False
-        if event_value["cycles"] != 0:
-            next_event = datetime.fromisoformat(event_value["next"])
-            if next_event <= clock.now():
-                if "cron" in event_value:
-                    nxt = cron_iterator(event_value["cron"], max(next_event, clock.now()))
-                    event_value["next"] = nxt.get_next(datetime).isoformat()
-                else:
-                    event_value["next"] = (next_event + timedelta(seconds=event_value["duration"])).isoformat()
-                    event_value["cycles"] -= 1
-                ready = True
-        else:
-            # exhausted: keep the spent value (cycles 0) so a later call cannot start over
-            my_task.internal_data["event_fired"] = True
-        my_task._set_internal_data(event_value=event_value)
-        return ready
-
-
-def _is_start_event(my_task) -> bool:
-    return isinstance(my_task.task_spec, StartEvent)
-
-
-def next_due(my_task) -> datetime | None:
-    """When a waiting timer task falls due (None when it never will again)."""
-    value = my_task._get_internal_data("event_value")
-    if value is None:
+        value = value.astimezone(timezone.utc).isoformat()
+    text = str(value).strip()
+    try:
+        if kind == "date":
+            return {"due": parse_date(text).isoformat()}
+        if kind == "duration":
+            return {"due": add_duration(now, text).isoformat()}
+        if is_cron(text):
+            return {"due": cron_iterator(text, now).get_next().isoformat(), "cron": text}
+        cycles, start, interval = parse_cycle(text)
+    except ExpressionError:
+        raise
+    except Exception as exc:
+        raise ExpressionError(f"invalid timer {kind} {text!r}: {exc}") from None
+    if cycles == 0:
         return None
-    if isinstance(value, dict):
-        return datetime.fromisoformat(value["next"]) if value.get("cycles") != 0 else None
-    return datetime.fromisoformat(value)
+    return {"due": start.isoformat(), "left": cycles, "every": interval.total_seconds()}
+
+
+def due_of(entry: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(entry["due"])
+
+
+def next_schedule(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """The schedule after ``entry`` fired, or None when it does not repeat (any more)."""
+    if "cron" in entry:
+        after = max(due_of(entry), clock.now())
+        return dict(entry, due=cron_iterator(entry["cron"], after).get_next().isoformat())
+    if "every" not in entry:
+        return None
+    left = entry["left"]
+    if left > 0:
+        left -= 1
+        if left == 0:
+            return None
+    due = due_of(entry) + timedelta(seconds=entry["every"])
+    return dict(entry, due=due.isoformat(), left=left)
+
+
+def first_due(kind: str, value: str) -> datetime:
+    """When a timer start event first falls due, counted from now."""
+    entry = schedule(kind, value)
+    if entry is None:
+        raise ExpressionError(f"timer cycle {value!r} never fires")
+    return due_of(entry)

@@ -141,12 +141,36 @@ class _Compiler:
             if name == "getVariable":
                 return Node(lambda v: v.get(_variable_name(key_fn(v))))
             return Node(lambda v: _variable_name(key_fn(v)) in v)
+        if name in ("setVariable", "setVariableLocal", "removeVariable", "removeVariableLocal"):
+            return self._execution_write(name, arg_trees)
         field_name = {"getProcessBusinessKey": "processBusinessKey",
                       "getBusinessKey": "processBusinessKey",
                       "getProcessInstanceId": "processInstanceId",
                       "getActivityId": "activityId",
                       "getCurrentActivityId": "activityId"}[name]
         return Node(lambda v: _execution(v).get(field_name))
+
+    def _execution_write(self, name: str, arg_trees: list[Tree]) -> Node:
+        """``execution.setVariable('x', v)`` and friends: the engine's execution context does
+        the write (with Camunda's propagation); anywhere else they are an evaluation error."""
+        key_fn = self.build(arg_trees[0]).fn
+        value_fn = self.build(arg_trees[1]).fn if len(arg_trees) > 1 else None
+        local = name.endswith("Local")
+        remove = name.startswith("remove")
+
+        def write(v: Mapping[str, Any]) -> None:
+            ex = _execution(v)
+            target = getattr(ex, "remove_variable" if remove else "set_variable", None)
+            if target is None:
+                raise Fault(f"execution.{name} is not available here")
+            key = _variable_name(key_fn(v))
+            if remove:
+                target(key, local=local)
+            else:
+                target(key, value_fn(v), local=local)
+            return None
+
+        return Node(write)
 
     # operators ------------------------------------------------------------------------
     def _binary(self, op: Callable[[Any, Any], Any], left: Tree, right: Tree) -> Node:

@@ -90,6 +90,10 @@ EXECUTION_METHODS: dict[str, int] = {
     "getProcessInstanceId": 0,
     "getActivityId": 0,
     "getCurrentActivityId": 0,
+    "setVariable": 2,
+    "setVariableLocal": 2,
+    "removeVariable": 1,
+    "removeVariableLocal": 1,
 }
 
 #: Every method name an expression may call, with the argument counts it accepts.

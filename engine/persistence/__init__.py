@@ -6,14 +6,18 @@ from .schema import (
     EventSubscription,
     ExternalTaskRow,
     HistoryEvent,
+    IdempotencyKey,
     Incident,
     InstanceVariable,
     ProcessDefinition,
     ProcessInstance,
     Resource,
+    Job,
+    UserTask,
 )
 
 __all__ = [
     "DecisionDefinition", "Deployment", "EventSubscription", "ExternalTaskRow", "HistoryEvent",
-    "Incident", "InstanceVariable", "ProcessDefinition", "ProcessInstance", "Resource",
+    "IdempotencyKey", "Incident", "InstanceVariable", "Job", "ProcessDefinition",
+    "ProcessInstance", "Resource", "UserTask",
 ]

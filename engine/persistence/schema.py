@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import (JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -117,7 +117,7 @@ class EventSubscription(Base):
     instance_id: Mapped[Optional[str]] = mapped_column(
         ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), index=True)
     definition_id: Mapped[Optional[str]] = mapped_column(ForeignKey("mlc_process_definitions.id"))
-    task_id: Mapped[Optional[str]] = mapped_column(String(36))
+    task_id: Mapped[Optional[str]] = mapped_column(String(36))  # t<token> / s<scope>
     activity_id: Mapped[Optional[str]] = mapped_column(String(255))
     business_key: Mapped[Optional[str]] = mapped_column(String(255))
     due_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
@@ -137,7 +137,7 @@ class ExternalTaskRow(Base):
     definition_key: Mapped[str] = mapped_column(String(255))
     business_key: Mapped[Optional[str]] = mapped_column(String(255))
     activity_id: Mapped[str] = mapped_column(String(255))
-    task_id: Mapped[str] = mapped_column(String(36))  # the SpiffWorkflow task
+    task_id: Mapped[str] = mapped_column(String(36))  # the token (activity instance) it waits on
     topic: Mapped[str] = mapped_column(String(255))
     variables: Mapped[dict] = mapped_column(JSON, default=dict)
     properties: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -163,6 +163,8 @@ class Incident(Base):
     instance_id: Mapped[str] = mapped_column(
         ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), index=True)
     external_task_id: Mapped[Optional[str]] = mapped_column(String(36))
+    job_id: Mapped[Optional[str]] = mapped_column(String(36))
+    task_id: Mapped[Optional[str]] = mapped_column(String(36))  # the token it stopped
     activity_id: Mapped[Optional[str]] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(32))  # failedExternalTask | unhandledBpmnError | ...
     message: Mapped[str] = mapped_column(Text)
@@ -185,3 +187,65 @@ class HistoryEvent(Base):
     activity_id: Mapped[Optional[str]] = mapped_column(String(255))
     name: Mapped[Optional[str]] = mapped_column(String(255))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class UserTask(Base):
+    """A user task waiting for a person: what Camunda's task API lists."""
+
+    __tablename__ = "mlc_user_tasks"
+    __table_args__ = (Index("ix_mlc_user_tasks_assignee", "assignee"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(
+        ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), index=True)
+    definition_id: Mapped[str] = mapped_column(String(100))
+    definition_key: Mapped[str] = mapped_column(String(255))
+    business_key: Mapped[Optional[str]] = mapped_column(String(255))
+    activity_id: Mapped[str] = mapped_column(String(255))
+    task_id: Mapped[str] = mapped_column(String(36))  # the token it waits on
+    name: Mapped[Optional[str]] = mapped_column(String(255))
+    assignee: Mapped[Optional[str]] = mapped_column(String(255))
+    candidate_users: Mapped[list] = mapped_column(JSON, default=list)
+    candidate_groups: Mapped[list] = mapped_column(JSON, default=list)
+    due_date: Mapped[Optional[str]] = mapped_column(String(64))
+    follow_up_date: Mapped[Optional[str]] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer, default=50)
+    form_key: Mapped[Optional[str]] = mapped_column(String(255))
+    form: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Job(Base):
+    """An asynchronous continuation (``camunda:asyncBefore`` / ``asyncAfter``) a worker runs."""
+
+    __tablename__ = "mlc_jobs"
+    __table_args__ = (Index("ix_mlc_jobs_due", "state", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(
+        ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), index=True)
+    definition_key: Mapped[str] = mapped_column(String(255))
+    activity_id: Mapped[str] = mapped_column(String(255))
+    task_id: Mapped[str] = mapped_column(String(36))  # the token it continues
+    kind: Mapped[str] = mapped_column(String(16))  # async-before | async-after
+    state: Mapped[str] = mapped_column(String(16), default="available")  # available|locked|incident
+    exclusive: Mapped[bool] = mapped_column(Boolean, default=True)
+    lock_owner: Mapped[Optional[str]] = mapped_column(String(255))
+    lock_expires_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    retries: Mapped[Optional[int]] = mapped_column(Integer)
+    retry_cycle: Mapped[Optional[str]] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdempotencyKey(Base):
+    """The first answer to a request carrying an ``Idempotency-Key``, kept for 24 hours."""
+
+    __tablename__ = "mlc_idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(64))
+    response: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -109,14 +109,22 @@ def test_embedded_subprocess_error_end_event_caught_by_boundary(harness):
     assert harness.engine.start("subp", {"fail": False})["variables"]["outcome"] == "ok"
 
 
-def test_call_activity_runs_child_process_with_its_variables(harness):
+def test_call_activity_passes_variables_only_through_camunda_in_and_out(harness):
+    """As in Camunda, a called process has its own variables: camunda:in copies into it,
+    camunda:out copies back; nothing else crosses."""
     child = process("child", START, output("double", "y", "${x * 2}"), END, chain("s", "double", "e"))
-    parent = process("parent", START, '<bpmn:callActivity id="call" calledElement="child" />', END,
-                     chain("s", "call", "e"))
-    harness.engine.deploy([("both.bpmn", definitions(parent, child))])
+    parent = process("parent", START, '<bpmn:callActivity id="call" calledElement="child">'
+                     '<bpmn:extensionElements><camunda:in variables="all" />'
+                     '<camunda:out source="y" target="doubled" /></bpmn:extensionElements>'
+                     '</bpmn:callActivity>', END, chain("s", "call", "e"))
+    isolated = process("isolated", START, '<bpmn:callActivity id="call" calledElement="child" />',
+                       END, chain("s", "call", "e"))
+    harness.engine.deploy([("both.bpmn", definitions(parent, child, isolated))])
     instance = harness.engine.start("parent", {"x": 21})
     assert instance["status"] == "completed"
-    assert instance["variables"]["y"] == 42
+    assert instance["variables"] == {"x": 21, "doubled": 42}
+    with pytest.raises(ExecutionError, match="Cannot resolve identifier 'x'"):
+        harness.engine.start("isolated", {"x": 21})
 
 
 def test_call_activity_across_deployments(harness):

@@ -5,9 +5,8 @@ reported at once."""
 import pytest
 
 from engine import ValidationError
-from engine.bpmn.parser import build_parser, validate_bpmn
-from engine.bpmn.specs import DecisionTask, ExpressionTask, ExternalTask
-from engine.expressions import compile_template
+from engine.bpmn.model import Kind
+from engine.bpmn.parser import load_models, validate_bpmn
 from engine.xmlsafe import parse_xml
 from tests.bpmn import bpmn, chain, external, flow
 
@@ -16,8 +15,7 @@ START, END = '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />'
 
 def problems_of(data: bytes, *, allow_scripts: bool = False, filename: str = "p.bpmn"):
     root = parse_xml(data, filename)
-    infos, problems = validate_bpmn(root, filename, allow_scripts=allow_scripts,
-                                    compile_template=compile_template)
+    infos, problems = validate_bpmn(root, filename, allow_scripts=allow_scripts)
     return infos, problems
 
 
@@ -63,26 +61,44 @@ def test_unknown_references_and_missing_targets_are_located(body, element_id, wo
     assert problem.line == line_of(data, f'id="{element_id}"')
 
 
-@pytest.mark.parametrize("element, element_id", [
-    ('<bpmn:complexGateway id="cx" />', "cx"),
-    ('<bpmn:transaction id="tx" />', None),        # allowed container, nothing to report
-    ('<bpmn:adHocSubProcess id="adhoc" />', "adhoc"),
+@pytest.mark.parametrize("element, element_id, why", [
+    ('<bpmn:complexGateway id="cx" />', "cx", "not executable in Camunda 7"),
+    ('<bpmn:adHocSubProcess id="adhoc" />', "adhoc", "not executable in Camunda 7"),
+    ('<bpmn:choreographyTask id="ch" />', "ch", "choreographies"),
 ])
-def test_unsupported_elements_are_refused_by_name(element, element_id):
+def test_what_camunda_does_not_run_is_refused_by_name_and_reason(element, element_id, why):
     _, problems = problems_of(bpmn("p", START, END, flow("s", "e"), element))
-    if element_id is None:
-        assert problems == []
-    else:
-        assert "unsupported element bpmn:" in only(problems, element_id).message
+    message = only(problems, element_id).message
+    assert "unsupported element bpmn:" in message and why in message
 
 
-@pytest.mark.parametrize("definition", ["compensateEventDefinition", "conditionalEventDefinition",
-                                        "linkEventDefinition", "cancelEventDefinition"])
-def test_unsupported_event_definitions_name_their_event(definition):
-    data = bpmn("p", START, f'<bpmn:intermediateCatchEvent id="ev"><bpmn:{definition} />'
-                '</bpmn:intermediateCatchEvent>', END, chain("s", "ev", "e"))
+def test_a_transaction_is_a_sub_process_and_needs_its_start_event():
+    empty = bpmn("p", START, END, flow("s", "e"), '<bpmn:transaction id="tx" />')
+    assert "none start event" in only(problems_of(empty)[1], "tx").message
+    full = bpmn("p", START, '<bpmn:transaction id="tx"><bpmn:startEvent id="ts" />'
+                '<bpmn:endEvent id="te" />' + flow("ts", "te") + '</bpmn:transaction>', END,
+                chain("s", "tx", "e"))
+    assert problems_of(full)[1] == []
+
+
+@pytest.mark.parametrize("definition, where", [
+    ('<bpmn:cancelEventDefinition />', "intermediateCatchEvent"),
+    ('<bpmn:errorEventDefinition />', "intermediateCatchEvent"),
+    ('<bpmn:terminateEventDefinition />', "intermediateThrowEvent"),
+])
+def test_event_definitions_in_places_camunda_refuses_name_their_event(definition, where):
+    data = bpmn("p", START, f'<bpmn:{where} id="ev">{definition}</bpmn:{where}>', END,
+                chain("s", "ev", "e"))
     _, problems = problems_of(data)
-    assert f"unsupported event definition bpmn:{definition}" in only(problems, "ev").message
+    assert "unsupported event definition bpmn:" in only(problems, "ev").message
+
+
+def test_events_with_several_definitions_are_refused():
+    data = bpmn("p", START, '<bpmn:intermediateCatchEvent id="ev"><bpmn:timerEventDefinition>'
+                '<bpmn:timeDuration>PT1M</bpmn:timeDuration></bpmn:timerEventDefinition>'
+                '<bpmn:signalEventDefinition signalRef="S" /></bpmn:intermediateCatchEvent>', END,
+                chain("s", "ev", "e"), extra='<bpmn:signal id="S" name="s" />')
+    assert "several event definitions" in only(problems_of(data)[1], "ev").message
 
 
 SCRIPT = ('<bpmn:scriptTask id="script" scriptFormat="python"><bpmn:script>x = 1</bpmn:script>'
@@ -191,10 +207,10 @@ def test_malformed_xml_names_file_and_line():
     assert info.value.message.startswith("broken.bpmn:4: malformed XML")
 
 
-# ------------------------------------------------------------------ specs built by the parser
+# ------------------------------------------------------------------ models built by the parser
 
 
-def test_camunda_task_styles_become_engine_specs():
+def test_camunda_task_styles_become_engine_nodes():
     data = bpmn(
         "p", START,
         external("ext", "t.ext", '<bpmn:extensionElements><camunda:failedJobRetryTimeCycle>'
@@ -206,23 +222,21 @@ def test_camunda_task_styles_become_engine_specs():
         'camunda:mapDecisionResult="singleEntry" camunda:resultVariable="ok" '
         'camunda:decisionRefBinding="version" camunda:decisionRefVersion="3" />',
         END, chain("s", "ext", "cls", "dlg", "expr", "rule", "e"))
-    spec = build_parser([("p.bpmn", data)]).get_spec("p")
-    ext, cls, dlg = (spec.task_specs[i] for i in ("ext", "cls", "dlg"))
-    assert isinstance(ext, ExternalTask) and (ext.topic, ext.retry_cycle) == ("t.ext", "R5/PT1M")
+    model = load_models(data, "p.bpmn")["p"]
+    ext, cls, dlg = (model.nodes[i] for i in ("ext", "cls", "dlg"))
+    assert ext.kind is Kind.EXTERNAL and (ext.topic, ext.retry_cycle) == ("t.ext", "R5/PT1M")
     assert (cls.topic, cls.implementation) == ("org.example.Delegate", "class")
     assert (dlg.topic, dlg.implementation) == ("notifier", "delegateExpression")
-    assert isinstance(spec.task_specs["expr"], ExpressionTask)
-    rule = spec.task_specs["rule"]
-    assert isinstance(rule, DecisionTask)
-    assert (rule.decision_ref, rule.map_decision_result, rule.result_variable, rule.binding,
-            rule.version) == ("approve", "singleEntry", "ok", "version", "3")
+    assert model.nodes["expr"].kind is Kind.EXPRESSION
+    rule = model.nodes["rule"]
+    assert rule.kind is Kind.DECISION
+    assert (rule.decision_ref.source, rule.map_decision_result, rule.result_variable,
+            rule.decision_binding, rule.decision_version.source) == (
+        "approve", "singleEntry", "ok", "version", "3")
 
 
-def test_unknown_map_decision_result_is_a_located_parse_error():
+def test_unknown_map_decision_result_is_a_located_problem():
     data = bpmn("p", START, '<bpmn:businessRuleTask id="rule" camunda:decisionRef="d" '
                 'camunda:mapDecisionResult="everything" />', END, chain("s", "rule", "e"))
-    from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-
-    with pytest.raises(ValidationException) as info:
-        build_parser([("p.bpmn", data)]).get_spec("p")
-    assert "everything" in str(info.value) and info.value.id == "rule"
+    problem = only(problems_of(data)[1], "rule")
+    assert "everything" in problem.message and problem.line == line_of(data, 'id="rule"')

@@ -2,16 +2,14 @@
 clock: ISO durations, dates, repeating cycles and cron, moved forward with clock.advance."""
 
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 
 import pytest
 
 from engine import ExpressionError, clock
-from engine.bpmn.timers import (ClockCycle, ClockDuration, ClockTimeDate, cron_iterator, is_cron,
-                                next_due, parse_cycle, parse_date, validate_timer_value)
-from engine.bpmn.workflow import ExpressionEngine
-from engine.deployments import first_due, next_cycle_due
-from engine.expressions import compile_template
+from engine.bpmn.timers import (cron_iterator, due_of, first_due, is_cron, next_schedule,
+                                parse_cycle, parse_date, parse_duration, schedule,
+                                validate_timer_value)
+from engine.deployments import next_cycle_due
 
 UTC = timezone.utc
 
@@ -21,22 +19,6 @@ def fresh_clock():
     clock.reset()
     yield
     clock.reset()
-
-
-class TimerTask:
-    """What a timer definition reads of its task: internal data, data, the script engine."""
-
-    def __init__(self, **data):
-        self.data = data
-        self.internal_data: dict = {}
-        self.task_spec = SimpleNamespace(bpmn_id="timer")
-        self.workflow = SimpleNamespace(script_engine=ExpressionEngine(compile_template))
-
-    def _get_internal_data(self, name, default=None):
-        return self.internal_data.get(name, default)
-
-    def _set_internal_data(self, **values):
-        self.internal_data.update(values)
 
 
 def near(a: datetime, b: datetime) -> bool:
@@ -78,10 +60,33 @@ def test_dates_are_utc(text, expected):
 
 
 def test_dates_without_offset_do_not_depend_on_the_server_zone(monkeypatch):
-    from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+    import time
 
-    monkeypatch.setattr(spiff_timer, "LOCALTZ", timezone(timedelta(hours=2)))
-    assert parse_date("2026-05-01T10:00:00") == datetime(2026, 5, 1, 10, tzinfo=UTC)
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        assert parse_date("2026-05-01T10:00:00") == datetime(2026, 5, 1, 10, tzinfo=UTC)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+@pytest.mark.parametrize("text, start, expected", [
+    ("PT90M", datetime(2026, 1, 31, tzinfo=UTC), datetime(2026, 1, 31, 1, 30, tzinfo=UTC)),
+    ("P1DT2H", datetime(2026, 1, 31, tzinfo=UTC), datetime(2026, 2, 1, 2, tzinfo=UTC)),
+    ("P2W", datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 15, tzinfo=UTC)),
+    ("P1M", datetime(2026, 1, 31, tzinfo=UTC), datetime(2026, 2, 28, tzinfo=UTC)),  # calendar month
+    ("P1Y", datetime(2028, 2, 29, tzinfo=UTC), datetime(2029, 2, 28, tzinfo=UTC)),
+    ("PT0.5S", datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 0, 0, 0, 500000, tzinfo=UTC)),
+])
+def test_iso_durations_add_calendar_units(text, start, expected):
+    assert start + parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["P", "PT", "P1H", "5M", "P1.5M", "PT1H2D"])
+def test_malformed_durations_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)
 
 
 @pytest.mark.parametrize("text, cycles, start, interval", [
@@ -118,62 +123,48 @@ def test_invalid_timer_values_name_the_value(kind, value):
     assert value in info.value.message or "cron" in info.value.message
 
 
-# ------------------------------------------------------------------ timers on the engine clock
+# ------------------------------------------------------------------ schedules of running timers
 
 
-def test_duration_fires_once_its_time_has_come():
-    task, timer = TimerTask(), ClockDuration("t", "PT30M")
-    assert timer.has_fired(task) is False
-    assert near(next_due(task), clock.now() + timedelta(minutes=30))
-    clock.advance(timedelta(minutes=29))
-    assert timer.has_fired(task) is False
-    clock.advance(timedelta(minutes=2))
-    assert timer.has_fired(task) is True
-    assert timer.has_fired(task) is True  # stays fired
+def test_duration_schedule_is_due_after_its_duration():
+    entry = schedule("duration", "PT30M")
+    assert near(due_of(entry), clock.now() + timedelta(minutes=30))
+    assert next_schedule(entry) is None  # a duration fires once
 
 
-def test_duration_from_an_expression():
-    task, timer = TimerTask(wait="PT2H"), ClockDuration("t", "${wait}")
-    timer.has_fired(task)
-    assert near(next_due(task), clock.now() + timedelta(hours=2))
-
-
-def test_date_fires_at_its_instant_and_accepts_datetime_expressions():
+def test_date_schedule_accepts_datetime_values_and_past_dates():
     due = clock.now() + timedelta(hours=1)
-    task, timer = TimerTask(when=due), ClockTimeDate("t", "${when}")
-    assert timer.has_fired(task) is False
-    assert near(next_due(task), due)
-    clock.advance(timedelta(hours=1, seconds=1))
-    assert timer.has_fired(task) is True
+    assert due_of(schedule("date", due)) == due
+    assert due_of(schedule("date", "2020-01-01T00:00:00Z")) < clock.now()
 
 
-def test_past_date_fires_at_once():
-    task = TimerTask()
-    assert ClockTimeDate("t", "2020-01-01T00:00:00Z").has_fired(task) is True
+def test_iso_cycle_schedule_repeats_its_count_then_stops():
+    entry = schedule("cycle", "R3/PT1H")
+    dues = [due_of(entry)]
+    while (entry := next_schedule(entry)) is not None:
+        dues.append(due_of(entry))
+    assert len(dues) == 3
+    assert [b - a for a, b in zip(dues, dues[1:])] == [timedelta(hours=1)] * 2
+    assert schedule("cycle", "R0/PT1H") is None
 
 
-def test_iso_cycle_fires_its_repetitions_then_stops():
-    task, timer = TimerTask(), ClockCycle("t", "R3/PT1H")
-    fired = []
-    for _ in range(5):
-        assert timer.cycle_complete(task) is False or fired  # nothing due before the hour
-        clock.advance(timedelta(hours=1, seconds=1))
-        fired.append(timer.cycle_complete(task))
-    assert fired == [True, True, True, False, False]
-    assert task.internal_data.get("event_fired") is True
-    assert next_due(task) is None
-
-
-def test_cron_cycle_repeats_on_schedule():
+def test_cron_schedule_repeats_on_its_calendar():
     clock.advance(timedelta(days=1))
-    task, timer = TimerTask(), ClockCycle("t", "0 */15 * * * ?")
-    assert timer.cycle_complete(task) is False
-    first = next_due(task)
+    entry = schedule("cycle", "0 */15 * * * ?")
+    first = due_of(entry)
     assert first.minute % 15 == 0 and first.second == 0 and first > clock.now()
     clock.advance(first - clock.now() + timedelta(seconds=1))
-    assert timer.cycle_complete(task) is True
-    assert next_due(task) == first + timedelta(minutes=15)
-    assert timer.cycle_complete(task) is False
+    assert due_of(next_schedule(entry)) == first + timedelta(minutes=15)
+
+
+def test_iso_cycle_counts_from_the_engine_clock_not_the_wall_clock():
+    clock.advance(timedelta(days=3))
+    assert near(due_of(schedule("cycle", "R2/PT1H")), clock.now() + timedelta(hours=1))
+
+
+def test_unknown_timer_text_is_an_expression_error():
+    with pytest.raises(ExpressionError, match="every hour"):
+        schedule("cycle", "every hour")
 
 
 # ------------------------------------------------------------------ timer start events
@@ -182,10 +173,18 @@ def test_cron_cycle_repeats_on_schedule():
 def test_start_timer_schedule_for_an_iso_cycle():
     due = first_due("cycle", "R2/PT1H")
     assert near(due, clock.now() + timedelta(hours=1))
-    config = {"kind": "cycle", "value": "R2/PT1H"}
+    config = {"kind": "cycle", "value": "R2/PT1H", "schedule": schedule("cycle", "R2/PT1H")}
     second, config = next_cycle_due(config, due)
-    assert second == due + timedelta(hours=1) and config["remaining"] == 1
+    assert near(second, due + timedelta(hours=1))
     assert next_cycle_due(config, second) == (None, config)
+
+
+def test_start_timer_schedule_written_before_schedules_were_stored_still_counts():
+    due = first_due("cycle", "R2/PT1H")
+    config = {"kind": "cycle", "value": "R2/PT1H", "remaining": 2}
+    second, config = next_cycle_due(config, due)
+    assert second == due + timedelta(hours=1)
+    assert next_cycle_due(config, second)[0] is None
 
 
 def test_start_timer_schedule_for_cron_date_and_duration():
@@ -198,10 +197,3 @@ def test_start_timer_schedule_for_cron_date_and_duration():
     assert near(first_due("duration", "PT10M"), clock.now() + timedelta(minutes=10))
     assert next_cycle_due({"kind": "date", "value": "2030-01-01"}, due) == (
         None, {"kind": "date", "value": "2030-01-01"})
-
-
-def test_iso_cycle_counts_from_the_engine_clock_not_the_wall_clock():
-    clock.advance(timedelta(days=3))
-    task, timer = TimerTask(), ClockCycle("t", "R2/PT1H")
-    assert timer.cycle_complete(task) is False  # the wall clock's "now + 1h" is long past
-    assert near(next_due(task), clock.now() + timedelta(hours=1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from engine.instances import jsonable
+from engine.values import jsonable
 
 from ..context import engine
 from ..openapi import operation

@@ -1,0 +1,543 @@
+"""Events: what tokens wait for, what fires them, and how thrown events find their catchers.
+
+Waiting is data: a token (catch event, receive task, event-based gateway, boundary events of
+its activity) or a flow scope (start events of its event sub-processes) carries ``subs``, a
+list of ``{"n": catching node, "k": message|signal|timer|conditional, "name": ..., "t": timer
+schedule}``. The unit of work turns those into subscription rows; delivering a signal,
+message or timer finds the entry again and triggers it.
+
+Errors and escalations propagate from the throwing activity outwards, scope by scope (the
+activity's own boundary events, then each enclosing scope's event sub-processes and the
+boundary events of the activity that owns it), a catcher with the exact code winning over a
+catch-all at the same level. Compensation replays the handlers of completed activities of a
+scope in reverse order; a cancel end event cancels its transaction, compensates it, and
+leaves through the transaction's cancel boundary event.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .. import clock
+from ..errors import ExpressionError
+from .model import Kind, Node, Trigger
+from .state import Scope, ScopeKind, Token, TokenState
+from .timers import due_of, next_schedule, schedule
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .runner import Runner
+
+Holder = Token | Scope
+
+
+class EventsMixin:
+    """Event behaviour of :class:`~engine.bpmn.runner.Runner`."""
+
+    # ------------------------------------------------------------------ subscriptions
+
+    def subscription(self: Runner, node: Node, event, scope_id: int) -> dict[str, Any] | None:
+        """The wait entry of a catching ``node`` (None when it never fires, e.g. R0 cycles)."""
+        trigger = event.trigger
+        if trigger is Trigger.MESSAGE:
+            return {"n": node.id, "k": "message", "name": event.name}
+        if trigger is Trigger.SIGNAL:
+            name = self.evaluate(event.name, scope_id, node.id)
+            return {"n": node.id, "k": "signal", "name": str(name)}
+        if trigger is Trigger.TIMER:
+            value = self.evaluate(event.timer.text, scope_id, node.id)
+            try:
+                entry = schedule(event.timer.kind, value)
+            except ExpressionError as exc:
+                raise ExpressionError(exc.message, element_id=node.id) from None
+            return None if entry is None else {"n": node.id, "k": "timer", "t": entry}
+        if trigger is Trigger.CONDITIONAL:
+            return {"n": node.id, "k": "conditional"}
+        return None
+
+    def _note_waiting(self: Runner, sub: dict[str, Any]) -> None:
+        if sub["k"] != "conditional":
+            self.record("activity.waiting", sub["n"], sub.get("name"), event=sub["k"],
+                        due_at=sub.get("t", {}).get("due"))
+
+    def arm_boundaries(self: Runner, token: Token, node: Node) -> None:
+        """Subscribe the message/signal/timer/conditional boundary events of the activity."""
+        if token.data.get("inner") or not node.boundaries:
+            return
+        subs = token.data.setdefault("subs", [])
+        for boundary in node.boundaries:
+            sub = self.subscription(boundary, boundary.event, token.var_scope)
+            if sub is not None:
+                subs.append(sub)
+                self._note_waiting(sub)
+        self.check_conditions_now(token)
+
+    def arm_event_sub_processes(self: Runner, scope: Scope, container) -> None:
+        model = self.model_of(scope.id)
+        subs = []
+        for esp_id in container.event_sub_processes:
+            start = model.nodes[model.containers[esp_id].event_starts[0]]
+            sub = self.subscription(start, start.event, scope.id)
+            if sub is not None:
+                subs.append(sub)
+                self._note_waiting(sub)
+        if subs:
+            scope.data["subs"] = subs
+
+    def all_subscriptions(self: Runner) -> list[tuple[Holder, dict[str, Any]]]:
+        found: list[tuple[Holder, dict[str, Any]]] = []
+        for token in self.state.tokens.values():
+            for sub in token.data.get("subs", ()):
+                found.append((token, sub))
+        for scope in self.state.scopes.values():
+            for sub in scope.data.get("subs", ()):
+                found.append((scope, sub))
+        return found
+
+    def _still_subscribed(self: Runner, holder: Holder, sub: dict[str, Any]) -> bool:
+        if isinstance(holder, Token):
+            alive = self.state.tokens.get(holder.id) is holder
+        else:
+            alive = self.state.scopes.get(holder.id) is holder
+        return alive and any(s is sub for s in holder.data.get("subs", ()))
+
+    # ------------------------------------------------------------------ outside triggers
+
+    def deliver_signal(self: Runner, name: str, variables: dict[str, Any] | None) -> bool:
+        targets = [(h, s) for h, s in self.all_subscriptions()
+                   if s["k"] == "signal" and s["name"] == name]
+        for holder, sub in targets:
+            if self._still_subscribed(holder, sub):
+                self.record("signal.received", sub["n"], name, variables=variables or {})
+                self.trigger(holder, sub, variables)
+        self.drain()
+        return bool(targets)
+
+    def deliver_message(self: Runner, name: str, variables: dict[str, Any] | None) -> bool:
+        for holder, sub in self.all_subscriptions():
+            if sub["k"] == "message" and sub["name"] == name:
+                self.record("message.received", sub["n"], name, variables=variables or {})
+                self.trigger(holder, sub, variables)
+                self.drain()
+                return True
+        return False
+
+    def fire_timer(self: Runner, ref: str, node_id: str) -> bool:
+        """Fire the timer ``node_id`` of the token or scope ``ref`` (``t12`` / ``s3``)."""
+        holder = self.holder(ref)
+        candidates = ([(holder, s) for s in holder.data.get("subs", ())] if holder is not None
+                      else self.all_subscriptions())  # a row written by an older engine
+        for holder, sub in candidates:
+            if sub["k"] == "timer" and sub["n"] == node_id:
+                if due_of(sub["t"]) > clock.now():
+                    return False
+                self.record("timer.fired", node_id, None, due_at=sub["t"]["due"])
+                self.trigger(holder, sub, None)
+                self.drain()
+                return True
+        return False
+
+    def holder(self: Runner, ref: str) -> Holder | None:
+        try:
+            number = int(ref[1:])
+        except (ValueError, TypeError):
+            return None
+        return self.state.tokens.get(number) if ref[0] == "t" else self.state.scopes.get(number)
+
+    def trigger(self: Runner, holder: Holder, sub: dict[str, Any],
+                variables: dict[str, Any] | None) -> None:
+        """The event ``sub`` of ``holder`` happened: move on from its catching node."""
+        model = self.model_of(holder.scope if isinstance(holder, Token) else holder.id)
+        node = model.nodes[sub["n"]]
+        if isinstance(holder, Scope):
+            self.start_event_sub_process(holder, node, sub, variables)
+            return
+        token = holder
+        if node.kind is Kind.BOUNDARY:
+            self.take_boundary(token, node, sub, variables)
+            return
+        token.data.pop("subs", None)
+        if token.node != node.id:  # event-based gateway: the chosen event completes
+            self.record("activity.completed", token.node, None)
+            token.node = node.id
+            token.data = {}
+        self.set_variables(token.scope, variables)
+        self.leave(token)
+
+    def take_boundary(self: Runner, token: Token, boundary: Node, sub: dict[str, Any] | None,
+                      variables: dict[str, Any] | None,
+                      caught: tuple[str | None, str | None] | None = None) -> None:
+        scope = token.scope
+        if boundary.interrupting:
+            self.cancel_token(token, f"interrupted by {boundary.id}")
+        elif sub is not None:
+            self._repeat_or_drop(token, sub)
+        new = self.state.new_token(boundary.id, scope)
+        self.set_variables(scope, variables)
+        if caught is not None:
+            self._caught_variables(boundary, scope, caught)
+        self.leave(new)
+
+    def _repeat_or_drop(self: Runner, holder: Holder, sub: dict[str, Any]) -> None:
+        """A non-interrupting event stays subscribed; a timer moves to its next due time."""
+        if sub["k"] != "timer":
+            return
+        following = next_schedule(sub["t"])
+        if following is None:
+            holder.data["subs"] = [s for s in holder.data.get("subs", ()) if s is not sub]
+        else:
+            sub["t"] = following
+
+    def _caught_variables(self: Runner, node: Node, scope_id: int,
+                          caught: tuple[str | None, str | None]) -> None:
+        code, message = caught
+        event = node.event
+        if event.code_variable:
+            self.set_variable(scope_id, event.code_variable, code)
+        if event.message_variable:
+            self.set_variable(scope_id, event.message_variable, message)
+
+    def start_event_sub_process(self: Runner, scope: Scope, start: Node,
+                                sub: dict[str, Any] | None, variables: dict[str, Any] | None,
+                                caught: tuple[str | None, str | None] | None = None) -> None:
+        model = self.model_of(scope.id)
+        esp = model.nodes[start.container]
+        if start.interrupting:
+            self.cancel_tokens_in(scope.id, f"interrupted by event sub-process {esp.id}")
+            scope.data.pop("subs", None)
+            scope.data["interrupted"] = True
+        elif sub is not None:
+            self._repeat_or_drop(scope, sub)
+        owner = self.state.new_token(esp.id, scope.id, TokenState.SCOPE)
+        child = self.state.new_scope(scope.id, ScopeKind.EVENT, esp.id, owner=owner.id)
+        owner.child = child.id
+        self.record("activity.started", esp.id, esp.name)
+        self.open_scope(child, model.containers[esp.id], None)
+        token = self.state.new_token(start.id, child.id)
+        self.set_variables(child.id, variables)
+        if caught is not None:
+            self._caught_variables(start, child.id, caught)
+        self.leave(token)
+
+    # ------------------------------------------------------------------ conditions
+
+    def check_conditions_now(self: Runner, holder: Holder) -> None:
+        """Conditional events are evaluated when they are armed, not only on later changes."""
+        for sub in list(holder.data.get("subs", ())):
+            if sub["k"] == "conditional" and self._still_subscribed(holder, sub) \
+                    and self._condition_true(holder, sub):
+                self.trigger(holder, sub, None)
+
+    def evaluate_conditions(self: Runner) -> bool:
+        """Variables changed: fire every conditional event in or below a changed scope."""
+        if not self.dirty:
+            return False
+        dirty, self.dirty = self.dirty, {}
+        fired = False
+        for holder, sub in self.all_subscriptions():
+            if sub["k"] != "conditional" or not self._still_subscribed(holder, sub):
+                continue
+            scope_id = holder.var_scope if isinstance(holder, Token) else holder.id
+            changes: set[tuple[str, str]] = set()
+            for scope in self.state.chain(scope_id):
+                changes |= dirty.get(scope.id, set())
+            if not changes or not self._wanted(holder, sub, changes):
+                continue
+            if self._condition_true(holder, sub):
+                self.trigger(holder, sub, None)
+                fired = True
+        return fired
+
+    def _event_node(self: Runner, holder: Holder, sub: dict[str, Any]) -> Node:
+        return self.model_of(holder.scope if isinstance(holder, Token) else holder.id).nodes[sub["n"]]
+
+    def _wanted(self: Runner, holder: Holder, sub: dict[str, Any],
+                changes: set[tuple[str, str]]) -> bool:
+        event = self._event_node(holder, sub).event
+        if event.variable_name and all(name != event.variable_name for name, _ in changes):
+            return False
+        if event.variable_events and not any(kind in event.variable_events for _, kind in changes):
+            return False
+        return True
+
+    def _condition_true(self: Runner, holder: Holder, sub: dict[str, Any]) -> bool:
+        node = self._event_node(holder, sub)
+        scope_id = holder.var_scope if isinstance(holder, Token) else holder.id
+        return bool(node.event.condition.evaluate_condition(self.view(scope_id, node.id)))
+
+    # ------------------------------------------------------------------ catch / throw / end
+
+    def catch_event(self: Runner, token: Token, node: Node) -> None:
+        trigger = node.event.trigger
+        if trigger is Trigger.LINK:
+            return self.leave(token)
+        sub = self.subscription(node, node.event, token.scope)
+        if sub is None:
+            return self.leave(token)
+        token.state = TokenState.WAIT
+        token.data["subs"] = [sub]
+        self._note_waiting(sub)
+        self.check_conditions_now(token)
+
+    def throw_event(self: Runner, token: Token, node: Node) -> None:
+        trigger = node.event.trigger
+        if node.topic:
+            return self._external(token, node)
+        if trigger is Trigger.SIGNAL:
+            self.throw_signal(token, node)
+        elif trigger is Trigger.ESCALATION:
+            self.throw_escalation(token, node.event.name)
+        elif trigger is Trigger.COMPENSATE:
+            return self.throw_compensation(token, node)
+        elif trigger is Trigger.LINK:
+            target = self.model_of(token.scope).containers[node.container].links[node.event.name]
+            self.record("activity.completed", node.id, node.name)
+            token.node = target
+            token.data = {}
+            return self.schedule(self.enter, token)
+        elif node.expression is not None:
+            self.evaluate(node.expression, token.var_scope, node.id)
+        if self.state.tokens.get(token.id) is token:
+            self.leave(token)
+
+    def end_event(self: Runner, token: Token, node: Node) -> None:
+        trigger = node.event.trigger
+        if node.topic:
+            return self._external(token, node)
+        if trigger is Trigger.ERROR:
+            return self._end_with_error(token, node)
+        if trigger is Trigger.CANCEL:
+            return self.cancel_transaction(token, node)
+        if trigger is Trigger.COMPENSATE:
+            return self.throw_compensation(token, node)
+        if trigger is Trigger.SIGNAL:
+            self.throw_signal(token, node)
+        elif trigger is Trigger.ESCALATION:
+            self.throw_escalation(token, node.event.name)
+        elif trigger is Trigger.TERMINATE:
+            self.record("activity.completed", node.id, node.name)
+            self.cancel_tokens_in(token.scope, f"terminated by {node.id}", keep=token)
+            self.state.scopes[token.scope].data.pop("subs", None)
+            return self.end_token(token)
+        elif node.expression is not None:
+            self.evaluate(node.expression, token.var_scope, node.id)
+        if self.state.tokens.get(token.id) is token:
+            self.leave(token)
+
+    def _end_with_error(self: Runner, token: Token, node: Node) -> None:
+        code = node.event.name
+        message = (self.evaluate(node.event.condition, token.var_scope, node.id)
+                   if node.event.condition is not None else None)
+        self.record("bpmn_error.thrown", node.id, code, message=message)
+        if not self.throw_error(token, code, message, None):
+            token.state = TokenState.INCIDENT
+            self.incidents.append({
+                "kind": "unhandledBpmnError", "activity_id": node.id, "token": token.id,
+                "message": f"BPMN error {code!r} was not caught by any boundary event or "
+                           "event sub-process" + (f": {message}" if message else "")})
+
+    def throw_signal(self: Runner, token: Token, node: Node) -> None:
+        name = str(self.evaluate(node.event.name, token.var_scope, node.id))
+        self.record("signal.thrown", node.id, name)
+        self.thrown_signals.append((name, {}))
+        for holder, sub in self.all_subscriptions():
+            if sub["k"] == "signal" and sub["name"] == name and self._still_subscribed(holder, sub):
+                self.trigger(holder, sub, None)
+
+    # ------------------------------------------------------------------ errors and escalations
+
+    def throw_error(self: Runner, token: Token, code: str | None, message: str | None,
+                    variables: dict[str, Any] | None) -> bool:
+        """Hand the error to its nearest catcher; False when nothing catches it."""
+        found = self._find_catcher(token, Trigger.ERROR, code)
+        if found is None:
+            return False
+        self._hand_over(found, variables, (code, message))
+        return True
+
+    def throw_escalation(self: Runner, token: Token, code: str | None) -> bool:
+        self.record("escalation.thrown", token.node, code)
+        found = self._find_catcher(token, Trigger.ESCALATION, code)
+        if found is None:
+            return False  # an escalation nobody catches is ignored, as in Camunda
+        self._hand_over(found, None, (code, None))
+        return True
+
+    def _hand_over(self: Runner, found: tuple[str, Holder, Node],
+                   variables: dict[str, Any] | None,
+                   caught: tuple[str | None, str | None]) -> None:
+        kind, holder, node = found
+        if kind == "boundary":
+            self.take_boundary(holder, node, None, variables, caught)
+        else:
+            self.start_event_sub_process(holder, node, None, variables, caught)
+
+    def _find_catcher(self: Runner, token: Token, trigger: Trigger,
+                      code: str | None) -> tuple[str, Holder, Node] | None:
+        found = self._pick([("boundary", token, b) for b in self._boundaries(token, trigger)],
+                           code)
+        if found is not None:
+            return found
+        scope_id: int | None = token.scope
+        while scope_id is not None:
+            scope = self.state.scopes[scope_id]
+            candidates: list[tuple[str, Holder, Node]] = []
+            model = self.model_of(scope.id)
+            if scope.kind in (ScopeKind.PROCESS, ScopeKind.SUB, ScopeKind.EVENT) and \
+                    not scope.data.get("interrupted"):
+                for esp_id in model.containers[scope.node].event_sub_processes:
+                    start = model.nodes[model.containers[esp_id].event_starts[0]]
+                    if start.event.trigger is trigger:
+                        candidates.append(("event", scope, start))
+            owner = self.state.tokens.get(scope.owner) if scope.owner is not None else None
+            if owner is not None and scope.kind is not ScopeKind.EVENT:
+                candidates.extend(("boundary", owner, b) for b in self._boundaries(owner, trigger))
+            found = self._pick(candidates, code)
+            if found is not None:
+                return found
+            scope_id = owner.scope if owner is not None else None
+        return None
+
+    def _boundaries(self: Runner, token: Token, trigger: Trigger) -> list[Node]:
+        if token.data.get("inner"):
+            return []
+        node = self.node(token)
+        return [b for b in node.boundaries if b.event.trigger is trigger]
+
+    @staticmethod
+    def _pick(candidates: list[tuple[str, Holder, Node]],
+              code: str | None) -> tuple[str, Holder, Node] | None:
+        for candidate in candidates:
+            if not candidate[2].event.catch_all and candidate[2].event.name == code:
+                return candidate
+        for candidate in candidates:
+            if candidate[2].event.catch_all:
+                return candidate
+        return None
+
+    # ------------------------------------------------------------------ compensation
+
+    def note_compensation(self: Runner, token: Token, node: Node) -> None:
+        """A completed activity with a compensation handler (or with compensable activities
+        inside) is remembered by its scope, for a later compensation event."""
+        inner_log = token.data.pop("comp_inner", None)
+        if node.compensation_handler is None and not inner_log:
+            return
+        snapshot: dict[str, Any] = {}
+        target = token.scope
+        scope = self.state.scopes[token.scope]
+        if token.data.get("inner"):
+            snapshot.update(scope.vars)  # loopCounter, element variable
+            body = self.state.tokens[scope.owner]
+            target = body.scope
+        if token.local is not None:
+            snapshot.update(self.state.scopes[token.local].vars)
+        entry = {"n": node.id, "h": node.compensation_handler, "v": snapshot}
+        if inner_log:
+            entry["inner"] = inner_log
+        self.state.scopes[target].data.setdefault("comp", []).append(entry)
+
+    def throw_compensation(self: Runner, token: Token, node: Node) -> None:
+        event = node.event
+        scope = self.state.scopes[token.scope]
+        if scope.kind is ScopeKind.EVENT and scope.parent is not None:
+            scope = self.state.scopes[scope.parent]  # a compensation handler's event sub-process
+        log = scope.data.get("comp", [])
+        chosen = [e for e in log if event.activity_ref in (None, e["n"])]
+        scope.data["comp"] = [e for e in log if not any(e is c for c in chosen)]
+        if not scope.data["comp"]:
+            scope.data.pop("comp")
+        self.record("compensation.thrown", node.id, event.activity_ref,
+                    activities=[e["n"] for e in chosen])
+        started = self._compensate(chosen, scope.id, token)
+        if started and event.wait_for_completion:
+            token.state = TokenState.COMPENSATING
+            token.data["pending"] = started
+            return
+        self._after_compensation(token)
+
+    def _compensate(self: Runner, entries: list[dict[str, Any]], scope_id: int,
+                    waiter: Token) -> int:
+        """Start the handlers of ``entries`` (latest first); return how many run."""
+        started = 0
+        for entry in reversed(entries):
+            if not entry.get("h") and not entry.get("inner"):
+                continue
+            holder = self.state.new_scope(scope_id, ScopeKind.SUB, entry["n"], entry["v"])
+            holder.data["comp_for"] = waiter.id
+            if entry.get("h"):  # the activity's own handler replaces its inner compensation
+                handler = self.state.new_token(entry["h"], holder.id)
+                self.schedule(self.enter, handler)
+                started += 1
+            else:
+                inner = self._compensate(entry["inner"], holder.id, waiter)
+                started += inner
+                if not inner:
+                    del self.state.scopes[holder.id]
+        return started
+
+    def compensation_done(self: Runner, scope: Scope) -> None:
+        """A compensation handler finished (its holder scope has no token left)."""
+        waiter = self.state.tokens.get(scope.data["comp_for"])
+        self.drop_scope(scope.id)
+        parent = self.state.scopes.get(scope.parent) if scope.parent is not None else None
+        while parent is not None and "comp_for" in parent.data and not any(
+                s.parent == parent.id for s in self.state.scopes.values()):
+            self.drop_scope(parent.id)  # a sub-process whose inner handlers all finished
+            parent = self.state.scopes.get(parent.parent) if parent.parent is not None else None
+        if waiter is None or waiter.state is not TokenState.COMPENSATING:
+            return
+        waiter.data["pending"] -= 1
+        if waiter.data["pending"] <= 0:
+            waiter.data.pop("pending")
+            waiter.state = TokenState.READY
+            self._after_compensation(waiter)
+
+    def _after_compensation(self: Runner, token: Token) -> None:
+        if token.data.pop("cancelling", False):
+            return self._leave_by_cancel_boundary(token)
+        node = self.node(token)
+        if node.kind is Kind.END:
+            self.record("activity.completed", node.id, node.name)
+            self.end_token(token)
+        else:
+            self.leave(token)
+
+    # ------------------------------------------------------------------ transactions
+
+    def cancel_transaction(self: Runner, token: Token, node: Node) -> None:
+        """A cancel end event: cancel the transaction, compensate it, leave by its cancel
+        boundary event."""
+        tx_scope = self.state.scopes[token.scope]
+        owner = self.state.tokens[tx_scope.owner]
+        self.record("activity.completed", node.id, node.name)
+        self.state.tokens.pop(token.id, None)
+        self.cancel_tokens_in(tx_scope.id, "transaction cancelled")
+        tx_scope.data.pop("subs", None)
+        log = tx_scope.data.pop("comp", [])
+        owner.data["cancelling"] = True
+        started = self._compensate(log, tx_scope.id, owner)
+        if started:
+            owner.state = TokenState.COMPENSATING
+            owner.data["pending"] = started
+            return
+        owner.data.pop("cancelling")
+        self._leave_by_cancel_boundary(owner)
+
+    def _leave_by_cancel_boundary(self: Runner, owner: Token) -> None:
+        [boundary] = [b for b in self.node(owner).boundaries
+                      if b.event.trigger is Trigger.CANCEL] or [None]
+        if boundary is None:  # no cancel boundary: the transaction just ends
+            self.cancel_token(owner, "transaction cancelled")
+            return self.after_token_left(owner.scope)
+        owner.state = TokenState.SCOPE
+        self.take_boundary(owner, boundary, None, None)
+
+    def due_timers(self: Runner) -> list[tuple[str, str, datetime]]:
+        """(ref, node, due) of every timer this instance waits for."""
+        found = []
+        for holder, sub in self.all_subscriptions():
+            if sub["k"] == "timer":
+                ref = ("t" if isinstance(holder, Token) else "s") + str(holder.id)
+                found.append((ref, sub["n"], due_of(sub["t"])))
+        return found

@@ -1,0 +1,209 @@
+"""The rows an instance's state implies, and the statements that bring the tables in line.
+
+Event subscriptions, external tasks, user tasks, jobs and the correlation index are all
+*derived* from the instance state (:func:`derive`). A command compares what its instance
+implied before with what it implies after and writes only the difference
+(:func:`write_difference`): a few ``executemany`` Core statements, never a read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from sqlalchemy import Connection, delete, insert, update
+
+from .bpmn.model import Kind, ProcessModel
+from .bpmn.state import InstanceState, Token, TokenState
+from .bpmn.timers import due_of
+from .persistence import EventSubscription, ExternalTaskRow, InstanceVariable, Job, UserTask
+from .values import scalar_text
+
+SUBS = EventSubscription.__table__
+EXTERNAL = ExternalTaskRow.__table__
+USER = UserTask.__table__
+JOBS = Job.__table__
+INDEX = InstanceVariable.__table__
+_NAMESPACE = uuid.UUID("6f1c2a9e-4b7d-4c1e-9a3f-2d8e5b7c1a00")
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What rows need to know about their instance beyond its state."""
+
+    instance_id: str
+    definition_id: str
+    definition_key: str
+    business_key: str | None
+
+
+@dataclass
+class Derived:
+    """Everything the tables hold for one instance, keyed by row id."""
+
+    subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    external: dict[str, dict[str, Any]] = field(default_factory=dict)
+    user: dict[str, dict[str, Any]] = field(default_factory=dict)
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    index: dict[str, str] = field(default_factory=dict)
+    active: list[str] = field(default_factory=list)
+
+
+def subscription_id(instance_id: str, ref: str, node: str, kind: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{instance_id}|{ref}|{node}|{kind}"))
+
+
+def derive(state: InstanceState, meta: Meta, model_of: Callable[[int], ProcessModel],
+           now: datetime) -> Derived:
+    """The rows ``state`` implies (``now`` stamps rows that are new)."""
+    out = Derived()
+    if not state.ended:
+        _subscriptions(state, meta, out)
+        for token in state.tokens.values():
+            _token_rows(state, token, meta, model_of, now, out)
+    out.index = {name: text for name, value in (state.root.vars.items() if state.scopes else ())
+                 if (text := scalar_text(value)) is not None}
+    return out
+
+
+def _subscriptions(state: InstanceState, meta: Meta, out: Derived) -> None:
+    holders = [("t", t) for t in state.tokens.values()] + [("s", s) for s in state.scopes.values()]
+    for prefix, holder in holders:
+        for sub in holder.data.get("subs", ()):
+            kind = sub["k"]
+            if kind == "conditional":
+                continue  # evaluated inside the instance when its variables change
+            ref = f"{prefix}{holder.id}"
+            row_id = subscription_id(meta.instance_id, ref, sub["n"], kind)
+            out.subscriptions[row_id] = {
+                "id": row_id, "kind": kind, "name": sub.get("name"),
+                "instance_id": meta.instance_id, "definition_id": None, "task_id": ref,
+                "activity_id": sub["n"], "business_key": meta.business_key,
+                "due_at": due_of(sub["t"]) if kind == "timer" else None, "config": {}}
+
+
+def _token_rows(state: InstanceState, token: Token, meta: Meta,
+                model_of: Callable[[int], ProcessModel], now: datetime, out: Derived) -> None:
+    if token.state in (TokenState.READY, TokenState.JOIN):
+        return
+    node = model_of(token.scope).nodes[token.node]
+    if token.state in (TokenState.WAIT, TokenState.SCOPE, TokenState.INCIDENT,
+                       TokenState.COMPENSATING, TokenState.ASYNC_BEFORE,
+                       TokenState.ASYNC_AFTER) and node.id not in out.active \
+            and node.kind is not Kind.BOUNDARY:
+        out.active.append(node.id)
+    ext_id = token.data.get("ext")
+    if ext_id and token.state in (TokenState.WAIT, TokenState.INCIDENT):
+        out.external[ext_id] = {
+            "id": ext_id, "instance_id": meta.instance_id,
+            "definition_key": meta.definition_key, "business_key": meta.business_key,
+            "activity_id": node.id, "task_id": str(token.id), "topic": node.topic,
+            "variables": state.visible(token.var_scope), "properties": dict(node.properties),
+            "idempotency_key": token.data.get("key") or f"{meta.instance_id}:{ext_id}",
+            "state": "available", "retry_cycle": node.retry_cycle,
+            "priority": int(token.data.get("priority", 0)), "next_attempt_at": now,
+            "created_at": now, "attempts": 0}
+    task_id = token.data.get("ut")
+    if task_id and token.state is TokenState.WAIT:
+        info = token.data.get("task", {})
+        out.user[task_id] = {
+            "id": task_id, "instance_id": meta.instance_id, "definition_id": meta.definition_id,
+            "definition_key": meta.definition_key, "business_key": meta.business_key,
+            "activity_id": node.id, "task_id": str(token.id), "name": node.name,
+            "assignee": _text(info.get("assignee")),
+            "candidate_users": _names(info.get("candidateUsers")),
+            "candidate_groups": _names(info.get("candidateGroups")),
+            "due_date": _text(info.get("dueDate")),
+            "follow_up_date": _text(info.get("followUpDate")),
+            "priority": _priority(info.get("priority")),
+            "form_key": _text(info.get("formKey") or info.get("formRef")),
+            "form": {"fields": node.user.get("formFields", [])}, "created_at": now}
+    job_id = token.data.get("job")
+    if job_id and token.state in (TokenState.ASYNC_BEFORE, TokenState.ASYNC_AFTER):
+        out.jobs[job_id] = {
+            "id": job_id, "instance_id": meta.instance_id,
+            "definition_key": meta.definition_key, "activity_id": node.id,
+            "task_id": str(token.id), "kind": token.state.value, "state": "available",
+            "exclusive": node.exclusive, "retry_cycle": node.retry_cycle, "attempts": 0,
+            "next_attempt_at": now, "created_at": now}
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _names(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def _priority(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 50
+
+
+# ------------------------------------------------------------------------------ writing
+
+
+def write_difference(conn: Connection, instance_id: str, before: Derived | None,
+                     after: Derived) -> list[str]:
+    """Make the tables match ``after``; return the ids of external tasks that are new."""
+    before = before or Derived()
+    _sync(conn, SUBS, before.subscriptions, after.subscriptions, _same_subscription)
+    new_external = _sync(conn, EXTERNAL, before.external, after.external, _same_external,
+                         update_fields=("variables", "task_id"))
+    _sync(conn, USER, before.user, after.user, lambda a, b: True)
+    _sync(conn, JOBS, before.jobs, after.jobs, lambda a, b: True)
+    _sync_index(conn, instance_id, before.index, after.index)
+    return new_external
+
+
+def _same_subscription(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a["due_at"] == b["due_at"] and a["name"] == b["name"]
+
+
+def _same_external(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a["variables"] == b["variables"] and a["task_id"] == b["task_id"]
+
+
+def _sync(conn: Connection, table, before: dict[str, dict], after: dict[str, dict],
+          same: Callable[[dict, dict], bool], update_fields: tuple[str, ...] = ()) -> list[str]:
+    gone = [row_id for row_id in before if row_id not in after]
+    new = [row for row_id, row in after.items() if row_id not in before]
+    changed = [row for row_id, row in after.items()
+               if row_id in before and not same(before[row_id], row)]
+    if gone:
+        conn.execute(delete(table).where(table.c.id.in_(gone)))
+    if new:
+        conn.execute(insert(table), new)
+    for row in changed:
+        if update_fields:
+            conn.execute(update(table).where(table.c.id == row["id"])
+                         .values({f: row[f] for f in update_fields}))
+        else:  # a subscription that moved (cycle timers): delete + insert keeps one statement path
+            conn.execute(delete(table).where(table.c.id == row["id"]))
+            conn.execute(insert(table), [row])
+    return [row["id"] for row in new]
+
+
+def _sync_index(conn: Connection, instance_id: str, before: dict[str, str],
+                after: dict[str, str]) -> None:
+    gone = [name for name in before if name not in after]
+    new = [{"instance_id": instance_id, "name": n, "value": v} for n, v in after.items()
+           if n not in before]
+    changed = [(n, v) for n, v in after.items() if n in before and before[n] != v]
+    if gone:
+        conn.execute(delete(INDEX).where(INDEX.c.instance_id == instance_id,
+                                         INDEX.c.name.in_(gone)))
+    if new:
+        conn.execute(insert(INDEX), new)
+    for name, value in changed:
+        conn.execute(update(INDEX).where(INDEX.c.instance_id == instance_id,
+                                         INDEX.c.name == name).values(value=value))

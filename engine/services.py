@@ -1,0 +1,154 @@
+"""What commands share: parsed models, decisions, listeners, the cache of live instances, and
+the embedded worker's claim on the tasks it will run itself."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Callable
+
+from sqlalchemy import update
+
+from . import clock
+from .bpmn.model import ProcessModel
+from .deployments import DefinitionStore
+from .dmn import map_decision_result as map_result
+from .rows import EXTERNAL
+from .values import jsonable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .rows import Derived
+    from .unit_of_work import CachedInstance, InstanceHandle, UnitOfWork
+
+
+class InstanceCache:
+    """The newest committed state of recently used instances (LRU, thread-safe).
+
+    Entries carry the version they were written at; the version-checked UPDATE of the next
+    write tells when another process changed the instance meanwhile.
+    """
+
+    def __init__(self, capacity: int = 5_000) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[str, CachedInstance] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, instance_id: str) -> CachedInstance | None:
+        with self._lock:
+            found = self._entries.get(instance_id)
+            if found is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(instance_id)
+            self.hits += 1
+            return found
+
+    def put(self, instance_id: str, entry: CachedInstance) -> None:
+        with self._lock:
+            if entry.row.get("status") in ("completed", "terminated"):
+                self._entries.pop(instance_id, None)
+                return
+            self._entries[instance_id] = entry
+            self._entries.move_to_end(instance_id)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+    def drop(self, instance_id: str) -> None:
+        with self._lock:
+            self._entries.pop(instance_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+class LocalClaims:
+    """Topics an embedded worker of this process takes as soon as their tasks exist.
+
+    A task created for such a topic is written already locked by that worker, in the same
+    transaction, and handed to it after the commit: no claim transaction, and if this
+    process dies the lock simply expires and any worker may take the task.
+    """
+
+    def __init__(self) -> None:
+        self.worker_id: str | None = None
+        self.lock_seconds = 300.0
+        self.topics: frozenset[str] = frozenset()
+        self.deliver: Callable[[list[dict[str, Any]]], None] | None = None
+        self.capacity: Callable[[], int] = lambda: 0
+
+
+class EngineServices:
+    """The engine's shared collaborators, as the unit of work and the runner need them."""
+
+    def __init__(self, definitions: DefinitionStore, *, allow_scripts: bool,
+                 delegates: Callable[[str], Callable | None]) -> None:
+        self.definitions = definitions
+        self.allow_scripts = allow_scripts
+        self.delegates = delegates
+        self.cache = InstanceCache()
+        self.claims = LocalClaims()
+        self.on_tasks_created: list[Callable[[set[str]], None]] = []
+
+    def model(self, definition_id: str, conn) -> ProcessModel:
+        return self.definitions.model(conn, definition_id)
+
+    def runner_services(self, conn) -> _BoundServices:
+        return _BoundServices(self, conn)
+
+    def decide(self, conn, ref: str, variables, *, binding: str = "latest", version: Any = None,
+               map_decision_result: str = "resultList", element_id: str | None = None) -> Any:
+        model = self.definitions.decision_model(
+            conn, ref, version if binding == "version" else None)
+        result = model.evaluate(ref, dict(variables))
+        return jsonable(map_result(result, map_decision_result))
+
+    def announce_external(self, uow: UnitOfWork, handle: InstanceHandle,
+                          derived: Derived) -> None:
+        """New external tasks were written: lock the embedded worker's share right away and
+        tell long-polling fetchers once the batch commits."""
+        topics = {derived.external[i]["topic"] for i in handle.new_external}
+        claims = self.claims
+        if claims.deliver is not None and claims.worker_id is not None:
+            mine = [derived.external[i] for i in handle.new_external
+                    if derived.external[i]["topic"] in claims.topics]
+            room = claims.capacity()
+            mine = mine[:max(room, 0)]
+            if mine:
+                now = clock.now()
+                expires = now + timedelta(seconds=claims.lock_seconds)
+                uow.conn.execute(update(EXTERNAL).where(EXTERNAL.c.id.in_([r["id"] for r in mine]))
+                                 .values(state="locked", lock_owner=claims.worker_id,
+                                         lock_expires_at=expires, attempts=1))
+                locked = [dict(r, state="locked", lock_owner=claims.worker_id,
+                               lock_expires_at=expires, attempts=1) for r in mine]
+                deliver = claims.deliver
+                uow.on_commit(lambda: deliver(locked))
+        if self.on_tasks_created and topics:
+            listeners = list(self.on_tasks_created)
+            uow.on_commit(lambda: [listener(topics) for listener in listeners])
+
+
+class _BoundServices:
+    """:class:`~engine.bpmn.runner.RunnerServices` over one connection."""
+
+    def __init__(self, services: EngineServices, conn) -> None:
+        self._services = services
+        self._conn = conn
+        self.allow_scripts = services.allow_scripts
+
+    def model(self, definition_id: str) -> ProcessModel:
+        return self._services.definitions.model(self._conn, definition_id)
+
+    def called(self, key: str, binding: str, version: Any,
+               caller_definition_id: str) -> tuple[str, ProcessModel]:
+        return self._services.definitions.called(self._conn, key, binding, version,
+                                                 caller_definition_id)
+
+    def decide(self, ref: str, variables, **kwargs) -> Any:
+        return self._services.decide(self._conn, ref, variables, **kwargs)
+
+    def delegate(self, name: str) -> Callable | None:
+        return self._services.delegates(name)

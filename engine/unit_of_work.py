@@ -1,0 +1,348 @@
+"""One transaction's view of instances: load (from the cache when it is current), change
+through a :class:`~engine.bpmn.runner.Runner`, and write back only what changed.
+
+This is the public interface the command modules (``facade``, ``external_tasks``, ``jobs``,
+``user_tasks``) use inside :meth:`Writer.run <engine.writer.Writer.run>`:
+
+    def complete(uow: UnitOfWork) -> None:
+        handle = uow.instance(instance_id)
+        runner = uow.runner(handle)
+        runner.complete_task(token, variables)
+        uow.absorb(handle, runner)
+
+:meth:`UnitOfWork.flush` (called by the writer after each command) writes every touched
+instance: one version-checked UPDATE (or INSERT), the difference of its derived rows, its
+variable index and its history, all with Core statements.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from . import clock
+from .bpmn.runner import InstanceFacts, Runner
+from .bpmn.state import InstanceState, decode, encode, is_current_format
+from .errors import ConflictError, NotFoundError
+from .persistence import HistoryEvent, Incident, ProcessInstance
+from .rows import Derived, Meta, derive, write_difference
+from .values import jsonable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .services import EngineServices
+
+INSTANCES = ProcessInstance.__table__
+HISTORY = HistoryEvent.__table__
+INCIDENTS = Incident.__table__
+_MISSING = object()
+
+
+class StaleInstance(ConflictError):
+    """Another writer changed the instance since it was cached; the command runs again."""
+
+    code = "concurrent_update"
+
+    def __init__(self, instance_id: str) -> None:
+        super().__init__(f"instance {instance_id} was changed by another writer")
+        self.instance_ids = [instance_id]
+
+
+@dataclass(eq=False)
+class InstanceHandle:
+    """An instance inside one command: its row facts, a working copy of its state, and what
+    the command did to it."""
+
+    id: str
+    definition_id: str
+    definition_key: str
+    business_key: str | None
+    status: str
+    version: int | None            # committed version (None: created by this command)
+    created_at: datetime
+    ended_at: datetime | None
+    error: str | None
+    state: InstanceState
+    before: Derived | None
+    old_variables: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    incidents: list[dict[str, Any]] = field(default_factory=list)  # to insert after the row
+    touched: bool = False
+    resync: bool = False           # rows written by an older engine: compare with the tables
+    new_external: list[str] = field(default_factory=list)
+
+    @property
+    def meta(self) -> Meta:
+        return Meta(self.id, self.definition_id, self.definition_key, self.business_key)
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ("completed", "terminated")
+
+    def external_token(self, row: dict[str, Any]):
+        """The token an external-task row waits on (None when the instance moved on)."""
+        task_id = row["task_id"] or ""
+        token = self.state.tokens.get(int(task_id)) if task_id.isdigit() else None
+        if token is None or token.data.get("ext") != row["id"]:  # a row of an older engine
+            token = next((t for t in self.state.tokens.values()
+                          if t.data.get("ext") == row["id"]), None)
+        return token
+
+    def record(self, kind: str, activity_id: str | None = None, name: str | None = None,
+               **data: Any) -> None:
+        self.history.append({"instance_id": self.id, "at": clock.now(), "kind": kind,
+                             "activity_id": activity_id, "name": name, "data": jsonable(data)})
+        self.touched = True
+
+
+@dataclass
+class CachedInstance:
+    """A committed instance as the writer last wrote it."""
+
+    version: int
+    row: dict[str, Any]
+    state: InstanceState
+    derived: Derived
+
+
+class UnitOfWork:
+    """One batch transaction; commands see each other's committed-in-batch results."""
+
+    def __init__(self, conn: Connection, services: EngineServices) -> None:
+        self.conn = conn
+        self.services = services
+        self.dialect = conn.dialect.name
+        self._batch: dict[str, CachedInstance] = {}     # written by earlier commands of the batch
+        self._handles: dict[str, InstanceHandle] = {}   # touched by the current command
+        self.after_commit: list[Any] = []
+        self._command_after_commit: list[Any] = []
+
+    # ------------------------------------------------------------------ loading
+
+    def instance(self, instance_id: str, *, missing_ok: bool = False) -> InstanceHandle | None:
+        found = self._handles.get(instance_id)
+        if found is not None:
+            return found
+        cached = self._batch.get(instance_id) or self.services.cache.get(instance_id)
+        if cached is not None:
+            handle = self._from_cache(instance_id, cached)
+        else:
+            row = self.conn.execute(select(INSTANCES).where(INSTANCES.c.id == instance_id)
+                                    ).mappings().first()
+            if row is None:
+                if missing_ok:
+                    return None
+                raise NotFoundError(f"no process instance {instance_id!r}")
+            handle = self._from_row(dict(row))
+        self._handles[instance_id] = handle
+        return handle
+
+    def _from_cache(self, instance_id: str, cached: CachedInstance) -> InstanceHandle:
+        row = cached.row
+        state = cached.state.copy()
+        return InstanceHandle(
+            instance_id, row["definition_id"], row["definition_key"], row["business_key"],
+            row["status"], cached.version, row["created_at"], row["ended_at"], row["error"],
+            state, cached.derived, dict(state.root.vars) if state.scopes else {})
+
+    def _from_row(self, row: dict[str, Any]) -> InstanceHandle:
+        text = row["state"] or ""
+        resync = False
+        if is_current_format(text):
+            state = decode(text)
+        else:
+            from .bpmn.legacy import convert
+
+            definitions, conn = self.services.definitions, self.conn
+            state = convert(text, row, self.services.model(row["definition_id"], conn), conn,
+                            called=lambda key: definitions.called(conn, key, "latest", None,
+                                                                  row["definition_id"]))
+            resync = True
+        handle = InstanceHandle(
+            row["id"], row["definition_id"], row["definition_key"], row["business_key"],
+            row["status"], row["version"], row["created_at"], row["ended_at"], row["error"],
+            state, None, dict(row["variables"] or {}), resync=resync)
+        if not resync:
+            handle.before = self.derive(handle)
+        else:
+            from .bpmn.legacy import rows_in_tables
+
+            handle.before = rows_in_tables(self.conn, handle.id)
+        return handle
+
+    def new_instance(self, definition_id: str, definition_key: str,
+                     business_key: str | None) -> InstanceHandle:
+        now = clock.now()
+        handle = InstanceHandle(str(uuid.uuid4()), definition_id, definition_key, business_key,
+                                "running", None, now, None, None, InstanceState(), None, {})
+        handle.touched = True
+        self._handles[handle.id] = handle
+        return handle
+
+    def derive(self, handle: InstanceHandle) -> Derived:
+        """The rows ``handle``'s current state implies."""
+        runner = self.runner(handle)
+        return derive(handle.state, handle.meta, runner.model_of, clock.now())
+
+    # ------------------------------------------------------------------ running
+
+    def runner(self, handle: InstanceHandle) -> Runner:
+        facts = InstanceFacts(handle.id, handle.definition_id, handle.definition_key,
+                              handle.business_key)
+        return Runner(handle.state, facts, self.services.runner_services(self.conn))
+
+    def absorb(self, handle: InstanceHandle, runner: Runner) -> None:
+        """Take what the runner did into the handle: history, incidents, status."""
+        handle.touched = True
+        now = clock.now()
+        for kind, activity_id, name, data in runner.history:
+            handle.history.append({"instance_id": handle.id, "at": now, "kind": kind,
+                                   "activity_id": activity_id, "name": name,
+                                   "data": jsonable(data)})
+        runner.history.clear()
+        self._record_variable_changes(handle)
+        for incident in runner.incidents:
+            self.open_incident(handle, incident["kind"], incident["message"],
+                               activity_id=incident["activity_id"],
+                               task_id=str(incident["token"]))
+        runner.incidents.clear()
+        if handle.state.ended and not handle.ended:
+            handle.status = "completed"
+            handle.ended_at = now
+            handle.record("instance.completed")
+        elif not handle.ended and handle.status in ("running", "waiting"):
+            handle.status = "waiting"
+
+    def on_commit(self, callback) -> None:
+        """Run ``callback()`` once the current command's batch has committed."""
+        self._command_after_commit.append(callback)
+
+    # ------------------------------------------------------------------ incidents
+
+    def open_incident(self, handle: InstanceHandle, kind: str, message: str, *,
+                      activity_id: str | None = None, external_task_id: str | None = None,
+                      job_id: str | None = None, task_id: str | None = None) -> str:
+        incident_id = str(uuid.uuid4())
+        handle.incidents.append(dict(
+            id=incident_id, instance_id=handle.id, external_task_id=external_task_id,
+            job_id=job_id, task_id=task_id, activity_id=activity_id, kind=kind,
+            message=message, status="open", created_at=clock.now(), resolved_at=None))
+        handle.touched = True
+        handle.status = "incident"
+        handle.record("incident.opened", activity_id, kind, incident_id=incident_id,
+                      message=message)
+        return incident_id
+
+    def resolve_incidents(self, handle: InstanceHandle, *, reason: str,
+                          external_task_id: str | None = None, job_id: str | None = None,
+                          incident_id: str | None = None) -> None:
+        q = select(INCIDENTS.c.id, INCIDENTS.c.activity_id, INCIDENTS.c.kind).where(
+            INCIDENTS.c.instance_id == handle.id, INCIDENTS.c.status == "open")
+        if external_task_id:
+            q = q.where(INCIDENTS.c.external_task_id == external_task_id)
+        if job_id:
+            q = q.where(INCIDENTS.c.job_id == job_id)
+        if incident_id:
+            q = q.where(INCIDENTS.c.id == incident_id)
+        found = self.conn.execute(q).all()
+        if found:
+            self.conn.execute(update(INCIDENTS).where(INCIDENTS.c.id.in_([r.id for r in found]))
+                              .values(status="resolved", resolved_at=clock.now()))
+            for row in found:
+                handle.record("incident.resolved", row.activity_id, row.kind,
+                              incident_id=row.id, reason=reason)
+        if handle.status == "incident":
+            left = self.conn.scalar(select(func.count()).where(
+                INCIDENTS.c.instance_id == handle.id, INCIDENTS.c.status == "open"))
+            if not left:
+                handle.status = "completed" if handle.state.ended else "waiting"
+
+    # ------------------------------------------------------------------ writing
+
+    def flush(self) -> None:
+        """Write every instance the current command touched (the writer calls this)."""
+        for handle in self._handles.values():
+            if handle.touched:
+                self._write(handle)
+        self.after_commit.extend(self._command_after_commit)
+        self._command_after_commit = []
+        self._handles = {}
+
+    def discard(self) -> None:
+        """The current command failed: forget what it did."""
+        self._handles = {}
+        self._command_after_commit = []
+
+    def _write(self, handle: InstanceHandle) -> None:
+        now = clock.now()
+        state = handle.state
+        derived = self.derive(handle)
+        self._record_variable_changes(handle)
+        root_vars = handle.old_variables
+        values = {"status": handle.status, "state": encode(state), "variables": root_vars,
+                  "active_activities": derived.active, "error": handle.error,
+                  "updated_at": now, "ended_at": handle.ended_at,
+                  "business_key": handle.business_key}
+        if handle.version is None:
+            self.conn.execute(insert(INSTANCES).values(
+                id=handle.id, definition_id=handle.definition_id,
+                definition_key=handle.definition_key, created_at=handle.created_at, version=1,
+                **values))
+            version = 1
+        else:
+            result = self.conn.execute(
+                update(INSTANCES).where(INSTANCES.c.id == handle.id,
+                                        INSTANCES.c.version == handle.version)
+                .values(version=handle.version + 1, **values))
+            if result.rowcount != 1:
+                raise StaleInstance(handle.id)
+            version = handle.version + 1
+        if handle.incidents:
+            self.conn.execute(insert(INCIDENTS), handle.incidents)
+            handle.incidents = []
+        handle.new_external = write_difference(self.conn, handle.id, handle.before, derived)
+        if handle.history:
+            self.conn.execute(insert(HISTORY), handle.history)
+            handle.history = []
+        row = {"definition_id": handle.definition_id, "definition_key": handle.definition_key,
+               "business_key": handle.business_key, "status": handle.status,
+               "created_at": handle.created_at, "ended_at": handle.ended_at,
+               "error": handle.error}
+        self._batch[handle.id] = CachedInstance(version, row, state, derived)
+        handle.version, handle.before = version, derived
+        handle.touched = False
+        if handle.new_external:
+            self.services.announce_external(self, handle, derived)
+
+    @staticmethod
+    def _record_variable_changes(handle: InstanceHandle) -> None:
+        """History entries for process variables that changed since the last look."""
+        new = dict(handle.state.root.vars) if handle.state.scopes else {}
+        old = handle.old_variables
+        handle.old_variables = new
+        if new == old:
+            return
+        now = clock.now()
+        for name in sorted(set(old) | set(new)):
+            before, after = old.get(name, _MISSING), new.get(name, _MISSING)
+            if before != after or type(before) is not type(after):
+                handle.history.append({
+                    "instance_id": handle.id, "at": now, "kind": "variable.changed",
+                    "activity_id": None, "name": name,
+                    "data": {"old": None if before is _MISSING else before,
+                             "new": None if after is _MISSING else after,
+                             "created": before is _MISSING, "deleted": after is _MISSING}})
+
+    def committed(self) -> None:
+        """The batch committed: its instances become the cache's current versions."""
+        for instance_id, cached in self._batch.items():
+            self.services.cache.put(instance_id, cached)
+        for callback in self.after_commit:
+            callback()
+
+    def rolled_back(self) -> None:
+        for instance_id in self._batch:
+            self.services.cache.drop(instance_id)

@@ -1,0 +1,169 @@
+"""The one write path: commands from every thread, committed together (group commit).
+
+A command is a function of a :class:`~engine.unit_of_work.UnitOfWork`. :meth:`Writer.run`
+queues it and returns its result once the transaction that ran it has committed, so a
+caller's success means *committed*. Whoever finds the writer idle becomes the leader: it
+takes everything queued (FIFO, up to ``max_batch``), runs each command in a savepoint of one
+transaction, commits once, answers every caller, and hands the lead to the next waiter.
+Under load a batch is whatever has arrived; alone, a command runs at once on its caller's
+thread. A command that fails rolls back to its savepoint without touching the others; one
+that lost an optimistic-lock race (another process wrote the instance) runs again.
+
+The leader holds the only write connection of this process, so on SQLite writers queue here
+in arrival order instead of racing for the file lock, and a read never waits for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from typing import Any, Callable, TypeVar
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from .errors import ConcurrentUpdateError
+from .unit_of_work import StaleInstance, UnitOfWork
+
+log = logging.getLogger("mlc.writer")
+
+T = TypeVar("T")
+Command = Callable[[UnitOfWork], T]
+MAX_ATTEMPTS = 20
+
+
+class _Pending:
+    __slots__ = ("command", "result", "error", "done", "event", "attempts")
+
+    def __init__(self, command: Command) -> None:
+        self.command = command
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = False
+        self.event = threading.Event()
+        self.attempts = 0
+
+
+class Writer:
+    """Runs commands in batches on one connection; see the module docstring."""
+
+    def __init__(self, db, services, *, max_batch: int = 64) -> None:
+        self.db = db
+        self.services = services
+        self.max_batch = max_batch
+        self._queue: deque[_Pending] = deque()
+        self._lock = threading.Lock()
+        self._leading = False
+        self._local = threading.local()
+        self._engine = db.engine.execution_options(mlc_write=True)
+        self.batches = 0
+        self.commands = 0
+
+    def run(self, command: Command[T]) -> T:
+        """Run ``command`` in a write transaction; return its result once committed."""
+        uow = getattr(self._local, "uow", None)
+        if uow is not None:  # a command calling another command: same transaction
+            return command(uow)
+        item = _Pending(command)
+        with self._lock:
+            self._queue.append(item)
+            lead = not self._leading
+            if lead:
+                self._leading = True
+        if not lead:
+            item.event.wait()
+        if not item.done:
+            self._lead(item)
+        if item.error is not None:
+            raise item.error
+        return item.result
+
+    def _lead(self, mine: _Pending) -> None:
+        while True:
+            with self._lock:
+                batch = [self._queue.popleft()
+                         for _ in range(min(len(self._queue), self.max_batch))]
+                if not batch:
+                    self._leading = False
+                    return
+            retry = self._execute(batch)
+            with self._lock:
+                self._queue.extendleft(reversed(retry))
+            for item in batch:
+                if item.done and item is not mine:
+                    item.event.set()
+            if mine.done:
+                with self._lock:
+                    if self._queue:
+                        self._queue[0].event.set()  # the next waiter leads
+                    else:
+                        self._leading = False
+                return
+
+    def _execute(self, batch: list[_Pending]) -> list[_Pending]:
+        """Run ``batch`` in one transaction; return the commands to run again."""
+        self.batches += 1
+        retry: list[_Pending] = []
+        uow: UnitOfWork | None = None
+        try:
+            with self._engine.connect() as conn:
+                uow = UnitOfWork(conn, self.services)
+                with conn.begin():
+                    for item in batch:
+                        self._one(conn, uow, item, retry, savepoint=len(batch) > 1)
+                uow.committed()
+        except _Failed as failure:  # the only command of the batch failed: rolled back
+            uow.rolled_back()
+            self._settle(failure.item, failure.error, retry)
+        except (OperationalError, DBAPIError) as exc:
+            # the commit itself (or the connection) failed: nothing of the batch is stored
+            if uow is not None:
+                uow.rolled_back()
+            if len(batch) == 1:
+                batch[0].error, batch[0].done = exc, True
+                return []
+            log.warning("a batch of %d commands failed to commit (%s); running them again",
+                        len(batch), exc)
+            for item in batch:
+                item.done, item.error, item.result = False, None, None
+            return list(batch)
+        self.commands += len(batch) - len(retry)
+        return retry
+
+    def _one(self, conn, uow: UnitOfWork, item: _Pending, retry: list[_Pending], *,
+             savepoint: bool) -> None:
+        item.attempts += 1
+        nested = conn.begin_nested() if savepoint else None
+        self._local.uow = uow
+        try:
+            item.result = item.command(uow)
+            uow.flush()
+            if nested is not None:
+                nested.commit()
+            item.done = True
+        except Exception as exc:  # the command's own failure is its caller's answer
+            uow.discard()
+            if nested is None:
+                raise _Failed(item, exc) from exc
+            nested.rollback()
+            self._settle(item, exc, retry)
+        finally:
+            self._local.uow = None
+
+    def _settle(self, item: _Pending, error: Exception, retry: list[_Pending]) -> None:
+        """A failed command: a lost optimistic-lock race runs again, anything else is final."""
+        if isinstance(error, StaleInstance):
+            for instance_id in error.instance_ids:
+                self.services.cache.drop(instance_id)
+            if item.attempts < MAX_ATTEMPTS:
+                retry.append(item)
+                return
+            error = ConcurrentUpdateError(f"{error.message}; gave up after {item.attempts} "
+                                          "attempts")
+        item.error, item.done = error, True
+
+
+class _Failed(Exception):
+    def __init__(self, item: _Pending, error: Exception) -> None:
+        super().__init__(str(error))
+        self.item, self.error = item, error
