@@ -26,6 +26,7 @@ IGNORED = frozenset({
     "textAnnotation", "association", "extensionElements", "documentation", "ioSpecification",
     "property", "incoming", "outgoing", "flowNodeRef", "group", "category", "dataInput",
     "dataOutput", "dataInputAssociation", "dataOutputAssociation",
+    "multiInstanceLoopCharacteristics", "standardLoopCharacteristics",
 })
 #: What Camunda 7 itself refuses; named so the refusal says why.
 REFUSED = {
@@ -182,6 +183,7 @@ def _common(doc: _Document, el, node: Node) -> None:
         node.io = io_mapping(el, sink)
         node.properties.update(properties(el))
     if tag in ACTIVITIES:
+        node.default = el.get("default")
         node.multi = multi_instance(el, sink)
         node.for_compensation = (el.get("isForCompensation") or "false").lower() == "true"
         if el.find("bpmn:standardLoopCharacteristics", NS) is not None:

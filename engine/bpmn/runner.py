@@ -240,7 +240,7 @@ class Runner(ActivitiesMixin, EventsMixin, MultiInstanceMixin):
     def _park(self, token: Token, state: TokenState) -> None:
         token.state = state
         token.data["job"] = str(uuid.uuid4())
-        self.record("job.created", token.node, None, kind=state.value)
+        self.record("job.created", token.node, None, continuation=state.value)
 
     def _param(self, value: tuple, scope_id: int, element_id: str) -> Any:
         kind = value[0]
@@ -538,8 +538,8 @@ class Runner(ActivitiesMixin, EventsMixin, MultiInstanceMixin):
         before = token.state is TokenState.ASYNC_BEFORE
         token.state = TokenState.READY
         token.data["async_done"] = True
-        self.record("job.executed", token.node, None, kind="async-before" if before
-                    else "async-after")
+        self.record("job.executed", token.node, None,
+                    continuation="async-before" if before else "async-after")
         if before:
             self.schedule(self.enter, token)
         else:
