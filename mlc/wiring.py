@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine import Database, Engine, ExternalTaskService, HandlerRegistry
+from engine.user_tasks import UserTaskService
 from engine.migrate import upgrade
 
 from .settings import Settings
@@ -38,6 +39,10 @@ class Runtime:
     tasks: ExternalTaskService
     handlers: HandlerRegistry
     services: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def user_tasks(self) -> UserTaskService:
+        return UserTaskService(self.engine)
 
     def close(self) -> None:
         jobs = self.services.get(JOBS)

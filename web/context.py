@@ -21,6 +21,14 @@ def tasks() -> Any:
     return runtime().tasks
 
 
+def idempotency_key() -> str | None:
+    """The request's ``Idempotency-Key`` header: a repeat within 24 h answers as the first
+    request did and changes nothing."""
+    from flask import request
+
+    return request.headers.get("Idempotency-Key") or None
+
+
 def task_latency() -> Any:
     return current_app.extensions["mlc_task_latency"]
 

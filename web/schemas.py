@@ -95,3 +95,32 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO
 ShortText = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]
 LongText = Annotated[str, StringConstraints(max_length=20_000, pattern=NO_NUL)]
 Uri = Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=NO_NUL)]
+
+
+class ConditionRequest(Body):
+    variables: Variables = Field(default_factory=dict)
+    business_key: str | None = Field(default=None, max_length=255)
+
+
+class VariablesRequest(Body):
+    variables: Variables = Field(min_length=1)
+    reason: str = Field(default="", max_length=2000)
+
+
+class UserTaskQuery(Query):
+    assignee: str | None = None
+    candidate_group: str | None = None
+    instance_id: str | None = None
+    process_key: str | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class ClaimRequest(Body):
+    user: str | None = Field(default=None, max_length=255,
+                             description="the new assignee; null unclaims")
+
+
+class CompleteUserTaskRequest(Body):
+    variables: Variables = Field(default_factory=dict)
+    user: str | None = Field(default=None, max_length=255,
+                             description="who completes it (must be the assignee, if any)")

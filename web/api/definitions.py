@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from ..context import engine
+from ..context import engine, idempotency_key
 from ..openapi import operation
 from ..schemas import DefinitionQuery, StartRequest
 
@@ -22,5 +22,6 @@ def list_definitions(query: DefinitionQuery):
 def start(key: str, body: StartRequest):
     """Start the latest version of ``key`` with variables and an optional business key."""
     instance = engine().start(key, body.variables, body.business_key,
-                              definition_id=body.definition_id)
+                              definition_id=body.definition_id,
+                              idempotency_key=idempotency_key())
     return jsonify(instance), 201

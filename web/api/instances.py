@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 
 from ..context import engine
 from ..openapi import operation
-from ..schemas import InstanceQuery, TerminateRequest
+from ..schemas import InstanceQuery, TerminateRequest, VariablesRequest
 
 bp = Blueprint("instances", __name__, url_prefix="/api")
 
@@ -36,3 +36,11 @@ def history(instance_id: str):
 def terminate(instance_id: str, body: TerminateRequest):
     """Cancel a running instance (recorded in its history with the reason)."""
     return jsonify(engine().terminate(instance_id, body.reason))
+
+
+@operation(bp, "/process-instances/<instance_id>/variables", "POST", body=VariablesRequest,
+           responses={200: "set", 409: "already ended"})
+def set_variables(instance_id: str, body: VariablesRequest):
+    """Set process variables of a running instance (recorded in its history, with the reason);
+    conditional events that now hold fire."""
+    return jsonify(engine().set_variables(instance_id, body.variables, reason=body.reason))

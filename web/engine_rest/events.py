@@ -9,10 +9,10 @@ from flask import Blueprint, Response, jsonify
 from engine.errors import ConflictError, NotFoundError, ValidationError
 
 from ..camunda_types import variables_out
-from ..context import engine
+from ..context import engine, idempotency_key
 from ..openapi import operation
 from . import PREFIX, dtos
-from .schemas import MessageBody, SignalBody, plain
+from .schemas import ConditionBody, MessageBody, SignalBody, plain
 
 bp = Blueprint("camunda_events", __name__, url_prefix=PREFIX)
 
@@ -28,7 +28,7 @@ def signal_body(body: SignalBody) -> dict[str, list[str]]:
     if body.executionId:
         raise ValidationError("signalling one execution (executionId) is not supported; "
                               "signals are broadcast")
-    return engine().signal(body.name, plain(body.variables))
+    return engine().signal(body.name, plain(body.variables), idempotency_key=idempotency_key())
 
 
 @operation(bp, "/signal", "POST", body=SignalBody, responses={204: "delivered"})
@@ -54,7 +54,8 @@ def message(body: MessageBody):
         ids = engine().correlate_message(body.messageName, business_key=body.businessKey,
                                          correlation=correlation,
                                          variables=plain(body.processVariables, "processVariables"),
-                                         all_instances=body.all)
+                                         all_instances=body.all,
+                                         idempotency_key=idempotency_key())
     except (NotFoundError, ConflictError) as exc:
         raise CorrelationError(f"Cannot correlate message '{body.messageName}': {exc.message}") from None
     if not body.resultEnabled:
@@ -76,3 +77,11 @@ def _result(instance_id: str, since: datetime, with_variables: bool) -> dict:
     if with_variables:
         result["variables"] = variables_out(instance["variables"] or {})
     return result
+
+
+@operation(bp, "/condition", "POST", body=ConditionBody,
+           responses={200: "the started instances"})
+def condition(body: ConditionBody):
+    """Evaluate conditional start events: start every process whose condition holds."""
+    started = engine().evaluate_conditions(plain(body.variables), body.businessKey)
+    return jsonify([dtos.process_instance(engine().get_instance(i)) for i in started])

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, jsonify
 from engine.errors import NotFoundError
 
 from ..camunda_types import to_typed
-from ..context import engine
+from ..context import engine, idempotency_key
 from ..openapi import operation
 from . import PREFIX, dtos
 from .schemas import DefinitionQuery, InstanceQuery, StartBody, VariableQuery, plain
@@ -67,9 +67,10 @@ def _start(body: StartBody, *, key: str | None = None, definition_id: str | None
     if definition_id is not None:
         definition = _definition_by_id(definition_id)
         instance = engine().start(definition["key"], variables, body.businessKey,
-                                  definition_id=definition_id)
+                                  definition_id=definition_id, idempotency_key=idempotency_key())
     else:
-        instance = engine().start(key, variables, body.businessKey)
+        instance = engine().start(key, variables, body.businessKey,
+                                  idempotency_key=idempotency_key())
     return jsonify(dtos.process_instance(instance, with_variables=body.withVariablesInReturn))
 
 

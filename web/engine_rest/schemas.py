@@ -61,6 +61,30 @@ class MessageBody(Camunda):
     withoutTenantId: bool | None = None
 
 
+class ConditionBody(Camunda):
+    variables: TypedVariables | None = None
+    businessKey: str | None = Field(default=None, max_length=255)
+    processDefinitionId: str | None = None
+    tenantId: str | None = None
+
+
+class TaskQuery(Camunda):
+    assignee: str | None = None
+    candidateGroup: str | None = None
+    processInstanceId: str | None = None
+    processDefinitionKey: str | None = None
+    maxResults: int = Field(default=100, ge=1, le=1000)
+
+
+class ClaimBody(Camunda):
+    userId: str = Field(min_length=1, max_length=255)
+
+
+class CompleteTaskBody(Camunda):
+    variables: TypedVariables | None = None
+    withVariablesInReturn: bool = False
+
+
 class FetchTopic(Camunda):
     topicName: str = Field(min_length=1, max_length=255)
     lockDuration: int = Field(gt=0, le=2 ** 31 - 1, description="milliseconds")

@@ -1,0 +1,45 @@
+"""User tasks: list, read, claim and complete what people are asked to do."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from ..context import runtime
+from ..openapi import operation
+from ..schemas import ClaimRequest, CompleteUserTaskRequest, UserTaskQuery
+
+bp = Blueprint("user_tasks", __name__, url_prefix="/api")
+
+
+def user_tasks():
+    return runtime().user_tasks
+
+
+@operation(bp, "/user-tasks", query=UserTaskQuery)
+def list_tasks(query: UserTaskQuery):
+    """Waiting user tasks, highest priority first, by assignee / candidate group / instance."""
+    return jsonify(user_tasks().list(assignee=query.assignee,
+                                     candidate_group=query.candidate_group,
+                                     instance_id=query.instance_id,
+                                     process_key=query.process_key, limit=query.limit))
+
+
+@operation(bp, "/user-tasks/<task_id>")
+def get_task(task_id: str):
+    """One user task with its form."""
+    return jsonify(user_tasks().get(task_id))
+
+
+@operation(bp, "/user-tasks/<task_id>/claim", "POST", body=ClaimRequest,
+           responses={200: "claimed", 409: "assigned to someone else"})
+def claim(task_id: str, body: ClaimRequest):
+    """Assign the task to ``user`` (null unclaims it)."""
+    return jsonify(user_tasks().claim(task_id, body.user))
+
+
+@operation(bp, "/user-tasks/<task_id>/complete", "POST", body=CompleteUserTaskRequest,
+           responses={204: "completed", 409: "assigned to someone else"})
+def complete(task_id: str, body: CompleteUserTaskRequest):
+    """Complete the task with variables; the process moves on."""
+    user_tasks().complete(task_id, body.variables, body.user)
+    return "", 204
