@@ -295,7 +295,10 @@ class Runner(ActivitiesMixin, EventsMixin, MultiInstanceMixin):
         token.data.pop("subs", None)
         token.data.pop("task", None)
         token.state = TokenState.READY
-        self.record("activity.completed", node.id, node.name)
+        if body:
+            self.record("activity.completed", node.id, node.name, multi_instance_body=True)
+        else:
+            self.record("activity.completed", node.id, node.name)
         if inner:
             return self.inner_instance_done(token)
         async_after = node.async_after
