@@ -23,7 +23,7 @@ ALLOWED_TRIGGERS = {
     ("startEvent", "process"): {Trigger.NONE, Trigger.MESSAGE, Trigger.SIGNAL, Trigger.TIMER,
                                 Trigger.CONDITIONAL},
     ("startEvent", "event"): {Trigger.MESSAGE, Trigger.SIGNAL, Trigger.TIMER, Trigger.CONDITIONAL,
-                              Trigger.ERROR, Trigger.ESCALATION, Trigger.COMPENSATE},
+                              Trigger.ERROR, Trigger.ESCALATION},
     ("startEvent", "sub"): {Trigger.NONE},
     ("endEvent", ""): {Trigger.NONE, Trigger.MESSAGE, Trigger.SIGNAL, Trigger.ERROR,
                        Trigger.ESCALATION, Trigger.COMPENSATE, Trigger.CANCEL, Trigger.TERMINATE},
@@ -61,9 +61,11 @@ def _event_definition(doc: _Document, el, tag: str, place: str) -> EventDefiniti
         if definition is None:
             return None
     if definition.trigger not in allowed:
-        name = local(definitions[0].tag) if definitions else "none"
-        sink.add(el, f"unsupported event definition bpmn:{name} on a bpmn:{tag}"
-                 + (" here" if place else ""))
+        if not definitions:
+            sink.add(el, f"a bpmn:{tag} needs an event definition here")
+        else:
+            sink.add(el, f"unsupported event definition bpmn:{local(definitions[0].tag)} on a "
+                     f"bpmn:{tag}" + (" here" if place else ""))
         return None
     return definition
 

@@ -240,3 +240,53 @@ def test_unknown_map_decision_result_is_a_located_problem():
                 'camunda:mapDecisionResult="everything" />', END, chain("s", "rule", "e"))
     problem = only(problems_of(data)[1], "rule")
     assert "everything" in problem.message and problem.line == line_of(data, 'id="rule"')
+
+
+REFUSALS = [
+    ('<bpmn:subProcess id="esp" triggeredByEvent="true"><bpmn:startEvent id="c">'
+     '<bpmn:compensateEventDefinition /></bpmn:startEvent></bpmn:subProcess>', "c",
+     "compensateEventDefinition"),
+    ('<bpmn:task id="loop"><bpmn:standardLoopCharacteristics /></bpmn:task>', "loop",
+     "standard loops"),
+    ('<bpmn:userTask id="u"><bpmn:extensionElements><camunda:taskListener event="timeout" '
+     'expression="${x}" /></bpmn:extensionElements></bpmn:userTask>', "u", "timeout"),
+    ('<bpmn:task id="io"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter '
+     'name="x"><camunda:script scriptFormat="groovy">1</camunda:script></camunda:inputParameter>'
+     '</camunda:inputOutput></bpmn:extensionElements></bpmn:task>', "io", "script input/output"),
+    ('<bpmn:callActivity id="call" calledElement="p" camunda:calledElementBinding="versionTag" />',
+     "call", "versionTag"),
+    ('<bpmn:task id="listen"><bpmn:extensionElements><camunda:executionListener event="start" />'
+     '</bpmn:extensionElements></bpmn:task>', "listen", "has no implementation"),
+    ('<bpmn:task id="mi"><bpmn:multiInstanceLoopCharacteristics /></bpmn:task>', "mi",
+     "loopCardinality or camunda:collection"),
+]
+
+
+@pytest.mark.parametrize("body, element_id, words", REFUSALS)
+def test_what_cannot_run_here_is_refused_with_its_reason(body, element_id, words):
+    _, problems = problems_of(bpmn("p", START, END, flow("s", "e"), body))
+    problem = next(p for p in problems if p.element_id == element_id)
+    assert words in problem.message and problem.line
+
+
+def test_signal_names_may_be_expressions_except_on_start_events():
+    data = bpmn("p", START, '<bpmn:intermediateCatchEvent id="c"><bpmn:signalEventDefinition '
+                'signalRef="S" /></bpmn:intermediateCatchEvent>', END, chain("s", "c", "e"),
+                extra='<bpmn:signal id="S" name="done-${model}" />')
+    assert problems_of(data)[1] == []
+    start = bpmn("q", '<bpmn:startEvent id="s"><bpmn:signalEventDefinition signalRef="S" />'
+                 '</bpmn:startEvent>', END, flow("s", "e"),
+                 extra='<bpmn:signal id="S" name="done-${model}" />')
+    assert "fixed signal name" in only(problems_of(start)[1], "s").message
+
+
+def test_messages_never_carry_a_python_repr_or_an_exception_class_name():
+    broken = [bpmn("p", START, body, END, flow("s", "e")) for body, _, _ in REFUSALS] + [
+        bpmn("p", START, '<bpmn:boundaryEvent id="b" attachedToRef="s" />', END, flow("s", "e")),
+        bpmn("p", START, '<bpmn:task id="t"><bpmn:dataOutputAssociation id="d">'
+             '<bpmn:targetRef>nothing</bpmn:targetRef></bpmn:dataOutputAssociation></bpmn:task>',
+             END, chain("s", "t", "e"))]
+    for data in broken:
+        for problem in problems_of(data)[1]:
+            assert "<" not in problem.message and "Error(" not in problem.message, problem
+            assert problem.file == "p.bpmn" and problem.line, problem
