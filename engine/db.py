@@ -137,6 +137,13 @@ class Database:
             with session.begin():
                 yield session
 
+    @contextmanager
+    def connection(self) -> Iterator:
+        """A read transaction on a plain Core connection (no ORM session to build)."""
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
     def create_all(self) -> None:
         """Create every table directly (tests); production uses Alembic migrations."""
         Base.metadata.create_all(self.engine)

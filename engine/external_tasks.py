@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 
-from . import clock
+from . import clock, statements
 from .bpmn.state import TokenState
 from .bpmn.timers import parse_duration
 from .errors import ConflictError, NotFoundError, ValidationError
@@ -101,19 +101,12 @@ class ExternalTaskService:
                                                        topics is None, max_tasks,
                                                        default_lock, business_key))
 
-    def _due(self, now):
-        return and_(or_(EXTERNAL.c.state == "available",
-                        and_(EXTERNAL.c.state == "locked", EXTERNAL.c.lock_expires_at < now)),
-                    EXTERNAL.c.next_attempt_at <= now)
-
     def _anything_due(self, lock_for: dict[str, float] | None, business_key: str | None) -> bool:
-        q = select(EXTERNAL.c.id).where(self._due(clock.now())).limit(1)
-        if lock_for is not None:
-            q = q.where(EXTERNAL.c.topic.in_(list(lock_for)))
-        if business_key is not None:
-            q = q.where(EXTERNAL.c.business_key == business_key)
-        with self.db.session() as s:
-            return s.execute(q).first() is not None
+        query = statements.any_external_due(lock_for is not None, business_key is not None)
+        params = {"now": clock.now(), "topics": list(lock_for or ()),
+                  "b_business_key": business_key}
+        with self.db.connection() as conn:
+            return conn.execute(query, params).first() is not None
 
     def _claim(self, uow: UnitOfWork, worker_id: str, lock_for: dict[str, float],
                any_topic: bool, max_tasks: int, default_lock: float,
@@ -130,27 +123,21 @@ class ExternalTaskService:
             wanted = max_tasks - len(claimed)
             if wanted <= 0:
                 break
-            pick = (select(EXTERNAL.c.id).where(self._due(now))
-                    .order_by(EXTERNAL.c.priority.desc(), EXTERNAL.c.created_at, EXTERNAL.c.id)
-                    .limit(wanted))
+            query = statements.claim_external(uow.dialect, group is not None,
+                                              business_key is not None)
+            params = {"now": now, "wanted": wanted, "owner": worker_id,
+                      "expires": now + timedelta(seconds=seconds)}
             if group is not None:
-                pick = pick.where(EXTERNAL.c.topic.in_(group))
+                params["topics"] = group
             if business_key is not None:
-                pick = pick.where(EXTERNAL.c.business_key == business_key)
-            if uow.dialect == "postgresql":
-                pick = pick.with_for_update(skip_locked=True)
-            rows = uow.conn.execute(
-                update(EXTERNAL).where(EXTERNAL.c.id.in_(pick.scalar_subquery()))
-                .values(state="locked", lock_owner=worker_id,
-                        lock_expires_at=now + timedelta(seconds=seconds),
-                        attempts=EXTERNAL.c.attempts + 1)
-                .returning(*EXTERNAL.c)).mappings().all()
+                params["b_business_key"] = business_key
+            rows = uow.conn.execute(query, params).mappings().all()
             claimed.extend(dict(r) for r in rows)
         claimed.sort(key=lambda r: (-r["priority"], r["created_at"], r["id"]))
         return [locked_task(r) for r in claimed]
 
     def _held(self, uow: UnitOfWork, task_id: str, worker_id: str | None) -> dict:
-        row = uow.conn.execute(select(EXTERNAL).where(EXTERNAL.c.id == task_id)).mappings().first()
+        row = uow.conn.execute(statements.EXTERNAL_BY_ID, {"id": task_id}).mappings().first()
         if row is None:
             raise NotFoundError(f"no external task {task_id!r} (completed, cancelled or unknown)")
         if worker_id is not None and row["state"] == "locked" and row["lock_owner"] != worker_id:

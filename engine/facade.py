@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import and_, delete, insert, select
 
-from . import clock
+from . import clock, statements
 from .bpmn.runner import Runner
 from .db import Database
 from .deployments import DefinitionStore, DeploymentResult, next_cycle_due
@@ -212,15 +212,14 @@ class Engine:
     def _broadcast(self, uow: UnitOfWork, name: str, variables: dict[str, Any], *,
                    exclude: str | None, depth: int) -> dict[str, list[str]]:
         started: list[str] = []
-        definition_ids = uow.conn.execute(select(SUBS.c.definition_id).where(
-            SUBS.c.kind == "signal-start", SUBS.c.name == name)).scalars().all()
+        definition_ids = uow.conn.execute(statements.SIGNAL_START_DEFINITIONS,
+                                          {"name": name}).scalars().all()
         for definition_id in sorted(set(definition_ids)):
             definition = self.definitions.definition(uow.conn, definition_id)
             handle = self.start_instance(uow, definition, variables,
                                          variables.get("businessKey"), ("signal", name), depth)
             started.append(handle.id)
-        instance_ids = uow.conn.execute(select(SUBS.c.instance_id).where(
-            SUBS.c.kind == "signal", SUBS.c.name == name).distinct()).scalars().all()
+        instance_ids = uow.conn.execute(statements.SIGNAL_WAITERS, {"name": name}).scalars().all()
         resumed = []
         for instance_id in sorted(set(instance_ids) - set(started) - {exclude}):
             handle = uow.instance(instance_id, missing_ok=True)
@@ -359,7 +358,7 @@ class Engine:
 
     def _fire_timer(self, uow: UnitOfWork, sub_id: str, instance_id: str, ref: str,
                     activity_id: str) -> bool:
-        if uow.conn.execute(select(SUBS.c.id).where(SUBS.c.id == sub_id)).first() is None:
+        if uow.conn.execute(statements.SUBSCRIPTION_EXISTS, {"id": sub_id}).first() is None:
             return False  # fired by someone else meanwhile
         handle = uow.instance(instance_id, missing_ok=True)
         if handle is None or handle.ended:

@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
+from . import statements
 from .errors import NotFoundError
-from .persistence import (Deployment, EventSubscription, ExternalTaskRow, HistoryEvent, Incident,
+from .persistence import (Deployment, ExternalTaskRow, HistoryEvent, Incident,
                           ProcessDefinition, ProcessInstance)
 
 INSTANCES = ProcessInstance.__table__
@@ -42,9 +43,8 @@ class EngineReads:
         self.db = db
 
     def instance(self, instance_id: str) -> dict[str, Any]:
-        with self.db.session() as s:
-            row = s.execute(select(INSTANCES).where(INSTANCES.c.id == instance_id)
-                            ).mappings().first()
+        with self.db.connection() as s:
+            row = s.execute(statements.INSTANCE_BY_ID, {"id": instance_id}).mappings().first()
             if row is None:
                 raise NotFoundError(f"no process instance {instance_id!r}")
             incidents = s.execute(select(INCIDENTS).where(
@@ -136,9 +136,8 @@ class EngineReads:
 
     def subscribers(self, kind: str, name: str) -> tuple[list[str], list[str]]:
         """(definition ids with a ``kind``-start event, instance ids waiting) for ``name``."""
-        subs = EventSubscription.__table__
-        with self.db.session() as s:
-            rows = s.execute(select(subs.c.definition_id, subs.c.instance_id).where(
-                subs.c.kind.in_((kind, f"{kind}-start")), subs.c.name == name)).all()
+        with self.db.connection() as conn:
+            rows = conn.execute(statements.SUBSCRIBERS,
+                                {"kinds": [kind, f"{kind}-start"], "name": name}).all()
         return ([r.definition_id for r in rows if r.definition_id],
                 [r.instance_id for r in rows if r.instance_id])

@@ -13,19 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import Connection, delete, insert, update
+from sqlalchemy import Connection
+
+from . import statements
 
 from .bpmn.model import Kind, ProcessModel
 from .bpmn.state import InstanceState, Token, TokenState
 from .bpmn.timers import due_of
-from .persistence import EventSubscription, ExternalTaskRow, InstanceVariable, Job, UserTask
+from .statements import EXTERNAL, JOBS, SUBS, USER
 from .values import scalar_text
-
-SUBS = EventSubscription.__table__
-EXTERNAL = ExternalTaskRow.__table__
-USER = UserTask.__table__
-JOBS = Job.__table__
-INDEX = InstanceVariable.__table__
 _NAMESPACE = uuid.UUID("6f1c2a9e-4b7d-4c1e-9a3f-2d8e5b7c1a00")
 
 
@@ -158,8 +154,10 @@ def write_difference(conn: Connection, instance_id: str, before: Derived | None,
     before = before or Derived()
     _sync(conn, SUBS, before.subscriptions, after.subscriptions, _same_subscription)
     new_external = _sync(conn, EXTERNAL, before.external, after.external, _same_external,
-                         update_fields=("variables", "task_id"))
-    _sync(conn, USER, before.user, after.user, lambda a, b: True)
+                         update=statements.UPDATE_EXTERNAL_DERIVED,
+                         fields=("variables", "task_id"))
+    _sync(conn, USER, before.user, after.user, _same_assignee,
+          update=statements.UPDATE_USER_ASSIGNEE, fields=("assignee",))
     _sync(conn, JOBS, before.jobs, after.jobs, lambda a, b: True)
     _sync_index(conn, instance_id, before.index, after.index)
     return new_external
@@ -173,37 +171,45 @@ def _same_external(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return a["variables"] == b["variables"] and a["task_id"] == b["task_id"]
 
 
+def _same_assignee(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a.get("assignee") == b.get("assignee")
+
+
 def _sync(conn: Connection, table, before: dict[str, dict], after: dict[str, dict],
-          same: Callable[[dict, dict], bool], update_fields: tuple[str, ...] = ()) -> list[str]:
+          same: Callable[[dict, dict], bool], *, update=None,
+          fields: tuple[str, ...] = ()) -> list[str]:
+    if not before and not after:
+        return []
     gone = [row_id for row_id in before if row_id not in after]
     new = [row for row_id, row in after.items() if row_id not in before]
     changed = [row for row_id, row in after.items()
                if row_id in before and not same(before[row_id], row)]
+    if changed and update is None:  # a subscription that moved (cycle timers): replace it
+        gone += [row["id"] for row in changed]
+        new += changed
+        changed = []
     if gone:
-        conn.execute(delete(table).where(table.c.id.in_(gone)))
+        conn.execute(statements.DELETE_BY_IDS[table.name], {"ids": gone})
     if new:
-        conn.execute(insert(table), new)
-    for row in changed:
-        if update_fields:
-            conn.execute(update(table).where(table.c.id == row["id"])
-                         .values({f: row[f] for f in update_fields}))
-        else:  # a subscription that moved (cycle timers): delete + insert keeps one statement path
-            conn.execute(delete(table).where(table.c.id == row["id"]))
-            conn.execute(insert(table), [row])
+        conn.execute(statements.INSERT[table.name], new)
+    if changed:
+        conn.execute(update, [dict({f"v_{f}": row[f] for f in fields}, b_id=row["id"])
+                              for row in changed])
     return [row["id"] for row in new]
 
 
 def _sync_index(conn: Connection, instance_id: str, before: dict[str, str],
                 after: dict[str, str]) -> None:
+    if before == after:
+        return
     gone = [name for name in before if name not in after]
     new = [{"instance_id": instance_id, "name": n, "value": v} for n, v in after.items()
            if n not in before]
-    changed = [(n, v) for n, v in after.items() if n in before and before[n] != v]
+    changed = [{"b_instance": instance_id, "b_name": n, "v_value": v}
+               for n, v in after.items() if n in before and before[n] != v]
     if gone:
-        conn.execute(delete(INDEX).where(INDEX.c.instance_id == instance_id,
-                                         INDEX.c.name.in_(gone)))
+        conn.execute(statements.DELETE_INDEX, {"instance_id": instance_id, "names": gone})
     if new:
-        conn.execute(insert(INDEX), new)
-    for name, value in changed:
-        conn.execute(update(INDEX).where(INDEX.c.instance_id == instance_id,
-                                         INDEX.c.name == name).values(value=value))
+        conn.execute(statements.INSERT_INDEX, new)
+    if changed:
+        conn.execute(statements.UPDATE_INDEX, changed)

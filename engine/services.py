@@ -91,6 +91,7 @@ class EngineServices:
         self.cache = InstanceCache()
         self.claims = LocalClaims()
         self.on_tasks_created: list[Callable[[set[str]], None]] = []
+        self.on_jobs_created: list[Callable[[], None]] = []
 
     def model(self, definition_id: str, conn) -> ProcessModel:
         return self.definitions.model(conn, definition_id)

@@ -22,22 +22,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, select, update
 
-from . import clock
+from . import clock, statements
 from .bpmn.runner import InstanceFacts, Runner
 from .bpmn.state import InstanceState, decode, encode, is_current_format
 from .errors import ConflictError, NotFoundError
-from .persistence import HistoryEvent, Incident, ProcessInstance
 from .rows import Derived, Meta, derive, write_difference
 from .values import jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
     from .services import EngineServices
 
-INSTANCES = ProcessInstance.__table__
-HISTORY = HistoryEvent.__table__
-INCIDENTS = Incident.__table__
+INCIDENTS = statements.INCIDENTS
 _MISSING = object()
 
 
@@ -130,7 +127,7 @@ class UnitOfWork:
         if cached is not None:
             handle = self._from_cache(instance_id, cached)
         else:
-            row = self.conn.execute(select(INSTANCES).where(INSTANCES.c.id == instance_id)
+            row = self.conn.execute(statements.INSTANCE_BY_ID, {"id": instance_id}
                                     ).mappings().first()
             if row is None:
                 if missing_ok:
@@ -255,8 +252,7 @@ class UnitOfWork:
                 handle.record("incident.resolved", row.activity_id, row.kind,
                               incident_id=row.id, reason=reason)
         if handle.status == "incident":
-            left = self.conn.scalar(select(func.count()).where(
-                INCIDENTS.c.instance_id == handle.id, INCIDENTS.c.status == "open"))
+            left = self.conn.scalar(statements.OPEN_INCIDENT_COUNT, {"instance_id": handle.id})
             if not left:
                 handle.status = "completed" if handle.state.ended else "waiting"
 
@@ -287,25 +283,24 @@ class UnitOfWork:
                   "updated_at": now, "ended_at": handle.ended_at,
                   "business_key": handle.business_key}
         if handle.version is None:
-            self.conn.execute(insert(INSTANCES).values(
+            self.conn.execute(statements.INSERT_INSTANCE, dict(
                 id=handle.id, definition_id=handle.definition_id,
                 definition_key=handle.definition_key, created_at=handle.created_at, version=1,
                 **values))
             version = 1
         else:
-            result = self.conn.execute(
-                update(INSTANCES).where(INSTANCES.c.id == handle.id,
-                                        INSTANCES.c.version == handle.version)
-                .values(version=handle.version + 1, **values))
+            result = self.conn.execute(statements.UPDATE_INSTANCE, statements.instance_update_params(
+                handle.id, handle.version, values))
             if result.rowcount != 1:
                 raise StaleInstance(handle.id)
             version = handle.version + 1
         if handle.incidents:
-            self.conn.execute(insert(INCIDENTS), handle.incidents)
+            self.conn.execute(statements.INSERT_INCIDENTS, handle.incidents)
             handle.incidents = []
+        new_jobs = set(derived.jobs) - set(handle.before.jobs if handle.before else ())
         handle.new_external = write_difference(self.conn, handle.id, handle.before, derived)
         if handle.history:
-            self.conn.execute(insert(HISTORY), handle.history)
+            self.conn.execute(statements.INSERT_HISTORY, handle.history)
             handle.history = []
         row = {"definition_id": handle.definition_id, "definition_key": handle.definition_key,
                "business_key": handle.business_key, "status": handle.status,
@@ -316,6 +311,9 @@ class UnitOfWork:
         handle.touched = False
         if handle.new_external:
             self.services.announce_external(self, handle, derived)
+        if self.services.on_jobs_created and new_jobs:
+            listeners = list(self.services.on_jobs_created)
+            self.on_commit(lambda: [listener() for listener in listeners])
 
     @staticmethod
     def _record_variable_changes(handle: InstanceHandle) -> None:

@@ -15,6 +15,7 @@ import os
 import queue
 import socket
 import threading
+import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -41,12 +42,15 @@ class Worker:
         worker_id: the lock owner name (unique per worker).
         lock_seconds: how long a claim lasts before another worker may take the task.
         handler_timeout: default time limit of a handler (a handler's own ``timeout`` wins).
-        max_tasks: tasks claimed per poll.
+        max_tasks: tasks claimed per poll by ``run_once``.
+        concurrency: handlers ``run`` executes at once; their completions reach the writer
+            together and commit in one transaction.
     """
 
     def __init__(self, engine: Engine, handlers: HandlerRegistry | None = None, *,
                  worker_id: str | None = None, lock_seconds: float = 300.0,
-                 handler_timeout: float = 3600.0, max_tasks: int = 1) -> None:
+                 handler_timeout: float = 3600.0, max_tasks: int = 1,
+                 concurrency: int = 4) -> None:
         self.engine = engine
         self.tasks = ExternalTaskService(engine)
         self.jobs = JobExecutor(engine)
@@ -55,9 +59,25 @@ class Worker:
         self.lock_seconds = lock_seconds
         self.handler_timeout = handler_timeout
         self.max_tasks = max_tasks
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlc-handler")
+        self.concurrency = max(1, concurrency)
+        self._pool = self._new_pool()
         self._inbox: queue.SimpleQueue[LockedTask] = queue.SimpleQueue()
         self._wake = threading.Event()
+        self._running: dict[str, tuple[LockedTask, float]] = {}  # task id -> (task, deadline)
+        self._abandoned: set[str] = set()
+        self._lock = threading.Lock()
+        self._jobs_checked = 0.0
+
+    def _new_pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="mlc-handler")
+
+    @property
+    def running(self) -> list[str]:
+        """Ids of the tasks whose handlers are running now."""
+        with self._lock:
+            return list(self._running)
+
+    # ------------------------------------------------------------------ one pass (tests, draining)
 
     def run_once(self) -> int:
         """Run what is handed over, else claim up to ``max_tasks`` tasks; also due jobs.
@@ -77,9 +97,16 @@ class Worker:
                 for task in claimed:
                     self.execute(task)
                 ran += len(claimed)
-        return ran + self.jobs.run_due(self.worker_id)
+        if not ran:  # jobs when no task was waiting: an idle pass costs two reads, not more
+            ran = self.jobs.run_due(self.worker_id)
+        return ran
 
-    def execute(self, task: LockedTask) -> None:
+    def execute(self, task: LockedTask, *, inline: bool = False) -> None:
+        """Run the handler of ``task`` and report its outcome.
+
+        ``inline``: already on a handler thread (``run``'s pool), so call the handler here and
+        leave its time limit to the loop's watchdog.
+        """
         spec = self.handlers.get(task.topic)
         context = TaskContext(
             task_id=task.id, topic=task.topic, instance_id=task.instance_id,
@@ -88,25 +115,35 @@ class Worker:
             properties=dict(task.properties), business_key=task.business_key,
             attempt=task.attempt, worker_id=self.worker_id,
             extend_lock=lambda seconds: self.tasks.extend_lock(task.id, self.worker_id, seconds))
-        timeout = spec.timeout if spec.timeout is not None else self.handler_timeout
+        timeout = self._timeout(spec)
         try:
-            future = self._pool.submit(spec.handler, context)
-            try:
-                result = future.result(timeout=timeout)
-            except FutureTimeout:
-                # The thread cannot be killed; a fresh pool keeps this worker going while the
-                # stuck handler finishes (or not) on its own. Its result is then ignored.
-                self._pool.shutdown(wait=False)
-                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlc-handler")
-                raise TimeoutError(f"handler for {task.topic} timed out after {timeout:g}s")
-            self._report(self.tasks.complete, task, dict(result or {}))
+            if inline:
+                result = spec.handler(context)
+            else:
+                future = self._pool.submit(spec.handler, context)
+                try:
+                    result = future.result(timeout=timeout)
+                except FutureTimeout:
+                    # The thread cannot be killed; a fresh pool keeps this worker going while
+                    # the stuck handler finishes (or not) on its own. Its result is ignored.
+                    self._pool.shutdown(wait=False)
+                    self._pool = self._new_pool()
+                    raise TimeoutError(f"handler for {task.topic} timed out after {timeout:g}s")
+            outcome: tuple = (self.tasks.complete, dict(result or {}))
         except BpmnError as exc:
-            self._report(self.tasks.bpmn_error, task, exc.error_code, exc.message, exc.variables)
+            outcome = (self.tasks.bpmn_error, exc.error_code, exc.message, exc.variables)
         except Exception as exc:  # any handler failure consumes a retry
             message = f"{type(exc).__name__}: {exc}"
             log.warning("task %s (%s) failed: %s", task.id, task.topic, message)
-            self._report(self.tasks.fail, task, message,
-                         "".join(traceback.format_exception(exc))[-20000:])
+            outcome = (self.tasks.fail, message,
+                       "".join(traceback.format_exception(exc))[-20000:])
+        if task.id in self._abandoned:  # timed out meanwhile: the watchdog reported it
+            self._abandoned.discard(task.id)
+            return
+        self._report(outcome[0], task, *outcome[1:])
+
+    def _timeout(self, spec) -> float:
+        return spec.timeout if spec.timeout is not None else self.handler_timeout
 
     def _report(self, method, task: LockedTask, *args) -> None:
         try:
@@ -117,22 +154,81 @@ class Worker:
         except Exception:
             log.exception("reporting task %s failed", task.id)
 
+    # ------------------------------------------------------------------ running
+
     def _handed_over(self, rows: list[dict]) -> None:
         for row in rows:
             self._inbox.put(locked_task(row))
         self._wake.set()
+
+    def _room(self) -> int:
+        with self._lock:
+            return self.concurrency * 2 - len(self._running) - self._inbox.qsize()
+
+    def _dispatch(self, task: LockedTask) -> None:
+        deadline = time.monotonic() + self._timeout(self.handlers.get(task.topic))
+        with self._lock:
+            self._running[task.id] = (task, deadline)
+        future = self._pool.submit(self.execute, task, inline=True)
+        future.add_done_callback(lambda _f, task_id=task.id: self._finished(task_id))
+
+    def _finished(self, task_id: str) -> None:
+        with self._lock:
+            self._running.pop(task_id, None)
+        self._wake.set()
+
+    def _reap_timeouts(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            late = [task for task, deadline in self._running.values() if deadline < now]
+            for task in late:
+                self._running.pop(task.id, None)
+                self._abandoned.add(task.id)
+        for task in late:
+            timeout = self._timeout(self.handlers.get(task.topic))
+            self._report(self.tasks.fail, task, f"TimeoutError: handler for {task.topic} timed "
+                         f"out after {timeout:g}s", None)
+        if late:  # the stuck threads stay busy: new work gets fresh ones
+            self._pool.shutdown(wait=False)
+            self._pool = self._new_pool()
+
+    def _pass(self, poll_interval: float) -> int:
+        """Dispatch what was handed over, claim more when there is room, run due jobs."""
+        dispatched = 0
+        while True:
+            try:
+                task = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            self._dispatch(task)
+            dispatched += 1
+        room = self._room()
+        topics = {t: self.lock_seconds for t in self.handlers.topics()}
+        if room > 0 and topics and not dispatched:
+            for task in self.tasks.fetch_and_lock(self.worker_id, topics, room):
+                self._dispatch(task)
+                dispatched += 1
+        if self._jobs_due.is_set() or time.monotonic() - self._jobs_checked > poll_interval * 4:
+            self._jobs_due.clear()
+            self._jobs_checked = time.monotonic()
+            dispatched += self.jobs.run_due(self.worker_id)
+        self._reap_timeouts()
+        return dispatched
 
     def run(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
         """Work until ``stop`` is set, taking this process's new tasks as they are created."""
         claims = self.engine.services.claims
         claims.worker_id, claims.lock_seconds = self.worker_id, self.lock_seconds
         claims.topics = frozenset(self.handlers.topics())
-        claims.capacity = lambda: 64 - self._inbox.qsize()
+        claims.capacity = self._room
         claims.deliver = self._handed_over
+        self._jobs_due = threading.Event()
+        self._jobs_due.set()
+        self.engine.services.on_jobs_created.append(self._jobs_created)
         try:
             while not stop.is_set():
                 try:
-                    ran = self.run_once()
+                    ran = self._pass(poll_interval)
                 except Exception:
                     log.exception("worker loop error")
                     ran = 0
@@ -142,7 +238,12 @@ class Worker:
         finally:
             if claims.deliver is self._handed_over:
                 claims.deliver = None
+            self.engine.services.on_jobs_created.remove(self._jobs_created)
             # tasks handed over but not run: their locks expire and any worker takes them
+
+    def _jobs_created(self) -> None:
+        self._jobs_due.set()
+        self._wake.set()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

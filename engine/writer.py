@@ -101,34 +101,51 @@ class Writer:
                 return
 
     def _execute(self, batch: list[_Pending]) -> list[_Pending]:
-        """Run ``batch`` in one transaction; return the commands to run again."""
+        """Run ``batch`` in one transaction; return the commands to run again.
+
+        Optimistic first: no savepoints (two statements per command saved). When a command
+        fails, the transaction is rolled back, that command gets its answer, and the others
+        run again, now each in a savepoint so one more failure costs nothing else.
+        """
         self.batches += 1
         retry: list[_Pending] = []
+        try:
+            self._transaction(batch, retry, savepoints=False)
+        except _Failed as failure:
+            self._settle(failure.item, failure.error, retry)
+            rest = [item for item in batch if item is not failure.item]
+            for item in rest:
+                item.result, item.done = None, False
+            if rest:
+                try:
+                    self._transaction(rest, retry, savepoints=True)
+                except _Failed as again:  # pragma: no cover - savepoints catch command errors
+                    self._settle(again.item, again.error, retry)
+        self.commands += sum(1 for item in batch if item.done)
+        return retry
+
+    def _transaction(self, items: list[_Pending], retry: list[_Pending], *,
+                     savepoints: bool) -> None:
         uow: UnitOfWork | None = None
         try:
             with self._engine.connect() as conn:
                 uow = UnitOfWork(conn, self.services)
                 with conn.begin():
-                    for item in batch:
-                        self._one(conn, uow, item, retry, savepoint=len(batch) > 1)
+                    for item in items:
+                        self._one(conn, uow, item, retry, savepoint=savepoints)
                 uow.committed()
-        except _Failed as failure:  # the only command of the batch failed: rolled back
-            uow.rolled_back()
-            self._settle(failure.item, failure.error, retry)
+        except _Failed:
+            if uow is not None:
+                uow.rolled_back()
+            raise
         except (OperationalError, DBAPIError) as exc:
             # the commit itself (or the connection) failed: nothing of the batch is stored
             if uow is not None:
                 uow.rolled_back()
-            if len(batch) == 1:
-                batch[0].error, batch[0].done = exc, True
-                return []
-            log.warning("a batch of %d commands failed to commit (%s); running them again",
-                        len(batch), exc)
-            for item in batch:
-                item.done, item.error, item.result = False, None, None
-            return list(batch)
-        self.commands += len(batch) - len(retry)
-        return retry
+            log.warning("a transaction of %d command(s) failed: %s", len(items), exc)
+            for item in items:
+                if item not in retry:
+                    item.error, item.done, item.result = exc, True, None
 
     def _one(self, conn, uow: UnitOfWork, item: _Pending, retry: list[_Pending], *,
              savepoint: bool) -> None:
@@ -141,6 +158,8 @@ class Writer:
             if nested is not None:
                 nested.commit()
             item.done = True
+        except (OperationalError, DBAPIError):
+            raise  # the connection is gone: the whole transaction fails
         except Exception as exc:  # the command's own failure is its caller's answer
             uow.discard()
             if nested is None:
@@ -156,6 +175,7 @@ class Writer:
             for instance_id in error.instance_ids:
                 self.services.cache.drop(instance_id)
             if item.attempts < MAX_ATTEMPTS:
+                item.done = False
                 retry.append(item)
                 return
             error = ConcurrentUpdateError(f"{error.message}; gave up after {item.attempts} "

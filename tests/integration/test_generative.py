@@ -64,6 +64,7 @@ class Loop:
     id: str
     times: int
     body: "Block"
+    var: str = ""  # the counter: ids may hold '-' and '.', which an expression cannot name
 
 
 @dataclass
@@ -116,7 +117,8 @@ def blocks(draw, ids: Ids, depth: int) -> Block:
     if kind == "and":
         return And(ids("p"), [blocks(draw, ids, depth + 1) for _ in range(draw(st.integers(2, 3)))])
     if kind == "loop":
-        return Loop(ids("l"), draw(st.integers(1, 4)), blocks(draw, ids, depth + 1))
+        return Loop(ids("l"), draw(st.integers(1, 4)), blocks(draw, ids, depth + 1),
+                    f"n{next(ids.counter)}")
     if kind == "sub":
         return Sub(ids("sub"), blocks(draw, ids, depth + 1))
     return Multi(ids("mi"), draw(st.integers(0, 3)), draw(st.booleans()))
@@ -148,7 +150,7 @@ def reference(block: Block, x: int) -> tuple[Counter, set[str]]:
         elif isinstance(b, Loop):
             for _ in range(b.times):
                 run(b.body)
-            variables.add(f"n_{b.id}")
+            variables.add(b.var)
         elif isinstance(b, Sub):
             run(b.body)
             done[b.id] += 1
@@ -206,7 +208,7 @@ class Writer:
                 self.link(exit_, join)
             return split, join
         if isinstance(b, Loop):
-            counter = f"n_{b.id}"
+            counter = b.var
             init, merge, inc, test = (f"{b.id}-init", f"{b.id}-merge", f"{b.id}-inc",
                                       f"{b.id}-test")
             self.add(_output_task(init, counter, "${0}") + f'<bpmn:exclusiveGateway id="{merge}" />'
