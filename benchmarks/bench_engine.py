@@ -254,7 +254,7 @@ class Persisted:
         self.engine.deploy([("tensteps.bpmn", ten_steps())])
         self.worker = Worker(self.engine, self.handlers, worker_id="bench", max_tasks=64)
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.worker.run, args=(self.stop, 0.01),
+        self.thread = threading.Thread(target=self.worker.run, args=(self.stop, 0.5),
                                        daemon=True)
         self.thread.start()
         # progress is watched over connections of its own, so it is not counted as work

@@ -171,8 +171,9 @@ class Engine:
     def settle(self, uow: UnitOfWork, handle: InstanceHandle, runner: Runner,
                depth: int = 0) -> None:
         """After a runner moved ``handle``: absorb its results, deliver the signals it threw."""
+        had_incident = handle.status == "incident"
         uow.absorb(handle, runner)
-        if handle.ended:
+        if handle.ended and had_incident:  # open incidents only exist while it is "incident"
             uow.resolve_incidents(handle, reason="instance ended")
         thrown, runner.thrown_signals = runner.thrown_signals, []
         for name, variables in thrown:
@@ -396,6 +397,8 @@ class Engine:
             handle = uow.instance(instance_id)
             if handle.ended:
                 raise ConflictError(f"instance {instance_id} has already ended ({handle.status})")
+            if handle.status == "incident":
+                uow.resolve_incidents(handle, reason="instance terminated")
             runner = uow.runner(handle)
             runner.terminate(reason)
             handle.status = "terminated"

@@ -8,13 +8,10 @@ from collections import OrderedDict
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import update
-
 from . import clock
 from .bpmn.model import ProcessModel
 from .deployments import DefinitionStore
 from .dmn import map_decision_result as map_result
-from .rows import EXTERNAL
 from .values import jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -106,28 +103,26 @@ class EngineServices:
         result = model.evaluate(ref, dict(variables))
         return jsonable(map_result(result, map_decision_result))
 
-    def announce_external(self, uow: UnitOfWork, handle: InstanceHandle,
-                          derived: Derived) -> None:
-        """New external tasks were written: lock the embedded worker's share right away and
-        tell long-polling fetchers once the batch commits."""
-        topics = {derived.external[i]["topic"] for i in handle.new_external}
+    def claim_new_external(self, uow: UnitOfWork, derived: Derived,
+                           new_ids: list[str]) -> None:
+        """External tasks about to be inserted: the embedded worker's share is inserted
+        already locked by it (no claim transaction) and handed to it after the commit;
+        long-polling fetchers are told about the topics."""
         claims = self.claims
         if claims.deliver is not None and claims.worker_id is not None:
-            mine = [derived.external[i] for i in handle.new_external
+            mine = [derived.external[i] for i in new_ids
                     if derived.external[i]["topic"] in claims.topics]
-            room = claims.capacity()
-            mine = mine[:max(room, 0)]
+            mine = mine[:max(claims.capacity(), 0)]
             if mine:
-                now = clock.now()
-                expires = now + timedelta(seconds=claims.lock_seconds)
-                uow.conn.execute(update(EXTERNAL).where(EXTERNAL.c.id.in_([r["id"] for r in mine]))
-                                 .values(state="locked", lock_owner=claims.worker_id,
-                                         lock_expires_at=expires, attempts=1))
-                locked = [dict(r, state="locked", lock_owner=claims.worker_id,
-                               lock_expires_at=expires, attempts=1) for r in mine]
+                expires = clock.now() + timedelta(seconds=claims.lock_seconds)
+                for row in mine:
+                    row.update(state="locked", lock_owner=claims.worker_id,
+                               lock_expires_at=expires, attempts=1)
+                handed = [dict(row) for row in mine]
                 deliver = claims.deliver
-                uow.on_commit(lambda: deliver(locked))
-        if self.on_tasks_created and topics:
+                uow.on_commit(lambda: deliver(handed))
+        if self.on_tasks_created:
+            topics = {derived.external[i]["topic"] for i in new_ids}
             listeners = list(self.on_tasks_created)
             uow.on_commit(lambda: [listener(topics) for listener in listeners])
 

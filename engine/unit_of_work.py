@@ -297,8 +297,12 @@ class UnitOfWork:
         if handle.incidents:
             self.conn.execute(statements.INSERT_INCIDENTS, handle.incidents)
             handle.incidents = []
-        new_jobs = set(derived.jobs) - set(handle.before.jobs if handle.before else ())
-        handle.new_external = write_difference(self.conn, handle.id, handle.before, derived)
+        before = handle.before
+        new_jobs = set(derived.jobs) - set(before.jobs if before else ())
+        new_external = [i for i in derived.external if before is None or i not in before.external]
+        if new_external:
+            self.services.claim_new_external(self, derived, new_external)
+        handle.new_external = write_difference(self.conn, handle.id, before, derived)
         if handle.history:
             self.conn.execute(statements.INSERT_HISTORY, handle.history)
             handle.history = []
@@ -309,8 +313,6 @@ class UnitOfWork:
         self._batch[handle.id] = CachedInstance(version, row, state, derived)
         handle.version, handle.before = version, derived
         handle.touched = False
-        if handle.new_external:
-            self.services.announce_external(self, handle, derived)
         if self.services.on_jobs_created and new_jobs:
             listeners = list(self.services.on_jobs_created)
             self.on_commit(lambda: [listener() for listener in listeners])

@@ -67,6 +67,7 @@ class Worker:
         self._abandoned: set[str] = set()
         self._lock = threading.Lock()
         self._jobs_checked = 0.0
+        self._polled = 0.0
 
     def _new_pool(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="mlc-handler")
@@ -204,7 +205,10 @@ class Worker:
             dispatched += 1
         room = self._room()
         topics = {t: self.lock_seconds for t in self.handlers.topics()}
-        if room > 0 and topics and not dispatched:
+        # this process's own new tasks are handed over; the table is polled, once per
+        # interval, for what other processes created and for retries that fell due
+        if room > 0 and topics and time.monotonic() - self._polled >= poll_interval:
+            self._polled = time.monotonic()
             for task in self.tasks.fetch_and_lock(self.worker_id, topics, room):
                 self._dispatch(task)
                 dispatched += 1
