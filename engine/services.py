@@ -75,6 +75,7 @@ class LocalClaims:
         self.topics: frozenset[str] = frozenset()
         self.deliver: Callable[[list[dict[str, Any]]], None] | None = None
         self.capacity: Callable[[], int] = lambda: 0
+        self.overflow: Callable[[], None] = lambda: None  # local tasks left for the poll
 
 
 class EngineServices:
@@ -110,9 +111,11 @@ class EngineServices:
         long-polling fetchers are told about the topics."""
         claims = self.claims
         if claims.deliver is not None and claims.worker_id is not None:
-            mine = [derived.external[i] for i in new_ids
-                    if derived.external[i]["topic"] in claims.topics]
-            mine = mine[:max(claims.capacity(), 0)]
+            local = [derived.external[i] for i in new_ids
+                     if derived.external[i]["topic"] in claims.topics]
+            mine = local[:max(claims.capacity(), 0)]
+            if len(mine) < len(local):
+                uow.on_commit(claims.overflow)
             if mine:
                 expires = clock.now() + timedelta(seconds=claims.lock_seconds)
                 for row in mine:

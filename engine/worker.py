@@ -68,6 +68,7 @@ class Worker:
         self._lock = threading.Lock()
         self._jobs_checked = 0.0
         self._polled = 0.0
+        self._overflow = threading.Event()
 
     def _new_pool(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="mlc-handler")
@@ -207,9 +208,13 @@ class Worker:
         topics = {t: self.lock_seconds for t in self.handlers.topics()}
         # this process's own new tasks are handed over; the table is polled, once per
         # interval, for what other processes created and for retries that fell due
-        if room > 0 and topics and time.monotonic() - self._polled >= poll_interval:
+        if room > 0 and topics and (self._overflow.is_set()
+                                    or time.monotonic() - self._polled >= poll_interval):
             self._polled = time.monotonic()
-            for task in self.tasks.fetch_and_lock(self.worker_id, topics, room):
+            claimed = self.tasks.fetch_and_lock(self.worker_id, topics, room)
+            if len(claimed) < room:  # the table has no more for us: back to handovers
+                self._overflow.clear()
+            for task in claimed:
                 self._dispatch(task)
                 dispatched += 1
         if self._jobs_due.is_set() or time.monotonic() - self._jobs_checked > poll_interval * 4:
@@ -225,6 +230,7 @@ class Worker:
         claims.worker_id, claims.lock_seconds = self.worker_id, self.lock_seconds
         claims.topics = frozenset(self.handlers.topics())
         claims.capacity = self._room
+        claims.overflow = self._overflowed
         claims.deliver = self._handed_over
         self._jobs_due = threading.Event()
         self._jobs_due.set()
@@ -244,6 +250,11 @@ class Worker:
                 claims.deliver = None
             self.engine.services.on_jobs_created.remove(self._jobs_created)
             # tasks handed over but not run: their locks expire and any worker takes them
+
+    def _overflowed(self) -> None:
+        """Tasks of our topics were created while we were full: claim them once there is room."""
+        self._overflow.set()
+        self._wake.set()
 
     def _jobs_created(self) -> None:
         self._jobs_due.set()
