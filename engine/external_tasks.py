@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from . import clock, statements
+from .hotpath import hot
 from .bpmn.state import TokenState
 from .bpmn.timers import parse_duration
 from .errors import ConflictError, NotFoundError, ValidationError
@@ -137,7 +138,7 @@ class ExternalTaskService:
         return [locked_task(r) for r in claimed]
 
     def _held(self, uow: UnitOfWork, task_id: str, worker_id: str | None) -> dict:
-        row = uow.conn.execute(statements.EXTERNAL_BY_ID, {"id": task_id}).mappings().first()
+        row = hot(uow.dialect).external_by_id(uow.conn, task_id)
         if row is None:
             raise NotFoundError(f"no external task {task_id!r} (completed, cancelled or unknown)")
         if worker_id is not None and row["state"] == "locked" and row["lock_owner"] != worker_id:

@@ -16,11 +16,12 @@ from typing import Any, Callable
 from sqlalchemy import Connection
 
 from . import statements
+from .hotpath import Writes
 
 from .bpmn.model import Kind, ProcessModel
 from .bpmn.state import InstanceState, Token, TokenState
 from .bpmn.timers import due_of
-from .statements import EXTERNAL, JOBS, SUBS, USER
+from .statements import JOBS, USER
 from .values import scalar_text
 _NAMESPACE = uuid.UUID("6f1c2a9e-4b7d-4c1e-9a3f-2d8e5b7c1a00")
 
@@ -56,7 +57,7 @@ def derive(state: InstanceState, meta: Meta, model_of: Callable[[int], ProcessMo
     """The rows ``state`` implies (``now`` stamps rows that are new)."""
     out = Derived()
     if not state.ended:
-        _subscriptions(state, meta, out)
+        _subscriptions(state, meta, out, now)
         for token in state.tokens.values():
             _token_rows(state, token, meta, model_of, now, out)
     out.index = {name: text for name, value in (state.root.vars.items() if state.scopes else ())
@@ -64,7 +65,7 @@ def derive(state: InstanceState, meta: Meta, model_of: Callable[[int], ProcessMo
     return out
 
 
-def _subscriptions(state: InstanceState, meta: Meta, out: Derived) -> None:
+def _subscriptions(state: InstanceState, meta: Meta, out: Derived, now: datetime) -> None:
     holders = [("t", t) for t in state.tokens.values()] + [("s", s) for s in state.scopes.values()]
     for prefix, holder in holders:
         for sub in holder.data.get("subs", ()):
@@ -77,7 +78,8 @@ def _subscriptions(state: InstanceState, meta: Meta, out: Derived) -> None:
                 "id": row_id, "kind": kind, "name": sub.get("name"),
                 "instance_id": meta.instance_id, "definition_id": None, "task_id": ref,
                 "activity_id": sub["n"], "business_key": meta.business_key,
-                "due_at": due_of(sub["t"]) if kind == "timer" else None, "config": {}}
+                "due_at": due_of(sub["t"]) if kind == "timer" else None, "config": {},
+                "created_at": now}
 
 
 def _token_rows(state: InstanceState, token: Token, meta: Meta,
@@ -148,23 +150,51 @@ def _priority(value: Any) -> int:
 # ------------------------------------------------------------------------------ writing
 
 
-def write_difference(conn: Connection, instance_id: str, before: Derived | None,
+def write_difference(out: Writes, instance_id: str, before: Derived | None,
                      after: Derived) -> list[str]:
-    """Make the tables match ``after``; return the ids of external tasks that are new."""
+    """Queue on ``out`` what makes the subscription, external-task and index tables match
+    ``after``; return the ids of external tasks that are new."""
     before = before or Derived()
-    _sync(conn, SUBS, before.subscriptions, after.subscriptions, _same_subscription)
-    new_external = _sync(conn, EXTERNAL, before.external, after.external, _same_external,
-                         update=statements.UPDATE_EXTERNAL_DERIVED,
-                         fields=("variables", "task_id"))
+    fast = out.hot
+    gone, new, changed = _difference(before.subscriptions, after.subscriptions,
+                                     _same_subscription)
+    gone += [row["id"] for row in changed]  # a subscription that moved (cycle timers)
+    if gone:
+        fast.delete_ids(out, "mlc_event_subscriptions", gone)
+    if new or changed:
+        fast.insert_subscriptions(out, new + changed)
+    gone, new_external, changed = _difference(before.external, after.external, _same_external)
+    if gone:
+        fast.delete_ids(out, "mlc_external_tasks", gone)
+    if new_external:
+        fast.insert_external(out, new_external)
+    if changed:
+        fast.update_external(out, changed)
+    _sync_index(out, instance_id, before.index, after.index)
+    return [row["id"] for row in new_external]
+
+
+def write_rare_rows(conn: Connection, before: Derived | None, after: Derived) -> None:
+    """User tasks and jobs, through SQLAlchemy (after the instance row exists)."""
+    before = before or Derived()
     _sync(conn, USER, before.user, after.user, _same_assignee,
           update=statements.UPDATE_USER_ASSIGNEE, fields=("assignee",))
     _sync(conn, JOBS, before.jobs, after.jobs, lambda a, b: True)
-    _sync_index(conn, instance_id, before.index, after.index)
-    return new_external
+
+
+def _difference(before: dict[str, dict], after: dict[str, dict], same) -> tuple[list, list, list]:
+    """(ids gone, rows new, rows changed) from ``before`` to ``after``."""
+    if not before and not after:
+        return [], [], []
+    gone = [row_id for row_id in before if row_id not in after]
+    new = [row for row_id, row in after.items() if row_id not in before]
+    changed = [row for row_id, row in after.items()
+               if row_id in before and not same(before[row_id], row)]
+    return gone, new, changed
 
 
 def _same_subscription(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return a["due_at"] == b["due_at"] and a["name"] == b["name"]
+    return a.get("due_at") == b["due_at"] and a.get("name") == b["name"]
 
 
 def _same_external(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -198,18 +228,17 @@ def _sync(conn: Connection, table, before: dict[str, dict], after: dict[str, dic
     return [row["id"] for row in new]
 
 
-def _sync_index(conn: Connection, instance_id: str, before: dict[str, str],
+def _sync_index(out: Writes, instance_id: str, before: dict[str, str],
                 after: dict[str, str]) -> None:
     if before == after:
         return
+    fast = out.hot
     gone = [name for name in before if name not in after]
-    new = [{"instance_id": instance_id, "name": n, "value": v} for n, v in after.items()
-           if n not in before]
-    changed = [{"b_instance": instance_id, "b_name": n, "v_value": v}
-               for n, v in after.items() if n in before and before[n] != v]
+    new = {n: v for n, v in after.items() if n not in before}
+    changed = {n: v for n, v in after.items() if n in before and before[n] != v}
     if gone:
-        conn.execute(statements.DELETE_INDEX, {"instance_id": instance_id, "names": gone})
+        fast.index_delete(out, instance_id, gone)
     if new:
-        conn.execute(statements.INSERT_INDEX, new)
+        fast.index_insert(out, instance_id, new)
     if changed:
-        conn.execute(statements.UPDATE_INDEX, changed)
+        fast.index_update(out, instance_id, changed)

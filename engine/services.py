@@ -16,7 +16,7 @@ from .values import jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
     from .rows import Derived
-    from .unit_of_work import CachedInstance, InstanceHandle, UnitOfWork
+    from .unit_of_work import CachedInstance, UnitOfWork
 
 
 class InstanceCache:

@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, select, update
 
 from . import clock, statements
+from .hotpath import hot
 from .bpmn.runner import InstanceFacts, Runner
 from .bpmn.state import InstanceState, decode, encode, is_current_format
 from .errors import ConflictError, NotFoundError
-from .rows import Derived, Meta, derive, write_difference
+from .rows import Derived, Meta, derive, write_difference, write_rare_rows
 from .values import jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -282,30 +283,31 @@ class UnitOfWork:
                   "active_activities": derived.active, "error": handle.error,
                   "updated_at": now, "ended_at": handle.ended_at,
                   "business_key": handle.business_key}
+        fast = hot(self.dialect)
+        out = fast.writes()
         if handle.version is None:
-            self.conn.execute(statements.INSERT_INSTANCE, dict(
-                id=handle.id, definition_id=handle.definition_id,
-                definition_key=handle.definition_key, created_at=handle.created_at, version=1,
-                **values))
+            fast.insert_instance(out, dict(
+                values, id=handle.id, definition_id=handle.definition_id,
+                definition_key=handle.definition_key, created_at=handle.created_at))
             version = 1
         else:
-            result = self.conn.execute(statements.UPDATE_INSTANCE, statements.instance_update_params(
-                handle.id, handle.version, values))
-            if result.rowcount != 1:
-                raise StaleInstance(handle.id)
+            fast.update_instance(out, handle.id, handle.version, values)
             version = handle.version + 1
-        if handle.incidents:
-            self.conn.execute(statements.INSERT_INCIDENTS, handle.incidents)
-            handle.incidents = []
         before = handle.before
         new_jobs = set(derived.jobs) - set(before.jobs if before else ())
         new_external = [i for i in derived.external if before is None or i not in before.external]
         if new_external:
             self.services.claim_new_external(self, derived, new_external)
-        handle.new_external = write_difference(self.conn, handle.id, before, derived)
+        handle.new_external = write_difference(out, handle.id, before, derived)
         if handle.history:
-            self.conn.execute(statements.INSERT_HISTORY, handle.history)
+            fast.insert_history(out, handle.history)
             handle.history = []
+        if not out.send(self.conn):
+            raise StaleInstance(handle.id)
+        write_rare_rows(self.conn, before, derived)
+        if handle.incidents:
+            self.conn.execute(statements.INSERT_INCIDENTS, handle.incidents)
+            handle.incidents = []
         row = {"definition_id": handle.definition_id, "definition_key": handle.definition_key,
                "business_key": handle.business_key, "status": handle.status,
                "created_at": handle.created_at, "ended_at": handle.ended_at,
