@@ -97,7 +97,12 @@ def open_database(url: str | None = None, **kwargs) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No ping per checkout (a round trip before every transaction): a connection the server
+    # dropped fails its first statement, is invalidated, and the writer runs the command again
+    # on a fresh one. The pool is as large as the threads that may hold a connection at once.
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 40)
+    kwargs.setdefault("pool_recycle", 1800)
     return create_engine(url, **kwargs)
 
 

@@ -142,9 +142,15 @@ class Writer:
             # the commit itself (or the connection) failed: nothing of the batch is stored
             if uow is not None:
                 uow.rolled_back()
+            stale_connection = getattr(exc, "connection_invalidated", False)
             log.warning("a transaction of %d command(s) failed: %s", len(items), exc)
             for item in items:
-                if item not in retry:
+                if item in retry:
+                    continue
+                if stale_connection and item.attempts < 2:  # the server dropped a pooled
+                    item.done, item.result = False, None  # connection: once more, on a new one
+                    retry.append(item)
+                else:
                     item.error, item.done, item.result = exc, True, None
 
     def _one(self, conn, uow: UnitOfWork, item: _Pending, retry: list[_Pending], *,
