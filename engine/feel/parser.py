@@ -1,39 +1,624 @@
-"""The FEEL parser: one LALR table built from grammar.lark at import, shared by all threads."""
+"""The FEEL parser: tokens -> a small tree of tuples, by recursive descent.
+
+Hand-written rather than generated because FEEL names are context-sensitive: a name may
+contain spaces, keywords and operator characters (``Another Date and Time``, ``Date-Time``),
+which no grammar can tell from the operators without knowing the names in scope. The parser
+is given the names that need this (the model's names, every built-in's name, and those the
+text defines itself); any other run of words is one name (``Monthly Salary``).
+
+Trees are tuples ``(kind, *children)``, see :mod:`engine.feel.compiler` for each kind.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from lark import Lark, Tree
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable
 
 from engine.feel.errors import FeelError
+from engine.feel.lexer import Token, tokenize, unescape
 
-_GRAMMAR = (Path(__file__).with_name("grammar.lark")).read_text(encoding="utf-8")
-_PARSER = Lark(_GRAMMAR, parser="lalr", start=["expression", "unary_tests"],
-               propagate_positions=False, maybe_placeholders=True, cache=False)
+Tree = tuple
 
 MAX_SOURCE = 100_000  # characters; a cell longer than this is a mistake, not a formula
+MAX_DEPTH = 400       # nesting of the recursive descent
+
+KEYWORDS = frozenset({"and", "or", "in", "between", "instance", "then", "else", "return",
+                      "satisfies", "for", "some", "every", "if", "function", "external",
+                      "true", "false", "null"})
+COMPARATORS = ("<=", ">=", "!=", "<", ">", "=")
+_BASE_TYPE_WORDS = {"date and time", "days and time duration", "years and months duration"}
 
 
-def parse(text: str, start: str = "expression") -> Tree:
-    """Parse FEEL ``text`` from rule ``start``; raise FeelError with the column on failure."""
-    if len(text) > MAX_SOURCE:
-        raise FeelError(f"FEEL text longer than {MAX_SOURCE} characters", expression=text[:80])
+def name_tokens(name: str) -> tuple[str, ...]:
+    """The token texts of a name, or () when the name is not FEEL text at all."""
     try:
-        return _PARSER.parse(text, start=start)
-    except UnexpectedInput as exc:
-        raise FeelError(f"syntax error at column {exc.column}: {_describe(exc)}",
-                        expression=text) from None
-    except LarkError as exc:  # pragma: no cover - other lark failures
-        raise FeelError(f"syntax error: {exc}", expression=text) from None
+        return tuple(t.text for t in tokenize(name)[:-1])
+    except FeelError:
+        return ()
 
 
-def _describe(exc: UnexpectedInput) -> str:
-    if isinstance(exc, UnexpectedToken):
-        if exc.token.type == "$END":
-            return "unexpected end of text"
-        return f"unexpected {str(exc.token)!r}"
-    if isinstance(exc, UnexpectedCharacters):
-        return f"unexpected character {exc.char!r}"
-    return "unexpected input"
+def needs_declaring(name: str) -> bool:
+    """Whether the parser must know ``name`` to read it: it is not a plain run of words."""
+    tokens = name_tokens(name)
+    return len(tokens) > 1 and any(not _plain_word(t) for t in tokens)
+
+
+def _plain_word(text: str) -> bool:
+    return text not in KEYWORDS and not text[0].isdigit() and text not in _OPERATOR_TEXTS
+
+
+_OPERATOR_TEXTS = frozenset({"..", "**", "<=", ">=", "!=", "->", "(", ")", "[", "]", "{", "}",
+                             ",", ".", ":", "+", "-", "*", "/", "<", ">", "=", "@", "?"})
+
+
+class Parser:
+    """One parse of one text. ``names`` are the special names in scope (see module doc)."""
+
+    def __init__(self, text: str, names: Iterable[str] = ()) -> None:
+        if len(text) > MAX_SOURCE:
+            raise FeelError(f"FEEL text longer than {MAX_SOURCE} characters",
+                            expression=text[:80])
+        self.text = text
+        self.tokens = tokenize(text)
+        self.pos = 0
+        self.depth = 0
+        self.special: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for name in names:
+            self.declare(name)
+
+    # ---- names
+    def declare(self, name: str) -> None:
+        """Make ``name`` readable as one name from here on (if it needs it)."""
+        tokens = name_tokens(name)
+        if len(tokens) > 1 and any(not _plain_word(t) for t in tokens):
+            entries = self.special.setdefault(tokens[0], [])
+            if (tokens, name) not in entries:
+                entries.append((tokens, name))
+                entries.sort(key=lambda e: -len(e[0]))
+
+    def try_name(self) -> str | None:
+        """Read a name at the current position (the longest declared one first)."""
+        token = self.tokens[self.pos]
+        if token.kind != "word":
+            return None
+        for texts, name in self.special.get(token.text, ()):
+            end = self.pos + len(texts)
+            if end < len(self.tokens) and all(
+                    self.tokens[self.pos + i].text == t for i, t in enumerate(texts)):
+                self.pos = end
+                return name
+        if token.text in KEYWORDS:
+            return None
+        words = [token.text]
+        self.pos += 1
+        while self.tokens[self.pos].kind == "word" and self.tokens[self.pos].text not in KEYWORDS:
+            if self.tokens[self.pos].text in self.special:
+                break  # a declared name starts here, e.g. `x date and time(...)`
+            words.append(self.tokens[self.pos].text)
+            self.pos += 1
+        return " ".join(words)
+
+    def name(self) -> str:
+        name = self.try_name()
+        if name is None:
+            self.fail("a name")
+        return name
+
+    # ---- token helpers
+    def peek(self, offset: int = 0) -> Token:
+        return self.tokens[min(self.pos + offset, len(self.tokens) - 1)]
+
+    def at(self, *texts: str) -> bool:
+        token = self.tokens[self.pos]
+        return token.kind in ("op", "word") and token.text in texts
+
+    def at_words(self, *words: str) -> bool:
+        return all(self.peek(i).kind == "word" and self.peek(i).text == w
+                   for i, w in enumerate(words))
+
+    def accept(self, text: str) -> bool:
+        if self.at(text):
+            self.pos += 1
+            return True
+        return False
+
+    def expect(self, text: str) -> None:
+        if not self.accept(text):
+            self.fail(repr(text))
+
+    def fail(self, wanted: str) -> None:
+        token = self.tokens[self.pos]
+        found = "end of text" if token.kind == "end" else repr(token.text)
+        raise FeelError(f"syntax error at column {token.start + 1}: expected {wanted}, "
+                        f"found {found}", expression=self.text)
+
+    def done(self) -> None:
+        if self.tokens[self.pos].kind != "end":
+            token = self.tokens[self.pos]
+            raise FeelError(f"syntax error at column {token.start + 1}: unexpected "
+                            f"{token.text!r}", expression=self.text)
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise FeelError("expression is nested too deeply", expression=self.text[:80])
+
+    # ---- entry points
+    def parse_expression(self) -> Tree:
+        tree = self.expression()
+        self.done()
+        return tree
+
+    def parse_unary_tests(self) -> Tree:
+        """An input entry: ``-``, ``not(tests)`` or tests separated by commas."""
+        if self.at("-") and self.peek(1).kind == "end":
+            return ("any",)
+        if self.at_words("not") and self.peek(1).text == "(":
+            start = self.pos
+            self.pos += 2
+            try:
+                tests = self.positive_tests()
+                self.expect(")")
+                if self.peek().kind == "end":
+                    return ("not", tests)
+            except FeelError:
+                pass
+            self.pos = start
+        tests = self.positive_tests()
+        self.done()
+        return ("tests", tests)
+
+    def positive_tests(self) -> list[Tree]:
+        tests = [self.positive_test()]
+        while self.accept(","):
+            tests.append(self.positive_test())
+        return tests
+
+    def positive_test(self) -> Tree:
+        if self.at(*COMPARATORS):
+            op = self.peek().text
+            self.pos += 1
+            return ("cmprange", op, self.additive())
+        return self.expression()
+
+    # ---- expressions, lowest precedence first
+    def expression(self) -> Tree:
+        self.enter()
+        try:
+            token = self.peek()
+            if token.kind == "word" and token.text in ("if", "for", "some", "every", "function") \
+                    and not self.special.get(token.text):
+                return getattr(self, "_" + token.text)()
+            return self.disjunction()
+        finally:
+            self.depth -= 1
+
+    def _if(self) -> Tree:
+        self.pos += 1
+        condition = self.expression()
+        self.expect("then")
+        then = self.expression()
+        self.expect("else")
+        return ("if", condition, then, self.expression())
+
+    def iterations(self) -> list[tuple[str, Tree, Tree | None]]:
+        out = []
+        while True:
+            name = self.name()
+            self.declare(name)
+            self.expect("in")
+            low = self.expression()
+            high = self.expression() if self.accept("..") else None
+            out.append((name, low, high))
+            if not self.accept(","):
+                return out
+
+    def _for(self) -> Tree:
+        self.pos += 1
+        iterations = self.iterations()
+        self.expect("return")
+        return ("for", iterations, self.expression())
+
+    def _some(self) -> Tree:
+        self.pos += 1
+        iterations = self.iterations()
+        self.expect("satisfies")
+        return ("some", iterations, self.expression())
+
+    def _every(self) -> Tree:
+        self.pos += 1
+        iterations = self.iterations()
+        self.expect("satisfies")
+        return ("every", iterations, self.expression())
+
+    def _function(self) -> Tree:
+        self.pos += 1
+        self.expect("(")
+        params: list[tuple[str, Tree | None]] = []
+        if not self.at(")"):
+            while True:
+                name = self.name()
+                self.declare(name)
+                kind = self.type_() if self.accept(":") else None
+                params.append((name, kind))
+                if not self.accept(","):
+                    break
+        self.expect(")")
+        if self.at_words("external"):
+            self.pos += 1
+            return ("function", params, self.expression(), True)
+        return ("function", params, self.expression(), False)
+
+    def disjunction(self) -> Tree:
+        left = self.conjunction()
+        while self.at_words("or"):
+            self.pos += 1
+            left = ("or", left, self.conjunction())
+        return left
+
+    def conjunction(self) -> Tree:
+        left = self.comparison()
+        while self.at_words("and"):
+            self.pos += 1
+            left = ("and", left, self.comparison())
+        return left
+
+    def comparison(self) -> Tree:
+        left = self.additive()
+        while True:
+            if self.at(*COMPARATORS) and self.peek().kind == "op":
+                op = self.peek().text
+                self.pos += 1
+                left = ("cmp", op, left, self.additive())
+            elif self.at_words("between"):
+                self.pos += 1
+                low = self.additive()
+                self.expect("and")
+                left = ("between", left, low, self.additive())
+            elif self.at_words("in"):
+                self.pos += 1
+                left = ("in", left, self.in_tests())
+            elif self.at_words("instance", "of"):
+                self.pos += 2
+                left = ("instance", left, self.type_())
+            else:
+                return left
+
+    def in_tests(self) -> list[Tree]:
+        """The right side of ``in``: one positive unary test, or several in parentheses."""
+        if self.at(*COMPARATORS):
+            return [self.positive_test()]
+        tree = self.additive()
+        if tree[0] == "testlist":
+            return tree[1]
+        return [tree]
+
+    def additive(self) -> Tree:
+        left = self.multiplicative()
+        while self.at("+", "-") and self.peek().kind == "op":
+            op = "add" if self.peek().text == "+" else "sub"
+            self.pos += 1
+            left = (op, left, self.multiplicative())
+        return left
+
+    def multiplicative(self) -> Tree:
+        left = self.power()
+        while self.at("*", "/") and self.peek().kind == "op":
+            op = "mul" if self.peek().text == "*" else "div"
+            self.pos += 1
+            left = (op, left, self.power())
+        return left
+
+    def power(self) -> Tree:
+        left = self.unary()
+        while self.accept("**"):
+            left = ("pow", left, self.unary())
+        return left
+
+    def unary(self) -> Tree:
+        if self.at("-") and self.peek().kind == "op":
+            self.pos += 1
+            self.enter()
+            try:
+                operand = self.unary()
+            finally:
+                self.depth -= 1
+            if operand[0] == "num":
+                return ("num", -operand[1])
+            return ("neg", operand)
+        return self.postfix(filters=True)
+
+    def postfix(self, filters: bool) -> Tree:
+        tree = self.primary()
+        while True:
+            if self.accept("."):
+                tree = ("path", tree, self.member_name())
+            elif filters and self.at("["):
+                self.pos += 1
+                tree = ("filter", tree, self.expression())
+                self.expect("]")
+            elif self.at("("):
+                self.pos += 1
+                tree = self.call(tree)
+            else:
+                return tree
+
+    def member_name(self) -> str:
+        token = self.peek()
+        if token.kind == "word":
+            return self.try_name() or self.keyword_as_name()
+        if token.kind == "string":
+            self.pos += 1
+            return unescape(token.text)
+        self.fail("a name")
+        return ""
+
+    def keyword_as_name(self) -> str:
+        token = self.peek()
+        self.pos += 1
+        return token.text
+
+    def call(self, callee: Tree) -> Tree:
+        if self.accept(")"):
+            return ("call", callee, [], None)
+        if self.named_argument_ahead():
+            named: list[tuple[str, Tree]] = []
+            while True:
+                name = self.argument_name()
+                self.expect(":")
+                named.append((name, self.expression()))
+                if not self.accept(","):
+                    break
+            self.expect(")")
+            return ("call", callee, [], named)
+        args = [self.expression()]
+        while self.accept(","):
+            args.append(self.expression())
+        self.expect(")")
+        return ("call", callee, args, None)
+
+    def named_argument_ahead(self) -> bool:
+        index = self.pos
+        while self.tokens[index].kind == "word":
+            index += 1
+        return index > self.pos and self.tokens[index].text == ":" and \
+            self.tokens[index].kind == "op"
+
+    def argument_name(self) -> str:
+        words = []
+        while self.peek().kind == "word":
+            words.append(self.peek().text)
+            self.pos += 1
+        return " ".join(words)
+
+    # ---- atoms
+    def primary(self) -> Tree:
+        token = self.peek()
+        kind, text = token.kind, token.text
+        if kind == "number":
+            self.pos += 1
+            try:
+                return ("num", Decimal(text))
+            except InvalidOperation:  # pragma: no cover - the lexer only yields numbers
+                self.fail("a number")
+        if kind == "string":
+            self.pos += 1
+            return ("str", unescape(text))
+        if kind == "op":
+            return self.operator_primary(text)
+        if kind == "word":
+            if text in ("true", "false") and not self.special.get(text):
+                self.pos += 1
+                return ("bool", text == "true")
+            if text == "null" and not self.special.get(text):
+                self.pos += 1
+                return ("null",)
+            if text in ("if", "for", "some", "every", "function"):
+                return self.expression()
+            name = self.try_name()
+            if name is not None:
+                if "." in name and self.special.get(text):
+                    return ("name", name, _as_path(name))
+                return ("name", name)
+        self.fail("an expression")
+        return ("null",)
+
+    def operator_primary(self, text: str) -> Tree:
+        if text == "(":
+            return self.parenthesised()
+        if text == "[":
+            return self.bracketed()
+        if text == "]":
+            self.pos += 1
+            return self.range_rest(False, self.expression())
+        if text == "{":
+            return self.context()
+        if text == "@":
+            self.pos += 1
+            token = self.peek()
+            if token.kind != "string":
+                self.fail("a string after '@'")
+            self.pos += 1
+            return ("temporal", unescape(token.text))
+        if text == "?":
+            self.pos += 1
+            return ("input",)
+        self.fail("an expression")
+        return ("null",)
+
+    def parenthesised(self) -> Tree:
+        self.pos += 1
+        first = self.positive_test()
+        if first[0] != "cmprange" and self.accept(".."):
+            return self.range_end(False, first)
+        if self.at(","):
+            tests = [first]
+            while self.accept(","):
+                tests.append(self.positive_test())
+            self.expect(")")
+            return ("testlist", tests)
+        self.expect(")")
+        return first
+
+    def bracketed(self) -> Tree:
+        self.pos += 1
+        if self.accept("]"):
+            return ("list", [])
+        first = self.expression()
+        if self.accept(".."):
+            return self.range_end(True, first)
+        items = [first]
+        while self.accept(","):
+            items.append(self.expression())
+        self.expect("]")
+        return ("list", items)
+
+    def range_rest(self, start_included: bool, start: Tree) -> Tree:
+        self.expect("..")
+        return self.range_end(start_included, start)
+
+    def range_end(self, start_included: bool, start: Tree) -> Tree:
+        end = self.range_endpoint()
+        token = self.peek()
+        if token.kind == "op" and token.text in ("]", "[", ")"):
+            self.pos += 1
+            return ("range", start_included, start, end, token.text == "]")
+        self.fail("']', '[' or ')' to close the range")
+        return ("null",)
+
+    def range_endpoint(self) -> Tree:
+        """The end of a range: no filter, so that ``]1..x[`` does not read ``x[``."""
+        negative = False
+        while self.at("-") and self.peek().kind == "op":
+            self.pos += 1
+            negative = not negative
+        tree = self.postfix(filters=False)
+        while self.at("+", "-", "*", "/", "**") and self.peek().kind == "op":
+            op = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow"}[self.peek().text]
+            self.pos += 1
+            tree = (op, tree, self.postfix(filters=False))
+        if negative:
+            return ("num", -tree[1]) if tree[0] == "num" else ("neg", tree)
+        return tree
+
+    def context(self) -> Tree:
+        self.pos += 1
+        entries: list[tuple[str, Tree]] = []
+        if self.accept("}"):
+            return ("context", entries)
+        while True:
+            key = self.context_key()
+            self.expect(":")
+            self.declare(key)
+            entries.append((key, self.expression()))
+            if not self.accept(","):
+                break
+        self.expect("}")
+        return ("context", entries)
+
+    def context_key(self) -> str:
+        token = self.peek()
+        if token.kind == "string":
+            self.pos += 1
+            return unescape(token.text)
+        start = self.pos
+        while not (self.peek().kind == "op" and self.peek().text == ":") and \
+                self.peek().kind != "end":
+            self.pos += 1
+        if self.pos == start:
+            self.fail("a context key")
+        first, last = self.tokens[start], self.tokens[self.pos - 1]
+        return " ".join(self.text[first.start:last.end].split())
+
+    # ---- types (instance of, typed parameters)
+    def type_(self) -> Tree:
+        self.enter()
+        try:
+            return self._type()
+        finally:
+            self.depth -= 1
+
+    def _type(self) -> Tree:
+        if self.at_words("function") and self.peek(1).text == "<":
+            self.pos += 2
+            params = []
+            if not self.accept(">"):
+                params.append(self.type_())
+                while self.accept(","):
+                    params.append(self.type_())
+                self.expect(">")
+            self.expect("->")
+            return ("function_t", params, self.type_())
+        for generic in ("list", "range"):
+            if self.at_words(generic) and self.peek(1).text == "<":
+                self.pos += 2
+                inner = self.type_()
+                self.expect(">")
+                return (generic + "_t", inner)
+        if self.at_words("context") and self.peek(1).text == "<":
+            self.pos += 2
+            fields = []
+            if not self.accept(">"):
+                while True:
+                    key = self.argument_name() if self.peek().kind == "word" else \
+                        unescape(self.peek().text)
+                    if self.peek().kind == "string":
+                        self.pos += 1
+                    self.expect(":")
+                    fields.append((key, self.type_()))
+                    if not self.accept(","):
+                        break
+                self.expect(">")
+            return ("context_t", fields)
+        for words in ("date and time", "days and time duration", "years and months duration"):
+            if self.at_words(*words.split()):
+                self.pos += len(words.split())
+                return ("type", words)
+        parts = [self.type_name_part()]
+        while self.at(".") and self.peek(1).kind == "word":
+            self.pos += 1
+            parts.append(self.type_name_part())
+        return ("type", ".".join(parts))
+
+    def type_name_part(self) -> str:
+        words = []
+        while self.peek().kind == "word" and (not words or self.peek().text not in KEYWORDS):
+            words.append(self.peek().text)
+            self.pos += 1
+        if not words:
+            self.fail("a type name")
+        return " ".join(words)
+
+
+def _as_path(name: str) -> Tree:
+    """``a.b.c`` read as paths: what a declared dotted name means where it is not bound
+    (a BKM parameter ``Person.Name`` is a name in the BKM, a path in the invocation)."""
+    parts = [" ".join(p.split()) for p in name.split(".")]
+    tree: Tree = ("name", parts[0])
+    for part in parts[1:]:
+        tree = ("path", tree, part)
+    return tree
+
+
+def parse_expression(text: str, names: Iterable[str] = ()) -> Tree:
+    """Parse FEEL expression ``text``; raise FeelError with the column on failure."""
+    try:
+        return Parser(text, names).parse_expression()
+    except RecursionError:
+        raise FeelError("expression is nested too deeply", expression=text[:80]) from None
+
+
+def parse_unary_tests(text: str, names: Iterable[str] = ()) -> Tree:
+    """Parse a DMN input entry (unary tests); raise FeelError on failure."""
+    try:
+        return Parser(text, names).parse_unary_tests()
+    except RecursionError:
+        raise FeelError("expression is nested too deeply", expression=text[:80]) from None
+
+
+def parse_type(text: str) -> Tree:
+    """Parse a FEEL type such as ``list<number>`` or ``context<a: string>``."""
+    parser = Parser(text)
+    tree = parser.type_()
+    parser.done()
+    return tree
