@@ -47,11 +47,20 @@ class OutputClause:
 
 @dataclass(frozen=True)
 class Rule:
-    """One row. ``ref`` is the rule's id, or its 1-based index when it has none."""
+    """One row. ``ref`` is the rule's id, or its 1-based index when it has none.
+
+    ``checks`` pairs each input column that is not ``-`` with its cell's test function.
+    """
 
     ref: str | int
     inputs: tuple[UnaryTests, ...]
     outputs: tuple[CompiledExpression, ...]
+    checks: tuple[tuple[int, Any], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "checks", tuple(
+            (column, test.check) for column, test in enumerate(self.inputs)
+            if not test.is_wildcard))
 
 
 @dataclass(frozen=True)

@@ -47,10 +47,8 @@ def evaluate_table(table: DecisionTable, scope: Scope, label: str,
     first_only = table.hit_policy == "FIRST"
     matched: list[Rule] = []
     for rule in table.rules:
-        for test, value, cell_scope in zip(rule.inputs, input_values, cell_scopes):
-            if test.is_wildcard:
-                continue
-            if test.test(value, cell_scope) is not True:
+        for column, check in rule.checks:
+            if check(input_values[column], cell_scopes[column]) is not True:
                 break
         else:
             matched.append(rule)

@@ -23,13 +23,15 @@ Test = Callable[[Any, Scope], "bool | None"]
 class UnaryTests:
     """A compiled input entry. Immutable, so one instance serves every thread."""
 
-    __slots__ = ("source", "_tests", "_negated", "is_wildcard")
+    __slots__ = ("source", "_tests", "_negated", "is_wildcard", "check")
 
     def __init__(self, source: str, tests: list[Test], negated: bool) -> None:
         self.source = source
         self._tests = tests
         self._negated = negated
         self.is_wildcard = not tests  # `-` or empty: matches anything, even null
+        #: ``test`` itself, or for a single positive test its function (the DMN hot path)
+        self.check: Test = tests[0] if len(tests) == 1 and not negated else self.test
 
     def matches(self, value: Any, context: Mapping[str, Any] | Scope | None = None
                 ) -> bool | None:
@@ -105,7 +107,23 @@ def _compile_test(tree: Tree, compiler: Compiler) -> Test:
             kind = type(expected)
             return lambda value, scope: value == expected if type(value) is kind \
                 else _equality_test(value, expected, scope)
+        if isinstance(expected, Range) and expected.op is None and \
+                type(expected.start) is Decimal and type(expected.end) is Decimal:
+            return _decimal_range(expected)
     return lambda value, scope: _equality_test(value, node(scope), scope)
+
+
+def _decimal_range(rng: Range) -> Test:
+    """A constant numeric range cell such as ``[0..5[``: compared directly for numbers."""
+    low, high = rng.start, rng.end
+    above = low.__le__ if rng.start_included else low.__lt__
+    below = high.__ge__ if rng.end_included else high.__gt__
+
+    def in_range(value: Any, scope: Scope) -> bool | None:
+        if type(value) is Decimal:
+            return above(value) and below(value)
+        return matches(value, rng, scope) if value is not None else None
+    return in_range
 
 
 def _decimal_compare(op: str, bound: Decimal) -> Test:

@@ -99,10 +99,16 @@ class FeelFunction:
         return f"FeelFunction({self.name}({', '.join(self.params)}))"
 
 
+_AS_IS = frozenset({str, bool, type(None)})
+
+
 def to_feel(value: Any) -> Any:
     """Convert a caller's Python value into its FEEL representation (see module doc)."""
-    if value is None or isinstance(value, (str, bool)):
+    kind = type(value)
+    if kind in _AS_IS:
         return value
+    if kind is int:
+        return Decimal(value)
     if isinstance(value, Decimal):
         return value if value.is_finite() else None
     if isinstance(value, int):
