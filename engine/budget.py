@@ -54,11 +54,12 @@ def current_limits() -> EvaluationLimits:
 class Meter:
     """The budget of one evaluation: counts steps, watches the clock and value sizes."""
 
-    __slots__ = ("limits", "steps", "deadline", "_next_check")
+    __slots__ = ("limits", "steps", "built", "deadline", "_next_check")
 
     def __init__(self, limits: EvaluationLimits | None = None) -> None:
         self.limits = limits or _limits
         self.steps = 0
+        self.built = 0  # items of the large values built so far
         self.deadline = time.monotonic() + self.limits.max_seconds
         self._next_check = min(_CHECK_EVERY, self.limits.max_steps)
 
@@ -79,9 +80,22 @@ class Meter:
                 "MLC_EVAL_MAX_SECONDS")
         self._next_check = min(self.steps + _CHECK_EVERY, self.limits.max_steps + 1)
 
-    def size(self, count: int, what: str) -> None:
-        """Refuse to build (or expand) a value of ``count`` items."""
+    def seconds_left(self) -> float:
+        return max(self.deadline - time.monotonic(), 0.001)
+
+    def size(self, count: int, what: str, grown: int | None = None) -> None:
+        """Refuse to build (or expand) a value of ``count`` items, or more than ten times
+        ``max_items`` in all (memory is then bounded even when many large values live).
+
+        Args:
+            grown: how many of the ``count`` items are new (a list reported as it grows).
+        """
         check_size(count, what, self.limits)
+        self.built += count if grown is None else grown
+        if self.built > 10 * self.limits.max_items:
+            raise EvaluationLimitError(
+                f"evaluation stopped: it built more than {10 * self.limits.max_items:,} "
+                "items of lists and strings in all (10 x MLC_EVAL_MAX_ITEMS)")
 
 
 def check_size(count: int, what: str, limits: EvaluationLimits | None = None) -> None:

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from lxml import etree
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -98,6 +99,7 @@ class DefinitionStore:
         problems: list[Problem] = []
         bpmn: list[tuple[str, bytes, list]] = []
         dmn: list[tuple[str, bytes, Any]] = []
+        dmn_files = [(f, d) for f, d in files if f.lower().endswith((".dmn", ".dmn11.xml"))]
         for filename, data in files:
             kind = file_kind(filename)
             if len(data) > MAX_FILE_BYTES:
@@ -118,7 +120,7 @@ class DefinitionStore:
                     problems.append(Problem("DMN support is not installed", file=filename))
                     continue
                 try:
-                    dmn.append((filename, data, self._load_dmn(data, filename)))
+                    dmn.append((filename, data, self._load_dmn_with(data, filename, dmn_files)))
                 except ValidationError as exc:
                     problems.extend(exc.problems or [Problem(exc.message, file=filename)])
         if not problems and bpmn:
@@ -153,7 +155,8 @@ class DefinitionStore:
                 result.processes.append(self.describe(definition))
         for filename, data, model in dmn:
             resource = self._resource(session, dep, filename, "dmn", data)
-            for decision_id, decision in model.decisions.items():
+            # decisions, decision services and business knowledge models can all be evaluated
+            for decision_id, decision in getattr(model, "invocables", model.decisions).items():
                 digest = hashlib.sha256(data + decision_id.encode()).hexdigest()
                 latest = self._latest(session, DecisionDefinition, decision_id)
                 if duplicate_filtering and latest is not None and latest.content_hash == digest:
@@ -169,6 +172,15 @@ class DefinitionStore:
                 result.decisions.append(self.describe_decision(row))
         session.flush()
         return result
+
+    def _load_dmn_with(self, data: bytes, filename: str, siblings: list[tuple[str, bytes]]):
+        """Load one DMN file; one that imports other models is loaded with the DMN files
+        deployed beside it (an import is resolved within its deployment)."""
+        if b"import" not in data or not _imports_models(data, filename):
+            return self._load_dmn(data, filename)
+        from .dmn import load_dmn_files
+
+        return load_dmn_files(siblings)[filename]
 
     def _resource(self, session, dep, filename, kind, data) -> Resource:
         resource = Resource(id=str(uuid.uuid4()), deployment_id=dep.id, name=filename, kind=kind,
@@ -292,16 +304,33 @@ class DefinitionStore:
             return spec, subprocess_specs
 
     def decision_model(self, session: Session, key: str, version: int | None = None):
-        """The loaded DMN definitions holding decision ``key`` (latest or a given version)."""
-        query = select(DecisionDefinition).where(DecisionDefinition.key == key)
-        if version is not None:
-            query = query.where(DecisionDefinition.version == int(version))
-        row = session.scalars(query.order_by(DecisionDefinition.version.desc()).limit(1)).first()
+        """The loaded DMN definitions holding decision ``key`` (latest or a given version).
+
+        ``key`` is the id of a decision, decision service or business knowledge model, or
+        else its name."""
+        row = None
+        for column in (DecisionDefinition.key, DecisionDefinition.name):
+            query = select(DecisionDefinition).where(column == key)
+            if version is not None:
+                query = query.where(DecisionDefinition.version == int(version))
+            row = session.scalars(query.order_by(DecisionDefinition.version.desc())
+                                  .limit(1)).first()
+            if row is not None:
+                break
         if row is None:
             suffix = f" version {version}" if version is not None else ""
             raise NotFoundError(f"no decision definition with key {key!r}{suffix} is deployed")
         model = self._decisions.get(row.id)
         if model is None:
             resource = session.get(Resource, row.resource_id)
-            model = self._decisions[row.id] = self._load_dmn(resource.content, resource.name)
+            siblings = session.scalars(select(Resource).where(
+                Resource.deployment_id == resource.deployment_id, Resource.kind == "dmn")).all()
+            model = self._decisions[row.id] = self._load_dmn_with(
+                resource.content, resource.name, [(r.name, r.content) for r in siblings])
         return model
+
+
+def _imports_models(data: bytes, filename: str) -> bool:
+    """Whether a DMN file has ``<import>`` elements (of other models)."""
+    root = parse_xml(data, filename)
+    return root.find(f"{{{etree.QName(root).namespace}}}import") is not None

@@ -1,4 +1,5 @@
-"""FEEL's list functions. Lists they build are bounded by the evaluation budget."""
+"""FEEL's list functions. Lists they build, and the comparisons of the quadratic ones
+(``distinct values``, ``union``) and of ``sort``, are bounded by the evaluation budget."""
 
 from __future__ import annotations
 
@@ -14,10 +15,18 @@ from engine.feel.scope import Scope
 from engine.feel.values import DECIMAL, FeelFunction, type_name
 
 
-def _bounded(items: list[Any]) -> list[Any]:
-    if len(items) > 10_000:
-        check_size(len(items), "a list")
+def _bounded(items: list[Any], scope: Scope | None) -> list[Any]:
+    if len(items) > 4096:
+        if scope is not None:
+            scope.meter.size(len(items), "a list")
+        else:
+            check_size(len(items), "a list")
     return items
+
+
+def _steps(scope: Scope | None, count: int) -> None:
+    if scope is not None:
+        scope.meter.step(count)
 
 
 @builtin("list contains", "list", "element")
@@ -150,14 +159,14 @@ def _sublist(items: Any, start: Any, length: Any = None) -> list[Any]:
     return items[index:index + count]
 
 
-@builtin("append", "list", "item", variadic=True)
-def _append(items: Any, *new: Any) -> list[Any]:
-    return _bounded(as_list(items) + list(new))
+@builtin("append", "list", "item", variadic=True, wants_scope=True)
+def _append(scope: Scope | None, items: Any, *new: Any) -> list[Any]:
+    return _bounded(as_list(items) + list(new), scope)
 
 
-@builtin("concatenate", "list", variadic=True)
-def _concatenate(*lists: Any) -> list[Any]:
-    return _bounded([v for part in lists for v in as_list(part)])
+@builtin("concatenate", "list", variadic=True, wants_scope=True)
+def _concatenate(scope: Scope | None, *lists: Any) -> list[Any]:
+    return _bounded([v for part in lists for v in as_list(part)], scope)
 
 
 builtin("reverse", "list")(lambda items: list(reversed(as_list(items))))
@@ -183,6 +192,7 @@ def _list_replace(scope: Scope | None, items: Any, position: Any, new: Any) -> l
         raise TypeError("list must not be null")
     items = list(items) if isinstance(items, list) else [items]
     if isinstance(position, FeelFunction):
+        _steps(scope, len(items))
         return [new if _replaces(position, item, new, scope) else item for item in items]
     items[_position(items, position)] = new
     return items
@@ -207,27 +217,33 @@ def _index_of(items: Any, match: Any) -> list[Decimal]:
     return [Decimal(i + 1) for i, v in enumerate(as_list(items)) if equals(v, match) is True]
 
 
-def _distinct(items: list[Any]) -> list[Any]:
+def _distinct(items: list[Any], scope: Scope | None) -> list[Any]:
     seen: list[Any] = []
     for v in items:
+        _steps(scope, len(seen) + 1)
         if not any(equals(v, s) is True for s in seen):
             seen.append(v)
     return seen
 
 
-builtin("distinct values", "list")(lambda items: _distinct(as_list(items)))
-builtin("union", "list", variadic=True)(
-    lambda *lists: _distinct(_bounded([v for part in lists for v in as_list(part)])))
+builtin("distinct values", "list", wants_scope=True)(
+    lambda scope, items: _distinct(as_list(items), scope))
+builtin("union", "list", variadic=True, wants_scope=True)(
+    lambda scope, *lists: _distinct(_bounded([v for part in lists for v in as_list(part)],
+                                             scope), scope))
 
 
-def _flatten(items: list[Any]) -> list[Any]:
-    out: list[Any] = []
+def _flatten(items: list[Any], out: list[Any]) -> list[Any]:
     for v in items:
-        out.extend(_flatten(v) if isinstance(v, list) else [v])
-    return _bounded(out)
+        if isinstance(v, list):
+            _flatten(v, out)
+        else:
+            out.append(v)
+    return out
 
 
-builtin("flatten", "list")(lambda items: _flatten(as_list(items)))
+builtin("flatten", "list", wants_scope=True)(
+    lambda scope, items: _bounded(_flatten(as_list(items), []), scope))
 
 
 @builtin("sort", "list", "precedes?", wants_scope=True)
@@ -239,6 +255,7 @@ def _sort(scope: Scope | None, items: Any, precedes: Any = None) -> list[Any]:
         raise TypeError("precedes must be a function")
 
     def order(a: Any, b: Any) -> int:
+        _steps(scope, 2)
         if precedes.invoke([a, b], scope) is True:
             return -1
         return 1 if precedes.invoke([b, a], scope) is True else 0

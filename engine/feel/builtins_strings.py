@@ -1,12 +1,15 @@
 """FEEL's string functions. Positions count code points, as FEEL does; patterns are XML
-Schema / XPath regular expressions, translated to Python's ``re`` (see :mod:`xpath_regex`)."""
+Schema / XPath regular expressions (see :mod:`engine.feel.xpath_regex`), matched within the
+time left in the evaluation's budget; strings they build are bounded by it too."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+from engine.budget import EvaluationLimitError, check_size
 from engine.feel.builtins import as_list, builtin, num, text
+from engine.feel.scope import Scope
 from engine.feel.xpath_regex import compile_pattern, expand_replacement
 
 
@@ -46,33 +49,56 @@ def _substring_after(source: Any, match: Any) -> str:
     return source.split(match, 1)[1] if match in source else ""
 
 
-@builtin("matches", "input", "pattern", "flags?")
-def _matches(source: Any, pattern: Any, flags: Any = None) -> bool:
+@builtin("matches", "input", "pattern", "flags?", wants_scope=True)
+def _matches(scope: Scope | None, source: Any, pattern: Any, flags: Any = None) -> bool:
     compiled = compile_pattern(text(pattern, "pattern"), _flags(flags))
-    return compiled.search(text(source, "input")) is not None
+    return _timed(lambda t: compiled.search(text(source, "input"), timeout=t), scope) \
+        is not None
 
 
-@builtin("replace", "input", "pattern", "replacement", "flags?")
-def _replace(source: Any, pattern: Any, replacement: Any, flags: Any = None) -> str:
+@builtin("replace", "input", "pattern", "replacement", "flags?", wants_scope=True)
+def _replace(scope: Scope | None, source: Any, pattern: Any, replacement: Any,
+             flags: Any = None) -> str:
     compiled = compile_pattern(text(pattern, "pattern"), _flags(flags))
     if compiled.search(""):
         raise ValueError("the pattern matches the empty string")
     template = expand_replacement(text(replacement, "replacement"), compiled.groups)
-    return compiled.sub(template, text(source, "input"))
+    return _bounded(_timed(lambda t: compiled.sub(template, text(source, "input"), timeout=t),
+                           scope), scope)
 
 
 def _flags(flags: Any) -> str:
     return "" if flags is None else text(flags, "flags")
 
 
-@builtin("split", "string", "delimiter")
-def _split(source: Any, delimiter: Any) -> list[str]:
+def _timed(run: Any, scope: Scope | None) -> Any:
+    """Run a match with the time left in the budget; past it, the evaluation stops."""
+    seconds = scope.meter.seconds_left() if scope is not None else None
+    try:
+        return run(seconds)
+    except TimeoutError:
+        raise EvaluationLimitError("evaluation stopped: a regular expression ran out of "
+                                   "time (limit MLC_EVAL_MAX_SECONDS)") from None
+
+
+def _bounded(result: str, scope: Scope | None) -> str:
+    if len(result) > 4096:
+        if scope is not None:
+            scope.meter.size(len(result), "a string")
+        else:
+            check_size(len(result), "a string")
+    return result
+
+
+@builtin("split", "string", "delimiter", wants_scope=True)
+def _split(scope: Scope | None, source: Any, delimiter: Any) -> list[str]:
     compiled = compile_pattern(text(delimiter, "delimiter"), "")
-    return compiled.split(text(source, "string"))
+    return _timed(lambda t: compiled.split(text(source, "string"), timeout=t), scope)
 
 
-@builtin("string join", "list", "delimiter?")
-def _string_join(items: Any, delimiter: Any = None) -> str:
+@builtin("string join", "list", "delimiter?", wants_scope=True)
+def _string_join(scope: Scope | None, items: Any, delimiter: Any = None) -> str:
     values = items if isinstance(items, list) else [text(items, "list")]
     parts = [text(v, "list item") for v in as_list(values) if v is not None]
-    return ("" if delimiter is None else text(delimiter, "delimiter")).join(parts)
+    return _bounded(("" if delimiter is None else text(delimiter, "delimiter")).join(parts),
+                    scope)

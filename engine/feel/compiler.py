@@ -251,6 +251,8 @@ class Compiler:
                 if binding is None:
                     return None
                 results.append(body(scope.child(binding)))
+                if not len(results) & 4095:
+                    scope.meter.size(len(results), "the list a 'for' builds", grown=4096)
             return results
         return loop
 

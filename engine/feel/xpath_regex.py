@@ -5,15 +5,18 @@ The differences handled: flags are ``s m i x q`` only; ``.`` matches neither ``\
 ``\\r`` without ``s``; ``x`` drops whitespace outside character classes; ``q`` makes the
 pattern literal; class subtraction ``[A-Z-[OI]]``; ``\\p{IsBasicLatin}`` style blocks;
 back-references must name an earlier group and may not appear in a class; replacements
-use ``$n`` and ``\\$``. Compiled patterns are cached; a pattern longer than 10,000
-characters is refused (Python's ``re`` has no backtracking limit, so patterns must stay
-small).
+use ``$n`` and ``\\$``. Compiled patterns are cached.
+
+Patterns run on the ``regex`` module rather than ``re`` because its matching takes a
+timeout: a pattern that backtracks without end (``(a+)+$``) would otherwise hold a thread
+for ever, beyond any evaluation budget. Callers pass the time left in theirs.
 """
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
+
+import regex as re
 
 MAX_PATTERN = 10_000
 _BLOCKS = {
@@ -23,7 +26,7 @@ _BLOCKS = {
 _CATEGORIES = {"L": "[^\\W\\d_]", "N": "\\d", "Nd": "\\d", "P": "[!-/:-@\\[-`{-~]"}
 
 
-def compile_pattern(pattern: str, flags: str) -> re.Pattern[str]:
+def compile_pattern(pattern: str, flags: str) -> "re.Pattern[str]":
     """Compile an XPath pattern with XPath flags; raises ValueError or re.error if invalid."""
     if len(pattern) > MAX_PATTERN:
         raise ValueError(f"pattern longer than {MAX_PATTERN} characters")
@@ -31,7 +34,7 @@ def compile_pattern(pattern: str, flags: str) -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=512)
-def _compile(pattern: str, flags: str) -> re.Pattern[str]:
+def _compile(pattern: str, flags: str) -> "re.Pattern[str]":
     bad = set(flags) - set("smixq")
     if bad:
         raise ValueError(f"unknown regular expression flag {sorted(bad)[0]!r}")

@@ -63,3 +63,20 @@ def test_json_output_of_ranges_and_functions(tmp_path):
     value = json.loads(result.output)["value"]
     assert value["days"] == "P1D"
     assert isinstance(value["span"], str) and isinstance(value["f"], str)
+
+
+def test_decision_service_bkm_and_imports_from_the_command_line():
+    fixtures = Path(APPROVAL).parent
+
+    def run(*args):
+        result = CliRunner().invoke(decide, [*args, "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    service = run(str(fixtures / "greeter_service.dmn"), "--decision", "Greeter Service",
+                  "-v", "Who=Ada", "-v", "Greeting=Hi")
+    assert service["value"] == "Hi Ada" and service["outputs"] == {"Message": "Hi Ada"}
+    assert run(str(fixtures / "greeter_service.dmn"), "--decision", "Twice",
+               "-v", "v=4")["value"] == 8
+    # user.dmn imports lib.dmn, read from the same folder
+    assert run(str(fixtures / "imports" / "user.dmn"), "-v", "n=1")["value"] == 2
