@@ -54,34 +54,45 @@ def current_limits() -> EvaluationLimits:
 class Meter:
     """The budget of one evaluation: counts steps, watches the clock and value sizes."""
 
-    __slots__ = ("limits", "steps", "built", "deadline", "_next_check")
+    __slots__ = ("limits", "steps", "built", "deadline", "next_check")
 
     def __init__(self, limits: EvaluationLimits | None = None) -> None:
         self.limits = limits or _limits
         self.steps = 0
         self.built = 0  # items of the large values built so far
-        self.deadline = time.monotonic() + self.limits.max_seconds
-        self._next_check = min(_CHECK_EVERY, self.limits.max_steps)
+        # The clock starts at the first check, so an evaluation that never loops (most
+        # decision tables) never reads it; what runs before that is a bounded number of steps.
+        self.deadline: float | None = None
+        #: hot loops inline ``step``: ``steps += 1; if steps >= next_check: check()``
+        self.next_check = min(_CHECK_EVERY, self.limits.max_steps)
 
     def step(self, count: int = 1) -> None:
         """Spend ``count`` steps; raise once the step or time budget is gone."""
         self.steps += count
-        if self.steps >= self._next_check:
-            self._check()
+        if self.steps >= self.next_check:
+            self.check()
 
-    def _check(self) -> None:
+    def _clock(self) -> float:
+        now = time.monotonic()
+        if self.deadline is None:
+            self.deadline = now + self.limits.max_seconds
+        return now
+
+    def check(self) -> None:
+        """Raise when the step or time budget is gone (called every 1,024 steps)."""
         if self.steps > self.limits.max_steps:
             raise EvaluationLimitError(
                 f"evaluation stopped after {self.limits.max_steps:,} steps "
                 "(loop iterations, filter tests or function calls); limit MLC_EVAL_MAX_STEPS")
-        if time.monotonic() > self.deadline:
+        if self._clock() > self.deadline:  # type: ignore[operator]
             raise EvaluationLimitError(
                 f"evaluation stopped after {self.limits.max_seconds:g} s; limit "
                 "MLC_EVAL_MAX_SECONDS")
-        self._next_check = min(self.steps + _CHECK_EVERY, self.limits.max_steps + 1)
+        self.next_check = min(self.steps + _CHECK_EVERY, self.limits.max_steps + 1)
 
     def seconds_left(self) -> float:
-        return max(self.deadline - time.monotonic(), 0.001)
+        now = self._clock()
+        return max(self.deadline - now, 0.001)  # type: ignore[operator]
 
     def size(self, count: int, what: str, grown: int | None = None) -> None:
         """Refuse to build (or expand) a value of ``count`` items, or more than ten times
