@@ -13,7 +13,6 @@ The budget's cost is measured against the same code with a meter that counts not
 from __future__ import annotations
 
 import time
-from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, Callable
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from engine.feel import FeelError, type_name
-from engine.feel.parser import parse_type
+from engine.feel.type_parser import parse_type
 from engine.feel.types import ANY, BUILT_IN, BaseType, ConstrainedType, FeelType, NamedType, \
     coerce, from_tree, local_name
 

@@ -7,7 +7,8 @@ from typing import Any, Iterable, Mapping
 
 from engine.budget import EvaluationLimits, Meter
 from engine.feel.compiler import Compiler, Node
-from engine.feel.parser import needs_declaring, parse_expression
+from engine.feel.cursor import needs_declaring
+from engine.feel.parser import parse_expression
 from engine.feel.scope import Scope
 from engine.feel.values import to_feel
 
@@ -75,7 +76,7 @@ class FeelView(dict):
 
 @lru_cache(maxsize=8192)
 def special_names(names: frozenset[str]) -> frozenset[str]:
-    """The names among ``names`` the parser must be told about (see parser.needs_declaring)."""
+    """The names among ``names`` the parser must be told about (see cursor.needs_declaring)."""
     return frozenset(n for n in names if needs_declaring(n))
 
 

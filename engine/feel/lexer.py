@@ -20,14 +20,15 @@ class Token(NamedTuple):
     end: int
 
 
-_OPERATORS = ("..", "**", "<=", ">=", "!=", "->", "(", ")", "[", "]", "{", "}", ",", ".", ":",
+OPERATORS = ("..", "**", "<=", ">=", "!=", "->", "(", ")", "[", "]", "{", "}", ",", ".", ":",
               "+", "-", "*", "/", "<", ">", "=", "@", "?")
 _SPACE = re.compile(r"(?:\s|//[^\n]*|/\*.*?\*/)+", re.S)
 _NUMBER = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 # A word: anything up to whitespace or a character FEEL uses as punctuation. Quotes and `?`
 # may appear inside (``Applicant's age``), digits after the first character.
-_WORD = re.compile(r"""[^\s\d"'()\[\]{},.:;<>=!+\-*/@?#%&|^~\\`][^\s"()\[\]{},.:;<>=!+\-*/@#%&|^~\\`]*""")
+_WORD = re.compile(r"""[^\s\d"'()\[\]{},.:;<>=!+\-*/@?#%&|^~\\`]"""
+                   r"""[^\s"()\[\]{},.:;<>=!+\-*/@#%&|^~\\`]*""")
 
 
 def tokenize(text: str) -> list[Token]:
@@ -59,7 +60,7 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token(kind, match.group(), position, match.end()))
             position = match.end()
             continue
-        for operator in _OPERATORS:
+        for operator in OPERATORS:
             if text.startswith(operator, position):
                 tokens.append(Token("op", operator, position, position + len(operator)))
                 position += len(operator)

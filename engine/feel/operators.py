@@ -278,3 +278,22 @@ def logical_or(left: Any, right: Any) -> bool | None:
     if left is None or right is None:
         return None
     return False
+
+
+def matches(value: Any, test: Any, scope: Scope) -> bool | None:
+    """``value in test``: a range contains it, a list holds it (or is it), or it equals."""
+    if isinstance(test, Range):
+        return in_range(value, test, scope)
+    if isinstance(test, list):
+        if isinstance(value, list) and equals(value, test, scope) is True:
+            return True
+        result: bool | None = False
+        for item in test:
+            if isinstance(item, Range):
+                result = logical_or(result, in_range(value, item, scope))
+            elif equals(value, item) is True:
+                return True
+            if result is True:
+                return True
+        return result
+    return equals(value, test, scope)

@@ -1,147 +1,26 @@
 """The FEEL parser: tokens -> a small tree of tuples, by recursive descent.
 
-Hand-written rather than generated because FEEL names are context-sensitive: a name may
-contain spaces, keywords and operator characters (``Another Date and Time``, ``Date-Time``),
-which no grammar can tell from the operators without knowing the names in scope. The parser
-is given the names that need this (the model's names, every built-in's name, and those the
-text defines itself); any other run of words is one name (``Monthly Salary``).
-
-Trees are tuples ``(kind, *children)``, see :mod:`engine.feel.compiler` for each kind.
+Hand-written rather than generated because FEEL names are context-sensitive (see
+:mod:`engine.feel.cursor`, which reads them). Trees are tuples ``(kind, *children)``; see
+:mod:`engine.feel.compiler` for each kind.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Iterable
 
+from engine.feel.type_parser import TypeParser
 from engine.feel.errors import FeelError
-from engine.feel.lexer import Token, tokenize, unescape
+from engine.feel.lexer import unescape
 
 Tree = tuple
 
-MAX_SOURCE = 100_000  # characters; a cell longer than this is a mistake, not a formula
-MAX_DEPTH = 400       # nesting of the recursive descent
-
-KEYWORDS = frozenset({"and", "or", "in", "between", "instance", "then", "else", "return",
-                      "satisfies", "for", "some", "every", "if", "function", "external",
-                      "true", "false", "null"})
 COMPARATORS = ("<=", ">=", "!=", "<", ">", "=")
-_BASE_TYPE_WORDS = {"date and time", "days and time duration", "years and months duration"}
 
 
-def name_tokens(name: str) -> tuple[str, ...]:
-    """The token texts of a name, or () when the name is not FEEL text at all."""
-    try:
-        return tuple(t.text for t in tokenize(name)[:-1])
-    except FeelError:
-        return ()
-
-
-def needs_declaring(name: str) -> bool:
-    """Whether the parser must know ``name`` to read it: it is not a plain run of words."""
-    tokens = name_tokens(name)
-    return len(tokens) > 1 and any(not _plain_word(t) for t in tokens)
-
-
-def _plain_word(text: str) -> bool:
-    return text not in KEYWORDS and not text[0].isdigit() and text not in _OPERATOR_TEXTS
-
-
-_OPERATOR_TEXTS = frozenset({"..", "**", "<=", ">=", "!=", "->", "(", ")", "[", "]", "{", "}",
-                             ",", ".", ":", "+", "-", "*", "/", "<", ">", "=", "@", "?"})
-
-
-class Parser:
-    """One parse of one text. ``names`` are the special names in scope (see module doc)."""
-
-    def __init__(self, text: str, names: Iterable[str] = ()) -> None:
-        if len(text) > MAX_SOURCE:
-            raise FeelError(f"FEEL text longer than {MAX_SOURCE} characters",
-                            expression=text[:80])
-        self.text = text
-        self.tokens = tokenize(text)
-        self.pos = 0
-        self.depth = 0
-        self.special: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-        for name in names:
-            self.declare(name)
-
-    # ---- names
-    def declare(self, name: str) -> None:
-        """Make ``name`` readable as one name from here on (if it needs it)."""
-        tokens = name_tokens(name)
-        if len(tokens) > 1 and any(not _plain_word(t) for t in tokens):
-            entries = self.special.setdefault(tokens[0], [])
-            if (tokens, name) not in entries:
-                entries.append((tokens, name))
-                entries.sort(key=lambda e: -len(e[0]))
-
-    def try_name(self) -> str | None:
-        """Read a name at the current position (the longest declared one first)."""
-        token = self.tokens[self.pos]
-        if token.kind != "word":
-            return None
-        for texts, name in self.special.get(token.text, ()):
-            end = self.pos + len(texts)
-            if end < len(self.tokens) and all(
-                    self.tokens[self.pos + i].text == t for i, t in enumerate(texts)):
-                self.pos = end
-                return name
-        if token.text in KEYWORDS:
-            return None
-        words = [token.text]
-        self.pos += 1
-        while self.tokens[self.pos].kind == "word" and self.tokens[self.pos].text not in KEYWORDS:
-            if self.tokens[self.pos].text in self.special:
-                break  # a declared name starts here, e.g. `x date and time(...)`
-            words.append(self.tokens[self.pos].text)
-            self.pos += 1
-        return " ".join(words)
-
-    def name(self) -> str:
-        name = self.try_name()
-        if name is None:
-            self.fail("a name")
-        return name
-
-    # ---- token helpers
-    def peek(self, offset: int = 0) -> Token:
-        return self.tokens[min(self.pos + offset, len(self.tokens) - 1)]
-
-    def at(self, *texts: str) -> bool:
-        token = self.tokens[self.pos]
-        return token.kind in ("op", "word") and token.text in texts
-
-    def at_words(self, *words: str) -> bool:
-        return all(self.peek(i).kind == "word" and self.peek(i).text == w
-                   for i, w in enumerate(words))
-
-    def accept(self, text: str) -> bool:
-        if self.at(text):
-            self.pos += 1
-            return True
-        return False
-
-    def expect(self, text: str) -> None:
-        if not self.accept(text):
-            self.fail(repr(text))
-
-    def fail(self, wanted: str) -> None:
-        token = self.tokens[self.pos]
-        found = "end of text" if token.kind == "end" else repr(token.text)
-        raise FeelError(f"syntax error at column {token.start + 1}: expected {wanted}, "
-                        f"found {found}", expression=self.text)
-
-    def done(self) -> None:
-        if self.tokens[self.pos].kind != "end":
-            token = self.tokens[self.pos]
-            raise FeelError(f"syntax error at column {token.start + 1}: unexpected "
-                            f"{token.text!r}", expression=self.text)
-
-    def enter(self) -> None:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise FeelError("expression is nested too deeply", expression=self.text[:80])
+class Parser(TypeParser):
+    """One parse of one text, by recursive descent (see module doc)."""
 
     # ---- entry points
     def parse_expression(self) -> Tree:
@@ -384,13 +263,6 @@ class Parser:
         return index > self.pos and self.tokens[index].text == ":" and \
             self.tokens[index].kind == "op"
 
-    def argument_name(self) -> str:
-        words = []
-        while self.peek().kind == "word":
-            words.append(self.peek().text)
-            self.pos += 1
-        return " ".join(words)
-
     # ---- atoms
     def primary(self) -> Tree:
         token = self.peek()
@@ -530,65 +402,6 @@ class Parser:
         first, last = self.tokens[start], self.tokens[self.pos - 1]
         return " ".join(self.text[first.start:last.end].split())
 
-    # ---- types (instance of, typed parameters)
-    def type_(self) -> Tree:
-        self.enter()
-        try:
-            return self._type()
-        finally:
-            self.depth -= 1
-
-    def _type(self) -> Tree:
-        if self.at_words("function") and self.peek(1).text == "<":
-            self.pos += 2
-            params = []
-            if not self.accept(">"):
-                params.append(self.type_())
-                while self.accept(","):
-                    params.append(self.type_())
-                self.expect(">")
-            self.expect("->")
-            return ("function_t", params, self.type_())
-        for generic in ("list", "range"):
-            if self.at_words(generic) and self.peek(1).text == "<":
-                self.pos += 2
-                inner = self.type_()
-                self.expect(">")
-                return (generic + "_t", inner)
-        if self.at_words("context") and self.peek(1).text == "<":
-            self.pos += 2
-            fields = []
-            if not self.accept(">"):
-                while True:
-                    key = self.argument_name() if self.peek().kind == "word" else \
-                        unescape(self.peek().text)
-                    if self.peek().kind == "string":
-                        self.pos += 1
-                    self.expect(":")
-                    fields.append((key, self.type_()))
-                    if not self.accept(","):
-                        break
-                self.expect(">")
-            return ("context_t", fields)
-        for words in ("date and time", "days and time duration", "years and months duration"):
-            if self.at_words(*words.split()):
-                self.pos += len(words.split())
-                return ("type", words)
-        parts = [self.type_name_part()]
-        while self.at(".") and self.peek(1).kind == "word":
-            self.pos += 1
-            parts.append(self.type_name_part())
-        return ("type", ".".join(parts))
-
-    def type_name_part(self) -> str:
-        words = []
-        while self.peek().kind == "word" and (not words or self.peek().text not in KEYWORDS):
-            words.append(self.peek().text)
-            self.pos += 1
-        if not words:
-            self.fail("a type name")
-        return " ".join(words)
-
 
 def _as_path(name: str) -> Tree:
     """``a.b.c`` read as paths: what a declared dotted name means where it is not bound
@@ -614,11 +427,3 @@ def parse_unary_tests(text: str, names: Iterable[str] = ()) -> Tree:
         return Parser(text, names).parse_unary_tests()
     except RecursionError:
         raise FeelError("expression is nested too deeply", expression=text[:80]) from None
-
-
-def parse_type(text: str) -> Tree:
-    """Parse a FEEL type such as ``list<number>`` or ``context<a: string>``."""
-    parser = Parser(text)
-    tree = parser.type_()
-    parser.done()
-    return tree

@@ -6,10 +6,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from engine.feel import temporal
+from engine.feel import temporal_parse
 from engine.feel.builtins import builtin, integer, num, text
-from engine.feel.temporal import NANOS_PER_SECOND, DayTimeDuration, FeelDate, FeelDateTime, \
-    FeelTime, YearsMonthsDuration
+from engine.feel.temporal import MAX_OFFSET, NANOS_PER_SECOND, DayTimeDuration, FeelDate, \
+    FeelDateTime, FeelTime, YearsMonthsDuration
 from engine.feel.values import type_name
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -30,7 +30,7 @@ def _date(value: Any) -> FeelDate:
         return value.date()
     if type(value) is FeelDate:
         return value
-    return _parsed(value, temporal.parse_date, "date")
+    return _parsed(value, temporal_parse.parse_date, "date")
 
 
 @builtin("date", "year", "month", "day")
@@ -46,7 +46,7 @@ def _time(value: Any) -> FeelTime:
         return FeelTime(0, 0, 0, 0, 0)  # a date is midnight UTC
     if type(value) is FeelTime:
         return value
-    return _parsed(value, temporal.parse_time, "time")
+    return _parsed(value, temporal_parse.parse_time, "time")
 
 
 @builtin("time", "hour", "minute", "second", "offset?")
@@ -58,7 +58,7 @@ def _time_of(hour: Any, minute: Any, second: Any, offset: Any = None) -> FeelTim
     if offset is not None:
         if type(offset) is not DayTimeDuration:
             raise TypeError("offset must be a days and time duration")
-        if offset.nanos % NANOS_PER_SECOND or abs(offset.nanos) > temporal.MAX_OFFSET * \
+        if offset.nanos % NANOS_PER_SECOND or abs(offset.nanos) > MAX_OFFSET * \
                 NANOS_PER_SECOND:
             raise ValueError("offset out of range")
         zone = offset.nanos // NANOS_PER_SECOND
@@ -71,7 +71,7 @@ def _date_and_time(value: Any) -> FeelDateTime:
         return value
     if type(value) is FeelDate:
         return FeelDateTime(value.year, value.month, value.day)
-    return _parsed(value, temporal.parse_date_time, "date and time")
+    return _parsed(value, temporal_parse.parse_date_time, "date and time")
 
 
 @builtin("date and time", "date", "time")
@@ -83,7 +83,7 @@ def _date_and_time_of(day: Any, clock: Any) -> FeelDateTime:
 
 @builtin("duration", "from")
 def _duration(value: Any) -> Any:
-    return _parsed(value, temporal.parse_duration, "duration")
+    return _parsed(value, temporal_parse.parse_duration, "duration")
 
 
 @builtin("years and months duration", "from", "to")

@@ -200,7 +200,7 @@ def local_name(type_ref: str) -> str:
 
 
 def from_tree(tree: tuple) -> FeelType:
-    """The type of a parsed type tree (see :func:`engine.feel.parser.parse_type`)."""
+    """The type of a parsed type tree (see :func:`engine.feel.type_parser.parse_type`)."""
     kind = tree[0]
     if kind == "list_t":
         return ListType(from_tree(tree[1]))

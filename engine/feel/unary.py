@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 
 from engine.feel import operators as ops
-from engine.feel.compiler import Compiler, is_constant, matches, uses_input
+from engine.feel.compiler import Compiler, is_constant, uses_input
 from engine.feel.expression import BUILTIN_NAMES, FeelView, special_names
 from engine.feel.parser import Tree, parse_unary_tests
 from engine.feel.scope import Scope
@@ -122,7 +122,7 @@ def _decimal_range(rng: Range) -> Test:
     def in_range(value: Any, scope: Scope) -> bool | None:
         if type(value) is Decimal:
             return above(value) and below(value)
-        return matches(value, rng, scope) if value is not None else None
+        return ops.matches(value, rng, scope) if value is not None else None
     return in_range
 
 
@@ -149,7 +149,7 @@ def _equality_test(value: Any, expected: Any, scope: Scope) -> bool | None:
     if expected is None:
         return value is None
     if isinstance(expected, (list, Range)):
-        return matches(value, expected, scope)
+        return ops.matches(value, expected, scope)
     if type(expected) is bool and type(value) is not bool:
         return expected  # a boolean expression over other variables, e.g. `Age > 18`
     if value is None:

@@ -25,7 +25,8 @@ from decimal import Context, Decimal, ROUND_HALF_EVEN, DivisionByZero, InvalidOp
 from typing import Any, Callable, Mapping
 
 from engine.feel.temporal import DayTimeDuration, FeelDate, FeelDateTime, FeelTime, \
-    YearsMonthsDuration, from_python
+    YearsMonthsDuration
+from engine.feel.temporal_parse import from_python
 
 # FEEL numbers are IEEE 754-2008 decimal128: 34 significant digits, half-even rounding.
 DECIMAL = Context(prec=34, rounding=ROUND_HALF_EVEN, Emax=6144, Emin=-6143,

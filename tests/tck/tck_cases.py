@@ -17,7 +17,7 @@ from lxml import etree
 
 from engine.dmn import DmnDefinitions, load_dmn_files
 from engine.errors import MlcError
-from engine.feel import Range, temporal
+from engine.feel import Range, temporal, temporal_parse
 
 TCK_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "dmn-tck"
 LEVELS = {2: TCK_ROOT / "compliance-level-2", 3: TCK_ROOT / "compliance-level-3"}
@@ -81,10 +81,10 @@ def _scalar(element: etree._Element) -> Any:
         return Decimal(text)
     if kind == "boolean":
         return text == "true"
-    parser = {"date": temporal.parse_date, "dateTime": temporal.parse_date_time,
-              "time": temporal.parse_time, "duration": temporal.parse_duration,
-              "dayTimeDuration": temporal.parse_duration,
-              "yearMonthDuration": temporal.parse_duration}.get(kind)
+    parser = {"date": temporal_parse.parse_date, "dateTime": temporal_parse.parse_date_time,
+              "time": temporal_parse.parse_time, "duration": temporal_parse.parse_duration,
+              "dayTimeDuration": temporal_parse.parse_duration,
+              "yearMonthDuration": temporal_parse.parse_duration}.get(kind)
     if parser is not None:
         value = parser(text)
         if value is None:

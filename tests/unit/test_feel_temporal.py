@@ -10,8 +10,8 @@ import pytest
 
 from engine.feel import DayTimeDuration, FeelDate, FeelDateTime, FeelTime, \
     YearsMonthsDuration, evaluate, to_feel, to_python
-from engine.feel.temporal import civil_from_days, days_from_civil, parse_date, \
-    parse_date_time, parse_duration, parse_time
+from engine.feel.temporal import civil_from_days, days_from_civil
+from engine.feel.temporal_parse import parse_date, parse_date_time, parse_duration, parse_time
 
 D = Decimal
 
