@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from engine.errors import EvaluationLimitError
 from engine.feel import operators as ops
 from engine.feel.builtins import BUILTINS
 from engine.feel.calls import call_function, define_function
@@ -81,7 +82,10 @@ class Compiler:
         node = method(tree)
         if tree[0] not in _LITERALS and is_constant(tree):
             probe = Scope({})
-            value = node(probe)
+            try:
+                value = node(probe)
+            except EvaluationLimitError:
+                return node  # too big to compute now: each evaluation meets its own budget
             if not probe.errors:  # keep failing nodes live, so each evaluation reports them
                 return constant(value)
         return node
