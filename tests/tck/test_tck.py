@@ -2,7 +2,7 @@
 
 A case listed in ``level3-not-passing.txt`` is expected to fail (strictly: once it passes,
 the list must lose it). The totals per level are printed at the end of the run
-(``conftest.py``).
+(``summary.py``, hooked in ``tests/conftest.py``).
 """
 
 from __future__ import annotations

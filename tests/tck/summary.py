@@ -1,4 +1,7 @@
-"""Print how many TCK cases pass per compliance level at the end of a run."""
+"""How many TCK cases passed per compliance level, for the end of a pytest run.
+
+Registered by the root ``tests/conftest.py``: with pytest-xdist only the conftest files of the
+paths given on the command line are loaded by the process that prints the summary."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from collections import Counter
 _LEVEL = re.compile(r"test_tck_case\[level(\d)/")
 
 
-def pytest_terminal_summary(terminalreporter) -> None:
+def print_totals(terminalreporter) -> None:
     passed, total = Counter(), Counter()
     for outcome in ("passed", "failed", "xfailed", "xpassed"):
         for report in terminalreporter.stats.get(outcome, []):
