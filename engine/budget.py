@@ -94,15 +94,11 @@ class Meter:
         now = self._clock()
         return max(self.deadline - now, 0.001)  # type: ignore[operator]
 
-    def size(self, count: int, what: str, grown: int | None = None) -> None:
+    def size(self, count: int, what: str) -> None:
         """Refuse to build (or expand) a value of ``count`` items, or more than ten times
-        ``max_items`` in all (memory is then bounded even when many large values live).
-
-        Args:
-            grown: how many of the ``count`` items are new (a list reported as it grows).
-        """
+        ``max_items`` in all (memory is then bounded even when many large values live)."""
         check_size(count, what, self.limits)
-        self.built += count if grown is None else grown
+        self.built += count
         if self.built > 10 * self.limits.max_items:
             raise EvaluationLimitError(
                 f"evaluation stopped: it built more than {10 * self.limits.max_items:,} "

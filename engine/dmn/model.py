@@ -65,12 +65,21 @@ class Rule:
 
 @dataclass(frozen=True)
 class DecisionTable:
+    """A decision table. ``scoped_columns`` are the input columns whose cells name variables
+    (the column's input variable, ``?``): only they get a scope of their own per evaluation."""
+
     hit_policy: str  # UNIQUE, FIRST, PRIORITY, ANY, COLLECT, RULE ORDER, OUTPUT ORDER
     aggregation: str | None  # SUM, MIN, MAX, COUNT (COLLECT only)
     inputs: tuple[InputClause, ...]
     outputs: tuple[OutputClause, ...]
     rules: tuple[Rule, ...]
     output_label: str | None = None
+    scoped_columns: frozenset[int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scoped_columns", frozenset(
+            column for rule in self.rules for column, test in enumerate(rule.inputs)
+            if test.needs_scope and not test.is_wildcard))
 
     @property
     def is_single_hit(self) -> bool:

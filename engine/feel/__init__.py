@@ -14,8 +14,7 @@ evaluation past its budget (:mod:`engine.budget`) raises ``EvaluationLimitError`
 
 from engine.feel.builtins import BUILTINS
 from engine.feel.errors import FeelError
-from engine.feel.expression import CompiledExpression, compile_expression, evaluate, \
-    evaluate_node
+from engine.feel.expression import CompiledExpression, compile_expression, evaluate
 from engine.feel.scope import Scope
 from engine.feel.temporal import DayTimeDuration, FeelDate, FeelDateTime, FeelTime, \
     YearsMonthsDuration
@@ -26,5 +25,5 @@ __all__ = [
     "BUILTINS", "CompiledExpression", "DayTimeDuration", "FeelDate", "FeelDateTime",
     "FeelError", "FeelFunction", "FeelTime", "Range", "Scope", "UnaryTests",
     "YearsMonthsDuration", "compile_expression", "compile_unary_tests", "evaluate",
-    "evaluate_node", "to_feel", "to_python", "type_name",
+    "to_feel", "to_python", "type_name",
 ]

@@ -255,8 +255,8 @@ class Compiler:
                 if binding is None:
                     return None
                 results.append(body(scope.child(binding)))
-                if not len(results) & 4095:
-                    scope.meter.size(len(results), "the list a 'for' builds", grown=4096)
+            if len(results) > 4096:  # no longer than the steps it took: checked once, here
+                scope.meter.size(len(results), "the list a 'for' builds")
             return results
         return loop
 

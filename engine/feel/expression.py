@@ -16,11 +16,12 @@ from engine.feel.values import to_feel
 class CompiledExpression:
     """A FEEL expression parsed and compiled once; immutable and safe to share across threads."""
 
-    __slots__ = ("source", "_node")
+    __slots__ = ("source", "node")
 
     def __init__(self, source: str, node: Node) -> None:
         self.source = source
-        self._node = node
+        #: the compiled closure ``scope -> value`` (``evaluate_in`` without the method call)
+        self.node = node
 
     def evaluate(self, context: Mapping[str, Any] | None = None,
                  errors: list[str] | None = None, *, limits: EvaluationLimits | None = None,
@@ -39,11 +40,11 @@ class CompiledExpression:
         """
         scope = Scope(FeelView(context or {}), errors=errors if errors is not None else [],
                       meter=Meter(limits), types=types)
-        return evaluate_node(self._node, scope)
+        return evaluate_node(self.node, scope)
 
     def evaluate_in(self, scope: Scope) -> Any:
         """Evaluate in a ready scope whose values are already FEEL values (DMN hot path)."""
-        return self._node(scope)
+        return self.node(scope)
 
     def __repr__(self) -> str:
         return f"CompiledExpression({self.source!r})"

@@ -23,13 +23,16 @@ Test = Callable[[Any, Scope], "bool | None"]
 class UnaryTests:
     """A compiled input entry. Immutable, so one instance serves every thread."""
 
-    __slots__ = ("source", "_tests", "_negated", "is_wildcard", "check")
+    __slots__ = ("source", "_tests", "_negated", "is_wildcard", "check", "needs_scope")
 
-    def __init__(self, source: str, tests: list[Test], negated: bool) -> None:
+    def __init__(self, source: str, tests: list[Test], negated: bool,
+                 needs_scope: bool = True) -> None:
         self.source = source
         self._tests = tests
         self._negated = negated
         self.is_wildcard = not tests  # `-` or empty: matches anything, even null
+        #: whether the cell names variables (or ``?``): only then does it need its own scope
+        self.needs_scope = needs_scope
         #: ``test`` itself, or for a single positive test its function (the DMN hot path)
         self.check: Test = tests[0] if len(tests) == 1 and not negated else self.test
 
@@ -87,7 +90,9 @@ def _compile(source: str, names: frozenset[str]) -> UnaryTests:
     if tree[0] == "any":
         return UnaryTests(source, [], False)
     compiler = Compiler(source)
-    return UnaryTests(source, [_compile_test(t, compiler) for t in tree[1]], tree[0] == "not")
+    needs_scope = not all(is_constant(t[2] if t[0] == "cmprange" else t) for t in tree[1])
+    return UnaryTests(source, [_compile_test(t, compiler) for t in tree[1]], tree[0] == "not",
+                      needs_scope)
 
 
 def _compile_test(tree: Tree, compiler: Compiler) -> Test:
