@@ -588,6 +588,48 @@ class Engine:
 
         return self._with_instance(instance_id, action, advance=False)
 
+    def set_variables(self, instance_id: str, variables: dict[str, Any], *,
+                      reason: str = "") -> dict[str, Any]:
+        """Set process-scope variables of a live instance: an operator's audited edit.
+
+        One transaction: every live token of the instance's own scope gets the values (so
+        the instance exposes them at once), external tasks not held by a worker recompute
+        their inputs from them (a retried incident sees the fix; a locked task keeps what its
+        worker fetched), and history gets a ``variable.changed`` entry per changed value plus
+        one ``operator.set_variables`` entry with the names and the reason.
+
+        Raises:
+            ValidationError: no variables, or a name that is not a non-empty string.
+            NotFoundError: no such instance.
+            ConflictError: the instance has ended.
+        """
+        _check_variables(variables)
+        if not variables:
+            raise ValidationError("no variables to set")
+        values = jsonable(variables)
+
+        def action(workflow, txn: Txn) -> None:
+            if workflow is None:
+                raise ConflictError(f"instance {instance_id} has ended ({txn.row.status}); "
+                                    "its variables can no longer change")
+            for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING
+                                           | TaskState.STARTED):
+                if task.workflow is workflow:
+                    task.data.update(values)
+            for ext in txn.session.scalars(select(ExternalTaskRow).where(
+                    ExternalTaskRow.instance_id == txn.row.id,
+                    ExternalTaskRow.state != "locked")):
+                task = workflow.get_task_from_id(UUID(ext.task_id))
+                if task is not None:
+                    spec: ExternalTask = task.task_spec
+                    ext.variables = jsonable(apply_inputs(workflow.script_engine, spec.io,
+                                                          dict(task.data), spec.bpmn_id))
+            txn.record("operator.set_variables", None, None, names=sorted(values),
+                       reason=reason)
+
+        self._with_instance(instance_id, action)
+        return self.get_instance(instance_id)
+
     # ------------------------------------------------------------------ decisions
 
     def _decide(self, ref: str, variables: dict[str, Any], *, binding: str = "latest",
