@@ -24,8 +24,7 @@ def configure_sessions(app: Flask, token: str | None) -> None:
     if not app.secret_key:
         app.secret_key = (hmac.new(token.encode(), b"mlc-cockpit-session", hashlib.sha256)
                           .hexdigest() if token else secrets.token_hex(32))
-    app.config.setdefault("SESSION_COOKIE_NAME", "mlc_session")
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
+    app.config.update(SESSION_COOKIE_NAME="mlc_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
                       PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
                       WTF_CSRF_CHECK_DEFAULT=False,  # only the cockpit's forms; the API uses Bearer
                       WTF_CSRF_TIME_LIMIT=SESSION_HOURS * 3600)

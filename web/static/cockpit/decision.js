@@ -6,6 +6,7 @@
   if (!container || !window.DmnJS) { return; }
   var matched = JSON.parse(document.getElementById('decision-data').textContent).matched;
   var key = container.getAttribute('data-decision');
+  var placeholder = container.querySelector('p');
   var viewer = new window.DmnJS({ container: container });
   fetch(container.getAttribute('data-xml-url'), { credentials: 'same-origin' })
     .then(function (response) {
@@ -26,6 +27,7 @@
           if (row) { row.classList.add('matched-rule'); }
         });
       });
+      if (placeholder) { placeholder.remove(); }
       container.setAttribute('data-rendered', 'true');
     })
     .catch(function (error) {
