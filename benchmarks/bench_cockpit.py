@@ -47,7 +47,8 @@ def _world(db) -> tuple[Any, str]:
     from web import create_app
 
     data_root = Path(tempfile.mkdtemp(prefix="bench-cockpit-data-"))
-    runtime = build_runtime(Settings(database_url=db.url, data_roots=[str(data_root)]),
+    url = db.engine.url.render_as_string(hide_password=False)
+    runtime = build_runtime(Settings(database_url=url, data_roots=[str(data_root)]),
                             migrate=False)
     db.create_all()
     deploy_shipped(runtime.engine)
@@ -141,6 +142,9 @@ def _measure(label: str, factory) -> list[dict[str, Any]]:
               f"{time.perf_counter() - started:.1f}s", flush=True)
         loaded = {name: _server_ms(client, path) for name, path in paths.items()}
         app.extensions["mlc_runtime"].close()
+        for name in paths:
+            print(f"  {label:<24} {name:<16} {baseline[name]:7.1f} ms -> "
+                  f"{loaded[name]:7.1f} ms", flush=True)
         return [{"backend": label, "page": name, "baseline": baseline[name],
                  "loaded": loaded[name]} for name in paths]
     finally:
@@ -169,8 +173,6 @@ def run() -> str:
         verdict = ("meets" if r["loaded"] < BUDGET_MS else "**misses**") if budgeted else "-"
         lines.append(f"| {r['backend']} | {r['page']} | {r['baseline']:.1f} | "
                      f"{r['loaded']:.1f} | {r['loaded'] / r['baseline']:.2f} | {verdict} |")
-        print(f"  {r['backend']:<24} {r['page']:<16} {r['baseline']:7.1f} ms -> "
-              f"{r['loaded']:7.1f} ms", flush=True)
     if not POSTGRES_URL:
         lines.append("\nPostgreSQL not measured (set MLC_BENCH_POSTGRES_URL).")
     return "\n".join(lines) + "\n"

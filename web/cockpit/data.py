@@ -14,6 +14,7 @@ from typing import Any
 
 from engine import inspection
 from engine.errors import ConflictError, NotFoundError, ValidationError
+from engine.instances import jsonable
 from engine.xmlsafe import parse_xml
 
 from ..camunda_types import to_typed
@@ -212,7 +213,7 @@ def _decision_inputs(content: bytes, key: str) -> list[dict[str, str]]:
     root = parse_xml(content, f"{key}.dmn")
     ns = {"dmn": root.nsmap.get(None) or DMN_NS["dmn"]}
     out = []
-    for clause in root.xpath(f"//dmn:decision[@id=$key]//dmn:input", namespaces=ns, key=key):
+    for clause in root.xpath("//dmn:decision[@id=$key]//dmn:input", namespaces=ns, key=key):
         text = clause.xpath("string(dmn:inputExpression/dmn:text)", namespaces=ns).strip()
         type_ref = clause.xpath("string(dmn:inputExpression/@typeRef)", namespaces=ns)
         out.append({"label": clause.get("label") or text, "expression": text,
@@ -222,8 +223,6 @@ def _decision_inputs(content: bytes, key: str) -> list[dict[str, str]]:
 
 def evaluate(key: str, variables: dict[str, Any]) -> dict[str, Any]:
     result = engine().evaluate_decision(key, variables)
-    from engine.instances import jsonable
-
     return {"rows": jsonable(result.rows), "matched_rules": [str(r) for r in result.matched_rules],
             "errors": list(result.errors)}
 
