@@ -126,7 +126,8 @@ def _server_ms(client, path: str) -> float:
 
 
 PAGES = (("dashboard", "/"), ("instance page", "/instances/{id}"),
-         ("instances list", "/instances"), ("process page", "/processes/deploy_with_test_and_jira"))
+         ("instances list", "/instances"), ("process page", "/processes/deploy_with_test_and_jira"),
+         ("heat map (on demand)", "/definitions/{definition}/heat.json"))
 
 
 def _measure(label: str, factory) -> list[dict[str, Any]]:
@@ -134,7 +135,8 @@ def _measure(label: str, factory) -> list[dict[str, Any]]:
     try:
         app, template = _world(db)
         client = app.test_client()
-        paths = {name: path.format(id=template) for name, path in PAGES}
+        definition = app.extensions["mlc_runtime"].engine.get_instance(template)["definition_id"]
+        paths = {name: path.format(id=template, definition=definition) for name, path in PAGES}
         baseline = {name: _server_ms(client, path) for name, path in paths.items()}
         started = time.perf_counter()
         _copy(db, template, COUNT)
@@ -143,7 +145,7 @@ def _measure(label: str, factory) -> list[dict[str, Any]]:
         loaded = {name: _server_ms(client, path) for name, path in paths.items()}
         app.extensions["mlc_runtime"].close()
         for name in paths:
-            print(f"  {label:<24} {name:<16} {baseline[name]:7.1f} ms -> "
+            print(f"  {label:<24} {name:<22} {baseline[name]:7.1f} ms -> "
                   f"{loaded[name]:7.1f} ms", flush=True)
         return [{"backend": label, "page": name, "baseline": baseline[name],
                  "loaded": loaded[name]} for name in paths]

@@ -201,6 +201,7 @@ def test_deploy_process_drawn_with_the_waiting_review(cockpit, served):
     waiting = page.locator(".djs-overlays[data-container-id='Event_review_resolved'] .count.waiting")
     assert waiting.inner_text() == "1"
     page.get_by_label("Heat map of history").check()
+    page.wait_for_selector("#diagram[data-heat=shown]")
     assert page.locator(".djs-element.heat-4, .djs-element.heat-3").count() >= 1
     cockpit.shot("process-definition")
 

@@ -34,6 +34,9 @@ def test_process_pages(world):
     xml = world.client.get(f"/definitions/{definition}/diagram.bpmn")
     assert xml.status_code == 200 and xml.mimetype == "application/xml"
     assert b'id="flow"' in xml.data
+    heat = world.client.get(f"/definitions/{definition}/heat.json")
+    assert heat.status_code == 200 and heat.json == {"s": 1}  # one instance passed the start
+    page(world, "/definitions/nope/heat.json", 404)
     page(world, "/processes/flow?version=7", 404)
     page(world, "/processes/nope", 404)
     page(world, "/definitions/nope/diagram.bpmn", 404)

@@ -93,8 +93,14 @@ def definition(key: str, version: int | None = None) -> dict[str, Any]:
     return {"definition": chosen, "versions": versions[::-1],
             "waiting": inspection.waiting_by_activity(db, chosen["id"]),
             "incidents": inspection.open_incidents_by_activity(db, chosen["id"]),
-            "heat": inspection.completions_by_activity(db, chosen["id"]),
             "recent": instances(key=key, limit=20)["instances"]}
+
+
+def heat(definition_id: str) -> dict[str, int]:
+    """Times each activity completed over the whole history of one version: read only when
+    the heat map is asked for, as it reads every history entry of the version's instances."""
+    inspection.definition_resource(_db(), definition_id)  # 404 for an unknown id
+    return inspection.completions_by_activity(_db(), definition_id)
 
 
 def definition_xml(definition_id: str) -> bytes:

@@ -84,6 +84,11 @@ def definition_diagram(definition_id: str):
     return response
 
 
+@bp.route("/definitions/<definition_id>/heat.json")
+def definition_heat(definition_id: str):
+    return jsonify(data.heat(definition_id))
+
+
 # -- instances ------------------------------------------------------------------------------
 
 @bp.route("/instances")

@@ -61,18 +61,25 @@
     });
     var toggle = document.getElementById('heat-toggle');
     if (!toggle) { return; }
-    var max = Math.max.apply(null, [1].concat(Object.values(data.heat)));
-    toggle.addEventListener('change', function () {
+    var heat = null;  // fetched the first time it is asked for: it reads the whole history
+    function draw() {
       overlays.remove({ type: 'heat' });
-      Object.keys(data.heat).forEach(function (id) {
+      var max = Math.max.apply(null, [1].concat(Object.values(heat)));
+      Object.keys(heat).forEach(function (id) {
         if (!has(registry, id)) { return; }
         for (var level = 1; level <= 4; level++) { canvas.removeMarker(id, 'heat-' + level); }
         if (!toggle.checked) { return; }
-        var level = Math.max(1, Math.ceil(4 * data.heat[id] / max));
-        canvas.addMarker(id, 'heat-' + level);
-        badge(overlays, id, data.heat[id], 'heat', { top: -12, right: 10 },
-              'completed ' + data.heat[id] + ' time(s)');
+        canvas.addMarker(id, 'heat-' + Math.max(1, Math.ceil(4 * heat[id] / max)));
+        badge(overlays, id, heat[id], 'heat', { top: -12, right: 10 },
+              'completed ' + heat[id] + ' time(s)');
       });
+      container.setAttribute('data-heat', toggle.checked ? 'shown' : 'hidden');
+    }
+    toggle.addEventListener('change', function () {
+      if (heat) { draw(); return; }
+      fetch(container.getAttribute('data-heat-url'), { credentials: 'same-origin' })
+        .then(function (response) { return response.json(); })
+        .then(function (counts) { heat = counts; draw(); });
     });
   }
 
