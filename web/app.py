@@ -122,7 +122,7 @@ def _install_auth_and_logging(app: Flask, token: str | None,
             return None
         if request.blueprint == "cockpit":
             return None  # the cockpit signs browsers in itself (web.cockpit.auth)
-        if request.method == "GET" and request.path == "/api/openapi.json" and signed_in():
+        if request.method == "GET" and request.path == "/api/openapi.json" and _cockpit_session():
             return None  # what the cockpit's /api/docs page reads
         header = request.headers.get("Authorization", "")
         if not header:
@@ -140,7 +140,7 @@ def _install_auth_and_logging(app: Flask, token: str | None,
         return response
 
 
-def signed_in() -> bool:
+def _cockpit_session() -> bool:
     from .cockpit import signed_in as cockpit_signed_in
 
     return cockpit_signed_in()
