@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from lxml import etree
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -97,6 +98,7 @@ class DefinitionStore:
         problems: list[Problem] = []
         bpmn: list[tuple[str, bytes, list]] = []
         dmn: list[tuple[str, bytes, Any]] = []
+        dmn_files = [(f, d) for f, d in files if f.lower().endswith((".dmn", ".dmn11.xml"))]
         for filename, data in files:
             kind = file_kind(filename)
             if len(data) > MAX_FILE_BYTES:
@@ -116,7 +118,7 @@ class DefinitionStore:
                     problems.append(Problem("DMN support is not installed", file=filename))
                     continue
                 try:
-                    dmn.append((filename, data, self._load_dmn(data, filename)))
+                    dmn.append((filename, data, self._load_dmn_with(data, filename, dmn_files)))
                 except ValidationError as exc:
                     problems.extend(exc.problems or [Problem(exc.message, file=filename)])
         if not problems and bpmn:
@@ -145,7 +147,8 @@ class DefinitionStore:
                     result.processes.append(self.describe(row))
         for filename, data, model in dmn:
             resource = self._resource(session, dep, filename, "dmn", data)
-            for decision_id, decision in model.decisions.items():
+            # decisions, decision services and business knowledge models can all be evaluated
+            for decision_id, decision in getattr(model, "invocables", model.decisions).items():
                 row = self._version(session, DecisionDefinition, decision_id, data, dep, resource,
                                     duplicate_filtering, result,
                                     name=getattr(decision, "name", None))
@@ -172,6 +175,15 @@ class DefinitionStore:
                     created_at=dep.created_at, **fields)
         session.add(row)
         return row
+
+    def _load_dmn_with(self, data: bytes, filename: str, siblings: list[tuple[str, bytes]]):
+        """Load one DMN file; one that imports other models is loaded with the DMN files
+        deployed beside it (an import is resolved within its deployment)."""
+        if b"import" not in data or not _imports_models(data, filename):
+            return self._load_dmn(data, filename)
+        from .dmn import load_dmn_files
+
+        return load_dmn_files(siblings)[filename]
 
     def _resource(self, session, dep, filename, kind, data) -> Resource:
         resource = Resource(id=str(uuid.uuid4()), deployment_id=dep.id, name=filename, kind=kind,
@@ -290,17 +302,36 @@ class DefinitionStore:
         return found, self.model(conn, found)
 
     def decision_model(self, conn, key: str, version: int | None = None):
-        """The loaded DMN definitions holding decision ``key`` (latest or a given version)."""
-        query = select(DECISIONS).where(DECISIONS.c.key == key)
-        if version is not None:
-            query = query.where(DECISIONS.c.version == int(version))
-        row = conn.execute(query.order_by(DECISIONS.c.version.desc()).limit(1)).mappings().first()
+        """The loaded DMN definitions holding decision ``key`` (latest or a given version).
+
+        ``key`` is the id of a decision, decision service or business knowledge model, or
+        else its name (any Session or Connection)."""
+        row = None
+        for column in (DECISIONS.c.key, DECISIONS.c.name):
+            query = select(DECISIONS).where(column == key)
+            if version is not None:
+                query = query.where(DECISIONS.c.version == int(version))
+            row = conn.execute(query.order_by(DECISIONS.c.version.desc()).limit(1)
+                               ).mappings().first()
+            if row is not None:
+                break
         if row is None:
             suffix = f" version {version}" if version is not None else ""
             raise NotFoundError(f"no decision definition with key {key!r}{suffix} is deployed")
         model = self._decisions.get(row["id"])
         if model is None:
-            resource = conn.execute(select(RESOURCES.c.content, RESOURCES.c.name).where(
+            resource = conn.execute(select(RESOURCES.c.content, RESOURCES.c.name,
+                                           RESOURCES.c.deployment_id).where(
                 RESOURCES.c.id == row["resource_id"])).one()
-            model = self._decisions[row["id"]] = self._load_dmn(resource.content, resource.name)
+            siblings = conn.execute(select(RESOURCES.c.name, RESOURCES.c.content).where(
+                RESOURCES.c.deployment_id == resource.deployment_id,
+                RESOURCES.c.kind == "dmn")).all()
+            model = self._decisions[row["id"]] = self._load_dmn_with(
+                resource.content, resource.name, [(r.name, r.content) for r in siblings])
         return model
+
+
+def _imports_models(data: bytes, filename: str) -> bool:
+    """Whether a DMN file has ``<import>`` elements (of other models)."""
+    root = parse_xml(data, filename)
+    return root.find(f"{{{etree.QName(root).namespace}}}import") is not None

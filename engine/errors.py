@@ -86,6 +86,15 @@ class ExpressionError(MlcError):
         self.element_id = element_id
 
 
+class EvaluationLimitError(MlcError):
+    """An expression (FEEL or JUEL) went past its evaluation budget: too many steps, too
+    long, or a value too large (see :mod:`engine.budget`). The input is refused, not the
+    server: the evaluation stops at once and nothing it built is kept."""
+
+    code = "evaluation_limit_exceeded"
+    status = 422
+
+
 class NotFoundError(MlcError):
     """A named thing (definition, instance, task, incident, signal target) does not exist."""
 

@@ -427,9 +427,9 @@ class Engine:
             with execution_errors(handle.id):
                 runner.set_instance_variables(dict(variables))
             self.settle(uow, handle, runner)
-            return self.describe(uow, handle)
 
-        return self.writer.run(command)
+        self.writer.run(command)
+        return self.get_instance(instance_id)
 
     # ------------------------------------------------------------------ decisions
 

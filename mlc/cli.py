@@ -81,13 +81,22 @@ class LazyRuntime:
     def __init__(self, settings_factory: Callable[[], Settings], migrate: bool = True) -> None:
         self._factory = settings_factory
         self._runtime = None
+        self._settings: Settings | None = None
         self.migrate = migrate
+
+    def read_settings(self) -> Settings:
+        """The settings alone, for commands that need no database (``mlc decide``)."""
+        if self._runtime is not None:
+            return self._runtime.settings
+        if self._settings is None:
+            self._settings = self._factory()
+        return self._settings
 
     def get(self):
         if self._runtime is None:
             from .wiring import build_runtime
 
-            self._runtime = build_runtime(self._factory(), migrate=self.migrate)
+            self._runtime = build_runtime(self.read_settings(), migrate=self.migrate)
         return self._runtime
 
     def __getattr__(self, name: str):  # db, engine, settings, tasks ... for connector commands

@@ -1,4 +1,5 @@
-"""``mlc decide FILE [--decision ID] -v name=value ... [--json]``: evaluate a DMN decision."""
+"""``mlc decide FILE [--decision ID] -v name=value ... [--json]``: evaluate a DMN decision,
+decision service or business knowledge model, within the configured evaluation budget."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 
 import click
 
-from engine.dmn import DecisionResult, load_dmn
+from engine.budget import EvaluationLimits
+from engine.dmn import DecisionResult, DmnDefinitions, load_dmn, load_dmn_files
 from engine.errors import MlcError
 from engine.feel import FeelError, compile_expression
 from engine.feel.builtins import feel_string
@@ -77,29 +79,52 @@ def _table(result: DecisionResult) -> str:
 
 @click.command("decide")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--decision", "decision_id", help="Decision id or name (default: the only "
-              "decision, or the one no other decision requires).")
+@click.option("--decision", "decision_id", help="Id or name of a decision, decision service "
+              "or business knowledge model (default: the only decision, or the one no other "
+              "decision requires).")
 @click.option("-v", "--var", "variables", multiple=True, metavar="NAME=VALUE",
               help="An input value; read as a FEEL literal (0.8, \"x\", true, "
                    "date(\"2026-01-01\")) when it is one, else as a string.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def decide(file: Path, decision_id: str | None, variables: tuple[str, ...],
            as_json: bool) -> None:
-    """Evaluate a decision of a DMN FILE and print its result table and matched rules."""
+    """Evaluate a decision of a DMN FILE and print its result table and matched rules.
+
+    A file that imports other models is read with the other .dmn files of its folder."""
     context = dict(parse_assignment(v) for v in variables)
-    definitions = load_dmn(file.read_bytes(), str(file))
+    definitions = _load(file)
     target = decision_id or _default_decision(definitions)
-    result = definitions.evaluate(target, context)
+    result = definitions.evaluate(target, context, limits=_limits())
     if as_json:
-        click.echo(json.dumps({
-            "decision": result.decision_id, "name": result.decision_name,
-            "result": _plain(result.result), "matched_rules": result.matched_rules,
-            "value": _plain(result.value), "errors": result.errors}, indent=2))
+        out = {"decision": result.decision_id, "name": result.decision_name,
+               "result": _plain(result.result), "matched_rules": result.matched_rules,
+               "value": _plain(result.value), "errors": result.errors}
+        if result.outputs:
+            out["outputs"] = _plain(result.outputs)
+        click.echo(json.dumps(out, indent=2))
         return
     click.echo(f"decision {result.decision_name} ({result.decision_id})")
     click.echo(_table(result))
     for error in result.errors:
         click.echo(f"warning: {error}", err=True)
+
+
+def _load(file: Path) -> DmnDefinitions:
+    data = file.read_bytes()
+    if b"<import" not in data and b":import" not in data:
+        return load_dmn(data, str(file))
+    siblings = [(str(p), p.read_bytes()) for p in sorted(file.parent.glob("*.dmn"))]
+    return load_dmn_files(siblings)[str(file)]
+
+
+def _limits() -> EvaluationLimits:
+    """The configured evaluation budget (MLC_EVAL_*), read as every command reads settings."""
+    from mlc.cli import LazyRuntime
+    from mlc.settings import Settings
+
+    root = click.get_current_context().find_root().obj
+    settings = root.read_settings() if isinstance(root, LazyRuntime) else Settings.from_env()
+    return settings.evaluation_limits()
 
 
 def _default_decision(definitions) -> str:

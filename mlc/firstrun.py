@@ -13,12 +13,13 @@ from .sample import SAMPLE_MODEL, SAMPLE_SERVICE_TAG, deploy_shipped, install_sa
 
 NEXT_STEPS = """\
 MLC Engine is set up.
-  REST API        {base}/api             (OpenAPI: {base}/api/openapi.json)
+  cockpit         {base}/                (dashboard, diagrams, the reviewer's ticket inbox)
+  REST API        {base}/api             (docs: {base}/api/docs, OpenAPI: {base}/api/openapi.json)
   Camunda REST    {base}/engine-rest     (Camunda Modeler: Deploy to this endpoint)
   health          {base}/healthz
 
 {sample_line}
-Next, in another terminal:
+Next, open {base}/tickets and approve MLC-1 in the browser, or in another terminal:
   curl -s '{base}/api/tickets?open=true'                       # the review ticket
   curl -s -X POST {base}/api/tickets/MLC-1/transition -H 'Content-Type: application/json' \\
        -d '{{"status": "Done", "fields": {{"Expiration Date": "2027-06-30"}}}}'

@@ -144,9 +144,11 @@ def serve(host: str, port: int, workers: int, threads: int, lock_seconds: float,
 
     for sig in (signals.SIGINT, signals.SIGTERM):
         signals.signal(sig, request_stop)
-    click.echo(f"mlc serving on http://{host}:{server.effective_port} "
-               f"({workers} worker(s); topics: {', '.join(rt.handlers.topics()) or '-'})",
-               err=True)
+    base = f"http://{host}:{server.effective_port}"
+    click.echo(f"mlc serving on {base} "
+               f"({workers} worker(s); topics: {', '.join(rt.handlers.topics()) or '-'})\n"
+               f"  cockpit  {base}/   API docs  {base}/api/docs"
+               + ("   (sign in with MLC_API_TOKEN)" if settings.api_token else ""), err=True)
     sys.stderr.flush()
     try:
         server.run()  # returns after SystemExit, having let request threads finish

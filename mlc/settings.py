@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from engine.budget import EvaluationLimits
 from engine.errors import ConfigurationError
 
 SECRET_FIELDS = {"api_token", "jira_token", "jira_webhook_secret", "servicenow_password",
@@ -35,6 +36,10 @@ class Settings:
     data_roots: list[str] = field(default_factory=list)
     allow_scripts: bool = False
     ticket_poll_interval: float = 60.0
+    # The budget of every FEEL / JUEL evaluation (engine.budget): steps, items, seconds.
+    eval_max_steps: int = 1_000_000
+    eval_max_items: int = 1_000_000
+    eval_max_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None,
@@ -65,11 +70,19 @@ class Settings:
                 values["ticket_poll_interval"] = float(values["ticket_poll_interval"])
             except ValueError as exc:
                 raise ConfigurationError("MLC_TICKET_POLL_INTERVAL must be a number of seconds") from exc
+        for name, kind in (("eval_max_steps", int), ("eval_max_items", int),
+                           ("eval_max_seconds", float)):
+            values[name] = _positive(values.get(name, getattr(cls, name)), kind,
+                                     "MLC_" + name.upper())
         settings = cls(**values)
         if settings.tickets not in ("local", "jira", "servicenow"):
             raise ConfigurationError(
                 f"MLC_TICKETS must be local, jira or servicenow, not {settings.tickets!r}")
         return settings
+
+    def evaluation_limits(self) -> EvaluationLimits:
+        """The evaluation budget these settings give (see engine.budget)."""
+        return EvaluationLimits(self.eval_max_steps, self.eval_max_items, self.eval_max_seconds)
 
     def public(self) -> dict[str, Any]:
         """The settings with every secret masked: safe to log or return over the API."""
@@ -78,3 +91,14 @@ class Settings:
             value = getattr(self, f.name)
             out[f.name] = "***" if f.name in SECRET_FIELDS and value else value
         return out
+
+
+def _positive(raw: Any, kind: type, name: str) -> Any:
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"{name} must be a positive {kind.__name__}, not {raw!r}") \
+            from exc
+    if not value > 0:
+        raise ConfigurationError(f"{name} must be positive, not {raw!r}")
+    return value

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine import Database, Engine, ExternalTaskService, HandlerRegistry
+from engine.budget import configure as configure_budget
 from engine.user_tasks import UserTaskService
 from engine.migrate import upgrade
 
@@ -62,6 +63,7 @@ def build_runtime(settings: Settings | None = None, *, migrate: bool = True,
             (long-lived workers may want 1-2; one-shot commands 0).
     """
     settings = settings or Settings.from_env()
+    configure_budget(settings.evaluation_limits())  # every FEEL / JUEL evaluation from here on
     if migrate:
         upgrade(settings.database_url)
     db = Database(settings.database_url)

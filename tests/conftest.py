@@ -62,3 +62,9 @@ def sqlite_database(tmp_path) -> Database:
     db.create_all()
     yield db
     cleanup()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    from tests.tck.summary import print_totals
+
+    print_totals(terminalreporter)

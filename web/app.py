@@ -122,6 +122,10 @@ def _install_auth_and_logging(app: Flask, token: str | None,
         g.started = time.perf_counter()
         if not token or request.path in open_paths:
             return None
+        if request.blueprint == "cockpit":
+            return None  # the cockpit signs browsers in itself (web.cockpit.auth)
+        if request.method == "GET" and request.path == "/api/openapi.json" and _cockpit_session():
+            return None  # what the cockpit's /api/docs page reads
         header = request.headers.get("Authorization", "")
         if not header:
             return error_response(401, "unauthorized",
@@ -136,6 +140,12 @@ def _install_auth_and_logging(app: Flask, token: str | None,
         # path only: query strings and headers may carry credentials
         log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed)
         return response
+
+
+def _cockpit_session() -> bool:
+    from .cockpit import signed_in as cockpit_signed_in
+
+    return cockpit_signed_in()
 
 
 def _load_blueprints(names: Iterable[str]) -> list[Blueprint]:
@@ -165,7 +175,7 @@ def create_app(runtime_or_config: Any = None, *, config: dict[str, Any] | None =
         blueprints: extra blueprints (the lead's connector routes) registered after the core.
     """
     runtime = _runtime(runtime_or_config)
-    app = Flask("mlc")
+    app = Flask("mlc", static_folder=None)  # the cockpit blueprint serves /static
     app.config.update(MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, JSON_SORT_KEYS=False)
     app.config.update(config or {})
     app.json.sort_keys = False
@@ -181,4 +191,8 @@ def create_app(runtime_or_config: Any = None, *, config: dict[str, Any] | None =
                               webhook_paths_open(runtime.settings))
     for bp in [*_load_blueprints(CORE_BLUEPRINTS), *blueprints]:
         app.register_blueprint(bp)
+    from . import cockpit
+
+    app.register_blueprint(cockpit.bp)
+    cockpit.init_app(app)
     return app

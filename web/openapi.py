@@ -127,6 +127,22 @@ def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def _response_schema(tp: Any, components: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema of what a route answers with (a model, a dataclass, ``list[...]``)."""
+    from pydantic import TypeAdapter
+
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return _schema(tp, components)
+    schema = TypeAdapter(tp).json_schema(ref_template="#/components/schemas/{model}",
+                                         mode="serialization")
+    components.update(schema.pop("$defs", {}))
+    title = getattr(tp, "__name__", None)
+    if title and "properties" in schema:  # a dataclass: one named component
+        components[title] = schema
+        return {"$ref": f"#/components/schemas/{title}"}
+    return schema
+
+
 def _query_parameters(model: type[BaseModel], components: dict[str, Any]) -> list[dict]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(schema.pop("$defs", {}))
@@ -144,7 +160,9 @@ ERROR_SCHEMA = {
 
 
 def document(title: str = "MLC Engine API", version: str = "1") -> dict[str, Any]:
-    """The OpenAPI 3.1 document of every registered operation."""
+    """The OpenAPI 3.1 document of every registered operation, with what each one answers."""
+    from .responses import OTHER_MEDIA, RESPONSES
+
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, dict[str, Any]] = {}
     for op in sorted(OPERATIONS, key=lambda o: (o.path, o.method)):
@@ -165,6 +183,14 @@ def document(title: str = "MLC Engine API", version: str = "1") -> dict[str, Any
                 "multipart/form-data": {"schema": op.multipart}}}
         responses: dict[str, Any] = {str(code): {"description": text}
                                      for code, text in op.responses.items()}
+        answer, media = RESPONSES.get((op.method, path)), OTHER_MEDIA.get((op.method, path))
+        for code, response in responses.items():
+            if code.startswith("2") and code != "204":
+                if answer is not None:
+                    response["content"] = {"application/json": {
+                        "schema": _response_schema(answer, components)}}
+                elif media is not None:
+                    response["content"] = {media: {"schema": {"type": "string"}}}
         responses["4XX"] = {"description": "bad request, unknown resource or conflict",
                             "content": {"application/json": {
                                 "schema": {"$ref": "#/components/schemas/Error"}}}}

@@ -11,7 +11,7 @@ from engine.errors import ValidationError
 from ._run import JobRun
 from .formats import format_of, read_frame
 from .locations import DataStore
-from .metrics import compute_metrics
+from .metrics import compute_metrics, roc_points
 
 
 class MissingDataError(ValidationError):
@@ -85,6 +85,11 @@ def metrics_body(registry: ModelRegistry, data: DataStore, *, input_uri: Optiona
                                   predicted.to_numpy(),
                                   scores.to_numpy() if scores is not None else None)
         registry.record_test_results(run.snapshot.id, {**metrics, "job_id": run.job.id})
-        return {"input": location.uri, "rows": len(labelled), "label_column": label}, metrics
+        outputs = {"input": location.uri, "rows": len(labelled), "label_column": label}
+        if scores is not None and run.model.methodology == "classification":
+            roc = roc_points(labelled[label].to_numpy(), scores.to_numpy())
+            if roc is not None:
+                outputs["roc_curve"] = roc
+        return outputs, metrics
 
     return body

@@ -47,6 +47,23 @@ def classification_metrics(y_true: Sequence, y_pred: Sequence,
     return out
 
 
+def roc_points(y_true: Sequence, y_score: Sequence, max_points: int = 101
+                ) -> Optional[dict[str, list[float]]]:
+    """The ROC curve of a binary problem as at most ``max_points`` (fpr, tpr) points, for
+    plotting (the cockpit's snapshot page); None when it is not defined."""
+    import numpy as np
+    from sklearn import metrics
+
+    labels = sorted(set(np.asarray(y_true).tolist()), key=str)
+    if len(labels) != 2:
+        return None
+    fpr, tpr, _ = metrics.roc_curve(y_true, y_score, pos_label=labels[-1])
+    if len(fpr) > max_points:
+        keep = np.unique(np.linspace(0, len(fpr) - 1, max_points).round().astype(int))
+        fpr, tpr = fpr[keep], tpr[keep]
+    return {"fpr": [round(float(v), 6) for v in fpr], "tpr": [round(float(v), 6) for v in tpr]}
+
+
 def regression_metrics(y_true: Sequence, y_pred: Sequence) -> dict[str, Any]:
     from sklearn import metrics
 

@@ -19,6 +19,8 @@ DEPLOYMENT_MODES = ("batch", "online")
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, _Record):  # a snapshot's assets: ISO timestamps too, not HTTP dates
+        return value.to_dict()
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, tuple):

@@ -1,21 +1,23 @@
-"""A loaded DMN file and the evaluation of its decisions (requirements first)."""
+"""A loaded DMN file: find its decisions, decision services and knowledge models, and evaluate
+them (see :mod:`engine.dmn.evaluation` for how one evaluation runs)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from engine.dmn.model import BusinessKnowledgeModel, Decision, DecisionResult, DecisionTable, \
-    InputData, ItemDefinition, LiteralExpression, Logic
-from engine.dmn.tables import evaluate_table
-from engine.dmn.types import conform
+from engine.budget import EvaluationLimits
+from engine.dmn.model import BusinessKnowledgeModel, Decision, DecisionResult, \
+    DecisionService, Import, InputData
 from engine.errors import DecisionError, NotFoundError
-from engine.feel import FeelFunction, Scope, to_feel
+from engine.feel.types import FeelType
+
+Invocable = Decision | DecisionService | BusinessKnowledgeModel
 
 
 @dataclass(frozen=True)
 class DmnDefinitions:
-    """Every decision, input and knowledge model of one DMN file, compiled."""
+    """Every decision, input, knowledge model and decision service of one DMN file, compiled."""
 
     id: str
     name: str
@@ -23,9 +25,28 @@ class DmnDefinitions:
     decisions: dict[str, Decision]
     inputs: dict[str, InputData] = field(default_factory=dict)
     knowledge: dict[str, BusinessKnowledgeModel] = field(default_factory=dict)
-    item_definitions: dict[str, ItemDefinition] = field(default_factory=dict)
+    services: dict[str, DecisionService] = field(default_factory=dict)
+    types: dict[str, FeelType] = field(default_factory=dict)
+    imports: tuple[Import, ...] = ()
+    imported: dict[str, "DmnDefinitions"] = field(default_factory=dict)
     dmn_version: str = "1.3"
     filename: str = "<string>"
+    names: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        by_name: dict[str, Invocable] = {}
+        for pool in (self.services, self.knowledge, self.decisions):
+            for element in pool.values():
+                by_name[element.name] = element
+        object.__setattr__(self, "_by_name", by_name)
+        object.__setattr__(self, "_inputs_by_name",
+                           {data.name: data for data in self.inputs.values()})
+
+    def element_named(self, name: str) -> Invocable | None:
+        return self._by_name.get(name)  # type: ignore[attr-defined]
+
+    def input_named(self, name: str) -> InputData | None:
+        return self._inputs_by_name.get(name)  # type: ignore[attr-defined]
 
     def decision(self, key: str) -> Decision:
         """The decision with id ``key``, else the one named ``key``."""
@@ -37,103 +58,59 @@ class DmnDefinitions:
             raise NotFoundError(f"{self.filename}: no decision {key!r} (decisions: {known})")
         return found
 
-    def evaluate(self, decision: str, context: Mapping[str, Any] | None = None, *,
-                 strict: bool = True) -> DecisionResult:
-        """Evaluate a decision (by id or name), its required decisions first.
+    def invocable(self, key: str) -> Invocable:
+        """The decision, decision service or business knowledge model with id or name
+        ``key`` (decisions first)."""
+        for pool in (self.decisions, self.services, self.knowledge):
+            if key in pool:
+                return pool[key]
+        found = self.element_named(key)
+        if found is None:
+            known = ", ".join(sorted({*self.decisions, *self.services, *self.knowledge}))
+            raise NotFoundError(f"{self.filename}: no decision, decision service or business "
+                                f"knowledge model {key!r} (known: {known or 'none'})")
+        return found
+
+    @property
+    def invocables(self) -> dict[str, Invocable]:
+        """Every element one can evaluate by id: decisions, decision services, BKMs."""
+        return {**self.knowledge, **self.services, **self.decisions}
+
+    def evaluate(self, key: str, context: Mapping[str, Any] | None = None, *,
+                 strict: bool = True, limits: EvaluationLimits | None = None,
+                 imported_inputs: Mapping[str, Mapping[str, Any]] | None = None
+                 ) -> DecisionResult:
+        """Evaluate a decision, a decision service or a BKM (by id or name).
+
+        A decision is evaluated with its required decisions first; a decision service with
+        ``context`` giving its input data and input decisions by name; a business knowledge
+        model with ``context`` giving its parameters by name.
 
         Args:
-            decision: id or name.
+            key: id or name.
             context: input values by name (Python values; ints/floats become Decimal).
             strict: raise DecisionError when a hit policy is violated (UNIQUE with several
-                matching rules, ANY with differing outputs). With ``strict=False`` the
-                decision yields null and the violation is listed in ``errors``.
+                matching rules, ANY with differing outputs) or a decision has no logic. With
+                ``strict=False`` the decision yields null and the problem is in ``errors``.
+            limits: the evaluation budget (default: the configured one).
+            imported_inputs: input values of imported models, by namespace then name.
 
         Raises:
-            NotFoundError: no such decision.
+            NotFoundError: nothing with that id or name.
             DecisionError: a hit-policy violation (strict mode), or a function or knowledge
                 model that calls itself without end.
+            EvaluationLimitError: the evaluation went past its budget.
         """
-        target = self.decision(decision)
+        from engine.dmn.evaluation import Evaluation
+
+        target = self.invocable(key)
+        evaluation = Evaluation(self, context or {}, strict, limits, imported_inputs or {})
         try:
-            return _Evaluation(self, context or {}, strict).result_of(target)
+            if isinstance(target, DecisionService):
+                return evaluation.service_result(target)
+            if isinstance(target, BusinessKnowledgeModel):
+                return evaluation.knowledge_result(target, context or {})
+            return evaluation.result_of(target)
         except RecursionError:
-            raise DecisionError(f"decision {target.name!r}: recursion too deep (a function or "
+            raise DecisionError(f"{target.name!r}: recursion too deep (a function or "
                                 "knowledge model that never stops calling itself?)") from None
-
-
-class _Evaluation:
-    """One evaluation request: memoises decision values so shared requirements run once."""
-
-    def __init__(self, definitions: DmnDefinitions, context: Mapping[str, Any],
-                 strict: bool) -> None:
-        self.definitions = definitions
-        self.strict = strict
-        self.errors: list[str] = []
-        variables = {str(k): to_feel(v) for k, v in context.items()}
-        for data in definitions.inputs.values():
-            if data.name in variables:
-                variables[data.name] = conform(variables[data.name], data.type_ref,
-                                               definitions.item_definitions, self.errors,
-                                               f"input {data.name!r}")
-        self.scope = Scope(variables, errors=self.errors)
-        self.values: dict[str, Any] = {}
-        for bkm in definitions.knowledge.values():
-            variables.setdefault(bkm.name, self.function_of(bkm))
-
-    def result_of(self, decision: Decision) -> DecisionResult:
-        scope = self.scope_for(decision)
-        outcome_rows, matched, value = self.run(decision, scope)
-        return DecisionResult(
-            decision_id=decision.id, decision_name=decision.name,
-            result=outcome_rows if decision.is_table else value, matched_rules=matched,
-            errors=list(self.errors), value=value, output_name=decision.name,
-            is_table=decision.is_table)
-
-    def scope_for(self, decision: Decision) -> Scope:
-        """The caller's variables plus the values of every required decision."""
-        required: dict[str, Any] = {}
-        for required_id in decision.required_decisions:
-            dependency = self.definitions.decisions[required_id]
-            required[dependency.name] = self.value_of(dependency)
-        return self.scope.child(required) if required else self.scope
-
-    def value_of(self, decision: Decision) -> Any:
-        if decision.id not in self.values:
-            _, _, value = self.run(decision, self.scope_for(decision))
-            self.values[decision.id] = value
-        return self.values[decision.id]
-
-    def run(self, decision: Decision, scope: Scope) -> tuple[list, list, Any]:
-        if decision.logic is None:
-            raise DecisionError(f"decision {decision.name!r} has no logic to evaluate")
-        rows, matched, value = run_logic(decision.logic, scope, decision.name, self.strict)
-        value = conform(value, decision.type_ref, self.definitions.item_definitions,
-                        self.errors, f"decision {decision.name!r}")
-        return rows, matched, value
-
-    def function_of(self, bkm: BusinessKnowledgeModel) -> FeelFunction:
-        """A BKM as a FEEL function, invocable from any expression of the file."""
-        names = tuple(name for name, _ in bkm.parameters)
-
-        def invoke(values: list[Any], caller: Scope | None) -> Any:
-            if len(values) != len(names) or bkm.logic is None:
-                self.errors.append(f"{bkm.name}() expects {len(names)} arguments")
-                return None
-            arguments = {name: conform(value, type_ref, self.definitions.item_definitions,
-                                       self.errors, f"{bkm.name}() parameter {name!r}")
-                         for (name, type_ref), value in zip(bkm.parameters, values)}
-            _, _, value = run_logic(bkm.logic, self.scope.child(arguments), bkm.name,
-                                    self.strict)
-            return value
-
-        return FeelFunction(bkm.name, names, invoke)
-
-
-def run_logic(logic: Logic, scope: Scope, label: str, strict: bool
-              ) -> tuple[list[dict[str, Any]], list[str | int], Any]:
-    """(rows, matched rule refs, DMN value) of a decision table or literal expression."""
-    if isinstance(logic, DecisionTable):
-        outcome = evaluate_table(logic, scope, label, strict)
-        return outcome.rows, outcome.matched, outcome.value
-    assert isinstance(logic, LiteralExpression)
-    return [], [], logic.expression.evaluate_in(scope)

@@ -1,7 +1,9 @@
 """Read a DMN 1.1-1.5 file (as Camunda Modeler and other tools write it) into the model.
 
 Every FEEL text is compiled here, so a cell that does not parse is a load error naming the
-file, line, rule and column, never a surprise during a process run.
+file, line, rule and column, never a surprise during a process run. What the engine cannot
+evaluate (another expression language, a PMML function, an unknown boxed expression) is a
+load error too, naming the construct.
 """
 
 from __future__ import annotations
@@ -9,15 +11,20 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from typing import Callable, TypeVar
+from typing import Iterable
 
 from lxml import etree
 
+from engine.dmn.boxed import BoxedReader
 from engine.dmn.definitions import DmnDefinitions
-from engine.dmn.model import BusinessKnowledgeModel, Decision, DecisionTable, InputClause, \
-    InputData, ItemDefinition, LiteralExpression, Logic, OutputClause, Rule
+from engine.dmn.model import BoxedExpression, BusinessKnowledgeModel, Decision, \
+    DecisionService, Import, InputData
+from engine.dmn.reader import Reader
+from engine.dmn.types import resolve
 from engine.errors import Problem, ValidationError
-from engine.feel import FeelError, compile_expression, compile_unary_tests
+from engine.feel import Scope
+from engine.feel.types import ANY, ConstrainedType, ContextType, FeelType, FunctionType, \
+    ListType
 from engine.xmlsafe import parse_xml
 
 DMN_NAMESPACES = {
@@ -27,31 +34,32 @@ DMN_NAMESPACES = {
     "https://www.omg.org/spec/DMN/20211108/MODEL/": "1.4",
     "https://www.omg.org/spec/DMN/20230324/MODEL/": "1.5",
 }
-CAMUNDA_NS = "http://camunda.org/schema/1.0/dmn"
-HIT_POLICIES = {"UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE ORDER", "OUTPUT ORDER"}
-AGGREGATIONS = {"SUM", "MIN", "MAX", "COUNT"}
-_FEEL_LANGUAGES = {"feel", "http://www.omg.org/spec/feel/20140401"}
 
-T = TypeVar("T")
-_CACHE: "OrderedDict[tuple[str, str], DmnDefinitions]" = OrderedDict()
+_CACHE: "OrderedDict[tuple, DmnDefinitions]" = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 256
 
 
-def load_dmn(source: bytes | str, filename: str = "<string>") -> DmnDefinitions:
+def load_dmn(source: bytes | str, filename: str = "<string>", *,
+             imports: Iterable[DmnDefinitions] = ()) -> DmnDefinitions:
     """Load and compile a DMN file; identical content is compiled only once (cached).
+
+    Args:
+        imports: loaded models this one may import (matched by namespace).
 
     Raises:
         ValidationError: with one Problem(file, line, element_id) per defect found.
     """
     data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
-    key = (hashlib.sha256(data).hexdigest(), filename)
+    available = {d.namespace: d for d in imports}
+    key = (hashlib.sha256(data).hexdigest(), filename,
+           tuple(sorted((ns, id(d)) for ns, d in available.items())))
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
         if cached is not None:
             _CACHE.move_to_end(key)
             return cached
-    definitions = _Reader(filename).read(parse_xml(data, filename))
+    definitions = _DocumentReader(filename, available).read(parse_xml(data, filename))
     with _CACHE_LOCK:
         _CACHE[key] = definitions
         while len(_CACHE) > _CACHE_SIZE:
@@ -59,55 +67,51 @@ def load_dmn(source: bytes | str, filename: str = "<string>") -> DmnDefinitions:
     return definitions
 
 
-class _Reader:
-    """One load: walks the XML, collects every problem, then builds the definitions."""
+def load_dmn_files(files: Iterable[tuple[str, bytes]]) -> dict[str, DmnDefinitions]:
+    """Load several DMN files that may import each other; {filename: definitions}.
 
-    def __init__(self, filename: str) -> None:
-        self.filename = filename
-        self.problems: list[Problem] = []
-        self.ns = ""
+    Raises:
+        ValidationError: a file is invalid, or imports a namespace none of them has.
+    """
+    pending = {name: data for name, data in files}
+    namespaces = {name: _namespace_of(data, name) for name, data in pending.items()}
+    loaded: dict[str, DmnDefinitions] = {}
+    while pending:
+        progress = False
+        for name in list(pending):
+            wanted = _imported_namespaces(pending[name], name)
+            ready = [d for d in loaded.values() if d.namespace in wanted]
+            waiting = wanted - {d.namespace for d in ready}
+            if waiting & {ns for n, ns in namespaces.items() if n in pending and n != name}:
+                continue  # an import is among the files still to load
+            loaded[name] = load_dmn(pending.pop(name), name, imports=ready)
+            progress = True
+        if not progress:
+            cycle = ", ".join(sorted(pending))
+            raise ValidationError("DMN files import each other in a cycle:",
+                                  [Problem(f"import cycle among {cycle}", file=n)
+                                   for n in sorted(pending)])
+    return loaded
 
-    # ---- helpers
-    def problem(self, message: str, element: etree._Element | None,
-                element_id: str | None = None) -> None:
-        line = element.sourceline if element is not None else None
-        if element_id is None and element is not None:
-            element_id = element.get("id")
-        self.problems.append(Problem(message, file=self.filename, line=line,
-                                     element_id=element_id))
 
-    def q(self, tag: str) -> str:
-        return f"{{{self.ns}}}{tag}"
+def _namespace_of(data: bytes, filename: str) -> str:
+    return parse_xml(data, filename).get("namespace") or ""
 
-    def text_of(self, element: etree._Element | None, child: str = "text") -> str | None:
-        if element is None:
-            return None
-        node = element.find(self.q(child))
-        return node.text if node is not None and node.text is not None else None
 
-    def compile(self, fn: Callable[[str], T], text: str, element: etree._Element,
-                where: str, element_id: str | None = None) -> T | None:
-        try:
-            return fn(text)
-        except FeelError as exc:
-            self.problem(f"{where}: {exc.message}", element, element_id)
-            return None
+def _imported_namespaces(data: bytes, filename: str) -> set[str]:
+    root = parse_xml(data, filename)
+    ns = etree.QName(root).namespace
+    return {e.get("namespace") or "" for e in root.findall(f"{{{ns}}}import")}
 
-    def check_language(self, element: etree._Element, where: str) -> None:
-        language = element.get("expressionLanguage")
-        if language and language.lower() not in _FEEL_LANGUAGES and "/feel/" not in \
-                language.lower():
-            self.problem(f"{where}: expression language {language!r} is not supported "
-                         "(only FEEL)", element)
 
-    @staticmethod
-    def href_id(element: etree._Element | None) -> str | None:
-        if element is None:
-            return None
-        href = element.get("href") or ""
-        return href.rsplit("#", 1)[-1] or None
+class _DocumentReader(Reader):
+    """One load of one document: reads every element, then builds the definitions."""
 
-    # ---- document
+    def __init__(self, filename: str, available: dict[str, DmnDefinitions]) -> None:
+        super().__init__(filename)
+        self.available = available
+        self.boxed = BoxedReader(self)
+
     def read(self, root: etree._Element) -> DmnDefinitions:
         qname = etree.QName(root)
         if qname.localname != "definitions" or qname.namespace not in DMN_NAMESPACES:
@@ -115,62 +119,182 @@ class _Reader:
                          "1.1-1.5 definitions element", root)
             raise ValidationError(f"{self.filename}: not a DMN file:", self.problems)
         self.ns = qname.namespace
-        item_definitions = {}
-        for element in root.findall(self.q("itemDefinition")):
-            item = self.item_definition(element)
-            item_definitions[item.name] = item
-        inputs = {e.get("id"): InputData(e.get("id"), e.get("name") or e.get("id"),
-                                         self.variable_type(e))
-                  for e in root.findall(self.q("inputData"))}
+        imports, imported = self.imports(root)
+        self.names = frozenset(self.names_in(root, imported))
+        types = self.types(root, imports, imported)
+        inputs = {}
+        for e in self.children(root, "inputData"):
+            data = InputData(e.get("id") or e.get("name") or "", e.get("name") or e.get("id")
+                             or "", self.variable_type(e))
+            inputs[data.id] = data
         knowledge = {}
-        for element in root.findall(self.q("businessKnowledgeModel")):
+        for element in self.children(root, "businessKnowledgeModel"):
             bkm = self.knowledge_model(element)
             knowledge[bkm.id] = bkm
         decisions = {}
-        for element in root.findall(self.q("decision")):
+        for element in self.children(root, "decision"):
             decision = self.decision(element)
             if decision.id in decisions:
                 self.problem(f"duplicate decision id {decision.id!r}", element)
             decisions[decision.id] = decision
-        self.check_references(decisions, inputs, knowledge, root)
+        services = {}
+        for element in self.children(root, "decisionService"):
+            service = self.service(element)
+            services[service.id] = service
+        self.check_references(decisions, inputs, knowledge, services)
         if self.problems:
             raise ValidationError(f"{self.filename}: invalid DMN:", self.problems)
-        return DmnDefinitions(id=root.get("id") or "", name=root.get("name") or "",
-                              namespace=root.get("namespace") or "", decisions=decisions,
-                              inputs=inputs, knowledge=knowledge,
-                              item_definitions=item_definitions, dmn_version=
-                              DMN_NAMESPACES[self.ns], filename=self.filename)
+        return DmnDefinitions(
+            id=root.get("id") or "", name=root.get("name") or "",
+            namespace=root.get("namespace") or "", decisions=decisions, inputs=inputs,
+            knowledge=knowledge, services=services, types=types, imports=tuple(imports),
+            imported=imported, dmn_version=DMN_NAMESPACES[self.ns], filename=self.filename,
+            names=self.names)
+
+    # ---- scope of names
+    def names_in(self, root: etree._Element, imported: dict[str, DmnDefinitions]
+                 ) -> set[str]:
+        """Every name the document (and what it imports) defines: what FEEL texts may use."""
+        names = {e.get("name") for e in root.iter() if isinstance(e.tag, str)} | \
+            {e.get("iteratorVariable") for e in root.iter() if isinstance(e.tag, str)}
+        for definitions in imported.values():
+            names |= definitions.names
+        names.discard(None)
+        return names  # type: ignore[return-value]
+
+    def imports(self, root: etree._Element) -> tuple[list[Import], dict[str, DmnDefinitions]]:
+        imports, imported = [], {}
+        for element in self.children(root, "import"):
+            namespace = element.get("namespace") or ""
+            kind = element.get("importType") or ""
+            if kind and kind not in DMN_NAMESPACES:
+                continue  # XML Schema or PMML imports bring types we do not check
+            found = self.available.get(namespace)
+            if found is None:
+                self.problem(f"imports namespace {namespace!r}, which is not among the files "
+                             "loaded with it", element)
+                continue
+            imports.append(Import(element.get("name") or "", namespace))
+            imported[namespace] = found
+        return imports, imported
+
+    # ---- types
+    def types(self, root: etree._Element, imports: list[Import],
+              imported: dict[str, DmnDefinitions]) -> dict[str, FeelType]:
+        types: dict[str, FeelType] = {}
+        for item in imports:
+            for name, kind in imported[item.namespace].types.items():
+                types[f"{item.name}.{name}" if item.name else name] = kind
+        for element in self.children(root, "itemDefinition"):
+            types[element.get("name") or element.get("id") or ""] = self.item_type(element)
+        return types
+
+    def item_type(self, element: etree._Element) -> FeelType:
+        name = element.get("name") or element.get("id") or ""
+        type_ref = self.text_of(element, "typeRef") or element.get("typeRef")
+        components = self.children(element, "itemComponent")
+        function = element.find(self.q("functionItem"))
+        kind: FeelType
+        if function is not None:
+            params = [resolve(p.get("typeRef") or "Any")
+                      for p in self.children(function, "parameters")]
+            kind = FunctionType(params, resolve(function.get("outputTypeRef") or "Any"))
+        elif components:
+            kind = ContextType({c.get("name") or "": self.item_type(c) for c in components})
+        elif type_ref:
+            kind = resolve(type_ref)
+        else:
+            kind = ANY
+        kind = self.constrained(element, "allowedValues", name, kind)
+        if element.get("isCollection") == "true":
+            kind = ListType(kind)
+        return self.constrained(element, "typeConstraint", name, kind)
+
+    def constrained(self, element: etree._Element, tag: str, name: str,
+                    kind: FeelType) -> FeelType:
+        text = self.text_of(element.find(self.q(tag)))
+        if text is None or not text.strip():
+            return kind
+        tests = self.unary_tests(text, element, f"{tag} of type {name!r}")
+        if tests is None:
+            return kind
+        return ConstrainedType(name, kind, lambda value: tests.test(value, Scope({})))
 
     def variable_type(self, element: etree._Element) -> str | None:
         variable = element.find(self.q("variable"))
         return variable.get("typeRef") if variable is not None else None
 
-    def item_definition(self, element: etree._Element) -> ItemDefinition:
-        name = element.get("name") or element.get("id") or ""
-        type_ref = self.text_of(element, "typeRef") or element.get("typeRef")
-        allowed = None
-        allowed_text = self.text_of(element.find(self.q("allowedValues")))
-        if allowed_text is not None:
-            allowed = self.compile(compile_unary_tests, allowed_text, element,
-                                   f"allowed values of type {name!r}")
-        components = {}
-        for child in element.findall(self.q("itemComponent")):
-            component = self.item_definition(child)
-            components[component.name] = component
-        return ItemDefinition(name, type_ref, allowed,
-                              element.get("isCollection") == "true", components)
+    # ---- DRG elements
+    def requirements(self, element: etree._Element, tag: str, child: str) -> tuple[str, ...]:
+        refs = []
+        for requirement in self.children(element, tag):
+            target = self.href(requirement.find(self.q(child)))
+            if target:
+                refs.append(target)
+        return tuple(refs)
 
-    def check_references(self, decisions, inputs, knowledge, root) -> None:
+    def decision(self, element: etree._Element) -> Decision:
+        name = element.get("name") or element.get("id") or ""
+        return Decision(
+            id=element.get("id") or name, name=name, type_ref=self.variable_type(element),
+            logic=self.boxed.logic(element, name),
+            required_decisions=self.requirements(element, "informationRequirement",
+                                                 "requiredDecision"),
+            required_inputs=self.requirements(element, "informationRequirement",
+                                              "requiredInput"),
+            required_knowledge=self.requirements(element, "knowledgeRequirement",
+                                                 "requiredKnowledge"),
+            line=element.sourceline)
+
+    def knowledge_model(self, element: etree._Element) -> BusinessKnowledgeModel:
+        name = element.get("name") or element.get("id") or ""
+        holder = element.find(self.q("encapsulatedLogic"))
+        parameters: tuple[tuple[str, str | None], ...] = ()
+        logic = None
+        if holder is not None:
+            parameters = tuple((p.get("name") or "", p.get("typeRef"))
+                               for p in self.children(holder, "formalParameter"))
+            node = self.boxed.function_definition(holder, name)
+            logic = BoxedExpression("functionDefinition", node) if node is not None else None
+        return BusinessKnowledgeModel(element.get("id") or name, name, parameters, logic,
+                                      self.requirements(element, "knowledgeRequirement",
+                                                        "requiredKnowledge"))
+
+    def service(self, element: etree._Element) -> DecisionService:
+        name = element.get("name") or element.get("id") or ""
+
+        def refs(tag: str) -> tuple[str, ...]:
+            return tuple(r for r in (self.href(e) for e in self.children(element, tag)) if r)
+
+        return DecisionService(element.get("id") or name, name, self.variable_type(element),
+                               refs("outputDecision"), refs("encapsulatedDecision"),
+                               refs("inputDecision"), refs("inputData"), element.sourceline)
+
+    def check_references(self, decisions, inputs, knowledge, services) -> None:
+        local = {**decisions, **inputs, **knowledge, **services}
+        imported_ids = {i for d in self.available.values()
+                        for i in (*d.decisions, *d.inputs, *d.knowledge, *d.services)}
         for decision in decisions.values():
-            for ref, pool, kind in ((decision.required_decisions, decisions, "decision"),
-                                    (decision.required_inputs, inputs, "input data"),
-                                    (decision.required_knowledge, knowledge, "knowledge")):
+            for ref, kind in ((decision.required_decisions, "decision"),
+                              (decision.required_inputs, "input data"),
+                              (decision.required_knowledge, "knowledge")):
                 for target in ref:
-                    if target not in pool:
+                    if target not in local and target not in imported_ids:
                         self.problems.append(Problem(
                             f"decision {decision.name!r} requires unknown {kind} {target!r}",
                             file=self.filename, line=decision.line, element_id=decision.id))
-        # a cycle would recurse forever at evaluation time
+        for service in services.values():
+            for target in (*service.output_decisions, *service.encapsulated_decisions,
+                           *service.input_decisions):
+                if target not in decisions:
+                    self.problems.append(Problem(
+                        f"decision service {service.name!r} names unknown decision "
+                        f"{target!r}", file=self.filename, line=service.line,
+                        element_id=service.id))
+        self.check_cycles(decisions)
+
+    def check_cycles(self, decisions: dict[str, Decision]) -> None:
+        """A cycle of required decisions would recurse forever at evaluation time."""
         state: dict[str, int] = {}
 
         def visit(decision_id: str, path: list[str]) -> None:
@@ -189,144 +313,3 @@ class _Reader:
 
         for decision_id in decisions:
             visit(decision_id, [])
-
-    # ---- decisions and knowledge
-    def requirements(self, element: etree._Element, tag: str, child: str) -> tuple[str, ...]:
-        refs = []
-        for requirement in element.findall(self.q(tag)):
-            target = self.href_id(requirement.find(self.q(child)))
-            if target:
-                refs.append(target)
-        return tuple(refs)
-
-    def decision(self, element: etree._Element) -> Decision:
-        decision_id = element.get("id") or element.get("name") or ""
-        name = element.get("name") or decision_id
-        if not element.get("id"):
-            self.problem(f"decision {name!r} has no id", element)
-        return Decision(
-            id=decision_id, name=name, type_ref=self.variable_type(element),
-            logic=self.logic(element, name),
-            required_decisions=self.requirements(element, "informationRequirement",
-                                                 "requiredDecision"),
-            required_inputs=self.requirements(element, "informationRequirement",
-                                              "requiredInput"),
-            required_knowledge=self.requirements(element, "knowledgeRequirement",
-                                                 "requiredKnowledge"),
-            line=element.sourceline)
-
-    def knowledge_model(self, element: etree._Element) -> BusinessKnowledgeModel:
-        name = element.get("name") or element.get("id") or ""
-        logic_holder = element.find(self.q("encapsulatedLogic"))
-        parameters: tuple[tuple[str, str | None], ...] = ()
-        logic = None
-        if logic_holder is not None:
-            parameters = tuple((p.get("name") or "", p.get("typeRef"))
-                               for p in logic_holder.findall(self.q("formalParameter")))
-            logic = self.logic(logic_holder, name)
-        return BusinessKnowledgeModel(element.get("id") or name, name, parameters, logic,
-                                      self.requirements(element, "knowledgeRequirement",
-                                                        "requiredKnowledge"))
-
-    def logic(self, holder: etree._Element, owner: str) -> Logic | None:
-        table = holder.find(self.q("decisionTable"))
-        if table is not None:
-            return self.decision_table(table, owner)
-        literal = holder.find(self.q("literalExpression"))
-        if literal is not None:
-            self.check_language(literal, f"literal expression of {owner!r}")
-            text = self.text_of(literal) or ""
-            compiled = self.compile(compile_expression, text or "null", literal,
-                                    f"literal expression of {owner!r}",
-                                    holder.get("id"))
-            return LiteralExpression(text, compiled) if compiled else None
-        if holder.tag == self.q("decision"):
-            self.problem(f"decision {owner!r} has neither a decision table nor a literal "
-                         "expression (other boxed expressions are not supported)", holder)
-        return None
-
-    def decision_table(self, table: etree._Element, owner: str) -> DecisionTable | None:
-        hit_policy = (table.get("hitPolicy") or "UNIQUE").upper()
-        aggregation = table.get("aggregation")
-        if hit_policy not in HIT_POLICIES:
-            self.problem(f"unknown hit policy {hit_policy!r}", table)
-        if aggregation is not None:
-            aggregation = aggregation.upper()
-            if aggregation not in AGGREGATIONS or hit_policy != "COLLECT":
-                self.problem(f"aggregation {aggregation!r} needs hit policy COLLECT and one of "
-                             f"{sorted(AGGREGATIONS)}", table)
-        inputs = tuple(self.input_clause(e, i) for i, e in
-                       enumerate(table.findall(self.q("input")), 1))
-        outputs = tuple(self.output_clause(e, owner, len(table.findall(self.q("output"))))
-                        for e in table.findall(self.q("output")))
-        if not outputs:
-            self.problem(f"decision table of {owner!r} has no output", table)
-        if aggregation and len(outputs) > 1:
-            self.problem("a COLLECT aggregation needs exactly one output", table)
-        rules = tuple(self.rule(e, index, inputs, outputs)
-                      for index, e in enumerate(table.findall(self.q("rule")), 1))
-        if any(i is None for i in inputs) or any(r is None for r in rules):
-            return None
-        return DecisionTable(hit_policy, aggregation, inputs, outputs, rules)  # type: ignore
-
-    def input_clause(self, element: etree._Element, index: int) -> InputClause | None:
-        label = element.get("label") or element.get("id") or f"input {index}"
-        expression_element = element.find(self.q("inputExpression"))
-        if expression_element is None:
-            self.problem(f"input {label!r} has no inputExpression", element)
-            return None
-        self.check_language(expression_element, f"input {label!r}")
-        text = self.text_of(expression_element) or ""
-        expression = self.compile(compile_expression, text or "null", expression_element,
-                                  f"input expression of {label!r}", element.get("id"))
-        allowed_text = self.text_of(element.find(self.q("inputValues")))
-        allowed = None
-        if allowed_text is not None and allowed_text.strip():
-            allowed = self.compile(compile_unary_tests, allowed_text, element,
-                                   f"input values of {label!r}")
-        if expression is None:
-            return None
-        return InputClause(element.get("id"), label, expression,
-                           expression_element.get("typeRef"), allowed,
-                           element.get(f"{{{CAMUNDA_NS}}}inputVariable") or "cellInput")
-
-    def output_clause(self, element: etree._Element, owner: str, count: int) -> OutputClause:
-        name = element.get("name") or (owner if count == 1 else element.get("label")) or \
-            element.get("id") or owner
-        allowed_text = self.text_of(element.find(self.q("outputValues")))
-        allowed = None
-        if allowed_text is not None and allowed_text.strip():
-            allowed = self.compile(compile_unary_tests, allowed_text, element,
-                                   f"output values of {name!r}")
-        default = None
-        default_text = self.text_of(element.find(self.q("defaultOutputEntry")))
-        if default_text is not None and default_text.strip():
-            default = self.compile(compile_expression, default_text, element,
-                                   f"default output of {name!r}")
-        return OutputClause(element.get("id"), name, element.get("typeRef"), allowed, default)
-
-    def rule(self, element: etree._Element, index: int, inputs, outputs) -> Rule | None:
-        ref: str | int = element.get("id") or index
-        entries = element.findall(self.q("inputEntry"))
-        results = element.findall(self.q("outputEntry"))
-        rule_id = element.get("id")
-        if len(entries) != len(inputs) or len(results) != len(outputs):
-            self.problem(f"rule {ref} has {len(entries)} input and {len(results)} output "
-                         f"entries, the table has {len(inputs)} and {len(outputs)}", element)
-            return None
-        tests = []
-        for column, (entry, clause) in enumerate(zip(entries, inputs), 1):
-            label = clause.label if clause else f"column {column}"
-            tests.append(self.compile(compile_unary_tests, self.text_of(entry) or "", entry,
-                                      f"rule {ref}, input column {column} ({label!r})",
-                                      rule_id))
-        values = []
-        for column, (entry, clause) in enumerate(zip(results, outputs), 1):
-            self.check_language(entry, f"rule {ref}, output column {column}")
-            text = (self.text_of(entry) or "").strip() or "null"
-            values.append(self.compile(compile_expression, text, entry,
-                                       f"rule {ref}, output column {column} "
-                                       f"({clause.name!r})", rule_id))
-        if any(t is None for t in tests) or any(v is None for v in values):
-            return None
-        return Rule(ref, tuple(tests), tuple(values))

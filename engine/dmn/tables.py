@@ -35,22 +35,22 @@ def evaluate_table(table: DecisionTable, scope: Scope, label: str,
     errors = scope.errors
     input_values: list[Any] = []
     cell_scopes: list[Scope] = []
-    for clause in table.inputs:
-        value = clause.expression.evaluate_in(scope)
+    scoped = table.scoped_columns
+    for column, clause in enumerate(table.inputs):
+        value = clause.expression.node(scope)
         if clause.allowed_values is not None and value is not None and \
                 clause.allowed_values.test(value, scope) is not True:
             errors.append(f"{label}: input {clause.label!r} = {value!r} is not one of the "
                           f"input values {clause.allowed_values.source.strip()}")
         input_values.append(value)
-        cell_scopes.append(scope.child({clause.input_variable: value}))
+        cell_scopes.append(scope.child({clause.input_variable: value}) if column in scoped
+                           else scope)
 
     first_only = table.hit_policy == "FIRST"
     matched: list[Rule] = []
     for rule in table.rules:
-        for test, value, cell_scope in zip(rule.inputs, input_values, cell_scopes):
-            if test.is_wildcard:
-                continue
-            if test.test(value, cell_scope) is not True:
+        for column, check in rule.checks:
+            if check(input_values[column], cell_scopes[column]) is not True:
                 break
         else:
             matched.append(rule)
@@ -86,7 +86,7 @@ def _outputs(outputs: tuple[OutputClause, ...], rule: Rule, scope: Scope,
              label: str) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for clause, expression in zip(outputs, rule.outputs):
-        value = expression.evaluate_in(scope)
+        value = expression.node(scope)
         if clause.allowed_values is not None and value is not None and \
                 clause.allowed_values.test(value, scope) is not True:
             scope.errors.append(f"{label}: rule {rule.ref} output {clause.name!r} = {value!r} "

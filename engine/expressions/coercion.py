@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from engine.budget import check_size
+
 __all__ = [
     "Fault", "is_number", "to_boolean", "to_number", "to_string", "java_equals", "describe",
     "add", "sub", "mul", "div", "mod", "neg", "equals", "less", "greater", "less_equal",
@@ -24,6 +26,7 @@ __all__ = [
 ]
 
 _INT_TEXT = re.compile(r"[+-]?\d+")
+_DIGITS_PER_BIT = math.log10(2)
 _FLOAT_TEXT = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[dDfF]?\s*")
 
 
@@ -128,10 +131,15 @@ def sub(a: Any, b: Any) -> Any:
 
 
 def mul(a: Any, b: Any) -> Any:
-    """``A * B`` with JUEL coercion (never string repetition: operands are numbers first)."""
+    """``A * B`` with JUEL coercion (never string repetition: operands are numbers first).
+
+    Integers are arbitrary precision, so a product is refused before it is computed when it
+    would have more digits than the evaluation budget allows (``MLC_EVAL_MAX_ITEMS``)."""
     if a is None and b is None:
         return 0
     x, y = _widen(a, b)
+    if type(x) is int and type(y) is int and x.bit_length() + y.bit_length() > 3000:
+        check_size(int((x.bit_length() + y.bit_length()) * _DIGITS_PER_BIT), "a number's digits")
     return x * y
 
 

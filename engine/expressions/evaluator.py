@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine.errors import ExpressionError
+from engine.budget import check_size
+from engine.errors import EvaluationLimitError, ExpressionError
 from engine.expressions.coercion import Fault, describe, to_string
 from engine.expressions.compiler import UnknownVariable
 from engine.expressions.parser import SyntaxFault, compile_body
@@ -66,6 +67,10 @@ class Expression:
         except Fault as fault:
             raise ExpressionError(fault.message, expression=self.source,
                                   element_id=self.element_id) from None
+        except EvaluationLimitError as exc:
+            where = f" at element {self.element_id!r}" if self.element_id else ""
+            raise EvaluationLimitError(f"{exc.message} in expression {self.source!r}{where}"
+                                       ) from None
         except (ArithmeticError, TypeError, ValueError, RecursionError) as exc:
             # Defensive: coercion should have caught these; never leak a bare Python error.
             raise ExpressionError(f"Evaluation failed: {exc}", expression=self.source,
@@ -179,7 +184,14 @@ def compile_template(text: str, element_id: str | None = None) -> Expression:
             pieces.append(_constant(part.text))
 
     def render(v: Mapping[str, Any]) -> str:
-        return "".join(piece(v) for piece in pieces)
+        parts, total = [], 0
+        for piece in pieces:
+            part = piece(v)
+            total += len(part)
+            if total > 65_536:  # refuse before joining, not after
+                check_size(total, "a string")
+            parts.append(part)
+        return "".join(parts)
 
     return Template(text, render, frozenset(variables), frozenset(optional), element_id)
 

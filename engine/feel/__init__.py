@@ -1,4 +1,4 @@
-"""FEEL, the expression language of DMN: parse once with a lark LALR grammar, evaluate fast.
+"""FEEL, the expression language of DMN: parse once, compile to closures, evaluate fast.
 
 Public API::
 
@@ -8,19 +8,22 @@ Public API::
     tests.matches(value, context)                 # True / False / None (FEEL null)
 
 Value representation is described in :mod:`engine.feel.values`. Runtime type mismatches
-give FEEL ``null`` and are appended to the ``errors`` list passed to ``evaluate``.
+give FEEL ``null`` and are appended to the ``errors`` list passed to ``evaluate``; an
+evaluation past its budget (:mod:`engine.budget`) raises ``EvaluationLimitError``.
 """
 
 from engine.feel.builtins import BUILTINS
 from engine.feel.errors import FeelError
-from engine.feel.expression import CompiledExpression, compile_expression, \
-    compile_unary_tests, evaluate
+from engine.feel.expression import CompiledExpression, compile_expression, evaluate
 from engine.feel.scope import Scope
-from engine.feel.unary import UnaryTests
-from engine.feel.values import FeelFunction, Range, YearsMonthsDuration, to_feel, type_name
+from engine.feel.temporal import DayTimeDuration, FeelDate, FeelDateTime, FeelTime, \
+    YearsMonthsDuration
+from engine.feel.unary import UnaryTests, compile_unary_tests
+from engine.feel.values import FeelFunction, Range, to_feel, to_python, type_name
 
 __all__ = [
-    "BUILTINS", "CompiledExpression", "FeelError", "FeelFunction", "Range", "Scope",
-    "UnaryTests", "YearsMonthsDuration", "compile_expression", "compile_unary_tests",
-    "evaluate", "to_feel", "type_name",
+    "BUILTINS", "CompiledExpression", "DayTimeDuration", "FeelDate", "FeelDateTime",
+    "FeelError", "FeelFunction", "FeelTime", "Range", "Scope", "UnaryTests",
+    "YearsMonthsDuration", "compile_expression", "compile_unary_tests", "evaluate",
+    "to_feel", "to_python", "type_name",
 ]

@@ -1,93 +1,189 @@
 """FEEL's built-in functions (DMN 1.5 chapter 10.3.4), registered by their FEEL names.
 
 Each implementation takes FEEL values and returns one. A wrong argument count or type
-raises ``TypeError``/``ValueError`` inside; :func:`builtin` turns that into FEEL null plus
-a reported error, as the spec asks.
+raises ``TypeError``/``ValueError`` inside; :class:`Builtin` turns that into FEEL null plus
+a reported error, as the spec asks. A function may have several signatures (``date(from)``
+and ``date(year, month, day)``); the call picks one by argument count, or by the names of
+named arguments. An argument that is a one-item list is read as its item when the function
+fails on the list (DMN's singleton-list conversion).
+
+This module holds the registry and the number and conversion functions; strings, lists,
+contexts, dates and ranges have modules of their own, imported at the end.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-import statistics
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, \
-    ROUND_HALF_UP, ROUND_UP, Decimal, DecimalException
+    ROUND_HALF_UP, ROUND_UP, Context, Decimal, DecimalException
 from typing import Any, Callable
 
 from engine.feel import temporal
-from engine.feel.operators import equals, logical_and, logical_or
 from engine.feel.scope import Scope
-from engine.feel.values import DECIMAL, FeelFunction, YearsMonthsDuration, \
-    normalize_number, type_name
+from engine.feel.values import DECIMAL, FeelFunction, Range, normalize_number, type_name
 
-BUILTINS: dict[str, FeelFunction] = {}
+BUILTINS: dict[str, "Builtin"] = {}
+
+_FAILURES = (TypeError, ValueError, ArithmeticError, DecimalException, IndexError, KeyError,
+             AttributeError, OverflowError, re.error)
+
+
+class _Signature:
+    __slots__ = ("params", "required", "fn", "variadic", "wants_scope")
+
+    def __init__(self, params: tuple[str, ...], fn: Callable[..., Any], variadic: bool,
+                 wants_scope: bool) -> None:
+        self.params = tuple(p.rstrip("?") for p in params)
+        self.required = sum(1 for p in params if not p.endswith("?"))
+        self.fn, self.variadic, self.wants_scope = fn, variadic, wants_scope
+
+    def fits(self, count: int) -> bool:
+        return count >= self.required and (self.variadic or count <= len(self.params))
+
+
+class Builtin(FeelFunction):
+    """A built-in function with one or more signatures."""
+
+    __slots__ = ("signatures",)
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, (), self._invoke)
+        self.signatures: list[_Signature] = []
+
+    def add(self, signature: _Signature) -> None:
+        self.signatures.append(signature)
+        if len(self.signatures) == 1:
+            self.params = signature.params
+            self.variadic = signature.variadic
+
+    def bind(self, named: dict[str, Any]) -> list[Any]:
+        for signature in self.signatures:
+            if set(named) <= set(signature.params):
+                values = _Bound(named.get(p) for p in signature.params)
+                while len(values) > signature.required and values[-1] is None and \
+                        signature.params[len(values) - 1] not in named:
+                    values.pop()
+                values.signature = signature
+                return values
+        unknown = sorted(set(named) - {p for s in self.signatures for p in s.params})
+        raise TypeError(f"{self.name}() has no parameter {(unknown or sorted(named))[0]!r}")
+
+    def _invoke(self, args: list[Any], scope: Scope | None) -> Any:
+        if isinstance(args, _Bound):
+            candidates = [args.signature]
+        else:
+            candidates = [s for s in self.signatures if s.fits(len(args))]
+        if not candidates:
+            counts = sorted({len(s.params) for s in self.signatures})
+            return _fail(scope, f"{self.name}() takes {' or '.join(map(str, counts))} "
+                                f"arguments, not {len(args)}")
+        first_failure = None
+        for signature in candidates:
+            try:
+                return _apply(signature, args, scope)
+            except _FAILURES as exc:
+                first_failure = first_failure or exc
+        singles = [a[0] if isinstance(a, list) and len(a) == 1 else a for a in args]
+        if singles != list(args):
+            for signature in candidates:
+                if not signature.variadic:
+                    try:
+                        return _apply(signature, singles, scope)
+                    except _FAILURES:
+                        pass
+        return _fail(scope, f"{self.name}(): {first_failure}")
+
+
+class _Bound(list):
+    """Arguments bound by name, remembering which signature they were bound to."""
+
+    signature: _Signature
+
+
+def _apply(signature: _Signature, args: list[Any], scope: Scope | None) -> Any:
+    if signature.wants_scope:
+        return signature.fn(scope, *args)
+    return signature.fn(*args)
+
+
+def _fail(scope: Scope | None, message: str) -> None:
+    if scope is not None:
+        scope.error(message)
+    return None
 
 
 def builtin(name: str, *params: str, variadic: bool = False, wants_scope: bool = False
             ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``fn`` as the FEEL function ``name`` with FEEL parameter names ``params``."""
+    """Register ``fn`` as (one signature of) FEEL function ``name``; a parameter name ending
+    in ``?`` is optional."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        def invoke(args: list[Any], scope: Scope | None) -> Any:
-            try:
-                return fn(scope, *args) if wants_scope else fn(*args)
-            except (TypeError, ValueError, ArithmeticError, DecimalException, IndexError,
-                    KeyError, AttributeError, OverflowError, re.error) as exc:
-                if scope is not None:
-                    scope.error(f"{name}(): {exc}")
-                return None
-
-        BUILTINS[name] = FeelFunction(name, params, invoke, variadic)
+        function = BUILTINS.get(name)
+        if function is None:
+            function = BUILTINS[name] = Builtin(name)
+        function.add(_Signature(params, fn, variadic, wants_scope))
         return fn
 
     return register
 
 
-def _num(value: Any, what: str = "argument") -> Decimal:
+# ---------------------------------------------------------------- argument checks
+def num(value: Any, what: str = "argument") -> Decimal:
     if type(value) is not Decimal:
         raise TypeError(f"{what} must be a number, not {type_name(value)}")
     return value
 
 
-def _str(value: Any, what: str = "argument") -> str:
+def text(value: Any, what: str = "argument") -> str:
     if type(value) is not str:
         raise TypeError(f"{what} must be a string, not {type_name(value)}")
     return value
 
 
-def _list(value: Any) -> list[Any]:
+def as_list(value: Any, what: str = "list") -> list[Any]:
     if not isinstance(value, list):
-        raise TypeError(f"expected a list, not {type_name(value)}")
+        raise TypeError(f"{what} must be a list, not {type_name(value)}")
     return value
 
 
-def _items(args: tuple[Any, ...]) -> list[Any]:
-    """Variadic list functions accept ``f([1, 2])`` and ``f(1, 2)``."""
-    if len(args) == 1 and isinstance(args[0], list):
-        return args[0]
-    if not args:
-        raise TypeError("needs at least one argument")
-    return list(args)
-
-
-def _int(value: Any, what: str = "argument") -> int:
-    number = _num(value, what)
+def integer(value: Any, what: str = "argument") -> int:
+    number = num(value, what)
     if number != number.to_integral_value():
         raise ValueError(f"{what} must be a whole number")
     return int(number)
 
 
+def items_of(args: tuple[Any, ...]) -> list[Any]:
+    """Variadic list functions accept ``f([1, 2])`` and ``f(1, 2)``."""
+    if len(args) == 1 and isinstance(args[0], list):
+        return args[0]
+    if not args or (len(args) == 1 and args[0] is None):
+        raise TypeError("needs a list or at least one item")
+    return list(args)
+
+
 # ---------------------------------------------------------------- conversion
 @builtin("number", "from", "grouping separator", "decimal separator")
-def _number(text: Any, grouping: Any = None, decimal_sep: Any = None) -> Decimal:
-    text = _str(text, "from")
+def _number(source: Any, grouping: Any, decimal_sep: Any) -> Decimal:
+    source = text(source, "from")
+    if grouping is not None and text(grouping, "grouping separator") not in (" ", ",", "."):
+        raise ValueError("grouping separator must be one of space, ',' or '.'")
+    if decimal_sep is not None and text(decimal_sep, "decimal separator") not in (",", "."):
+        raise ValueError("decimal separator must be ',' or '.'")
+    if grouping is not None and grouping == decimal_sep:
+        raise ValueError("grouping and decimal separators must differ")
     if grouping is not None:
-        text = text.replace(_str(grouping), "")
+        source = source.replace(grouping, "")
     if decimal_sep is not None:
-        text = text.replace(_str(decimal_sep), ".")
-    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text.strip()):
-        raise ValueError(f"{text!r} is not a number")
-    return Decimal(text.strip())
+        source = source.replace(decimal_sep, ".")
+    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", source.strip()):
+        raise ValueError(f"{source!r} is not a number")
+    return Decimal(source.strip())
+
+
+@builtin("number", "from")
+def _number_plain(source: Any) -> Decimal:
+    return _number(source, None, None)
 
 
 def feel_string(value: Any) -> str | None:
@@ -100,12 +196,20 @@ def feel_string(value: Any) -> str | None:
         return "true" if value else "false"
     if isinstance(value, Decimal):
         return format(normalize_number(value), "f")
-    if isinstance(value, (dt.date, dt.time, dt.timedelta, YearsMonthsDuration)):
-        return temporal.format_temporal(value)
+    if isinstance(value, temporal.TEMPORAL_TYPES):
+        return str(value)
     if isinstance(value, list):
         return "[" + ", ".join(_quoted(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_quoted(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, Range):
+        if value.op:
+            return f"{value.op} {_quoted(value.end if value.start is None else value.start)}"
+        return ("[" if value.start_included else "(") + \
+            f"{_quoted(value.start)}..{_quoted(value.end)}" + \
+            ("]" if value.end_included else ")")
+    if isinstance(value, FeelFunction):
+        return f"function {value.name}"
     return str(value)
 
 
@@ -118,331 +222,106 @@ builtin("string", "from")(feel_string)
 
 @builtin("not", "negand")
 def _not(value: Any) -> bool | None:
-    return (not value) if type(value) is bool else None
+    if value is None:
+        return None
+    if type(value) is not bool:
+        raise TypeError(f"negand must be a boolean, not {type_name(value)}")
+    return not value
+
+
+@builtin("is", "value1", "value2")
+def _is(a: Any, b: Any) -> bool:
+    """Same type and same value, zone and all (unlike ``=``, which compares moments)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (temporal.FeelTime, temporal.FeelDateTime)):
+        return a.identity() == b.identity()
+    from engine.feel.operators import equals
+    return equals(a, b) is True
 
 
 # ---------------------------------------------------------------- numbers
+_MIN_SCALE, _MAX_SCALE = -6111, 6176
+
+
 def _rounder(mode: str) -> Callable[[Any, Any], Decimal]:
-    def rounded(n: Any, scale: Any = Decimal(0)) -> Decimal:
-        exponent = Decimal(1).scaleb(-_int(scale, "scale"))
-        return _num(n).quantize(exponent, rounding=mode, context=DECIMAL)
+    def rounded(n: Any, scale: Any) -> Decimal:
+        places = int(num(scale, "scale"))  # a fractional scale is cut to its whole part
+        if not _MIN_SCALE <= places <= _MAX_SCALE:
+            raise ValueError(f"scale must be between {_MIN_SCALE} and {_MAX_SCALE}")
+        number = num(n)
+        if number.is_zero() and places <= 0:
+            return Decimal(0)
+        context = Context(prec=max(number.adjusted() + places + 2, 34), rounding=mode,
+                          Emax=DECIMAL.Emax, Emin=DECIMAL.Emin)
+        return number.quantize(Decimal(1).scaleb(-places), context=context)
     return rounded
 
 
-builtin("decimal", "n", "scale")(_rounder(ROUND_HALF_EVEN))
-builtin("round half up", "n", "scale")(_rounder(ROUND_HALF_UP))
-builtin("round half down", "n", "scale")(_rounder(ROUND_HALF_DOWN))
-builtin("round up", "n", "scale")(_rounder(ROUND_UP))
-builtin("round down", "n", "scale")(_rounder(ROUND_DOWN))
-builtin("floor", "n", "scale")(_rounder(ROUND_FLOOR))
-builtin("ceiling", "n", "scale")(_rounder(ROUND_CEILING))
+def _register_rounding(name: str, mode: str, scale_optional: bool) -> None:
+    rounded = _rounder(mode)
+    builtin(name, "n", "scale")(rounded)
+    if scale_optional:
+        builtin(name, "n")(lambda n: rounded(n, Decimal(0)))
+
+
+_register_rounding("decimal", ROUND_HALF_EVEN, False)
+_register_rounding("round half up", ROUND_HALF_UP, False)
+_register_rounding("round half down", ROUND_HALF_DOWN, False)
+_register_rounding("round up", ROUND_UP, False)
+_register_rounding("round down", ROUND_DOWN, False)
+_register_rounding("floor", ROUND_FLOOR, True)
+_register_rounding("ceiling", ROUND_CEILING, True)
 
 
 @builtin("abs", "n")
 def _abs(n: Any) -> Any:
-    if isinstance(n, (dt.timedelta,)):
-        return abs(n)
-    if isinstance(n, YearsMonthsDuration):
-        return YearsMonthsDuration(abs(n.months))
-    return abs(_num(n))
+    if isinstance(n, temporal.DayTimeDuration):
+        return temporal.DayTimeDuration(abs(n.nanos))
+    if isinstance(n, temporal.YearsMonthsDuration):
+        return temporal.YearsMonthsDuration(abs(n.months))
+    return abs(num(n))
 
 
 @builtin("modulo", "dividend", "divisor")
 def _modulo(dividend: Any, divisor: Any) -> Decimal:
-    a, b = _num(dividend), _num(divisor)
+    a, b = num(dividend, "dividend"), num(divisor, "divisor")
     if not b:
         raise ZeroDivisionError("division by zero")
-    return DECIMAL.subtract(a, DECIMAL.multiply(b, (a / b).to_integral_value(ROUND_FLOOR)))
+    return DECIMAL.subtract(a, DECIMAL.multiply(b, DECIMAL.divide(a, b).to_integral_value(
+        ROUND_FLOOR)))
 
 
 @builtin("sqrt", "number")
 def _sqrt(n: Any) -> Decimal:
-    return DECIMAL.sqrt(_num(n))
+    if num(n) < 0:
+        raise ValueError("square root of a negative number")
+    return DECIMAL.sqrt(n)
 
 
 @builtin("log", "number")
 def _log(n: Any) -> Decimal:
-    if _num(n) <= 0:
+    if num(n) <= 0:
         raise ValueError("log of a non-positive number")
     return DECIMAL.ln(n)
 
 
 @builtin("exp", "number")
 def _exp(n: Any) -> Decimal:
-    return DECIMAL.exp(_num(n))
+    return DECIMAL.exp(num(n))
 
 
 @builtin("odd", "number")
 def _odd(n: Any) -> bool:
-    return _int(n) % 2 == 1
+    return integer(n) % 2 == 1
 
 
 @builtin("even", "number")
 def _even(n: Any) -> bool:
-    return _int(n) % 2 == 0
+    return integer(n) % 2 == 0
 
 
-# ---------------------------------------------------------------- strings
-@builtin("substring", "string", "start position", "length")
-def _substring(text: Any, start: Any, length: Any = None) -> str:
-    chars = list(_str(text))  # by code point, as FEEL counts
-    begin = _int(start, "start position")
-    index = begin - 1 if begin > 0 else len(chars) + begin
-    index = max(index, 0)
-    end = len(chars) if length is None else index + _int(length, "length")
-    return "".join(chars[index:end])
-
-
-builtin("string length", "string")(lambda s: Decimal(len(_str(s))))
-builtin("upper case", "string")(lambda s: _str(s).upper())
-builtin("lower case", "string")(lambda s: _str(s).lower())
-builtin("contains", "string", "match")(lambda s, m: _str(m) in _str(s))
-builtin("starts with", "string", "match")(lambda s, m: _str(s).startswith(_str(m)))
-builtin("ends with", "string", "match")(lambda s, m: _str(s).endswith(_str(m)))
-
-
-@builtin("substring before", "string", "match")
-def _substring_before(text: Any, match: Any) -> str:
-    text, match = _str(text), _str(match)
-    return text.split(match, 1)[0] if match in text and match else ""
-
-
-@builtin("substring after", "string", "match")
-def _substring_after(text: Any, match: Any) -> str:
-    text, match = _str(text), _str(match)
-    if not match:
-        return text
-    return text.split(match, 1)[1] if match in text else ""
-
-
-def _regex(pattern: Any, flags: Any) -> re.Pattern[str]:
-    bits = 0
-    for flag in _str(flags) if flags is not None else "":
-        bits |= {"i": re.I, "s": re.S, "m": re.M, "x": re.X}.get(flag, 0)
-    return re.compile(_str(pattern), bits)
-
-
-@builtin("matches", "input", "pattern", "flags")
-def _matches(text: Any, pattern: Any, flags: Any = None) -> bool:
-    return _regex(pattern, flags).search(_str(text)) is not None
-
-
-@builtin("replace", "input", "pattern", "replacement", "flags")
-def _replace(text: Any, pattern: Any, replacement: Any, flags: Any = None) -> str:
-    template = re.sub(r"\$(\d)", r"\\\1", _str(replacement))
-    return _regex(pattern, flags).sub(template, _str(text))
-
-
-@builtin("split", "string", "delimiter")
-def _split(text: Any, delimiter: Any) -> list[str]:
-    return re.split(_str(delimiter), _str(text))
-
-
-@builtin("string join", "list", "delimiter")
-def _string_join(items: Any, delimiter: Any = "") -> str:
-    parts = [_str(v, "list item") for v in _list(items) if v is not None]
-    return _str(delimiter if delimiter is not None else "").join(parts)
-
-
-# ---------------------------------------------------------------- lists
-@builtin("list contains", "list", "element")
-def _list_contains(items: Any, element: Any) -> bool:
-    return any(equals(v, element) is True for v in _list(items))
-
-
-builtin("count", "list")(lambda items: Decimal(len(_list(items))))
-
-
-def _ordered(args: tuple[Any, ...], pick: Callable[[list[Any]], Any]) -> Any:
-    items = _items(args)
-    if not items:
-        return None
-    if None in items or len({type_name(v) for v in items}) > 1:
-        raise TypeError("items are not comparable")
-    return pick(items)
-
-
-builtin("min", "list", variadic=True)(lambda *a: _ordered(a, min))
-builtin("max", "list", variadic=True)(lambda *a: _ordered(a, max))
-
-
-def _numbers(args: tuple[Any, ...]) -> list[Decimal]:
-    return [_num(v, "list item") for v in _items(args)]
-
-
-@builtin("sum", "list", variadic=True)
-def _sum(*args: Any) -> Decimal | None:
-    numbers = _numbers(args)
-    total = Decimal(0)
-    for n in numbers:
-        total = DECIMAL.add(total, n)
-    return total if numbers else None
-
-
-@builtin("product", "list", variadic=True)
-def _product(*args: Any) -> Decimal | None:
-    numbers = _numbers(args)
-    total = Decimal(1)
-    for n in numbers:
-        total = DECIMAL.multiply(total, n)
-    return total if numbers else None
-
-
-@builtin("mean", "list", variadic=True)
-def _mean(*args: Any) -> Decimal | None:
-    numbers = _numbers(args)
-    return DECIMAL.divide(_sum(numbers), Decimal(len(numbers))) if numbers else None
-
-
-@builtin("median", "list", variadic=True)
-def _median(*args: Any) -> Decimal | None:
-    numbers = sorted(_numbers(args))
-    if not numbers:
-        return None
-    mid = len(numbers) // 2
-    if len(numbers) % 2:
-        return numbers[mid]
-    return DECIMAL.divide(DECIMAL.add(numbers[mid - 1], numbers[mid]), Decimal(2))
-
-
-@builtin("stddev", "list", variadic=True)
-def _stddev(*args: Any) -> Decimal | None:
-    numbers = _numbers(args)
-    if len(numbers) < 2:
-        return None
-    return DECIMAL.sqrt(statistics.variance(numbers))
-
-
-@builtin("mode", "list", variadic=True)
-def _mode(*args: Any) -> list[Decimal]:
-    numbers = _numbers(args)
-    return sorted(statistics.multimode(numbers)) if numbers else []
-
-
-@builtin("all", "list", variadic=True)
-def _all(*args: Any) -> bool | None:
-    result: bool | None = True
-    for v in _items(args) if args != ([],) else []:
-        result = logical_and(result, v)
-    return result
-
-
-@builtin("any", "list", variadic=True)
-def _any(*args: Any) -> bool | None:
-    result: bool | None = False
-    for v in _items(args) if args != ([],) else []:
-        result = logical_or(result, v)
-    return result
-
-
-@builtin("sublist", "list", "start position", "length")
-def _sublist(items: Any, start: Any, length: Any = None) -> list[Any]:
-    items = _list(items)
-    begin = _int(start, "start position")
-    index = begin - 1 if begin > 0 else len(items) + begin
-    end = len(items) if length is None else index + _int(length, "length")
-    return items[index:end]
-
-
-builtin("append", "list", "item", variadic=True)(lambda items, *new: _list(items) + list(new))
-builtin("concatenate", "list", variadic=True)(
-    lambda *lists: [v for part in lists for v in _list(part)])
-builtin("reverse", "list")(lambda items: list(reversed(_list(items))))
-
-
-@builtin("insert before", "list", "position", "newItem")
-def _insert_before(items: Any, position: Any, new: Any) -> list[Any]:
-    items = list(_list(items))
-    index = _int(position, "position")
-    items.insert(index - 1 if index > 0 else len(items) + index, new)
-    return items
-
-
-@builtin("remove", "list", "position")
-def _remove(items: Any, position: Any) -> list[Any]:
-    items = list(_list(items))
-    index = _int(position, "position")
-    del items[index - 1 if index > 0 else index]
-    return items
-
-
-@builtin("index of", "list", "match")
-def _index_of(items: Any, match: Any) -> list[Decimal]:
-    return [Decimal(i + 1) for i, v in enumerate(_list(items)) if equals(v, match) is True]
-
-
-def _distinct(items: list[Any]) -> list[Any]:
-    seen: list[Any] = []
-    for v in items:
-        if not any(equals(v, s) is True for s in seen):
-            seen.append(v)
-    return seen
-
-
-builtin("distinct values", "list")(lambda items: _distinct(_list(items)))
-builtin("union", "list", variadic=True)(
-    lambda *lists: _distinct([v for part in lists for v in _list(part)]))
-
-
-def _flatten(items: list[Any]) -> list[Any]:
-    out: list[Any] = []
-    for v in items:
-        out.extend(_flatten(v) if isinstance(v, list) else [v])
-    return out
-
-
-builtin("flatten", "list")(lambda items: _flatten(_list(items)))
-
-
-@builtin("sort", "list", "precedes", wants_scope=True)
-def _sort(scope: Scope | None, items: Any, precedes: Any = None) -> list[Any]:
-    import functools
-
-    items = list(_list(items))
-    if precedes is None:
-        return _ordered(tuple([items]), sorted) if items else []
-    if not isinstance(precedes, FeelFunction):
-        raise TypeError("precedes must be a function")
-
-    def order(a: Any, b: Any) -> int:
-        if precedes.invoke([a, b], scope) is True:
-            return -1
-        return 1 if precedes.invoke([b, a], scope) is True else 0
-
-    return sorted(items, key=functools.cmp_to_key(order))
-
-
-# ---------------------------------------------------------------- contexts
-@builtin("get value", "m", "key")
-def _get_value(context: Any, key: Any) -> Any:
-    if not isinstance(context, dict):
-        raise TypeError("m must be a context")
-    return context.get(_str(key, "key"))
-
-
-@builtin("get entries", "m")
-def _get_entries(context: Any) -> list[dict[str, Any]]:
-    if not isinstance(context, dict):
-        raise TypeError("m must be a context")
-    return [{"key": k, "value": v} for k, v in context.items()]
-
-
-@builtin("context put", "context", "key", "value")
-def _context_put(context: Any, key: Any, value: Any) -> dict[str, Any]:
-    if not isinstance(context, dict):
-        raise TypeError("context must be a context")
-    return {**context, _str(key, "key"): value}
-
-
-@builtin("context merge", "contexts")
-def _context_merge(contexts: Any) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for part in _list(contexts):
-        if not isinstance(part, dict):
-            raise TypeError("contexts must hold contexts")
-        merged.update(part)
-    return merged
-
-
-# Registers the date/time functions; imported last because it uses `builtin` above.
-from engine.feel import temporal_builtins  # noqa: E402,F401
+# The other families register themselves into BUILTINS; imported last because they use the
+# helpers above.
+from engine.feel import builtins_contexts, builtins_lists, builtins_ranges, \
+    builtins_strings, temporal_builtins  # noqa: E402,F401

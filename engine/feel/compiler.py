@@ -1,117 +1,72 @@
 """Compile a FEEL parse tree into nested Python closures, once per text.
 
 A compiled node is a function ``scope -> value``. Closures are much faster than walking the
-tree on every evaluation, and they never touch Python's ``eval``.
+tree on every evaluation, and they never touch Python's ``eval``. Parts that cannot depend on
+variables are computed once, at compile time.
+
+Tree kinds (from :mod:`engine.feel.parser`): literals ``num str bool null temporal``, names
+``name input``, structures ``list context range cmprange testlist``, postfix ``path filter
+call``, ``function if for some every``, logic ``or and cmp between in instance`` and
+arithmetic ``add sub mul div pow neg``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
 from typing import Any, Callable
 
-from lark import Token, Tree
-
+from engine.errors import EvaluationLimitError
 from engine.feel import operators as ops
 from engine.feel.builtins import BUILTINS
+from engine.feel.calls import call_function, define_function
 from engine.feel.errors import FeelError
+from engine.feel.members import member
+from engine.feel.parser import Tree
 from engine.feel.scope import MISSING, Scope
-from engine.feel.temporal import parse_temporal
-from engine.feel.values import FeelFunction, Range, YearsMonthsDuration, type_name
+from engine.feel.sequences import bindings, filter_list, index
+from engine.feel.temporal_parse import parse_temporal
+from engine.feel.types import from_tree
+from engine.feel.values import FeelFunction, Range
 
 Node = Callable[[Scope], Any]
+Test = Callable[[Any, Scope], "bool | None"]
 
-_NON_CONSTANT = {"var", "input_ref", "call_none", "call_positional", "call_named",
-                 "function_def", "filter", "for_expr", "some_expr", "every_expr"}
-
-
-def name_of(tree: Tree) -> str:
-    """A FEEL name from its parts; inner whitespace normalised (``date  and time``)."""
-    return " ".join(" ".join(str(part).split()) for part in tree.children)
-
-
-def uses_input(tree: Tree | Token) -> bool:
-    """Whether a test refers to the input value with ``?``."""
-    return isinstance(tree, Tree) and any(t.data == "input_ref" for t in tree.iter_subtrees())
+_LITERALS = frozenset({"num", "str", "bool", "null"})
+# Named types (item definitions) are found in the evaluation scope, so `instance of` is never
+# folded at compile time.
+_VARIABLE = frozenset({"name", "input", "call", "function", "filter", "for", "some", "every",
+                       "temporal", "instance"})
 
 
-def is_constant(tree: Tree | Token) -> bool:
+def is_constant(tree: Tree) -> bool:
     """True when the value cannot depend on variables, so it can be computed at compile time."""
-    if not isinstance(tree, Tree):
+    kind = tree[0]
+    if kind in _VARIABLE:
+        return False
+    if kind in _LITERALS:
         return True
-    return not any(t.data in _NON_CONSTANT for t in tree.iter_subtrees())
+    return all(is_constant(child) for child in _children(tree))
 
 
-def unescape(token: str) -> str:
-    """The value of a FEEL string literal (``"a\\"b"`` -> ``a"b``)."""
-    body = token[1:-1]
-    if "\\" not in body:
-        return body
-    out, i = [], 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            if nxt == "u" and i + 5 < len(body):
-                out.append(chr(int(body[i + 2:i + 6], 16)))
-                i += 6
-                continue
-            out.append({"n": "\n", "t": "\t", "r": "\r"}.get(nxt, nxt))
-            i += 2
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
+def uses_input(tree: Tree) -> bool:
+    """Whether a tree refers to the input value with ``?``."""
+    return tree[0] == "input" or any(uses_input(child) for child in _children(tree))
+
+
+def _children(tree: Tree):
+    for part in tree[1:]:
+        if isinstance(part, tuple) and part and isinstance(part[0], str):
+            yield part
+        elif isinstance(part, list):
+            for item in part:
+                if isinstance(item, tuple) and item and isinstance(item[0], str):
+                    yield item
+                elif isinstance(item, tuple):  # (name, tree) pairs and iterations
+                    yield from (p for p in item if isinstance(p, tuple) and p and
+                                isinstance(p[0], str))
 
 
 def constant(value: Any) -> Node:
     return lambda scope: value
-
-
-def member(base: Any, key: str, scope: Scope) -> Any:
-    """``base.key``: a context entry, each list item's entry, or a temporal property."""
-    if base is None:
-        return None
-    if isinstance(base, dict):
-        return base.get(key)
-    if isinstance(base, list):
-        return [member(item, key, scope) for item in base]
-    value = _property(base, key)
-    if value is MISSING:
-        scope.error(f"{type_name(base)} has no property {key!r}")
-        return None
-    return value
-
-
-def _property(base: Any, key: str) -> Any:
-    if isinstance(base, (dt.date, dt.time)):
-        if key == "weekday" and isinstance(base, dt.date):
-            return Decimal(base.isoweekday())
-        if key in ("year", "month", "day", "hour", "minute", "second") and hasattr(base, key):
-            return Decimal(getattr(base, key))
-        if key in ("time offset", "timezone") and getattr(base, "tzinfo", None) is not None:
-            offset = base.utcoffset() if isinstance(base, dt.datetime) else \
-                base.tzinfo.utcoffset(None)
-            return offset if key == "time offset" else str(base.tzinfo)
-    if isinstance(base, YearsMonthsDuration):
-        if key == "years":
-            return Decimal(base.years)
-        if key == "months":
-            return Decimal(base.months - base.years * 12)
-    if isinstance(base, dt.timedelta):
-        total = int(base.total_seconds())
-        sign = -1 if total < 0 else 1
-        days, rest = divmod(abs(total), 86400)
-        parts = {"days": days, "hours": rest // 3600, "minutes": rest % 3600 // 60,
-                 "seconds": rest % 60}
-        if key in parts:
-            return Decimal(sign * parts[key])
-    if isinstance(base, Range):
-        parts = {"start": base.start, "end": base.end, "start included": base.start_included,
-                 "end included": base.end_included}
-        if key in parts:
-            return parts[key]
-    return MISSING
 
 
 class Compiler:
@@ -120,55 +75,83 @@ class Compiler:
     def __init__(self, source: str) -> None:
         self.source = source
 
-    def compile(self, tree: Tree | Token) -> Node:
-        if isinstance(tree, Token):
-            raise FeelError(f"unexpected token {tree!r}", expression=self.source)
-        method = getattr(self, "_" + tree.data, None)
+    def compile(self, tree: Tree) -> Node:
+        method = getattr(self, "_" + tree[0], None)
         if method is None:
-            raise FeelError(f"unsupported construct {tree.data!r}", expression=self.source)
+            raise FeelError(f"unsupported construct {tree[0]!r}", expression=self.source)
         node = method(tree)
-        if tree.data not in ("number", "string", "true", "false", "null") and is_constant(tree):
+        if tree[0] not in _LITERALS and is_constant(tree):
             probe = Scope({})
-            value = node(probe)
+            try:
+                value = node(probe)
+            except EvaluationLimitError:
+                return node  # too big to compute now: each evaluation meets its own budget
             if not probe.errors:  # keep failing nodes live, so each evaluation reports them
                 return constant(value)
         return node
 
-    # ---- literals
-    def _number(self, tree: Tree) -> Node:
-        return constant(Decimal(str(tree.children[0])))
+    # ---- literals and names
+    def _num(self, tree: Tree) -> Node:
+        return constant(tree[1])
 
-    def _string(self, tree: Tree) -> Node:
-        return constant(unescape(str(tree.children[0])))
+    def _str(self, tree: Tree) -> Node:
+        return constant(tree[1])
 
-    def _true(self, tree: Tree) -> Node:
-        return constant(True)
-
-    def _false(self, tree: Tree) -> Node:
-        return constant(False)
+    def _bool(self, tree: Tree) -> Node:
+        return constant(tree[1])
 
     def _null(self, tree: Tree) -> Node:
         return constant(None)
 
-    def _temporal_literal(self, tree: Tree) -> Node:
-        text = unescape(str(tree.children[0]))
+    def _temporal(self, tree: Tree) -> Node:
+        text = tree[1]
         value = parse_temporal(text)
-        if value is None:
-            raise FeelError(f"@{text!r} is not a date, time or duration", expression=self.source)
-        return constant(value)
+        if value is not None:
+            return constant(value)
+        message = f"@{text!r} is not a date, time or duration"
 
-    def _list_literal(self, tree: Tree) -> Node:
-        items = [self.compile(c) for c in tree.children if c is not None]
+        def invalid(scope: Scope) -> None:
+            scope.error(message)
+            return None
+        return invalid
+
+    def _name(self, tree: Tree) -> Node:
+        name = tree[1]
+        fallback = self.compile(tree[2]) if len(tree) > 2 else None
+
+        def var(scope: Scope) -> Any:
+            value = scope.lookup(name)
+            if value is MISSING:
+                if fallback is not None:
+                    return fallback(scope)
+                function = BUILTINS.get(name)
+                if function is not None:
+                    return function
+                scope.error(f"no variable named {name!r}")
+                return None
+            return value
+
+        return var
+
+    def _input(self, tree: Tree) -> Node:
+        return lambda scope: scope.lookup("?", None)
+
+    # ---- structures
+    def _list(self, tree: Tree) -> Node:
+        items = [self.compile(c) for c in tree[1]]
         return lambda scope: [item(scope) for item in items]
 
-    def _context_literal(self, tree: Tree) -> Node:
-        entries = []
-        for entry in tree.children:
-            if entry is None:
-                continue
-            key_node, value_tree = entry.children
-            key = unescape(str(key_node)) if isinstance(key_node, Token) else name_of(key_node)
-            entries.append((key, self.compile(value_tree)))
+    def _context(self, tree: Tree) -> Node:
+        entries = [(key, self.compile(value)) for key, value in tree[1]]
+        keys = [key for key, _ in entries]
+        duplicate = next((k for k in keys if keys.count(k) > 1), None)
+        if duplicate is not None:
+            message = f"context has the key {duplicate!r} twice"
+
+            def invalid(scope: Scope) -> None:
+                scope.error(message)
+                return None
+            return invalid
 
         def context(scope: Scope) -> dict[str, Any]:
             built: dict[str, Any] = {}
@@ -179,154 +162,113 @@ class Compiler:
 
         return context
 
-    def _interval(self, tree: Tree) -> Node:
-        opener, low, _, high, closer = tree.children
+    def _range(self, tree: Tree) -> Node:
+        _, start_in, low, high, end_in = tree
         start, end = self.compile(low), self.compile(high)
-        start_in, end_in = str(opener) == "[", str(closer) == "]"
-        return lambda scope: Range(start(scope), end(scope), start_in, end_in)
 
-    # ---- names
-    def _var(self, tree: Tree) -> Node:
-        name = name_of(tree.children[0])
-
-        def var(scope: Scope) -> Any:
-            value = scope.lookup(name)
-            if value is MISSING:
-                function = BUILTINS.get(name)
-                if function is not None:
-                    return function
-                scope.error(f"no variable named {name!r}")
+        def make(scope: Scope) -> Range | None:
+            first, last = start(scope), end(scope)
+            if first is not None and last is not None and \
+                    ops.compare("<=", first, last, scope) is None:
+                scope.error("the ends of a range must be of one comparable type")
                 return None
-            return value
+            return Range(first, last, start_in, end_in)
+        return make
 
-        return var
+    def _cmprange(self, tree: Tree) -> Node:
+        op, operand = tree[1], self.compile(tree[2])
+        return lambda scope: Range.comparison(op, operand(scope))
 
-    def _input_ref(self, tree: Tree) -> Node:
-        return lambda scope: scope.lookup("?", None)
+    def _testlist(self, tree: Tree) -> Node:
+        raise FeelError("a list of tests in parentheses is only allowed after 'in'",
+                        expression=self.source)
 
+    # ---- postfix
     def _path(self, tree: Tree) -> Node:
-        base, key = self.compile(tree.children[0]), name_of(tree.children[1])
+        base, key = self.compile(tree[1]), tree[2]
         return lambda scope: member(base(scope), key, scope)
 
     def _filter(self, tree: Tree) -> Node:
-        base, test_tree = self.compile(tree.children[0]), tree.children[1]
-        test = self.compile(test_tree)
+        base, test = self.compile(tree[1]), self.compile(tree[2])
+        if tree[2][0] == "num":
+            position = tree[2][1]
+            return lambda scope: index(base(scope), position)
 
-        def filtered(scope: Scope) -> Any:
-            items = base(scope)
-            if items is None:
-                return None
-            items = items if isinstance(items, list) else [items]
-            kept = []
-            for position, item in enumerate(items):
-                names = dict(item) if isinstance(item, dict) else {}
-                names["item"] = item
-                verdict = test(scope.child(names))
-                if type(verdict) is Decimal:
-                    if position:
-                        scope.error("a filter must be a boolean or an index")
+        return lambda scope: filter_list(base(scope), test, scope)
+
+    def _call(self, tree: Tree) -> Node:
+        _, callee_tree, arg_trees, named_trees = tree
+        args = [self.compile(a) for a in arg_trees]
+        named = None if named_trees is None else \
+            [(name, self.compile(value)) for name, value in named_trees]
+        if callee_tree[0] == "name":
+            name = callee_tree[1]
+
+            def callee(scope: Scope) -> Any:
+                found = scope.lookup(name)
+                if not isinstance(found, FeelFunction):
+                    builtin = BUILTINS.get(name)
+                    if builtin is not None:
+                        return builtin
+                    if found is MISSING:
+                        scope.error(f"no function named {name!r}")
                         return None
-                    return _index(items, verdict, scope)
-                if verdict is True:
-                    kept.append(item)
-            return kept
+                return found
+        else:
+            callee = self.compile(callee_tree)
 
-        return filtered
-
-    # ---- calls
-    def _callee(self, tree: Tree) -> Node:
-        return self.compile(tree)
-
-    def _call_none(self, tree: Tree) -> Node:
-        return self._make_call(self._callee(tree.children[0]), [], None)
-
-    def _call_positional(self, tree: Tree) -> Node:
-        args = [self.compile(c) for c in tree.children[1].children]
-        return self._make_call(self._callee(tree.children[0]), args, None)
-
-    def _call_named(self, tree: Tree) -> Node:
-        named = [(name_of(a.children[0]), self.compile(a.children[1]))
-                 for a in tree.children[1].children]
-        return self._make_call(self._callee(tree.children[0]), [], named)
-
-    def _make_call(self, callee: Node, args: list[Node],
-                   named: list[tuple[str, Node]] | None) -> Node:
         def call(scope: Scope) -> Any:
             function = callee(scope)
-            if not isinstance(function, FeelFunction):
-                scope.error(f"{type_name(function)} is not a function")
-                return None
             if named is None:
-                values = [arg(scope) for arg in args]
-            else:
-                given = {key: value(scope) for key, value in named}
-                unknown = set(given) - set(function.params)
-                if unknown:
-                    scope.error(f"{function.name}() has no parameter {sorted(unknown)[0]!r}")
-                    return None
-                values = [given.get(p) for p in function.params]
-                while values and values[-1] is None and function.params[len(values) - 1] \
-                        not in given:
-                    values.pop()
-            return function.invoke(values, scope)
+                return call_function(function, [arg(scope) for arg in args], None, scope)
+            return call_function(function, [], {k: v(scope) for k, v in named}, scope)
 
         return call
 
-    def _function_def(self, tree: Tree) -> Node:
-        params = tuple(name_of(p) for p in tree.children[:-1] if p is not None)
-        body = self.compile(tree.children[-1])
-
-        def define(scope: Scope) -> FeelFunction:
-            def invoke(values: list[Any], caller: Scope | None) -> Any:
-                if len(values) != len(params):
-                    if caller is not None:
-                        caller.error(f"function expects {len(params)} arguments")
-                    return None
-                return body(scope.child(dict(zip(params, values))))
-            return FeelFunction("anonymous", params, invoke)
-
-        return define
+    def _function(self, tree: Tree) -> Node:
+        _, params, body_tree, external = tree
+        names = tuple(name for name, _ in params)
+        kinds = tuple(from_tree(kind) if kind is not None else None for _, kind in params)
+        body = self.compile(body_tree)
+        if external:
+            from engine.feel.external import external_function
+            return lambda scope: external_function(body(scope), names, scope)
+        typed = kinds if any(k is not None for k in kinds) else None
+        return lambda scope: define_function(names, typed, body, scope)
 
     # ---- control
-    def _if_expr(self, tree: Tree) -> Node:
-        cond, then, other = (self.compile(c) for c in tree.children)
+    def _if(self, tree: Tree) -> Node:
+        cond, then, other = (self.compile(c) for c in tree[1:])
         return lambda scope: then(scope) if cond(scope) is True else other(scope)
 
-    def _iterations(self, trees: list[Tree]) -> list[tuple[str, Node, Node | None]]:
-        out = []
-        for it in trees:
-            name = name_of(it.children[0])
-            low = self.compile(it.children[1])
-            high = self.compile(it.children[2]) if len(it.children) > 2 else None
-            out.append((name, low, high))
-        return out
+    def _iterations(self, trees) -> list[tuple[str, Node, Node | None]]:
+        return [(name, self.compile(low), self.compile(high) if high is not None else None)
+                for name, low, high in trees]
 
-    def _bindings(self, iterations, scope: Scope):
-        """Every combination of iteration values, as dicts (nested loops, outer first)."""
-        def expand(index: int, bound: dict[str, Any]):
-            if index == len(iterations):
-                yield dict(bound)
-                return
-            name, low, high = iterations[index]
-            inner = scope.child(bound)
-            for value in _iteration_values(low(inner), high(inner) if high else MISSING, scope):
-                bound[name] = value
-                yield from expand(index + 1, bound)
-            bound.pop(name, None)
-        return expand(0, {})
+    def _for(self, tree: Tree) -> Node:
+        iterations = self._iterations(tree[1])
+        body = self.compile(tree[2])
 
-    def _for_expr(self, tree: Tree) -> Node:
-        iterations = self._iterations(tree.children[:-1])
-        body = self.compile(tree.children[-1])
-        return lambda scope: [body(scope.child(b)) for b in self._bindings(iterations, scope)]
+        def loop(scope: Scope) -> list[Any] | None:
+            results: list[Any] = []
+            for binding in bindings(iterations, scope, {"partial": results}):
+                if binding is None:
+                    return None
+                results.append(body(scope.child(binding)))
+            if len(results) > 4096:  # no longer than the steps it took: checked once, here
+                scope.meter.size(len(results), "the list a 'for' builds")
+            return results
+        return loop
 
     def _quantified(self, tree: Tree, every: bool) -> Node:
-        iterations = self._iterations(tree.children[:-1])
-        body = self.compile(tree.children[-1])
+        iterations = self._iterations(tree[1])
+        body = self.compile(tree[2])
 
         def quantified(scope: Scope) -> bool | None:
             result: bool | None = every
-            for binding in self._bindings(iterations, scope):
+            for binding in bindings(iterations, scope, {}):
+                if binding is None:
+                    return None
                 verdict = body(scope.child(binding))
                 result = ops.logical_and(result, verdict) if every \
                     else ops.logical_or(result, verdict)
@@ -336,36 +278,36 @@ class Compiler:
 
         return quantified
 
-    def _some_expr(self, tree: Tree) -> Node:
+    def _some(self, tree: Tree) -> Node:
         return self._quantified(tree, every=False)
 
-    def _every_expr(self, tree: Tree) -> Node:
+    def _every(self, tree: Tree) -> Node:
         return self._quantified(tree, every=True)
 
     # ---- logic and comparison
-    def _or_expr(self, tree: Tree) -> Node:
-        left, right = (self.compile(c) for c in tree.children)
+    def _or(self, tree: Tree) -> Node:
+        left, right = self.compile(tree[1]), self.compile(tree[2])
 
         def either(scope: Scope) -> bool | None:
             first = left(scope)
             return True if first is True else ops.logical_or(first, right(scope))
         return either
 
-    def _and_expr(self, tree: Tree) -> Node:
-        left, right = (self.compile(c) for c in tree.children)
+    def _and(self, tree: Tree) -> Node:
+        left, right = self.compile(tree[1]), self.compile(tree[2])
 
         def both(scope: Scope) -> bool | None:
             first = left(scope)
             return False if first is False else ops.logical_and(first, right(scope))
         return both
 
-    def _compare(self, tree: Tree) -> Node:
-        left, op, right = tree.children
-        lhs, rhs, op = self.compile(left), self.compile(right), str(op)
-        return lambda scope: ops.compare(op, lhs(scope), rhs(scope), scope)
+    def _cmp(self, tree: Tree) -> Node:
+        op, lhs, rhs = tree[1], self.compile(tree[2]), self.compile(tree[3])
+        compare = ops.compare
+        return lambda scope: compare(op, lhs(scope), rhs(scope), scope)
 
     def _between(self, tree: Tree) -> Node:
-        value, low, high = (self.compile(c) for c in tree.children)
+        value, low, high = (self.compile(c) for c in tree[1:])
 
         def between(scope: Scope) -> bool | None:
             v = value(scope)
@@ -373,22 +315,30 @@ class Compiler:
                                    ops.compare("<=", v, high(scope), scope))
         return between
 
-    def _in_expr(self, tree: Tree) -> Node:
-        value, test = (self.compile(c) for c in tree.children)
-        return lambda scope: membership(value(scope), test(scope), scope)
+    def _in(self, tree: Tree) -> Node:
+        value = self.compile(tree[1])
+        tests = [self.test(t) for t in tree[2]]
+        if len(tests) == 1:
+            test = tests[0]
+            return lambda scope: test(value(scope), scope)
 
-    def _in_compare(self, tree: Tree) -> Node:
-        value, op, test = tree.children
-        lhs, rhs, op = self.compile(value), self.compile(test), str(op)
-        return lambda scope: ops.compare(op, lhs(scope), rhs(scope), scope)
+        def any_test(scope: Scope) -> bool | None:
+            v = value(scope)
+            result: bool | None = False
+            for t in tests:
+                result = ops.logical_or(result, t(v, scope))
+                if result is True:
+                    return True
+            return result
+        return any_test
 
-    def _instance_of(self, tree: Tree) -> Node:
-        value, type_ = self.compile(tree.children[0]), name_of(tree.children[2])
-        return lambda scope: ops.is_instance(value(scope), type_)
+    def _instance(self, tree: Tree) -> Node:
+        value, kind = self.compile(tree[1]), from_tree(tree[2])
+        return lambda scope: kind.is_instance(value(scope), scope.types)
 
     # ---- arithmetic
     def _binary(self, tree: Tree, op: Callable[[Any, Any, Scope], Any]) -> Node:
-        left, right = (self.compile(c) for c in tree.children)
+        left, right = self.compile(tree[1]), self.compile(tree[2])
         return lambda scope: op(left(scope), right(scope), scope)
 
     def _add(self, tree: Tree) -> Node:
@@ -407,40 +357,18 @@ class Compiler:
         return self._binary(tree, ops.power)
 
     def _neg(self, tree: Tree) -> Node:
-        value = self.compile(tree.children[0])
+        value = self.compile(tree[1])
         return lambda scope: ops.negate(value(scope), scope)
 
-
-def membership(value: Any, test: Any, scope: Scope) -> bool | None:
-    """``value in test``: a range contains it, a list holds it, or it equals the value."""
-    if isinstance(test, Range):
-        return ops.in_range(value, test, scope)
-    if isinstance(test, list) and not isinstance(value, list):
-        result: bool | None = False
-        for item in test:
-            result = ops.logical_or(result, membership(value, item, scope))
-            if result is True:
-                return True
-        return result
-    return ops.equals(value, test, scope)
-
-
-def _index(items: list[Any], position: Decimal, scope: Scope) -> Any:
-    index = int(position)
-    if index == 0 or abs(index) > len(items):
-        return None
-    return items[index - 1] if index > 0 else items[index]
-
-
-def _iteration_values(low: Any, high: Any, scope: Scope) -> list[Any]:
-    if high is MISSING:
-        if isinstance(low, Range):
-            low, high = low.start, low.end
-        else:
-            return low if isinstance(low, list) else ([] if low is None else [low])
-    if type(low) is not Decimal or type(high) is not Decimal:
-        scope.error("a range in 'for' needs numbers at both ends")
-        return []
-    start, stop = int(low), int(high)
-    step = 1 if stop >= start else -1
-    return [Decimal(n) for n in range(start, stop + step, step)]
+    # ---- positive unary tests (after `in`, and in input entries)
+    def test(self, tree: Tree) -> Test:
+        """A positive unary test: ``< x`` style comparisons, or an expression whose value
+        the input must equal, be a member of, or lie in."""
+        if tree[0] == "cmprange":
+            op, operand = tree[1], self.compile(tree[2])
+            if op in ("=", "!="):
+                return lambda value, scope: ops.compare(op, value, operand(scope), scope)
+            return lambda value, scope: ops.in_range(
+                value, Range.comparison(op, operand(scope)), scope)
+        node = self.compile(tree)
+        return lambda value, scope: ops.matches(value, node(scope), scope)

@@ -3,67 +3,110 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
+from engine.budget import EvaluationLimits, Meter
 from engine.feel.compiler import Compiler, Node
-from engine.feel.errors import FeelError
-from engine.feel.parser import parse
+from engine.feel.cursor import needs_declaring
+from engine.feel.parser import parse_expression
 from engine.feel.scope import Scope
-from engine.feel.unary import UnaryTests, _FeelView, compile_unary_tests as _compile_tests
+from engine.feel.values import to_feel
 
 
 class CompiledExpression:
     """A FEEL expression parsed and compiled once; immutable and safe to share across threads."""
 
-    __slots__ = ("source", "_node")
+    __slots__ = ("source", "node")
 
     def __init__(self, source: str, node: Node) -> None:
         self.source = source
-        self._node = node
+        #: the compiled closure ``scope -> value`` (``evaluate_in`` without the method call)
+        self.node = node
 
     def evaluate(self, context: Mapping[str, Any] | None = None,
-                 errors: list[str] | None = None) -> Any:
+                 errors: list[str] | None = None, *, limits: EvaluationLimits | None = None,
+                 types: Mapping[str, Any] | None = None) -> Any:
         """Evaluate with ``context`` (names -> Python values); FEEL values come back.
 
         Args:
-            context: variables; ints and floats are read as ``Decimal``.
+            context: variables; ints and floats are read as ``Decimal``, Python dates and
+                times as FEEL's.
             errors: if given, runtime problems that yielded null are appended to it.
+            limits: the evaluation budget (default: the configured one).
+            types: named types ``instance of`` may refer to.
+
+        Raises:
+            EvaluationLimitError: the evaluation went past its budget.
         """
-        scope = Scope(_FeelView(context or {}), errors=errors if errors is not None else [])
-        try:
-            return self._node(scope)
-        except RecursionError:  # a function that calls itself without end
-            scope.error("recursion too deep")
-            return None
+        scope = Scope(FeelView(context or {}), errors=errors if errors is not None else [],
+                      meter=Meter(limits), types=types)
+        return evaluate_node(self.node, scope)
 
     def evaluate_in(self, scope: Scope) -> Any:
         """Evaluate in a ready scope whose values are already FEEL values (DMN hot path)."""
-        return self._node(scope)
+        return self.node(scope)
 
     def __repr__(self) -> str:
         return f"CompiledExpression({self.source!r})"
 
 
-@lru_cache(maxsize=4096)
-def compile_expression(text: str) -> CompiledExpression:
-    """Parse and compile a FEEL expression (cached by text); raises FeelError if invalid."""
+def evaluate_node(node: Node, scope: Scope) -> Any:
+    """Run a compiled node; a function that calls itself without end gives null."""
     try:
-        tree = parse(text.strip(), start="expression")
-        return CompiledExpression(text, Compiler(text).compile(tree))
+        return node(scope)
     except RecursionError:
-        raise FeelError("expression is nested too deeply", expression=text[:80]) from None
+        scope.error("recursion too deep")
+        return None
 
 
-@lru_cache(maxsize=4096)
-def compile_unary_tests(text: str) -> UnaryTests:
-    """Parse and compile a DMN input entry (cached by text); raises FeelError if invalid."""
-    try:
-        return _compile_tests(text)
-    except RecursionError:
-        raise FeelError("expression is nested too deeply", expression=text[:80]) from None
+class FeelView(dict):
+    """Caller variables converted to FEEL lazily, on first lookup."""
+
+    def __init__(self, source: Mapping[str, Any]) -> None:
+        super().__init__()
+        self._source = source
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        if key in self:
+            return self[key]
+        if key not in self._source:
+            return default
+        value = self[key] = to_feel(self._source[key])
+        return value
+
+
+@lru_cache(maxsize=8192)
+def special_names(names: frozenset[str]) -> frozenset[str]:
+    """The names among ``names`` the parser must be told about (see cursor.needs_declaring)."""
+    return frozenset(n for n in names if needs_declaring(n))
+
+
+def compile_expression(text: str, names: Iterable[str] = ()) -> CompiledExpression:
+    """Parse and compile a FEEL expression (cached); raises FeelError if invalid.
+
+    Args:
+        names: names in scope that hold spaces around keywords or operator characters
+            (``Another Date and Time``, ``Date-Time``), so that they read as one name.
+    """
+    declared = names if isinstance(names, frozenset) else frozenset(names)
+    return _compile(text, special_names(declared) if declared else declared)
+
+
+@lru_cache(maxsize=8192)
+def _compile(text: str, names: frozenset[str]) -> CompiledExpression:
+    tree = parse_expression(text.strip(), names | BUILTIN_NAMES)
+    return CompiledExpression(text, Compiler(text).compile(tree))
 
 
 def evaluate(text: str, context: Mapping[str, Any] | None = None,
              errors: list[str] | None = None) -> Any:
     """Compile (cached) and evaluate a FEEL expression in one call."""
     return compile_expression(text).evaluate(context, errors)
+
+
+def _builtin_names() -> frozenset[str]:
+    from engine.feel.builtins import BUILTINS
+    return frozenset(n for n in BUILTINS if needs_declaring(n))
+
+
+BUILTIN_NAMES = _builtin_names()

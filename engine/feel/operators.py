@@ -1,21 +1,24 @@
 """FEEL operator semantics: arithmetic, comparison, equality and three-valued logic.
 
 Every function returns ``None`` (FEEL null) on a type mismatch and reports it on the scope,
-so one bad cell never raises out of a decision.
+so one bad cell never raises out of a decision. Date and time arithmetic is in
+:mod:`engine.feel.temporal_ops`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import operator as _operator
 from decimal import Decimal, DecimalException
 from typing import Any
 
+from engine.feel import temporal_ops as tops
 from engine.feel.scope import Scope
-from engine.feel.temporal import add_months
-from engine.feel.values import DECIMAL, FeelFunction, Range, YearsMonthsDuration, type_name
+from engine.feel.temporal import DayTimeDuration, FeelDate, FeelDateTime, FeelTime, \
+    YearsMonthsDuration
+from engine.feel.values import DECIMAL, FeelFunction, Range, type_name
 
 
-def _mismatch(scope: Scope, op: str, left: Any, right: Any) -> None:
+def mismatch(scope: Scope, op: str, left: Any, right: Any) -> None:
     scope.error(f"cannot apply '{op}' to {type_name(left)} and {type_name(right)}")
     return None
 
@@ -25,127 +28,119 @@ def _out_of_range(scope: Scope, op: str, left: Any, right: Any) -> None:
     return None
 
 
-def _is_date(value: Any) -> bool:
-    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
-
-
-def _as_datetime(value: dt.date) -> dt.datetime:
-    return value if isinstance(value, dt.datetime) else dt.datetime(value.year, value.month,
-                                                                     value.day)
+def _number_result(value: Decimal, scope: Scope, op: str, left: Any, right: Any) -> Any:
+    return value if value.is_finite() else _out_of_range(scope, op, left, right)
 
 
 def add(left: Any, right: Any, scope: Scope) -> Any:
-    if left is None or right is None:
-        return None
     tl, tr = type(left), type(right)
     if tl is Decimal and tr is Decimal:
-        return DECIMAL.add(left, right)
+        try:
+            return DECIMAL.add(left, right)
+        except DecimalException:
+            return _out_of_range(scope, "+", left, right)
+    if left is None or right is None:
+        return None
     if tl is str and tr is str:
+        if len(left) + len(right) > 4096:
+            scope.meter.size(len(left) + len(right), "a string")
         return left + right
-    if isinstance(right, (dt.date, dt.time)) and not isinstance(left, (dt.date, dt.time)):
-        left, right = right, left
     try:
-        if isinstance(left, dt.date):
-            if isinstance(right, YearsMonthsDuration):
-                return add_months(left, right.months)
-            if isinstance(right, dt.timedelta):
-                if _is_date(left):
-                    return _as_datetime(left) + right
-                return left + right
-        if isinstance(left, dt.time) and isinstance(right, dt.timedelta):
-            moved = dt.datetime.combine(dt.date(2000, 1, 1), left) + right
-            return moved.timetz()
-        if tl is dt.timedelta and tr is dt.timedelta:
-            return left + right
-    except (OverflowError, ValueError):  # past year 9999 or 999999999 days
+        result = tops.add(left, right)
+    except (OverflowError, ValueError):
         return _out_of_range(scope, "+", left, right)
-    if tl is YearsMonthsDuration and tr is YearsMonthsDuration:
-        return YearsMonthsDuration(left.months + right.months)
-    return _mismatch(scope, "+", left, right)
+    return result if result is not None else mismatch(scope, "+", left, right)
 
 
 def subtract(left: Any, right: Any, scope: Scope) -> Any:
-    if left is None or right is None:
-        return None
     tl, tr = type(left), type(right)
     if tl is Decimal and tr is Decimal:
-        return DECIMAL.subtract(left, right)
+        try:
+            return DECIMAL.subtract(left, right)
+        except DecimalException:
+            return _out_of_range(scope, "-", left, right)
+    if left is None or right is None:
+        return None
     try:
-        if isinstance(left, dt.date) and isinstance(right, dt.date):
-            if _is_date(left) and _is_date(right):
-                return left - right
-            return _as_datetime(left) - _as_datetime(right)
-        if isinstance(left, dt.date) and tr is YearsMonthsDuration:
-            return add_months(left, -right.months)
-        if isinstance(left, dt.date) and tr is dt.timedelta:
-            return (_as_datetime(left) if _is_date(left) else left) - right
-        if isinstance(left, dt.time) and isinstance(right, dt.time):
-            day = dt.date(2000, 1, 1)
-            return dt.datetime.combine(day, left) - dt.datetime.combine(day, right)
-        if isinstance(left, dt.time) and tr is dt.timedelta:
-            return (dt.datetime.combine(dt.date(2000, 1, 1), left) - right).timetz()
-        if tl is dt.timedelta and tr is dt.timedelta:
-            return left - right
-    except TypeError:  # naive vs aware
-        return _mismatch(scope, "-", left, right)
-    except (OverflowError, ValueError):  # before year 1 or past 999999999 days
+        result = tops.subtract(left, right)
+    except (OverflowError, ValueError):
         return _out_of_range(scope, "-", left, right)
-    if tl is YearsMonthsDuration and tr is YearsMonthsDuration:
-        return YearsMonthsDuration(left.months - right.months)
-    return _mismatch(scope, "-", left, right)
+    return result if result is not None else mismatch(scope, "-", left, right)
 
 
 def multiply(left: Any, right: Any, scope: Scope) -> Any:
-    if left is None or right is None:
-        return None
     tl, tr = type(left), type(right)
     if tl is Decimal and tr is Decimal:
-        return DECIMAL.multiply(left, right)
-    if tl is Decimal and tr in (dt.timedelta, YearsMonthsDuration):
+        try:
+            return DECIMAL.multiply(left, right)
+        except DecimalException:
+            return _out_of_range(scope, "*", left, right)
+    if left is None or right is None:
+        return None
+    if tl is Decimal and tr in (DayTimeDuration, YearsMonthsDuration):
         left, right, tl, tr = right, left, tr, tl
     try:
-        if tl is dt.timedelta and tr is Decimal:
-            return dt.timedelta(seconds=float(Decimal(left.total_seconds()) * right))
+        if tl is DayTimeDuration and tr is Decimal:
+            return DayTimeDuration(int((Decimal(left.nanos) * right).to_integral_value()))
         if tl is YearsMonthsDuration and tr is Decimal:
-            return YearsMonthsDuration(int(left.months * right))
-    except (OverflowError, ValueError):  # past 999999999 days, a month count too big to hold
+            return YearsMonthsDuration(int(Decimal(left.months) * right))
+    except (OverflowError, ValueError, DecimalException):
         return _out_of_range(scope, "*", left, right)
-    return _mismatch(scope, "*", left, right)
+    return mismatch(scope, "*", left, right)
 
 
 def divide(left: Any, right: Any, scope: Scope) -> Any:
-    if left is None or right is None:
-        return None
     tl, tr = type(left), type(right)
     if tl is Decimal and tr is Decimal:
         if not right:
             scope.error("division by zero")
             return None
-        return DECIMAL.divide(left, right)
+        try:
+            return DECIMAL.divide(left, right)
+        except DecimalException:
+            return _out_of_range(scope, "/", left, right)
+    if left is None or right is None:
+        return None
     try:
-        if tl is dt.timedelta and tr is Decimal and right:
-            return dt.timedelta(seconds=float(Decimal(left.total_seconds()) / right))
-        if tl is YearsMonthsDuration and tr is Decimal and right:
-            return YearsMonthsDuration(int(left.months / right))
-    except (OverflowError, ValueError):  # past 999999999 days, a month count too big to hold
+        if tl is DayTimeDuration and tr is Decimal:
+            if not right:
+                scope.error("division by zero")
+                return None
+            return DayTimeDuration(int(DECIMAL.divide(Decimal(left.nanos), right)
+                                       .to_integral_value()))
+        if tl is YearsMonthsDuration and tr is Decimal:
+            if not right:
+                scope.error("division by zero")
+                return None
+            return YearsMonthsDuration(int(DECIMAL.divide(Decimal(left.months), right)))
+        if tl is DayTimeDuration and tr is DayTimeDuration:
+            if not right.nanos:
+                scope.error("division by zero")
+                return None
+            return DECIMAL.divide(Decimal(left.nanos), Decimal(right.nanos))
+        if tl is YearsMonthsDuration and tr is YearsMonthsDuration:
+            if not right.months:
+                scope.error("division by zero")
+                return None
+            return DECIMAL.divide(Decimal(left.months), Decimal(right.months))
+    except (OverflowError, ValueError, DecimalException):
         return _out_of_range(scope, "/", left, right)
-    if tl is dt.timedelta and tr is dt.timedelta and right:
-        return DECIMAL.divide(Decimal(left.total_seconds()), Decimal(right.total_seconds()))
-    if tl is YearsMonthsDuration and tr is YearsMonthsDuration and right.months:
-        return DECIMAL.divide(Decimal(left.months), Decimal(right.months))
-    return _mismatch(scope, "/", left, right)
+    return mismatch(scope, "/", left, right)
 
 
 def power(left: Any, right: Any, scope: Scope) -> Any:
     if left is None or right is None:
         return None
     if type(left) is Decimal and type(right) is Decimal:
+        if abs(right) > 999_999_999 or (left and abs(right) * abs(left).adjusted() > 6144):
+            return _out_of_range(scope, "**", left, right)
         try:
-            return DECIMAL.power(left, right)
+            result = DECIMAL.power(left, right)
         except DecimalException:
             scope.error(f"cannot raise {left} to the power {right}")
             return None
-    return _mismatch(scope, "**", left, right)
+        return _number_result(result, scope, "**", left, right)
+    return mismatch(scope, "**", left, right)
 
 
 def negate(value: Any, scope: Scope) -> Any:
@@ -153,14 +148,15 @@ def negate(value: Any, scope: Scope) -> Any:
         return None
     if type(value) is Decimal:
         return DECIMAL.minus(value)
-    if type(value) is dt.timedelta:
-        return -value
+    if type(value) is DayTimeDuration:
+        return DayTimeDuration(-value.nanos)
     if type(value) is YearsMonthsDuration:
         return YearsMonthsDuration(-value.months)
     scope.error(f"cannot negate {type_name(value)}")
     return None
 
 
+# ---------------------------------------------------------------- equality and order
 def equals(left: Any, right: Any, scope: Scope | None = None) -> bool | None:
     """FEEL ``=``: null equals only null; different types give null (reported)."""
     if left is None or right is None:
@@ -168,22 +164,34 @@ def equals(left: Any, right: Any, scope: Scope | None = None) -> bool | None:
     tl, tr = type(left), type(right)
     if tl is tr and tl in (Decimal, str, bool):
         return left == right
-    if isinstance(left, list) and isinstance(right, list):
+    if tl is list and tr is list:
         if len(left) != len(right):
             return False
         return _all_equal(zip(left, right), scope)
-    if isinstance(left, dict) and isinstance(right, dict):
+    if tl is dict and tr is dict:
         if left.keys() != right.keys():
             return False
         return _all_equal(((left[k], right[k]) for k in left), scope)
-    if type_name(left) != type_name(right):
+    if tl is not tr:
         if scope is not None:
-            _mismatch(scope, "=", left, right)
+            mismatch(scope, "=", left, right)
         return None
-    try:
-        return left == right
-    except TypeError:
-        return None
+    if tl is FeelTime:
+        return tops.time_key(left, millis=True) == tops.time_key(right, millis=True)
+    if tl is FeelDateTime:
+        return tops.date_time_equal(left, right)
+    if tl is Range:
+        return _ranges_equal(left, right, scope)
+    if tl is FeelFunction:
+        return left is right
+    return left == right
+
+
+def _ranges_equal(left: Range, right: Range, scope: Scope | None) -> bool | None:
+    if left.op != right.op or left.start_included != right.start_included or \
+            left.end_included != right.end_included:
+        return False
+    return _all_equal(((left.start, right.start), (left.end, right.end)), scope)
 
 
 def _all_equal(pairs, scope: Scope | None) -> bool | None:
@@ -197,16 +205,15 @@ def _all_equal(pairs, scope: Scope | None) -> bool | None:
     return result
 
 
-import operator as _operator
-
 _ORDER_OPS = {"<": _operator.lt, "<=": _operator.le, ">": _operator.gt, ">=": _operator.ge,
               "=": _operator.eq, "!=": _operator.ne}
-_ORDERED = (Decimal, str, dt.date, dt.datetime, dt.time, dt.timedelta, YearsMonthsDuration)
+_ORDERED = (Decimal, str, FeelDate, DayTimeDuration, YearsMonthsDuration)
 
 
 def compare(op: str, left: Any, right: Any, scope: Scope) -> bool | None:
     """FEEL ``< <= > >= = !=``: null when either side is null or the types differ."""
-    if type(left) is Decimal and type(right) is Decimal:  # the hot path of decision tables
+    tl = type(left)
+    if tl is Decimal and type(right) is Decimal:  # the hot path of decision tables
         return _ORDER_OPS[op](left, right)
     if op == "=":
         return equals(left, right, scope)
@@ -215,30 +222,39 @@ def compare(op: str, left: Any, right: Any, scope: Scope) -> bool | None:
         return None if same is None else not same
     if left is None or right is None:
         return None
-    if type_name(left) != type_name(right) or not isinstance(left, _ORDERED):
-        return _mismatch(scope, op, left, right)
-    try:
-        if op == "<":
-            return left < right
-        if op == "<=":
-            return left <= right
-        if op == ">":
-            return left > right
-        return left >= right
-    except TypeError:  # e.g. naive vs aware date and time
-        return _mismatch(scope, op, left, right)
+    if tl is not type(right):
+        return mismatch(scope, op, left, right)
+    if tl in _ORDERED:
+        return _ORDER_OPS[op](left, right)
+    if tl is FeelTime:
+        return _ORDER_OPS[op](tops.time_key(left), tops.time_key(right))
+    if tl is FeelDateTime:
+        keys = tops.date_time_keys(left, right)
+        if keys is None:
+            return mismatch(scope, op, left, right)
+        return _ORDER_OPS[op](*keys)
+    return mismatch(scope, op, left, right)
 
 
 def in_range(value: Any, rng: Range, scope: Scope) -> bool | None:
     """Whether ``value`` lies in ``rng`` (null when incomparable)."""
+    if rng.op == "=":
+        return equals(value, rng.start, scope)
+    if rng.op == "!=":
+        same = equals(value, rng.start, scope)
+        return None if same is None else not same
     if value is None:
         return None
     low_ok: bool | None = True
     if rng.start is not None:
         low_ok = compare("<=" if rng.start_included else "<", rng.start, value, scope)
+    elif rng.op is None:
+        low_ok = None  # (null..x]: an unknown start
     high_ok: bool | None = True
     if rng.end is not None:
         high_ok = compare(">=" if rng.end_included else ">", rng.end, value, scope)
+    elif rng.op is None:
+        high_ok = None
     return logical_and(low_ok, high_ok)
 
 
@@ -264,13 +280,20 @@ def logical_or(left: Any, right: Any) -> bool | None:
     return False
 
 
-def is_instance(value: Any, name: str) -> bool:
-    """FEEL ``instance of`` for the built-in type names."""
-    if name == "Any":
-        return value is not None
-    if name == "Null":
-        return value is None
-    actual = type_name(value)
-    if name == "function":
-        return isinstance(value, FeelFunction)
-    return actual == name
+def matches(value: Any, test: Any, scope: Scope) -> bool | None:
+    """``value in test``: a range contains it, a list holds it (or is it), or it equals."""
+    if isinstance(test, Range):
+        return in_range(value, test, scope)
+    if isinstance(test, list):
+        if isinstance(value, list) and equals(value, test, scope) is True:
+            return True
+        result: bool | None = False
+        for item in test:
+            if isinstance(item, Range):
+                result = logical_or(result, in_range(value, item, scope))
+            elif equals(value, item) is True:
+                return True
+            if result is True:
+                return True
+        return result
+    return equals(value, test, scope)

@@ -6,33 +6,35 @@ True, False, or None (FEEL null, e.g. comparing a string with a number).
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
-from typing import Any, Callable, Mapping
-
-from lark import Tree
+from functools import lru_cache
+from typing import Any, Callable, Iterable, Mapping
 
 from engine.feel import operators as ops
-from engine.feel.compiler import Compiler, is_constant, membership, uses_input
-from engine.feel.parser import parse
+from engine.feel.compiler import Compiler, is_constant, uses_input
+from engine.feel.expression import BUILTIN_NAMES, FeelView, special_names
+from engine.feel.parser import Tree, parse_unary_tests
 from engine.feel.scope import Scope
 from engine.feel.values import Range, to_feel
 
 Test = Callable[[Any, Scope], "bool | None"]
 
-_NEGATION = re.compile(r"^\s*not\s*\((.*)\)\s*$", re.S)
-
 
 class UnaryTests:
     """A compiled input entry. Immutable, so one instance serves every thread."""
 
-    __slots__ = ("source", "_tests", "_negated", "is_wildcard")
+    __slots__ = ("source", "_tests", "_negated", "is_wildcard", "check", "needs_scope")
 
-    def __init__(self, source: str, tests: list[Test], negated: bool) -> None:
+    def __init__(self, source: str, tests: list[Test], negated: bool,
+                 needs_scope: bool = True) -> None:
         self.source = source
         self._tests = tests
         self._negated = negated
         self.is_wildcard = not tests  # `-` or empty: matches anything, even null
+        #: whether the cell names variables (or ``?``): only then does it need its own scope
+        self.needs_scope = needs_scope
+        #: ``test`` itself, or for a single positive test its function (the DMN hot path)
+        self.check: Test = tests[0] if len(tests) == 1 and not negated else self.test
 
     def matches(self, value: Any, context: Mapping[str, Any] | Scope | None = None
                 ) -> bool | None:
@@ -44,7 +46,7 @@ class UnaryTests:
         """
         if not self._tests:
             return True
-        scope = context if isinstance(context, Scope) else Scope(_FeelView(context or {}))
+        scope = context if isinstance(context, Scope) else Scope(FeelView(context or {}))
         return self.test(to_feel(value), scope)
 
     def test(self, value: Any, scope: Scope) -> bool | None:
@@ -72,59 +74,35 @@ class UnaryTests:
         return f"UnaryTests({self.source!r})"
 
 
-class _FeelView(dict):
-    """Converts caller values to FEEL lazily, on first lookup."""
-
-    def __init__(self, source: Mapping[str, Any]) -> None:
-        super().__init__()
-        self._source = source
-
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        if key in self:
-            return self[key]
-        if key not in self._source:
-            return default
-        value = self[key] = to_feel(self._source[key])
-        return value
+def compile_unary_tests(text: str | None, names: Iterable[str] = ()) -> UnaryTests:
+    """Compile one input-entry cell (cached); raises FeelError when it does not parse."""
+    declared = names if isinstance(names, frozenset) else frozenset(names)
+    return _compile(text if text is not None else "",
+                    special_names(declared) if declared else declared)
 
 
-def compile_unary_tests(text: str) -> UnaryTests:
-    """Compile one input-entry cell; raises FeelError when it does not parse."""
-    source = text if text is not None else ""
+@lru_cache(maxsize=8192)
+def _compile(source: str, names: frozenset[str]) -> UnaryTests:
     body = source.strip()
-    negated = False
     if body in ("", "-"):
         return UnaryTests(source, [], False)
-    match = _NEGATION.match(body)
-    if match and _balanced(match[1]):
-        negated, body = True, match[1].strip()
-    tree = parse(body, start="unary_tests")
+    tree = parse_unary_tests(body, names | BUILTIN_NAMES)
+    if tree[0] == "any":
+        return UnaryTests(source, [], False)
     compiler = Compiler(source)
-    return UnaryTests(source, [_compile_test(t, compiler) for t in tree.children], negated)
-
-
-def _balanced(text: str) -> bool:
-    """`not(a) or not(b)` must not be read as not( `a) or not(b` )."""
-    depth, in_string = 0, False
-    for ch in text:
-        if ch == '"':
-            in_string = not in_string
-        elif not in_string:
-            depth += {"(": 1, ")": -1}.get(ch, 0)
-            if depth < 0:
-                return False
-    return depth == 0
+    needs_scope = not all(is_constant(t[2] if t[0] == "cmprange" else t) for t in tree[1])
+    return UnaryTests(source, [_compile_test(t, compiler) for t in tree[1]], tree[0] == "not",
+                      needs_scope)
 
 
 def _compile_test(tree: Tree, compiler: Compiler) -> Test:
-    if tree.data == "compare_test":
-        op, operand = str(tree.children[0]), compiler.compile(tree.children[1])
-        if is_constant(tree.children[1]):
-            bound = operand(Scope({}))
+    if tree[0] == "cmprange":
+        op, operand_tree = tree[1], tree[2]
+        if is_constant(operand_tree):
+            bound = compiler.compile(operand_tree)(Scope({}))
             if type(bound) is Decimal:
                 return _decimal_compare(op, bound)
-            return lambda value, scope: ops.compare(op, value, bound, scope)
-        return lambda value, scope: ops.compare(op, value, operand(scope), scope)
+        return compiler.test(tree)
     node = compiler.compile(tree)
     if uses_input(tree):
         return lambda value, scope: node(scope.child({"?": value})) is True
@@ -134,18 +112,41 @@ def _compile_test(tree: Tree, compiler: Compiler) -> Test:
             kind = type(expected)
             return lambda value, scope: value == expected if type(value) is kind \
                 else _equality_test(value, expected, scope)
+        if isinstance(expected, Range) and expected.op is None and \
+                type(expected.start) is Decimal and type(expected.end) is Decimal:
+            return _decimal_range(expected)
     return lambda value, scope: _equality_test(value, node(scope), scope)
+
+
+def _decimal_range(rng: Range) -> Test:
+    """A constant numeric range cell such as ``[0..5[``: compared directly for numbers."""
+    low, high = rng.start, rng.end
+    above = low.__le__ if rng.start_included else low.__lt__
+    below = high.__ge__ if rng.end_included else high.__gt__
+
+    def in_range(value: Any, scope: Scope) -> bool | None:
+        if type(value) is Decimal:
+            return above(value) and below(value)
+        return ops.matches(value, rng, scope) if value is not None else None
+    return in_range
 
 
 def _decimal_compare(op: str, bound: Decimal) -> Test:
     check = {"<": bound.__gt__, "<=": bound.__ge__, ">": bound.__lt__, ">=": bound.__le__,
              "=": bound.__eq__, "!=": bound.__ne__}[op]
+    if op in ("=", "!="):
+        def compare(value: Any, scope: Scope) -> bool | None:
+            if type(value) is Decimal:
+                return check(value)
+            return ops.compare(op, value, bound, scope)
+        return compare
+    as_range = Range.comparison(op, bound)
 
-    def compare(value: Any, scope: Scope) -> bool | None:
+    def in_range(value: Any, scope: Scope) -> bool | None:
         if type(value) is Decimal:
             return check(value)
-        return ops.compare(op, value, bound, scope)
-    return compare
+        return ops.in_range(value, as_range, scope)
+    return in_range
 
 
 def _equality_test(value: Any, expected: Any, scope: Scope) -> bool | None:
@@ -153,14 +154,9 @@ def _equality_test(value: Any, expected: Any, scope: Scope) -> bool | None:
     if expected is None:
         return value is None
     if isinstance(expected, (list, Range)):
-        if isinstance(value, list) and isinstance(expected, list):
-            same = ops.equals(value, expected, scope)
-            if same is True:
-                return True
-        return membership(value, expected, scope)
+        return ops.matches(value, expected, scope)
     if type(expected) is bool and type(value) is not bool:
         return expected  # a boolean expression over other variables, e.g. `Age > 18`
     if value is None:
         return False
     return ops.equals(value, expected, scope)
-

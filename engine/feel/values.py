@@ -5,81 +5,113 @@ FEEL type            Python representation
 number               ``decimal.Decimal`` (ints and floats are converted on the way in)
 string / boolean     ``str`` / ``bool``
 null                 ``None``
-date                 ``datetime.date``
-time                 ``datetime.time`` (optionally with tzinfo)
-date and time        ``datetime.datetime`` (optionally with tzinfo)
-days and time dur.   ``datetime.timedelta``
-years and months d.  :class:`YearsMonthsDuration` (a whole number of months)
+date                 :class:`~engine.feel.temporal.FeelDate` (any year)
+time                 :class:`~engine.feel.temporal.FeelTime` (nanoseconds, offset or zone id)
+date and time        :class:`~engine.feel.temporal.FeelDateTime`
+days and time dur.   :class:`~engine.feel.temporal.DayTimeDuration` (nanoseconds)
+years and months d.  :class:`~engine.feel.temporal.YearsMonthsDuration` (months)
 list / context       ``list`` / ``dict`` with ``str`` keys
 range                :class:`Range`
 function             :class:`FeelFunction`
+
+Python ``date``/``time``/``datetime``/``timedelta`` given by callers become the FEEL types;
+:func:`to_python` turns results back into plain Python where that loses nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Context, Decimal, ROUND_HALF_EVEN, DivisionByZero, InvalidOperation, Overflow
 from typing import Any, Callable, Mapping
 
+from engine.feel.temporal import DayTimeDuration, FeelDate, FeelDateTime, FeelTime, \
+    YearsMonthsDuration
+from engine.feel.temporal_parse import from_python
+
 # FEEL numbers are IEEE 754-2008 decimal128: 34 significant digits, half-even rounding.
-DECIMAL = Context(prec=34, rounding=ROUND_HALF_EVEN,
+DECIMAL = Context(prec=34, rounding=ROUND_HALF_EVEN, Emax=6144, Emin=-6143,
                   traps=[InvalidOperation, DivisionByZero, Overflow])
 
 
-@dataclass(frozen=True, order=True)
-class YearsMonthsDuration:
-    """A FEEL years-and-months duration, kept as a signed number of months.
+class Range:
+    """A FEEL range such as ``[1..5[`` or ``< 10`` (an open end is ``None``).
 
-    Python's ``timedelta`` cannot hold months (their length varies), hence this type.
+    ``op`` is set for ranges written as a comparison (``< 10``, ``>= 3``, ``= 5``,
+    ``!= 5``): FEEL keeps them distinct from ``(null..10)``, and ``=``/``!=`` are not
+    intervals at all.
     """
 
-    months: int
+    __slots__ = ("start", "end", "start_included", "end_included", "op")
 
-    @property
-    def years(self) -> int:
-        return int(self.months / 12)
+    def __init__(self, start: Any, end: Any, start_included: bool = True,
+                 end_included: bool = True, op: str | None = None) -> None:
+        self.start, self.end = start, end
+        self.start_included, self.end_included, self.op = start_included, end_included, op
 
-    def __str__(self) -> str:
-        sign = "-" if self.months < 0 else ""
-        years, months = divmod(abs(self.months), 12)
-        body = (f"{years}Y" if years else "") + (f"{months}M" if months or not years else "")
-        return f"{sign}P{body}"
+    @classmethod
+    def comparison(cls, op: str, value: Any) -> "Range":
+        if op == "<":
+            return cls(None, value, False, False, op)
+        if op == "<=":
+            return cls(None, value, False, True, op)
+        if op == ">":
+            return cls(value, None, False, False, op)
+        if op == ">=":
+            return cls(value, None, True, False, op)
+        return cls(value, value, True, True, op)  # = and !=
+
+    def identity(self) -> tuple:
+        return (self.start, self.end, self.start_included, self.end_included, self.op)
+
+    def __repr__(self) -> str:
+        if self.op:
+            return f"Range({self.op} {self.start if self.end is None else self.end!r})"
+        opener, closer = "[" if self.start_included else "(", "]" if self.end_included else ")"
+        return f"Range({opener}{self.start!r}..{self.end!r}{closer})"
 
 
-@dataclass(frozen=True)
-class Range:
-    """A FEEL range value such as ``[1..5[`` (either end may be ``None`` for unbounded)."""
-
-    start: Any
-    end: Any
-    start_included: bool = True
-    end_included: bool = True
-
-
-@dataclass(frozen=True)
 class FeelFunction:
     """A callable FEEL value: a built-in, a ``function(...)`` literal or a DMN BKM.
 
-    ``invoke`` receives the evaluated positional arguments and the calling scope; named
-    arguments are mapped to positions through ``params`` before the call.
+    ``invoke(args, scope)`` receives evaluated positional arguments and the calling scope.
+    ``params`` names the parameters (named arguments are mapped through them) and
+    ``param_types`` optionally holds a FEEL type per parameter (checked on invocation).
     """
 
-    name: str
-    params: tuple[str, ...]
-    invoke: Callable[[list[Any], Any], Any]
-    variadic: bool = False
+    __slots__ = ("name", "params", "invoke", "variadic", "param_types", "result_type")
+
+    def __init__(self, name: str, params: tuple[str, ...], invoke: Callable[[list, Any], Any],
+                 variadic: bool = False, param_types: tuple[Any, ...] | None = None,
+                 result_type: Any = None) -> None:
+        self.name, self.params, self.invoke, self.variadic = name, params, invoke, variadic
+        self.param_types, self.result_type = param_types, result_type
+
+    def bind(self, named: dict[str, Any]) -> list[Any]:
+        """Positional arguments for a call by name; raises TypeError for an unknown name."""
+        unknown = [n for n in named if n not in self.params]
+        if unknown:
+            raise TypeError(f"{self.name}() has no parameter {unknown[0]!r}")
+        return [named.get(p) for p in self.params]
 
     def __call__(self, *args: Any) -> Any:
         return self.invoke(list(args), None)
 
+    def __repr__(self) -> str:
+        return f"FeelFunction({self.name}({', '.join(self.params)}))"
+
+
+_AS_IS = frozenset({str, bool, type(None)})
+
 
 def to_feel(value: Any) -> Any:
     """Convert a caller's Python value into its FEEL representation (see module doc)."""
-    if value is None or isinstance(value, (str, bool, Decimal)):
-        if isinstance(value, Decimal) and not value.is_finite():
-            return None
+    kind = type(value)
+    if kind in _AS_IS:
         return value
+    if kind is int:
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
@@ -90,35 +122,37 @@ def to_feel(value: Any) -> Any:
         return {str(k): to_feel(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [to_feel(v) for v in value]
+    if isinstance(value, (dt.date, dt.time, dt.timedelta)):
+        return from_python(value)
     return value
+
+
+def to_python(value: Any) -> Any:
+    """A FEEL value as plain Python: temporals as ``datetime`` values where they fit (else
+    their FEEL text), lists and contexts converted item by item, the rest unchanged."""
+    if isinstance(value, list):
+        return [to_python(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_python(v) for k, v in value.items()}
+    converter = getattr(value, "to_python", None)
+    return converter() if converter is not None else value
+
+
+_TYPE_NAMES: dict[type, str] = {
+    bool: "boolean", Decimal: "number", str: "string", FeelDate: "date", FeelTime: "time",
+    FeelDateTime: "date and time", DayTimeDuration: "days and time duration",
+    YearsMonthsDuration: "years and months duration", list: "list", dict: "context",
+    Range: "range", FeelFunction: "function",
+}
 
 
 def type_name(value: Any) -> str:
     """The FEEL type name of a value, for messages and ``instance of``."""
     if value is None:
         return "Null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, Decimal):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dt.datetime):
-        return "date and time"
-    if isinstance(value, dt.date):
-        return "date"
-    if isinstance(value, dt.time):
-        return "time"
-    if isinstance(value, dt.timedelta):
-        return "days and time duration"
-    if isinstance(value, YearsMonthsDuration):
-        return "years and months duration"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "context"
-    if isinstance(value, Range):
-        return "range"
+    name = _TYPE_NAMES.get(type(value))
+    if name is not None:
+        return name
     if isinstance(value, FeelFunction):
         return "function"
     return type(value).__name__

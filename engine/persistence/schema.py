@@ -67,7 +67,9 @@ class DecisionDefinition(Base):
 
 class ProcessInstance(Base):
     __tablename__ = "mlc_process_instances"
-    __table_args__ = (Index("ix_mlc_instances_status_key", "status", "definition_key"),)
+    __table_args__ = (Index("ix_mlc_instances_status_key", "status", "definition_key"),
+                      Index("ix_mlc_instances_created_at", "created_at"),
+                      Index("ix_mlc_instances_status_ended", "status", "ended_at"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     definition_id: Mapped[str] = mapped_column(ForeignKey("mlc_process_definitions.id"), index=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from engine import Database
 from tests.integration.test_api_helpers import BPMN, MODELER, make_wired_app
@@ -45,4 +45,4 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", APP)
 @settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_no_server_errors(case):
-    case.call_and_validate(checks=[not_a_server_error])
+    case.call_and_validate(checks=[not_a_server_error, response_schema_conformance])

@@ -33,7 +33,8 @@ def free_port() -> int:
 class Server:
     """One ``mlc serve`` process; always killed in teardown."""
 
-    def __init__(self, tmp_path: Path, token: str | None = None, workers: int = 1) -> None:
+    def __init__(self, tmp_path: Path, token: str | None = None, workers: int = 1,
+                 environment: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.rest = self.base + "/engine-rest"
@@ -42,6 +43,7 @@ class Server:
         env["MLC_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
         if token:
             env["MLC_API_TOKEN"] = token
+        env.update(environment or {})
         self.log = (tmp_path / "serve.log").open("w+")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from mlc.cli import main; main()", "serve",

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from engine.errors import ExpressionError
-from engine.feel import FeelError, YearsMonthsDuration, compile_expression, \
-    compile_unary_tests, evaluate
+from engine.feel import DayTimeDuration, FeelDate, FeelError, YearsMonthsDuration, \
+    compile_expression, compile_unary_tests, evaluate
 
 D = Decimal
 
@@ -75,11 +75,10 @@ def test_division_by_zero_is_null_and_reported():
 
 
 @pytest.mark.parametrize("text", [
-    'date("9999-12-31") + duration("P1Y")', 'date("0001-01-01") - duration("P1Y")',
-    'date and time("9999-12-31T00:00:00") + duration("P1D")',
-    'time("10:00:00") + duration("P999999999D")',
-    'duration("P999999999D") + duration("P999999999D")', 'duration("P999999999D") * 2',
-    'duration("P1D") / 0.000000000000000000000000000000000000000001',
+    'date("999999999-12-31") + duration("P1Y")', 'date("-999999999-01-01") - duration("P1Y")',
+    'date and time("999999999-12-31T00:00:00") + duration("P1D")',
+    'date("999999999-12-31") + duration("P1D")',
+    "1e6000 * 1e6000", "10 ** 10000",
 ])
 def test_temporal_overflow_is_null_and_reported(text):
     errors: list[str] = []
@@ -129,8 +128,9 @@ def test_paths_filters_contexts_and_loops():
 
 
 def test_dates_times_and_durations():
-    assert evaluate('date("2026-01-31") + duration("P1M")') == dt.date(2026, 2, 28)
-    assert evaluate('date("2026-03-01") - date("2026-01-01")') == dt.timedelta(days=59)
+    assert evaluate('date("2026-01-31") + duration("P1M")') == FeelDate(2026, 2, 28)
+    assert evaluate('date("2026-03-01") - date("2026-01-01")') == \
+        DayTimeDuration(59 * 86400 * 10**9)
     assert evaluate('duration("P1Y") + duration("P2M")') == YearsMonthsDuration(14)
     assert evaluate('date and time("2026-01-01T10:30:00Z").hour') == D(10)
     assert evaluate('@"2026-01-01" < date("2026-01-02")') is True

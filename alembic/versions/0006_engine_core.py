@@ -1,7 +1,7 @@
 """engine core: user tasks, jobs, idempotency keys, incident job/token
 
-Revision ID: 0005_engine_core
-Revises: 0004_automations
+Revision ID: 0006_engine_core
+Revises: 0005_instance_time_indexes
 
 Instances written by the SpiffWorkflow-based engine are converted when first loaded
 (engine/bpmn/legacy.py); no data migration is needed here.
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import engine.db
 
 
-revision = '0005_engine_core'
-down_revision = '0004_automations'
+revision = '0006_engine_core'
+down_revision = '0005_instance_time_indexes'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,424 @@
+"""Response schemas of the OpenAPI document, by (method, path): what each route answers with.
+
+Kept beside the routes rather than in their decorators so the routes stay untouched;
+``tests/integration/test_openapi_responses.py`` checks that every JSON route has one and that
+real answers validate against them, so the document cannot drift from what is served.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict
+
+from connectors.registry import (DeploymentRecord, JobRecord, ModelRecord, RuntimeRecord,
+                                 SnapshotRecord)
+
+JSON = Any
+Timestamp = Optional[str]
+
+
+class Schema(BaseModel):
+    """A documented answer; servers may add fields later, so more are allowed."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# -- native /api ----------------------------------------------------------------------------
+
+class IncidentOut(Schema):
+    id: str
+    instance_id: str
+    activity_id: Optional[str]
+    external_task_id: Optional[str]
+    kind: str
+    message: str
+    status: str
+    created_at: str
+    resolved_at: Timestamp
+
+
+class InstanceOut(Schema):
+    id: str
+    definition_id: str
+    key: str
+    business_key: Optional[str]
+    status: str
+    variables: dict[str, JSON]
+    active_activities: list[str]
+    error: Optional[str]
+    created_at: str
+    ended_at: Timestamp
+    incidents: list[IncidentOut]
+
+
+class HistoryEntryOut(Schema):
+    id: int
+    at: str
+    kind: str
+    activity_id: Optional[str]
+    name: Optional[str]
+    data: dict[str, JSON]
+
+
+class DefinitionOut(Schema):
+    id: str
+    key: str
+    name: Optional[str]
+    version: int
+    deployment_id: str
+    resource: Optional[str]
+
+
+class DecisionDefinitionOut(Schema):
+    id: str
+    key: str
+    name: Optional[str]
+    version: int
+    deployment_id: str
+
+
+class DeploymentOut(Schema):
+    id: str
+    name: str
+    created_at: str
+    processes: list[DefinitionOut]
+    decisions: list[DecisionDefinitionOut]
+    filtered: list[str]
+
+
+class SignalOut(Schema):
+    started: list[str]
+    resumed: list[str]
+
+
+class MessageOut(Schema):
+    instances: list[str]
+
+
+class ExternalTaskOut(Schema):
+    id: str
+    topic: str
+    instance_id: str
+    process_key: str
+    business_key: Optional[str]
+    activity_id: str
+    variables: dict[str, JSON]
+    properties: dict[str, str]
+    idempotency_key: str
+    attempt: int
+    retries: Optional[int]
+    worker_id: str
+    lock_expires_at: Timestamp
+    error_message: Optional[str]
+    error_details: Optional[str]
+
+
+class DecisionOut(Schema):
+    decision_id: str
+    result: list[dict[str, JSON]]
+    value: JSON
+    matched_rules: list[JSON]
+    errors: list[str]
+
+
+class PredictionsOut(Schema):
+    deployed_model_id: str
+    predictions: list[JSON]
+
+
+class TicketOut(Schema):
+    key: str
+    system: str
+    status: str
+    summary: str
+    description: str
+    kind: str
+    fields: dict[str, JSON]
+    idempotency_key: Optional[str]
+    instance_id: Optional[str]
+    url: Optional[str]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class TicketEventOut(Schema):
+    event: str
+    body: Optional[str]
+    from_status: Optional[str]
+    to_status: Optional[str]
+    fields: dict[str, JSON]
+    created_at: str
+
+
+class TicketWithEventsOut(TicketOut):
+    events: list[TicketEventOut]
+
+
+class ResolutionOut(Schema):
+    outcome: str
+    ticket_key: str
+    status: str
+    instance_ids: list[str]
+
+
+class TransitionOut(Schema):
+    ticket: TicketOut
+    resolution: Optional[ResolutionOut]
+
+
+class WebhookOut(ResolutionOut):
+    reason: Optional[str]
+
+
+class NotificationOut(Schema):
+    id: int
+    channel: str
+    status: str
+    title: str
+    text: str
+    data: dict[str, JSON]
+    instance_id: Optional[str]
+    process_key: Optional[str]
+    created_at: Timestamp
+
+
+class AutomationChangeOut(Schema):
+    name: str
+    model_id: str
+    action: str
+    source_file: Optional[str]
+
+
+class BuildOut(Schema):
+    id: str
+    status: str
+    git_commit: Optional[str]
+    snapshot_id: Optional[str]
+    metrics: Optional[dict[str, JSON]]
+    deployment: JSON
+    reason: Optional[str]
+    started_at: str
+    finished_at: Timestamp
+
+
+class AutomationRunOut(Schema):
+    instance_id: str
+    status: str
+    started_at: str
+    ended_at: Timestamp
+    trigger: JSON
+    outcome: JSON
+    build: Optional[BuildOut]
+    incidents: list[IncidentOut]
+
+
+class AutomationOut(Schema):
+    name: str
+    model_id: str
+    status: str
+    trigger_kind: str
+    description: str
+    process_key: str
+    source_file: Optional[str]
+    created_at: str
+    updated_at: str
+    spec: dict[str, JSON]
+    cron: Optional[str] = None
+    next_due_at: Timestamp = None
+    metric_state: Optional[dict[str, JSON]] = None
+
+
+class AutomationWithRunsOut(AutomationOut):
+    runs: list[AutomationRunOut]
+
+
+class AutomationDeletedOut(Schema):
+    name: str
+    deleted: bool
+
+
+class BuildDetailOut(BuildOut):
+    automation: str
+    model_id: str
+    instance_id: Optional[str]
+    log_tail: Optional[str]
+
+
+class HealthOut(Schema):
+    status: str
+    database: str
+
+
+# -- Camunda 7 /engine-rest and ModelOp /mlc-service ----------------------------------------
+
+class CamundaLink(Schema):
+    method: str
+    href: str
+    rel: str
+
+
+class CamundaTypedValue(Schema):
+    value: JSON
+    type: str
+    valueInfo: dict[str, JSON]
+
+
+class CamundaProcessDefinition(Schema):
+    id: str
+    key: str
+    name: Optional[str]
+    version: int
+    resource: Optional[str]
+    deploymentId: str
+    suspended: bool
+
+
+class CamundaDeployment(Schema):
+    links: list[CamundaLink]
+    id: str
+    name: Optional[str]
+    source: Optional[str]
+    deploymentTime: Optional[str]
+    tenantId: Optional[str]
+
+
+class CamundaDeploymentWithDefinitions(CamundaDeployment):
+    deployedProcessDefinitions: Optional[dict[str, CamundaProcessDefinition]]
+    deployedDecisionDefinitions: Optional[dict[str, dict[str, JSON]]]
+
+
+class CamundaProcessInstance(Schema):
+    links: list[CamundaLink]
+    id: str
+    definitionId: str
+    businessKey: Optional[str]
+    ended: bool
+    suspended: bool
+    variables: Optional[dict[str, CamundaTypedValue]] = None
+
+
+class CamundaExternalTask(Schema):
+    activityId: str
+    id: str
+    lockExpirationTime: Optional[str]
+    processDefinitionKey: str
+    processInstanceId: str
+    retries: Optional[int]
+    workerId: Optional[str]
+    topicName: str
+    businessKey: Optional[str]
+    errorMessage: Optional[str]
+
+
+class CamundaLockedExternalTask(CamundaExternalTask):
+    variables: dict[str, CamundaTypedValue]
+    extensionProperties: Optional[dict[str, str]] = None
+
+
+class CamundaCount(Schema):
+    count: int
+
+
+class CamundaVersion(Schema):
+    version: str
+
+
+class CamundaEngine(Schema):
+    name: str
+
+
+class CamundaMessageResult(Schema):
+    resultType: str
+    execution: Optional[dict[str, JSON]] = None
+    processInstance: Optional[CamundaProcessInstance] = None
+    variables: Optional[dict[str, CamundaTypedValue]] = None
+
+
+class ModelOpSignalResult(Schema):
+    started: list[CamundaProcessInstance]
+    resumed: list[str]
+
+
+R = "/engine-rest"
+
+RESPONSES: dict[tuple[str, str], Any] = {
+    # native
+    ("get", "/api/process-definitions"): list[DefinitionOut],
+    ("post", "/api/process-definitions/{key}/start"): InstanceOut,
+    ("post", "/api/deployments"): DeploymentOut,
+    ("get", "/api/process-instances"): list[InstanceOut],
+    ("get", "/api/process-instances/{instance_id}"): InstanceOut,
+    ("get", "/api/process-instances/{instance_id}/history"): list[HistoryEntryOut],
+    ("post", "/api/process-instances/{instance_id}/terminate"): InstanceOut,
+    ("post", "/api/signals"): SignalOut,
+    ("post", "/api/messages"): MessageOut,
+    ("get", "/api/incidents"): list[IncidentOut],
+    ("post", "/api/incidents/{incident_id}/retry"): InstanceOut,
+    ("get", "/api/external-tasks"): list[ExternalTaskOut],
+    ("get", "/api/external-tasks/{task_id}"): ExternalTaskOut,
+    ("post", "/api/decisions/{key}/evaluate"): DecisionOut,
+    ("get", "/api/models"): list[ModelRecord],
+    ("post", "/api/models"): ModelRecord,
+    ("get", "/api/models/{model_id}"): ModelRecord,
+    ("get", "/api/models/{model_id}/snapshots"): list[SnapshotRecord],
+    ("post", "/api/models/{model_id}/snapshots"): SnapshotRecord,
+    ("get", "/api/snapshots/{snapshot_id}"): SnapshotRecord,
+    ("get", "/api/runtimes"): list[RuntimeRecord],
+    ("post", "/api/runtimes"): RuntimeRecord,
+    ("get", "/api/runtimes/{runtime_id}"): RuntimeRecord,
+    ("get", "/api/deployed-models"): list[DeploymentRecord],
+    ("get", "/api/deployed-models/{deployment_id}"): DeploymentRecord,
+    ("post", "/api/deployed-models/{deployment_id}/predict"): PredictionsOut,
+    ("get", "/api/jobs"): list[JobRecord],
+    ("get", "/api/jobs/{job_id}"): JobRecord,
+    ("get", "/api/tickets"): list[TicketOut],
+    ("get", "/api/tickets/{key}"): TicketWithEventsOut,
+    ("post", "/api/tickets/{key}/transition"): TransitionOut,
+    ("post", "/api/webhooks/jira"): WebhookOut,
+    ("post", "/api/webhooks/servicenow"): WebhookOut,
+    ("get", "/api/notifications"): list[NotificationOut],
+    ("get", "/api/automations"): list[AutomationOut],
+    ("post", "/api/automations"): AutomationChangeOut,
+    ("get", "/api/automations/{name}"): AutomationWithRunsOut,
+    ("delete", "/api/automations/{name}"): AutomationDeletedOut,
+    ("get", "/api/automations/{name}/runs"): list[AutomationRunOut],
+    ("post", "/api/automations/{name}/pause"): AutomationOut,
+    ("post", "/api/automations/{name}/resume"): AutomationOut,
+    ("post", "/api/automations/{name}/run-now"): InstanceOut,
+    ("get", "/api/automation-builds/{build_id}"): BuildDetailOut,
+    ("get", "/healthz"): HealthOut,
+    ("get", "/api/openapi.json"): dict[str, JSON],
+    # Camunda 7 and ModelOp
+    ("post", f"{R}/deployment/create"): CamundaDeploymentWithDefinitions,
+    ("get", f"{R}/deployment"): list[CamundaDeployment],
+    ("get", f"{R}/deployment/count"): CamundaCount,
+    ("get", f"{R}/deployment/{{deployment_id}}"): CamundaDeployment,
+    ("post", f"{R}/message"): list[CamundaMessageResult],
+    ("post", f"{R}/external-task/fetchAndLock"): list[CamundaLockedExternalTask],
+    ("get", f"{R}/external-task"): list[CamundaExternalTask],
+    ("get", f"{R}/external-task/count"): CamundaCount,
+    ("get", f"{R}/external-task/{{task_id}}"): CamundaExternalTask,
+    ("get", f"{R}/version"): CamundaVersion,
+    ("get", f"{R}/engine"): list[CamundaEngine],
+    ("get", f"{R}/process-definition"): list[CamundaProcessDefinition],
+    ("get", f"{R}/process-definition/{{definition_id}}"): CamundaProcessDefinition,
+    ("get", f"{R}/process-definition/key/{{key}}"): CamundaProcessDefinition,
+    ("post", f"{R}/process-definition/{{definition_id}}/start"): CamundaProcessInstance,
+    ("post", f"{R}/process-definition/key/{{key}}/start"): CamundaProcessInstance,
+    ("post", f"{R}/process-definition/key/{{key}}/tenant-id/{{tenant_id}}/start"):
+        CamundaProcessInstance,
+    ("get", f"{R}/process-instance"): list[CamundaProcessInstance],
+    ("get", f"{R}/process-instance/count"): CamundaCount,
+    ("get", f"{R}/process-instance/{{instance_id}}"): CamundaProcessInstance,
+    ("get", f"{R}/process-instance/{{instance_id}}/variables"): dict[str, CamundaTypedValue],
+    ("get", f"{R}/process-instance/{{instance_id}}/variables/{{name}}"): CamundaTypedValue,
+    ("post", "/mlc-service/rest/signalResponsive"): ModelOpSignalResult,
+}
+
+# Answers that are not JSON: (method, path) -> media type.
+OTHER_MEDIA = {
+    ("get", "/metrics"): "text/plain",
+    ("get", f"{R}/process-instance/{{instance_id}}/variables/{{name}}/data"):
+        "application/octet-stream",
+}
