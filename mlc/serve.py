@@ -37,22 +37,19 @@ def is_loopback(host: str) -> bool:
 
 
 def timed_worker_class():
-    """A Worker that records handler latency and knows the task it is running."""
+    """A Worker that records handler latency."""
     from engine import Worker
 
     class TimedWorker(Worker):
         def __init__(self, *args: Any, latency=None, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.latency = latency
-            self.current: str | None = None
 
-        def execute(self, task) -> None:
-            self.current = task.id
+        def execute(self, task, **kwargs: Any) -> None:
             started = time.monotonic()
             try:
-                super().execute(task)
+                super().execute(task, **kwargs)
             finally:
-                self.current = None
                 if self.latency is not None:
                     self.latency.observe(task.topic, "handled", time.monotonic() - started)
 
@@ -88,8 +85,8 @@ def _loop(name: str, fn: Callable[[], Any], interval: float, stop: threading.Eve
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; a non-loopback address needs MLC_API_TOKEN.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(0, 64),
-              help="Embedded external-task worker threads for in-process topics.")
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(0, 64),
+              help="Handlers the embedded worker runs at once (0: no embedded worker).")
 @click.option("--threads", default=32, show_default=True, type=click.IntRange(1, 512),
               help="HTTP request threads (each long poll holds one).")
 @click.option("--lock", "lock_seconds", default=300.0, show_default=True,
@@ -123,9 +120,9 @@ def serve(host: str, port: int, workers: int, threads: int, lock_seconds: float,
 
     worker_class = timed_worker_class()
     pool = [worker_class(rt.engine, rt.handlers, lock_seconds=lock_seconds, latency=latency,
-                         worker_id=f"mlc-serve:{i}:{id(stop):x}") for i in range(workers)]
+                         worker_id=f"mlc-serve:{id(stop):x}", concurrency=workers)] if workers else []
     threads_running = [threading.Thread(target=w.run, args=(stop, poll), daemon=True,
-                                        name=f"mlc-worker-{i}") for i, w in enumerate(pool)]
+                                        name="mlc-worker") for w in pool]
     threads_running.append(threading.Thread(target=TimerScheduler(rt.engine).run, args=(stop,),
                                             daemon=True, name="mlc-timers"))
     for name, fn, interval in background_loops(rt):
@@ -146,7 +143,7 @@ def serve(host: str, port: int, workers: int, threads: int, lock_seconds: float,
         signals.signal(sig, request_stop)
     base = f"http://{host}:{server.effective_port}"
     click.echo(f"mlc serving on {base} "
-               f"({workers} worker(s); topics: {', '.join(rt.handlers.topics()) or '-'})\n"
+               f"({workers} handler thread(s); topics: {', '.join(rt.handlers.topics()) or '-'})\n"
                f"  cockpit  {base}/   API docs  {base}/api/docs"
                + ("   (sign in with MLC_API_TOKEN)" if settings.api_token else ""), err=True)
     sys.stderr.flush()
@@ -165,11 +162,11 @@ def _drain(rt, pool, threads_running, grace: float) -> None:
     for t in threads_running:
         t.join(max(0.0, deadline - time.monotonic()))
     for w in pool:
-        if w.current is not None:
-            log.warning("releasing task %s whose handler is still running", w.current)
+        for task_id in w.running:
+            log.warning("releasing task %s whose handler is still running", task_id)
             try:
-                rt.tasks.unlock(w.current)
+                rt.tasks.unlock(task_id)
             except Exception:
-                log.exception("could not release task %s", w.current)
-        else:
+                log.exception("could not release task %s", task_id)
+        if not w.running:
             w.close()
