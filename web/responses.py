@@ -335,6 +335,42 @@ class CamundaMessageResult(Schema):
     variables: Optional[dict[str, CamundaTypedValue]] = None
 
 
+class StartedOut(Schema):
+    started: list[str]
+
+
+class UserTaskOut(Schema):
+    id: str
+    name: Optional[str]
+    instance_id: str
+    definition_id: str
+    process_key: str
+    business_key: Optional[str]
+    activity_id: str
+    assignee: Optional[str]
+    candidate_users: list[str]
+    candidate_groups: list[str]
+    due_date: Optional[str]
+    follow_up_date: Optional[str]
+    priority: int
+    form_key: Optional[str]
+    form: dict[str, JSON]
+    created_at: str
+
+
+class CamundaTask(Schema):
+    id: str
+    name: Optional[str]
+    assignee: Optional[str]
+    created: Optional[str]
+    due: Optional[str]
+    priority: int
+    processDefinitionId: str
+    processInstanceId: str
+    taskDefinitionKey: str
+    formKey: Optional[str]
+
+
 class ModelOpSignalResult(Schema):
     started: list[CamundaProcessInstance]
     resumed: list[str]
@@ -352,6 +388,11 @@ RESPONSES: dict[tuple[str, str], Any] = {
     ("get", "/api/process-instances/{instance_id}/history"): list[HistoryEntryOut],
     ("post", "/api/process-instances/{instance_id}/terminate"): InstanceOut,
     ("post", "/api/signals"): SignalOut,
+    ("post", "/api/conditions"): StartedOut,
+    ("post", "/api/process-instances/{instance_id}/variables"): InstanceOut,
+    ("get", "/api/user-tasks"): list[UserTaskOut],
+    ("get", "/api/user-tasks/{task_id}"): UserTaskOut,
+    ("post", "/api/user-tasks/{task_id}/claim"): UserTaskOut,
     ("post", "/api/messages"): MessageOut,
     ("get", "/api/incidents"): list[IncidentOut],
     ("post", "/api/incidents/{incident_id}/retry"): InstanceOut,
@@ -413,6 +454,9 @@ RESPONSES: dict[tuple[str, str], Any] = {
     ("get", f"{R}/process-instance/{{instance_id}}"): CamundaProcessInstance,
     ("get", f"{R}/process-instance/{{instance_id}}/variables"): dict[str, CamundaTypedValue],
     ("get", f"{R}/process-instance/{{instance_id}}/variables/{{name}}"): CamundaTypedValue,
+    ("post", f"{R}/condition"): list[CamundaProcessInstance],
+    ("get", f"{R}/task"): list[CamundaTask],
+    ("get", f"{R}/task/{{task_id}}"): CamundaTask,
     ("post", "/mlc-service/rest/signalResponsive"): ModelOpSignalResult,
 }
 

@@ -149,8 +149,8 @@ def _build_container(doc: _Document, element, container_id: str, kind: str) -> C
             continue
         doc.elements[node_id] = el
         node = builder(doc, el, tag)
-        if node is None:
-            continue
+        if node is None:  # its problem is reported; a stand-in keeps flows and boundaries that
+            node = Node(node_id, Kind.TASK)  # name it from being reported as well
         node.container = container_id
         node.name = el.get("name")
         node.line = el.sourceline

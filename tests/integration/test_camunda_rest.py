@@ -352,7 +352,7 @@ def test_fetch_and_lock_validation_and_long_poll_timeout(client):
 
 
 def test_unknown_camunda_route_is_camunda_shaped(client):
-    r = client.get(f"{ER}/task")
+    r = client.get(f"{ER}/case-instance")
     assert r.status_code == 404 and set(r.json) == {"type", "message"}
 
 

@@ -127,7 +127,7 @@ def test_sigkill_of_the_batched_writer_loses_no_acknowledged_command(harness, da
     for _round in range(2):
         before = len(acks.read_text().split()) if acks.exists() else 0
         proc = subprocess.Popen([sys.executable, str(ROOT / "tests/fixtures/writer_process.py"),
-                                 database.test_url, str(acks)], env=env)
+                                 database.test_url, str(acks), f"r{_round}"], env=env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and (
                 not acks.exists() or len(acks.read_text().split()) < before + 150):

@@ -26,9 +26,9 @@ def test_edit_is_exposed_audited_and_reaches_a_retried_incident(process):
     seen = []
 
     def call(ctx):
-        seen.append(ctx.variables["url"])
-        if "bad" in ctx.variables["url"]:
-            raise RuntimeError("unreachable " + ctx.variables["url"])
+        seen.append((ctx.variables["url"], ctx.variables["endpoint"]))
+        if "bad" in ctx.variables["endpoint"]:
+            raise RuntimeError("unreachable " + ctx.variables["endpoint"])
         return {"done": True}
 
     harness.handle("call", call)
@@ -53,7 +53,9 @@ def test_edit_is_exposed_audited_and_reaches_a_retried_incident(process):
     [incident] = after["incidents"]
     harness.tasks.retry_incident(incident["id"])
     harness.drain()
-    assert seen == ["http://bad/api", "http://good/api"]   # the input mapping saw the edit
+    # the retry sees the edited process variable; an input parameter keeps the value it got
+    # when the activity started, as in Camunda (input mappings run once, on entry)
+    assert seen == [("http://bad/api", "http://bad"), ("http://bad/api", "http://good")]
     assert harness.status(instance["id"]) == "completed"
 
 
