@@ -104,6 +104,21 @@ class HandlerRegistry:
     def topics(self) -> list[str]:
         return sorted(self._handlers)
 
+    def subset(self, include: list[str] | None = None,
+               exclude: list[str] | None = None) -> "HandlerRegistry":
+        """The same handlers (and listeners) restricted to some topics, for placing work on
+        nodes (``mlc worker --topics`` / ``--exclude-topics``). Unknown topics are an error."""
+        unknown = sorted((set(include or []) | set(exclude or [])) - set(self._handlers))
+        if unknown:
+            raise ConfigurationError(f"no handler for topic(s) {', '.join(unknown)} (known: "
+                                     f"{', '.join(self.topics()) or 'none'})")
+        chosen = HandlerRegistry()
+        chosen._listeners = self._listeners
+        for topic, spec in self._handlers.items():
+            if (include is None or topic in include) and topic not in (exclude or []):
+                chosen._handlers[topic] = spec
+        return chosen
+
     def register_listener(self, name: str, listener: Callable[[Any], Any] | None = None, *,
                           replace: bool = False):
         """Register an in-process listener for ``delegateExpression="${name}"`` (or

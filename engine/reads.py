@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from . import statements
 from .errors import NotFoundError
 from .persistence import (Deployment, ExternalTaskRow, HistoryEvent, Incident,
-                          ProcessDefinition, ProcessInstance)
+                          Node, ProcessDefinition, ProcessInstance)
 
 INSTANCES = ProcessInstance.__table__
 INCIDENTS = Incident.__table__
@@ -119,12 +119,12 @@ class EngineReads:
             return s.scalar(select(func.count()).select_from(Deployment)) or 0
 
     def counts(self) -> dict[str, dict[str, int]]:
-        """Instances by status, external tasks by state, incidents by status."""
+        """Instances by status, external tasks by state, incidents by status, nodes by kind."""
         out: dict[str, dict[str, int]] = {}
         with self.db.session() as s:
             for label, column in (("instances", ProcessInstance.status),
                                   ("external_tasks", ExternalTaskRow.state),
-                                  ("incidents", Incident.status)):
+                                  ("incidents", Incident.status), ("nodes", Node.kind)):
                 rows = s.execute(select(column, func.count()).group_by(column)).all()
                 out[label] = {str(k): int(v) for k, v in rows}
         return out

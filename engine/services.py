@@ -90,6 +90,7 @@ class EngineServices:
         self.claims = LocalClaims()
         self.on_tasks_created: list[Callable[[set[str]], None]] = []
         self.on_jobs_created: list[Callable[[], None]] = []
+        self.node_id: str | None = None  # stamped on history this process writes
 
     def model(self, definition_id: str, conn) -> ProcessModel:
         return self.definitions.model(conn, definition_id)

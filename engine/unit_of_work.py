@@ -300,6 +300,10 @@ class UnitOfWork:
             self.services.claim_new_external(self, derived, new_external)
         handle.new_external = write_difference(out, handle.id, before, derived)
         if handle.history:
+            node = self.services.node_id
+            if node is not None:
+                for entry in handle.history:
+                    entry["data"] = {**entry["data"], "node": node}
             fast.insert_history(out, handle.history)
             handle.history = []
         if not out.send(self.conn):

@@ -45,18 +45,21 @@ class Worker:
         max_tasks: tasks claimed per poll by ``run_once``.
         concurrency: handlers ``run`` executes at once; their completions reach the writer
             together and commit in one transaction.
+        node: the node this worker belongs to: its id names the worker's locks, which are
+            leases its heartbeat renews (``lock_seconds`` is then the lease).
     """
 
     def __init__(self, engine: Engine, handlers: HandlerRegistry | None = None, *,
                  worker_id: str | None = None, lock_seconds: float = 300.0,
                  handler_timeout: float = 3600.0, max_tasks: int = 1,
-                 concurrency: int = 4) -> None:
+                 concurrency: int = 4, node=None) -> None:
         self.engine = engine
         self.tasks = ExternalTaskService(engine)
         self.jobs = JobExecutor(engine)
         self.handlers = handlers or engine.handlers
-        self.worker_id = worker_id or default_worker_id()
-        self.lock_seconds = lock_seconds
+        self.node = node
+        self.worker_id = worker_id or (node.id if node is not None else default_worker_id())
+        self.lock_seconds = node.lease if node is not None else lock_seconds
         self.handler_timeout = handler_timeout
         self.max_tasks = max_tasks
         self.concurrency = max(1, concurrency)
@@ -260,8 +263,24 @@ class Worker:
         self._jobs_due.set()
         self._wake.set()
 
+    def drain(self, grace: float) -> list[str]:
+        """After ``run`` returned: give running handlers ``grace`` seconds, then release the
+        tasks still running (their late results are dropped). Returns the released ids."""
+        deadline = time.monotonic() + grace
+        while self.running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        released = []
+        for task_id in self.running:
+            self._abandoned.add(task_id)
+            try:
+                self.tasks.unlock(task_id)
+                released.append(task_id)
+            except Exception:
+                log.exception("could not release task %s", task_id)
+        return released
+
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=not self.running)
 
 
 class TimerScheduler:

@@ -318,33 +318,75 @@ def retry(incident_id: str, as_json: bool) -> None:
 # ---------------------------------------------------------------------------- workers
 
 
+def _topic_list(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
 @main.command()
 @click.option("--once", is_flag=True, help="Run the due tasks and timers once, then exit.")
 @click.option("--poll", default=0.5, show_default=True, help="Seconds between polls when idle.")
-@click.option("--lock", "lock_seconds", default=300.0, show_default=True,
-              help="Seconds a claimed task stays locked.")
-def worker(once: bool, poll: float, lock_seconds: float) -> None:
-    """Run the in-process topic handlers and the timer scheduler until interrupted."""
+@click.option("--lease", "--lock", "lease", default=30.0, show_default=True,
+              help="Seconds a claim lasts without a heartbeat (the node renews it every 5 s).")
+@click.option("--topics", default=None, help="Only these topics (comma-separated).")
+@click.option("--exclude-topics", default=None, help="Every topic but these (comma-separated).")
+@click.option("--no-timers", is_flag=True, help="Leave timers to other nodes.")
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Handlers run at once.")
+@click.option("--grace", default=30.0, show_default=True,
+              help="Seconds SIGTERM gives running handlers before their tasks are released.")
+def worker(once: bool, poll: float, lease: float, topics: str | None,
+           exclude_topics: str | None, no_timers: bool, concurrency: int, grace: float) -> None:
+    """Run the in-process topic handlers and the timer scheduler as a node, until SIGTERM."""
     from engine import TimerScheduler, Worker
+    from engine.nodes import NodeRegistry
 
     rt = runtime()
-    w = Worker(rt.engine, rt.handlers, lock_seconds=lock_seconds)
+    handlers = rt.handlers.subset(_topic_list(topics), _topic_list(exclude_topics))
     if once:
-        fired = rt.engine.fire_due_timers()
+        w = Worker(rt.engine, handlers, lock_seconds=lease)
+        fired = 0 if no_timers else rt.engine.fire_due_timers()
         ran = 0
         while w.run_once():
             ran += 1
         click.echo(f"ran {ran} task(s), fired {fired} timer(s)")
         return
+    node = NodeRegistry(rt.db, "worker", handlers.topics(), lease=lease)
+    node.start()
+    rt.engine.services.node_id = node.id
+    w = Worker(rt.engine, handlers, node=node, concurrency=concurrency)
     stop = threading.Event()
     for sig in (signals.SIGINT, signals.SIGTERM):
         signals.signal(sig, lambda *_: stop.set())
-    scheduler = threading.Thread(target=TimerScheduler(rt.engine).run, args=(stop,), daemon=True)
-    scheduler.start()
-    click.echo(f"worker {w.worker_id} serving topics: {', '.join(rt.handlers.topics()) or '-'}")
-    w.run(stop, poll)
-    scheduler.join(timeout=5)
-    w.close()
+    threads = []
+    if not no_timers:
+        threads.append(threading.Thread(target=TimerScheduler(rt.engine).run, args=(stop,),
+                                        daemon=True))
+        threads[-1].start()
+    click.echo(f"node {node.id} serving topics: {', '.join(handlers.topics()) or '-'}"
+               + ("" if not no_timers else " (no timers)"))
+    try:
+        w.run(stop, poll)
+    finally:
+        released = w.drain(grace)
+        for thread in threads:
+            thread.join(timeout=5)
+        node.stop()
+        w.close()
+    click.echo(f"node {node.id} stopped" + (f"; released {len(released)} running task(s)"
+                                             if released else ""))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+def nodes(as_json: bool) -> None:
+    """Live serve/worker processes sharing this database, and what each holds."""
+    from engine.nodes import list_nodes
+
+    emit(list_nodes(runtime().db), as_json, lambda rows: "\n".join(
+        f"{n['id']}  {n['kind']:6} {'alive' if n['alive'] else 'silent':6} "
+        f"heartbeat {n['heartbeat_at']}  holds {n['holds'].get('external_tasks', 0)} task(s), "
+        f"{n['holds'].get('jobs', 0)} job(s)  topics: {', '.join(n['topics']) or '-'}"
+        for n in rows) or "no live nodes")
 
 
 def _mount_optional() -> None:

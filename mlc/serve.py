@@ -89,8 +89,9 @@ def _loop(name: str, fn: Callable[[], Any], interval: float, stop: threading.Eve
               help="Handlers the embedded worker runs at once (0: no embedded worker).")
 @click.option("--threads", default=32, show_default=True, type=click.IntRange(1, 512),
               help="HTTP request threads (each long poll holds one).")
-@click.option("--lock", "lock_seconds", default=300.0, show_default=True,
-              help="Seconds an embedded worker's claim lasts.")
+@click.option("--lease", "--lock", "lock_seconds", default=30.0, show_default=True,
+              help="Seconds an embedded worker's claim lasts without a heartbeat (renewed "
+                   "every 5 s while this node lives).")
 @click.option("--poll", default=0.5, show_default=True, help="Idle poll interval of workers.")
 @click.option("--grace", default=30.0, show_default=True,
               help="Seconds to let in-flight work finish on shutdown.")
@@ -118,9 +119,16 @@ def serve(host: str, port: int, workers: int, threads: int, lock_seconds: float,
     app.extensions["mlc_stop"] = stop
     latency = app.extensions["mlc_task_latency"]
 
+    from engine.nodes import NodeRegistry
+
+    node = NodeRegistry(rt.db, "serve", rt.handlers.topics() if workers else [],
+                        lease=lock_seconds)
+    node.start()
+    rt.engine.services.node_id = node.id
+    app.extensions["mlc_node"] = {"id": node.id, "kind": "serve"}
     worker_class = timed_worker_class()
-    pool = [worker_class(rt.engine, rt.handlers, lock_seconds=lock_seconds, latency=latency,
-                         worker_id=f"mlc-serve:{id(stop):x}", concurrency=workers)] if workers else []
+    pool = [worker_class(rt.engine, rt.handlers, latency=latency, node=node,
+                         concurrency=workers)] if workers else []
     threads_running = [threading.Thread(target=w.run, args=(stop, poll), daemon=True,
                                         name="mlc-worker") for w in pool]
     threads_running.append(threading.Thread(target=TimerScheduler(rt.engine).run, args=(stop,),
@@ -153,6 +161,7 @@ def serve(host: str, port: int, workers: int, threads: int, lock_seconds: float,
         stop.set()
         server.close()
         _drain(rt, pool, threads_running, grace)
+        node.stop()
         rt.close()
     click.echo("mlc stopped", err=True)
 
@@ -162,11 +171,6 @@ def _drain(rt, pool, threads_running, grace: float) -> None:
     for t in threads_running:
         t.join(max(0.0, deadline - time.monotonic()))
     for w in pool:
-        for task_id in w.running:
-            log.warning("releasing task %s whose handler is still running", task_id)
-            try:
-                rt.tasks.unlock(task_id)
-            except Exception:
-                log.exception("could not release task %s", task_id)
-        if not w.running:
-            w.close()
+        for task_id in w.drain(max(0.0, deadline - time.monotonic())):
+            log.warning("released task %s whose handler was still running", task_id)
+        w.close()

@@ -28,7 +28,7 @@ CORE_BLUEPRINTS = [
     "web.api.events", "web.api.incidents", "web.api.external_tasks", "web.api.decisions",
     "web.api.models", "web.api.runtimes", "web.api.deployed_models", "web.api.jobs",
     "web.api.tickets", "web.api.notifications", "web.api.webhooks", "web.api.automations",
-    "web.api.user_tasks",
+    "web.api.user_tasks", "web.api.nodes",
     "web.engine_rest.meta", "web.engine_rest.deployment", "web.engine_rest.process",
     "web.engine_rest.events", "web.engine_rest.external_task", "web.engine_rest.task",
     "web.modelop",

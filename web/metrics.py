@@ -76,9 +76,15 @@ INSTANCE_STATUSES = ("running", "waiting", "incident", "completed", "terminated"
 TASK_STATES = ("available", "locked", "incident")
 
 
-def render(counts: dict[str, dict[str, int]], latency: TaskLatency) -> str:
-    lines = ["# HELP mlc_process_instances Process instances by status.",
-             "# TYPE mlc_process_instances gauge"]
+def render(counts: dict[str, dict[str, int]], latency: TaskLatency,
+           node: dict[str, str] | None = None) -> str:
+    lines = []
+    if node:
+        lines += ["# HELP mlc_node_info The node answering: its id and kind (always 1).",
+                  "# TYPE mlc_node_info gauge",
+                  f'mlc_node_info{{node="{_escape(node["id"])}",kind="{_escape(node["kind"])}"}} 1']
+    lines += ["# HELP mlc_process_instances Process instances by status.",
+              "# TYPE mlc_process_instances gauge"]
     instances = counts.get("instances", {})
     for status in sorted(set(INSTANCE_STATUSES) | set(instances)):
         lines.append(f'mlc_process_instances{{status="{_escape(status)}"}} {instances.get(status, 0)}')
@@ -90,12 +96,18 @@ def render(counts: dict[str, dict[str, int]], latency: TaskLatency) -> str:
     lines += ["# HELP mlc_open_incidents Incidents not yet resolved.",
               "# TYPE mlc_open_incidents gauge",
               f"mlc_open_incidents {counts.get('incidents', {}).get('open', 0)}"]
+    if "nodes" in counts:
+        lines += ["# HELP mlc_nodes Registered nodes sharing this database, by kind (a dead one is reaped within three heartbeats).",
+                  "# TYPE mlc_nodes gauge"]
+        for kind, n in sorted(counts["nodes"].items()):
+            lines.append(f'mlc_nodes{{kind="{_escape(kind)}"}} {n}')
     lines += latency.lines()
     return "\n".join(lines) + "\n"
 
 
-def metrics_response(counts: dict[str, dict[str, int]], latency: TaskLatency) -> Response:
-    return Response(render(counts, latency),
+def metrics_response(counts: dict[str, dict[str, int]], latency: TaskLatency,
+                     node: dict[str, str] | None = None) -> Response:
+    return Response(render(counts, latency, node),
                     mimetype="text/plain", content_type="text/plain; version=0.0.4; charset=utf-8")
 
 

@@ -358,6 +358,23 @@ class UserTaskOut(Schema):
     created_at: str
 
 
+class NodeHoldings(Schema):
+    external_tasks: int
+    jobs: int
+
+
+class NodeOut(Schema):
+    id: str
+    kind: str
+    host: str
+    pid: int
+    started_at: str
+    heartbeat_at: str
+    alive: bool
+    topics: list[str]
+    holds: NodeHoldings
+
+
 class CamundaTask(Schema):
     id: str
     name: Optional[str]
@@ -394,6 +411,7 @@ RESPONSES: dict[tuple[str, str], Any] = {
     ("get", "/api/user-tasks/{task_id}"): UserTaskOut,
     ("post", "/api/user-tasks/{task_id}/claim"): UserTaskOut,
     ("post", "/api/messages"): MessageOut,
+    ("get", "/api/nodes"): list[NodeOut],
     ("get", "/api/incidents"): list[IncidentOut],
     ("post", "/api/incidents/{incident_id}/retry"): InstanceOut,
     ("get", "/api/external-tasks"): list[ExternalTaskOut],

@@ -13,11 +13,12 @@ from .schema import (
     ProcessInstance,
     Resource,
     Job,
+    Node,
     UserTask,
 )
 
 __all__ = [
     "DecisionDefinition", "Deployment", "EventSubscription", "ExternalTaskRow", "HistoryEvent",
-    "IdempotencyKey", "Incident", "InstanceVariable", "Job", "ProcessDefinition",
+    "IdempotencyKey", "Incident", "InstanceVariable", "Job", "Node", "ProcessDefinition",
     "ProcessInstance", "Resource", "UserTask",
 ]

@@ -251,3 +251,18 @@ class IdempotencyKey(Base):
     operation: Mapped[str] = mapped_column(String(64))
     response: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Node(Base):
+    """A live ``mlc serve`` / ``mlc worker`` process: its heartbeat, and what it runs."""
+
+    __tablename__ = "mlc_nodes"
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)  # host:pid:suffix
+    kind: Mapped[str] = mapped_column(String(16))  # serve | worker
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    topics: Mapped[list] = mapped_column(JSON, default=list)
+    info: Mapped[dict] = mapped_column(JSON, default=dict)

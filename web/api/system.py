@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 
 from engine.errors import MlcError
 
@@ -30,8 +30,10 @@ def healthz():
 
 @operation(bp, "/metrics", responses={200: "Prometheus text format"})
 def metrics():
-    """Instances by status, external tasks by state, open incidents, task latency."""
-    return metrics_response(runtime().engine.counts(), task_latency())
+    """Instances by status, external tasks by state, open incidents, live nodes, task
+    latency, and (under ``mlc serve``) the id of the node answering."""
+    return metrics_response(runtime().engine.counts(), task_latency(),
+                            current_app.extensions.get("mlc_node"))
 
 
 @operation(bp, "/api/openapi.json", responses={200: "OpenAPI 3.1 document"})

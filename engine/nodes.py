@@ -1,0 +1,163 @@
+"""Nodes: the ``mlc serve`` / ``mlc worker`` processes sharing one database.
+
+Each process registers a node (id ``host:pid:suffix``) and heartbeats it. Its locks on
+external tasks and jobs are *leases*: short, renewed by every heartbeat while the node lives,
+so a node that dies without a word gives its work back within a lease. A live node also
+reaps the dead: a node whose heartbeat is three intervals old has its row removed and its
+locks released at once. Stopping (SIGTERM) deregisters after the node's work was finished
+or released.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+
+from . import clock
+from .db import Database
+from .persistence import ExternalTaskRow, Job, Node
+
+log = logging.getLogger("mlc.nodes")
+
+NODES = Node.__table__
+EXTERNAL = ExternalTaskRow.__table__
+JOBS = Job.__table__
+HEARTBEAT_SECONDS = 5.0
+LEASE_SECONDS = 30.0
+DEAD_AFTER = 3  # heartbeats missed
+
+
+def new_node_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class NodeRegistry:
+    """This process's node: registration, heartbeat, lease renewal, reaping of dead nodes.
+
+    Args:
+        db: the shared database.
+        kind: ``serve`` or ``worker``.
+        topics: the topics this node's embedded worker runs (shown in ``mlc nodes``).
+        heartbeat: seconds between heartbeats.
+        lease: how long a lock lasts without a heartbeat.
+    """
+
+    def __init__(self, db: Database, kind: str, topics: list[str] | None = None, *,
+                 heartbeat: float = HEARTBEAT_SECONDS, lease: float = LEASE_SECONDS,
+                 node_id: str | None = None) -> None:
+        self.db = db
+        self.kind = kind
+        self.topics = sorted(topics or [])
+        self.heartbeat = heartbeat
+        self.lease = lease
+        self.id = node_id or new_node_id()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def owns(self, lock_owner: str | None) -> bool:
+        return bool(lock_owner) and lock_owner.startswith(self.id)
+
+    def start(self) -> None:
+        now = clock.now()
+        with self.db.write_session() as s:
+            s.execute(insert(NODES).values(
+                id=self.id, kind=self.kind, host=socket.gethostname(), pid=os.getpid(),
+                started_at=now, heartbeat_at=now, topics=self.topics,
+                info={"heartbeat_seconds": self.heartbeat, "lease_seconds": self.lease}))
+        self._thread = threading.Thread(target=self._run, daemon=True, name="mlc-heartbeat")
+        self._thread.start()
+        log.info("node %s (%s) registered", self.id, self.kind)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.heartbeat):
+            try:
+                self.beat()
+            except Exception:
+                log.exception("heartbeat of node %s failed", self.id)
+
+    def beat(self) -> dict[str, int]:
+        """One heartbeat: mark this node alive, renew its leases, reap dead nodes."""
+        now = clock.now()
+        expires = now + timedelta(seconds=self.lease)
+        with self.db.write_session() as s:
+            alive = s.execute(update(NODES).where(NODES.c.id == self.id)
+                              .values(heartbeat_at=now)).rowcount
+            if not alive:  # reaped while it could not beat (a long pause): register again
+                s.execute(insert(NODES).values(
+                    id=self.id, kind=self.kind, host=socket.gethostname(), pid=os.getpid(),
+                    started_at=now, heartbeat_at=now, topics=self.topics, info={}))
+            renewed = 0
+            for table in (EXTERNAL, JOBS):
+                renewed += s.execute(update(table).where(
+                    _held_by(table, self.id), table.c.state == "locked")
+                    .values(lock_expires_at=expires)).rowcount
+            released = self._reap(s, now)
+        return {"renewed": renewed, "released": released}
+
+    def _reap(self, s, now) -> int:
+        cutoff = now - timedelta(seconds=self.heartbeat * DEAD_AFTER)
+        dead = s.scalars(select(NODES.c.id).where(NODES.c.heartbeat_at < cutoff,
+                                                  NODES.c.id != self.id)).all()
+        released = 0
+        for node_id in dead:
+            released += release_locks(s, node_id)
+            s.execute(delete(NODES).where(NODES.c.id == node_id))
+            log.warning("node %s stopped heartbeating; released %d of its locks", node_id,
+                        released)
+        return released
+
+    def stop(self) -> int:
+        """Deregister; release what this node still holds. Returns how many were released."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(self.heartbeat + 5)
+        with self.db.write_session() as s:
+            released = release_locks(s, self.id)
+            s.execute(delete(NODES).where(NODES.c.id == self.id))
+        log.info("node %s deregistered (%d locks released)", self.id, released)
+        return released
+
+
+def release_locks(s, node_id: str) -> int:
+    """Give back every external task and job a node holds (its handlers are gone)."""
+    released = 0
+    for table in (EXTERNAL, JOBS):
+        released += s.execute(update(table).where(
+            _held_by(table, node_id), table.c.state == "locked")
+            .values(state="available", lock_owner=None, lock_expires_at=None)).rowcount
+    return released
+
+
+def _held_by(table, node_id: str):
+    """Locks of a node: its workers' ids start with the node id (``id`` or ``id/...``)."""
+    return table.c.lock_owner.startswith(node_id, autoescape=True)
+
+
+def list_nodes(db: Database) -> list[dict[str, Any]]:
+    """Live nodes, with what each holds (locked external tasks and jobs) and its age."""
+    now = clock.now()
+    with db.session() as s:
+        rows = s.execute(select(NODES).order_by(NODES.c.started_at)).mappings().all()
+        held: dict[str, dict[str, int]] = {}
+        for label, table in (("external_tasks", EXTERNAL), ("jobs", JOBS)):
+            for row in rows:
+                count = s.scalar(select(func.count()).where(
+                    _held_by(table, row["id"]), table.c.state == "locked")) or 0
+                held.setdefault(row["id"], {})[label] = int(count)
+    out = []
+    for row in rows:
+        age = (now - row["heartbeat_at"]).total_seconds()
+        beat = (row["info"] or {}).get("heartbeat_seconds", HEARTBEAT_SECONDS)
+        out.append({"id": row["id"], "kind": row["kind"], "host": row["host"], "pid": row["pid"],
+                    "started_at": row["started_at"].isoformat(),
+                    "heartbeat_at": row["heartbeat_at"].isoformat(),
+                    "alive": age <= beat * DEAD_AFTER, "topics": row["topics"] or [],
+                    "holds": held.get(row["id"], {})})
+    return out
