@@ -33,6 +33,7 @@ from .errors import ConcurrentUpdateError, ConflictError, MlcError, NotFoundErro
 from .handlers import HandlerRegistry
 from .instances import (active_activities, current_variables, jsonable, ready_external_tasks,
                         scalar_text, visible, wanted_subscriptions)
+from .notify import note_created
 from .persistence import (EventSubscription, ExternalTaskRow, HistoryEvent, Incident,
                           InstanceVariable, ProcessDefinition, ProcessInstance)
 
@@ -280,6 +281,7 @@ class Engine:
                 idempotency_key=f"{row.id}:{task_id}", state="available",
                 retry_cycle=spec.retry_cycle, next_attempt_at=clock.now(), created_at=clock.now()))
             txn.record("activity.started", spec.bpmn_id, spec.bpmn_name, topic=spec.topic)
+            note_created(s, self.db, spec.topic)  # wakes long polls once this txn commits
         for task_id, ext in existing.items():
             if task_id not in ready:  # cancelled by a boundary event, a terminate, ...
                 self._resolve_incidents(txn, external_task_id=ext.id, reason="task cancelled")

@@ -44,14 +44,18 @@ def _camunda_type(status: int, exc: BaseException | None) -> str:
     return "InvalidRequestException"
 
 
+def error_body(path: str, status: int, code: str, message: str, problems: list | None = None,
+               exc: BaseException | None = None) -> dict[str, Any]:
+    """One JSON error body; Camunda's ``{"type", "message"}`` under the compatible prefixes."""
+    if path.startswith(CAMUNDA_PREFIXES):
+        return {"type": _camunda_type(status, exc), "message": message}
+    return {"error": code, "message": message, "problems": problems or []}
+
+
 def error_response(status: int, code: str, message: str, problems: list | None = None,
                    exc: BaseException | None = None) -> Response:
-    """One JSON error body; Camunda's ``{"type", "message"}`` under the compatible prefixes."""
-    if request.path.startswith(CAMUNDA_PREFIXES):
-        body: dict[str, Any] = {"type": _camunda_type(status, exc), "message": message}
-    else:
-        body = {"error": code, "message": message, "problems": problems or []}
-    response = jsonify(body)
+    """:func:`error_body` of the current request as a response."""
+    response = jsonify(error_body(request.path, status, code, message, problems, exc))
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="mlc", Basic realm="mlc"'
