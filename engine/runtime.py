@@ -471,12 +471,14 @@ class Engine:
     def correlate_message(self, name: str, *, business_key: str | None = None,
                           correlation: dict[str, Any] | None = None,
                           variables: dict[str, Any] | None = None,
-                          all_instances: bool = False) -> list[str]:
+                          all_instances: bool = False,
+                          instance_id: str | None = None) -> list[str]:
         """Deliver a message to the instance waiting for it (by business key / variables).
 
-        Starts a process with a matching message start event when no instance waits. Raises
-        NotFoundError when nothing matches, ConflictError when several instances match and
-        ``all_instances`` is false.
+        Starts a process with a matching message start event when no instance waits (not
+        when ``instance_id`` names the one instance that may receive it, as Camunda's
+        ``processInstanceId``). Raises NotFoundError when nothing matches, ConflictError
+        when several instances match and ``all_instances`` is false.
         """
         if not name or not isinstance(name, str):
             raise ValidationError("a message needs a name")
@@ -488,6 +490,8 @@ class Engine:
                 EventSubscription.kind == "message", EventSubscription.name == name)
             if business_key is not None:
                 q = q.where(EventSubscription.business_key == business_key)
+            if instance_id is not None:
+                q = q.where(EventSubscription.instance_id == instance_id)
             for i, (var, value) in enumerate(sorted((correlation or {}).items())):
                 text = scalar_text(value)
                 if text is None:
@@ -508,8 +512,10 @@ class Engine:
         if delivered:
             return delivered
         with self.db.write_session() as s:
-            definition_ids = s.scalars(select(EventSubscription.definition_id).where(
-                EventSubscription.kind == "message-start", EventSubscription.name == name)).all()
+            definition_ids = [] if instance_id is not None else s.scalars(
+                select(EventSubscription.definition_id).where(
+                    EventSubscription.kind == "message-start",
+                    EventSubscription.name == name)).all()
             for definition_id in sorted(set(definition_ids))[:None if all_instances else 1]:
                 definition = self.definitions.definition(s, definition_id)
                 row = self._create_instance(s, definition, {**(correlation or {}), **variables},

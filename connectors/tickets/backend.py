@@ -48,9 +48,21 @@ class TicketRequest:
     issue_type: str | None = None
 
 
+def ticket_ref(system: str, key: str) -> str:
+    """A ticket's one identity as a single value, ``system:key`` (``jira:MLC-1``).
+
+    A key alone is ambiguous: local tickets are ``MLC-<n>`` and so is the default Jira
+    project. Neither a system name nor a Jira or ServiceNow key contains a colon.
+    """
+    return f"{system}:{key}"
+
+
 @dataclass(frozen=True)
 class Ticket:
-    """A ticket as the rest of the project sees it, whatever system holds it."""
+    """A ticket as the rest of the project sees it, whatever system holds it.
+
+    Its identity is the pair (``system``, ``key``), written :attr:`ref`.
+    """
 
     key: str
     system: str
@@ -65,11 +77,16 @@ class Ticket:
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
+    @property
+    def ref(self) -> str:
+        return ticket_ref(self.system, self.key)
+
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         for name in ("created_at", "updated_at"):
             if out[name] is not None:
                 out[name] = out[name].isoformat()
+        out["ref"] = self.ref
         return out
 
 
