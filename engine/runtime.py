@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import clock, inspection
+from . import clock, inspection, jsonsafe
 from .bpmn.specs import ExternalTask, apply_inputs
 from .bpmn.workflow import ExpressionEngine, dump_state, load_state, run_engine_steps
 from .db import Database
@@ -678,3 +678,4 @@ def _check_variables(variables: Any, what: str = "variables") -> None:
         return
     if not isinstance(variables, dict) or not all(isinstance(k, str) and k for k in variables):
         raise ValidationError(f"{what} must be an object of name -> value")
+    jsonsafe.check(variables, what)  # no NaN/Infinity, NUL or deep nesting, on both databases

@@ -12,6 +12,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
+from . import jsonsafe
 from .errors import BpmnError, ConflictError, NotFoundError
 from .external_tasks import ExternalTaskService, LockedTask
 from .handlers import HandlerRegistry, TaskContext
@@ -77,7 +78,9 @@ class Worker:
                 self._pool.shutdown(wait=False)
                 self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlc-handler")
                 raise TimeoutError(f"handler for {task.topic} timed out after {timeout:g}s")
-            self._report(self.tasks.complete, task, dict(result or {}))
+            result = dict(result or {})
+            jsonsafe.check(result, "result")  # a value no database can store fails the task
+            self._report(self.tasks.complete, task, result)
         except BpmnError as exc:
             self._report(self.tasks.bpmn_error, task, exc.error_code, exc.message, exc.variables)
         except Exception as exc:  # any handler failure consumes a retry

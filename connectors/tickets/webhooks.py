@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from engine import jsonsafe
 from engine.errors import ConfigurationError, ValidationError
 
 from .errors import TicketSystemError, WebhookAuthenticationError, WebhookSignatureError
@@ -183,10 +183,7 @@ def _object(value: Any, name: str) -> Mapping[str, Any]:
 
 
 def _json(raw_body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"webhook body is not JSON: {exc}") from None
+    payload = jsonsafe.loads(raw_body, "webhook body")
     if not isinstance(payload, dict):
         raise ValidationError("webhook body must be a JSON object")
     return payload
