@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 TICKET_KINDS = ("test_failure", "review", "rejection", "error")
 SYSTEMS = ("local", "jira", "servicenow")
@@ -128,6 +129,23 @@ def idempotency_tag(idempotency_key: str, prefix: str = "mlc-idem-") -> str:
     while staying unique for practical purposes.
     """
     return prefix + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """``https://user:secret@jira.example`` -> (``https://jira.example``, user, secret).
+
+    A back end keeps only the bare URL, which its error messages, ticket links and logs may
+    show; credentials written into the URL are used as credentials and nothing else.
+    """
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None, None
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return (urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)),
+            unquote(parts.username or "") or None, unquote(parts.password or "") or None)
 
 
 def is_terminal(status: str, terminal_statuses: Iterable[str]) -> bool:
