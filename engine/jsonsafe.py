@@ -4,7 +4,8 @@
   invalid JSON, PostgreSQL refused them with a misleading error. Python's ``json`` reads the
   literals ``NaN``/``Infinity`` and turns ``1e400`` into infinity; both are refused.
 - **No NUL characters** in strings or names: PostgreSQL text cannot hold them (SQLite can),
-  so a value that works on one database would fail on the other.
+  so a value that works on one database would fail on the other; nor unpaired surrogates
+  (``"\ud800"``), which neither database can encode.
 - **At most** :data:`MAX_DEPTH` **levels of nesting**: deeper values overflow the stack of
   the parser or of the engine's own copies (a 100,000-deep body was a 500).
 
@@ -52,19 +53,28 @@ def check(value: Any, what: str = "value") -> None:
         if isinstance(item, float) and not math.isfinite(item):
             _fail(what, path, f"is {item}: NaN and Infinity are not JSON numbers")
         if isinstance(item, str):
-            if "\x00" in item:
-                _fail(what, path, "contains a NUL character")
+            _check_text(item, what, path)
             continue
         if isinstance(item, (dict, list, tuple)):
             if depth >= MAX_DEPTH:
                 _fail(what, "", f"nested deeper than {MAX_DEPTH} levels", sep=": ")
             if isinstance(item, dict):
                 for key, child in item.items():
-                    if isinstance(key, str) and "\x00" in key:
-                        _fail(what, path, "has a name with a NUL character")
+                    if isinstance(key, str):
+                        _check_text(key, what, path, "has a name that")
                     stack.append((child, f"{path}.{key}", depth + 1))
             else:
                 stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
+
+
+def _check_text(text: str, what: str, path: str, subject: str = "") -> None:
+    if "\x00" in text:
+        _fail(what, path, f"{subject} contains a NUL character".strip())
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # JSON's "\ud800" escapes decode to an unpaired surrogate
+        _fail(what, path, f"{subject} contains an unpaired surrogate, which is not "
+                          "valid Unicode".strip())
 
 
 def _fail(what: str, path: str, reason: str, sep: str = " ") -> None:

@@ -41,12 +41,13 @@ class Server:
         args: further ``mlc serve`` options, e.g. ``["--threads", "2"]``.
         env: further environment variables.
         port: reuse a port (a restart); default a free one.
+        wait: return only once ``/healthz`` answers (else call :meth:`wait_ready`).
     """
 
     def __init__(self, tmp_path: Path, token: str | None = None, workers: int = 1, *,
                  database_url: str | None = None, args: list[str] | None = None,
                  env: dict[str, str] | None = None, port: int | None = None,
-                 name: str = "serve") -> None:
+                 name: str = "serve", wait: bool = True) -> None:
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.rest = self.base + "/engine-rest"
@@ -63,7 +64,8 @@ class Server:
              *(args or [])],
             cwd=tmp_path, env=mlc_env(self.database_url, **extra), stdout=self.log,
             stderr=subprocess.STDOUT)
-        self.wait_ready()
+        if wait:
+            self.wait_ready()
 
     def wait_ready(self, seconds: float = 90) -> None:
         deadline = time.monotonic() + seconds
