@@ -5,7 +5,9 @@ open, against one ``mlc serve`` (SQLite) on loopback.
 The baseline is the same server in the same run with only the 50 active clients; the ratio
 says what the idle connections and long polls cost everyone else. The active clients run in
 a separate process, so their CPU use does not slow the probe's own measurements.
-``BENCH_SERVING_SECONDS``, ``BENCH_SERVING_IDLE`` and ``BENCH_SERVING_POLLS`` change the load.
+``BENCH_SERVING_SECONDS``, ``BENCH_SERVING_IDLE``, ``BENCH_SERVING_POLLS`` and
+``BENCH_SERVING_ACTIVE`` change the load; ``BENCH_SERVING_ARGS`` adds ``mlc serve`` options
+(e.g. ``--threads 16``).
 """
 
 from __future__ import annotations
@@ -153,7 +155,7 @@ def measure(base: str, seconds: float, active: int) -> dict:
 
 def run() -> str:
     folder = Path(tempfile.mkdtemp(prefix="mlc-bench-serving-"))
-    proc, base = start_server(folder, *os.environ.get('BENCH_SERVING_ARGS', '').split())
+    proc, base = start_server(folder, *os.environ.get("BENCH_SERVING_ARGS", "").split())
     held: list[socket.socket] = []
     try:
         baseline = measure(base, SECONDS, ACTIVE)

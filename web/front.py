@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from typing import Any, Awaitable, Callable
 
 from a2wsgi import WSGIMiddleware
@@ -28,8 +27,6 @@ from engine.notify import TaskAvailability, Waiter
 from .app import error_body
 from .engine_rest.external_task import DEFER_HEADER, WAIT_HEADER
 from .limits import ServerLimits
-
-log = logging.getLogger("mlc.front")
 
 LONG_POLL_PATH = "/engine-rest/external-task/fetchAndLock"
 HEALTH_PATHS = frozenset({"/healthz"})
@@ -91,10 +88,6 @@ class Front:
         self._stopping = True
         for woken in list(self._poll_wakers):
             woken.set()
-
-    @property
-    def long_polls(self) -> int:
-        return self._polls
 
     # ------------------------------------------------------------------ bodies
 
