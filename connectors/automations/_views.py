@@ -12,7 +12,7 @@ The SQL differs per dialect only in how JSON is unpacked. Migration 0004 carries
 copy of these statements; :func:`create_views` serves tests that build schemas directly.
 
 On PostgreSQL metric queries run as :data:`READER_ROLE`, a role that may read these views
-(the views read the tables with their owner's rights) and nothing else; migration 0005 and
+(the views read the tables with their owner's rights) and nothing else; migration 0006 and
 :func:`create_views` create it and grant it (:data:`GRANT_READER`).
 """
 

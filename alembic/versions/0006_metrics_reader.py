@@ -1,7 +1,7 @@
 """PostgreSQL: the role metric queries run as, allowed to read the analytics views only.
 
-Revision ID: 0005_metrics_reader
-Revises: 0004_automations
+Revision ID: 0006_metrics_reader
+Revises: 0005_instance_time_indexes
 
 Frozen copy of ``connectors.automations._views.GRANT_READER`` as of this revision. Roles
 belong to the whole cluster: the role is created once and each schema grants it its views.
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0005_metrics_reader"
-down_revision = "0004_automations"
+revision = "0006_metrics_reader"
+down_revision = "0005_instance_time_indexes"
 branch_labels = None
 depends_on = None
 
