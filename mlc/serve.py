@@ -127,7 +127,7 @@ def serve(host: str, port: int, workers: int, threads: int, queue: int, max_long
     from web.server import listen, serve_until
 
     root = click.get_current_context().find_root().obj
-    settings = root._factory()
+    settings = root.read_settings()
     if not is_loopback(host) and not settings.api_token:
         raise ConfigurationError(f"refusing to listen on {host} without MLC_API_TOKEN; "
                                  "set a token or bind to 127.0.0.1")
