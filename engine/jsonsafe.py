@@ -25,9 +25,17 @@ MAX_DEPTH = 100
 
 
 class JsonValueError(ValidationError):
-    """A value JSON (or the databases) cannot hold, named with its path."""
+    """A value JSON (or the databases) cannot hold, named with its path.
+
+    ``reason`` is the message without what was parsed (``"NaN is not a JSON number..."``).
+    """
 
     code = "invalid_value"
+
+    def __init__(self, message: str, problems: list | None = None, *,
+                 reason: str | None = None) -> None:
+        super().__init__(message, problems)
+        self.reason = reason or message
 
 
 def loads(data: str | bytes, what: str = "JSON body") -> Any:
@@ -35,11 +43,12 @@ def loads(data: str | bytes, what: str = "JSON body") -> Any:
     try:
         value = json.loads(data, parse_constant=_refuse_constant)
     except JsonValueError as exc:
-        raise JsonValueError(f"{what}: {exc.message}") from None
+        raise JsonValueError(f"{what}: {exc.message}", reason=exc.message) from None
     except RecursionError:
-        raise JsonValueError(f"{what}: nested deeper than {MAX_DEPTH} levels") from None
+        reason = f"nested deeper than {MAX_DEPTH} levels"
+        raise JsonValueError(f"{what}: {reason}", reason=reason) from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise JsonValueError(f"malformed {what}: {exc}") from None
+        raise JsonValueError(f"malformed {what}: {exc}", reason=str(exc)) from None
     check(value, what)
     return value
 
@@ -80,7 +89,8 @@ def _check_text(text: str, what: str, path: str, subject: str = "") -> None:
 def _fail(what: str, path: str, reason: str, sep: str = " ") -> None:
     field = path.lstrip(".")
     raise JsonValueError(f"{what}{path}{sep}{reason}",
-                         problems=[{"message": reason, "field": field or what, "in": what}])
+                         problems=[{"message": reason, "field": field or what, "in": what}],
+                         reason=f"{field} {reason}" if field else reason)
 
 
 def dumps(value: Any) -> str:

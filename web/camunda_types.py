@@ -55,7 +55,7 @@ def _parse_json_text(name: str, value: Any, kind: str) -> Any:
     try:
         return jsonsafe.loads(value, f"{kind} value")
     except jsonsafe.JsonValueError as exc:
-        raise _bad(name, exc.message) from None
+        raise _bad(name, f"{kind} value is not valid JSON: {exc.reason}") from None
 
 
 def from_typed(name: str, typed: Any) -> Any:

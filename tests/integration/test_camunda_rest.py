@@ -143,7 +143,7 @@ def test_start_errors_are_camunda_shaped(client):
     assert client.post(f"{ER}/process-definition/nope:1:x/start", json={}).status_code == 404
     bad = [({"n": {"value": "x", "type": "Integer"}}, "Integer"),
            ({"n": {"value": 2 ** 40, "type": "Integer"}}, "out of range"),
-           ({"n": {"value": "{", "type": "Json"}}, "malformed Json value"),
+           ({"n": {"value": "{", "type": "Json"}}, "not valid JSON"),
            ({"n": {"value": "AAA=", "type": "Bytes"}}, "not supported"),
            ({"n": {"value": "x", "type": "Object", "valueInfo": {
                "serializationDataFormat": "application/x-java-serialized-object"}}}, "serialization"),
