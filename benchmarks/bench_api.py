@@ -140,8 +140,9 @@ def run() -> str:
               f"{inproc['rps']:.0f} calls/s p50 {inproc['p50']:.1f} ms p99 {inproc['p99']:.1f} ms"
               f" | HTTP/in-process throughput {http['rps'] / inproc['rps']:.2f}", flush=True)
     lines = [f"## REST API ingestion (`bench_api`)", "",
-             f"{CLIENTS} concurrent clients for {SECONDS:g} s each; `mlc serve` (waitress, 64 "
-             "threads, SQLite) on loopback vs the same engine call from "
+             f"{CLIENTS} concurrent clients for {SECONDS:g} s each; `mlc serve` (Hypercorn and "
+             "the asynchronous front, 64 request threads, SQLite) on loopback vs the same engine "
+             "call from "
              f"{CLIENTS} threads in-process.", "",
              "| request | HTTP req/s | HTTP p50 ms | HTTP p99 ms | errors | in-process calls/s "
              "| in-process p50 ms | in-process p99 ms | HTTP / in-process |",

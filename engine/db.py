@@ -15,6 +15,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from . import jsonsafe
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -77,6 +79,7 @@ def open_database(url: str | None = None, **kwargs) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        kwargs.setdefault("json_serializer", jsonsafe.dumps)  # NaN refused on both databases
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -103,6 +106,7 @@ def open_database(url: str | None = None, **kwargs) -> Engine:
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 40)
     kwargs.setdefault("pool_recycle", 1800)
+    kwargs.setdefault("json_serializer", jsonsafe.dumps)
     return create_engine(url, **kwargs)
 
 

@@ -20,6 +20,7 @@ from .db import Database
 from .deployments import DefinitionStore, DeploymentResult, next_cycle_due
 from .errors import ConflictError, MlcError, NotFoundError, ValidationError
 from .handlers import HandlerRegistry
+from .notify import availability_for
 from .persistence import EventSubscription, IdempotencyKey, InstanceVariable
 from .reads import EngineReads
 from .services import EngineServices
@@ -86,6 +87,7 @@ class Engine:
             is not None)
         self.services = EngineServices(self.definitions, allow_scripts=allow_scripts,
                                        delegates=self.handlers.listener)
+        self.services.availability = availability_for(db)
         self.writer = Writer(db, self.services)
 
     @property
@@ -97,6 +99,8 @@ class Engine:
         """Reads follow the database the engine is pointed at (tests swap it)."""
         self._db = db
         self.reads = EngineReads(db)
+        if hasattr(self, "services"):
+            self.services.availability = availability_for(db)
 
     # ------------------------------------------------------------------ deployment & queries
 
@@ -237,13 +241,14 @@ class Engine:
     def correlate_message(self, name: str, *, business_key: str | None = None,
                           correlation: dict[str, Any] | None = None,
                           variables: dict[str, Any] | None = None,
-                          all_instances: bool = False,
+                          all_instances: bool = False, instance_id: str | None = None,
                           idempotency_key: str | None = None) -> list[str]:
         """Deliver a message to the instance waiting for it (by business key / variables).
 
-        Starts a process with a matching message start event when no instance waits. Raises
-        NotFoundError when nothing matches, ConflictError when several instances match and
-        ``all_instances`` is false.
+        Starts a process with a matching message start event when no instance waits (not
+        when ``instance_id`` names the one instance that may receive it, as Camunda's
+        ``processInstanceId``). Raises NotFoundError when nothing matches, ConflictError
+        when several instances match and ``all_instances`` is false.
         """
         if not name or not isinstance(name, str):
             raise ValidationError("a message needs a name")
@@ -259,16 +264,18 @@ class Engine:
 
         def command(uow: UnitOfWork) -> list[str]:
             return self._correlate(uow, name, business_key, correlation or {},
-                                   dict(variables or {}), all_instances)
+                                   dict(variables or {}), all_instances, instance_id)
 
         return self._once("message", idempotency_key, command)
 
     def _correlate(self, uow: UnitOfWork, name: str, business_key: str | None,
                    correlation: dict[str, Any], variables: dict[str, Any],
-                   all_instances: bool) -> list[str]:
+                   all_instances: bool, only: str | None = None) -> list[str]:
         q = select(SUBS.c.instance_id).where(SUBS.c.kind == "message", SUBS.c.name == name)
         if business_key is not None:
             q = q.where(SUBS.c.business_key == business_key)
+        if only is not None:
+            q = q.where(SUBS.c.instance_id == only)
         for i, (var, value) in enumerate(sorted(correlation.items())):
             alias = INDEX.alias(f"v{i}")
             q = q.join(alias, and_(alias.c.instance_id == SUBS.c.instance_id,
@@ -290,8 +297,9 @@ class Engine:
                 delivered.append(instance_id)
         if delivered:
             return delivered
-        definition_ids = uow.conn.execute(select(SUBS.c.definition_id).where(
-            SUBS.c.kind == "message-start", SUBS.c.name == name)).scalars().all()
+        definition_ids = [] if only is not None else uow.conn.execute(
+            select(SUBS.c.definition_id).where(SUBS.c.kind == "message-start",
+                                               SUBS.c.name == name)).scalars().all()
         for definition_id in sorted(set(definition_ids))[:None if all_instances else 1]:
             definition = self.definitions.definition(uow.conn, definition_id)
             handle = self.start_instance(uow, definition, {**correlation, **variables},

@@ -20,6 +20,9 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 
+from . import jsonsafe
+from .notify import CHANNEL_SQL
+
 _SENT = itertools.count()
 
 
@@ -45,9 +48,10 @@ class HotSQL:
         return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if self.dialect == "sqlite" else naive
 
     def json(self, value: Any) -> Any:
+        """JSON column text, strict as the ORM's columns (no NaN/Infinity on either database)."""
         if self.dialect == "sqlite":
-            return json.dumps(value)
-        return self._json(value)
+            return jsonsafe.dumps(value)
+        return self._json(value, dumps=jsonsafe.dumps)
 
     def read_when(self, value: Any) -> datetime | None:
         if value is None:
@@ -178,6 +182,10 @@ class Hot:
         return row
 
     # -- correlation index ------------------------------------------------------------------
+
+    def notify_tasks(self, out: Writes, payload: str) -> None:
+        """PostgreSQL: tell other processes' long polls, if this transaction commits."""
+        out.add(f"SELECT pg_notify({CHANNEL_SQL}, {self.sql.mark})", (payload,))
 
     def index_insert(self, out: Writes, instance_id: str, values: dict[str, str]) -> None:
         out.add_many(self._insert_index,

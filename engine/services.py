@@ -4,7 +4,7 @@ the embedded worker's claim on the tasks it will run itself."""
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -12,6 +12,8 @@ from . import clock
 from .bpmn.model import ProcessModel
 from .deployments import DefinitionStore
 from .dmn import map_decision_result as map_result
+from .hotpath import Writes, hot
+from .notify import TaskAvailability, notice
 from .values import jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -88,7 +90,7 @@ class EngineServices:
         self.delegates = delegates
         self.cache = InstanceCache()
         self.claims = LocalClaims()
-        self.on_tasks_created: list[Callable[[set[str]], None]] = []
+        self.availability: TaskAvailability | None = None  # long polls of this database
         self.on_jobs_created: list[Callable[[], None]] = []
         self.node_id: str | None = None  # stamped on history this process writes
 
@@ -105,12 +107,13 @@ class EngineServices:
         result = model.evaluate(ref, dict(variables))
         return jsonable(map_result(result, map_decision_result))
 
-    def claim_new_external(self, uow: UnitOfWork, derived: Derived,
-                           new_ids: list[str]) -> None:
+    def claim_new_external(self, uow: UnitOfWork, derived: Derived, new_ids: list[str],
+                           out: Writes) -> None:
         """External tasks about to be inserted: the embedded worker's share is inserted
         already locked by it (no claim transaction) and handed to it after the commit;
-        long-polling fetchers are told about the topics."""
+        long polls here and in other processes are told about the rest."""
         claims = self.claims
+        mine: list[dict[str, Any]] = []
         if claims.deliver is not None and claims.worker_id is not None:
             local = [derived.external[i] for i in new_ids
                      if derived.external[i]["topic"] in claims.topics]
@@ -125,10 +128,13 @@ class EngineServices:
                 handed = [dict(row) for row in mine]
                 deliver = claims.deliver
                 uow.on_commit(lambda: deliver(handed))
-        if self.on_tasks_created:
-            topics = {derived.external[i]["topic"] for i in new_ids}
-            listeners = list(self.on_tasks_created)
-            uow.on_commit(lambda: [listener(topics) for listener in listeners])
+        taken = {row["id"] for row in mine}
+        left = Counter(derived.external[i]["topic"] for i in new_ids if i not in taken)
+        if left and self.availability is not None:
+            if uow.dialect == "postgresql" and (payload := notice(left)) is not None:
+                hot(uow.dialect).notify_tasks(out, payload)
+            availability = self.availability
+            uow.on_commit(lambda: availability.publish(left))
 
 
 class _BoundServices:

@@ -297,7 +297,7 @@ class UnitOfWork:
         new_jobs = set(derived.jobs) - set(before.jobs if before else ())
         new_external = [i for i in derived.external if before is None or i not in before.external]
         if new_external:
-            self.services.claim_new_external(self, derived, new_external)
+            self.services.claim_new_external(self, derived, new_external, out)
         handle.new_external = write_difference(out, handle.id, before, derived)
         if handle.history:
             node = self.services.node_id

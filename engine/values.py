@@ -8,6 +8,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from . import jsonsafe
+
 
 def jsonable(value: Any) -> Any:
     """A JSON-safe copy of a variable value (Decimal/date become numbers/strings)."""
@@ -53,3 +55,4 @@ def check_variables(variables: Any, what: str = "variables") -> None:
         return
     if not isinstance(variables, dict) or not all(isinstance(k, str) and k for k in variables):
         raise ValidationError(f"{what} must be an object of name -> value")
+    jsonsafe.check(variables, what)  # no NaN/Infinity, NUL or deep nesting, on both databases

@@ -20,6 +20,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
+from . import jsonsafe
 from .errors import BpmnError, ConflictError, NotFoundError
 from .external_tasks import ExternalTaskService, LockedTask, locked_task
 from .facade import Engine
@@ -134,7 +135,9 @@ class Worker:
                     self._pool.shutdown(wait=False)
                     self._pool = self._new_pool()
                     raise TimeoutError(f"handler for {task.topic} timed out after {timeout:g}s")
-            outcome: tuple = (self.tasks.complete, dict(result or {}))
+            result = dict(result or {})
+            jsonsafe.check(result, "result")  # a value no database can store fails the task
+            outcome: tuple = (self.tasks.complete, result)
         except BpmnError as exc:
             outcome = (self.tasks.bpmn_error, exc.error_code, exc.message, exc.variables)
         except Exception as exc:  # any handler failure consumes a retry

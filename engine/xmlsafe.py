@@ -23,13 +23,23 @@ def parse_xml(source: bytes | str, filename: str = "<string>",
             [Problem(f"file larger than {max_bytes} bytes", file=filename)])
     if b"<!ENTITY" in data or b"<!DOCTYPE" in data:
         # BPMN and DMN never need a DTD; refusing it outright is the simplest XXE defence.
-        raise ValidationError(f"{filename}: DOCTYPE/ENTITY declarations are not allowed",
-                              [Problem("DOCTYPE/ENTITY declarations are not allowed", file=filename)])
+        _refuse_dtd(filename)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                              huge_tree=False, remove_comments=False)
     try:
-        return etree.fromstring(data, parser)
+        root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if getattr(exc, "lineno", None) else None
         raise ValidationError(f"{filename}:{line or '?'}: malformed XML: {exc.msg}",
                               [Problem(f"malformed XML: {exc.msg}", file=filename, line=line)]) from None
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        # the byte check above sees UTF-8 and ASCII only; in UTF-16 or UTF-32 a DOCTYPE
+        # gets through to here (parsed with no DTD loaded and no entity resolved)
+        _refuse_dtd(filename)
+    return root
+
+
+def _refuse_dtd(filename: str) -> None:
+    raise ValidationError(f"{filename}: DOCTYPE/ENTITY declarations are not allowed",
+                          [Problem("DOCTYPE/ENTITY declarations are not allowed", file=filename)])

@@ -83,6 +83,7 @@ class LazyRuntime:
         self._runtime = None
         self._settings: Settings | None = None
         self.migrate = migrate
+        self.pool_size: int | None = None  # database connections; ``mlc serve`` sets it
 
     def read_settings(self) -> Settings:
         """The settings alone, for commands that need no database (``mlc decide``)."""
@@ -96,7 +97,8 @@ class LazyRuntime:
         if self._runtime is None:
             from .wiring import build_runtime
 
-            self._runtime = build_runtime(self.read_settings(), migrate=self.migrate)
+            self._runtime = build_runtime(self.read_settings(), migrate=self.migrate,
+                                          pool_size=self.pool_size)
         return self._runtime
 
     def __getattr__(self, name: str):  # db, engine, settings, tasks ... for connector commands

@@ -129,12 +129,18 @@ class MlcClient:
     def tickets(self, **query) -> list[dict]:
         return self.get("/api/tickets", **query)
 
-    def ticket(self, key: str) -> dict[str, Any]:
-        return self.get(f"/api/tickets/{key}")
+    def ticket(self, key: str, system: str | None = None) -> dict[str, Any]:
+        return self.get(f"/api/tickets/{_ticket_path(key, system)}")
 
-    def transition(self, key: str, status: str, fields: dict[str, Any] | None = None) -> dict:
-        return self.post(f"/api/tickets/{key}/transition", {"status": status,
-                                                            "fields": fields or {}})
+    def transition(self, key: str, status: str, fields: dict[str, Any] | None = None,
+                   system: str | None = None) -> dict:
+        return self.post(f"/api/tickets/{_ticket_path(key, system)}/transition",
+                         {"status": status, "fields": fields or {}})
 
     def notifications(self, **query) -> list[dict]:
         return self.get("/api/notifications", **query)
+
+
+def _ticket_path(key: str, system: str | None) -> str:
+    """``system/key`` (a ticket's identity), or the key alone while it is unambiguous."""
+    return f"{system}/{key}" if system else key

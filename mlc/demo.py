@@ -169,7 +169,7 @@ def run_scenario(client: MlcClient, setup: SampleSetup, data_root: Path,
     waiting = client.wait_at(instance["id"], "Event_review_resolved")
     review = waiting["variables"]["REVIEW_TICKET"]
     echo(f"   review ticket {review} is open; approving it with an Expiration Date")
-    client.transition(review, "Done", {"Expiration Date": "2027-06-30"})
+    client.transition(review, "Done", {"Expiration Date": "2027-06-30"}, system="local")
     done = client.wait_ended(instance["id"])
     stored = client.snapshot(snapshot["id"])
     [deployment] = client.deployed_models(snapshot_id=snapshot["id"])

@@ -1,5 +1,6 @@
 """``mlc serve``: the REST API, embedded external-task workers, the timer scheduler and any
-background pollers (e.g. the ticket poller) in one process, served by waitress.
+background pollers (e.g. the ticket poller) in one process, served by Hypercorn through the
+asynchronous front in :mod:`web.front` (limits: README, "The server's limits").
 
 Shutdown on SIGTERM/SIGINT: stop accepting connections, end long polls early, let in-flight
 requests and handler runs finish within ``--grace`` seconds, and release (unlock) the tasks
@@ -19,6 +20,7 @@ from typing import Any, Callable
 import click
 
 from engine.errors import ConfigurationError
+from web.limits import ServerLimits
 
 from .cli import runtime
 
@@ -81,14 +83,30 @@ def _loop(name: str, fn: Callable[[], Any], interval: float, stop: threading.Eve
         stop.wait(interval)
 
 
+_DEFAULTS = ServerLimits()
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; a non-loopback address needs MLC_API_TOKEN.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(0, 64),
               help="Handlers the embedded worker runs at once (0: no embedded worker).")
-@click.option("--threads", default=32, show_default=True, type=click.IntRange(1, 512),
-              help="HTTP request threads (each long poll holds one).")
+@click.option("--threads", default=_DEFAULTS.threads, show_default=True,
+              type=click.IntRange(1, 512),
+              help="HTTP request threads (a waiting long poll holds none).")
+@click.option("--queue", default=_DEFAULTS.queue, show_default=True,
+              type=click.IntRange(1, 100_000),
+              help="Requests running or waiting for a thread; more are answered 503.")
+@click.option("--max-long-polls", default=_DEFAULTS.max_long_polls, show_default=True,
+              type=click.IntRange(0, 100_000), help="fetchAndLock calls waiting at once.")
+@click.option("--max-connections", default=_DEFAULTS.max_connections, show_default=True,
+              type=click.IntRange(1, 1_000_000), help="Open client connections.")
+@click.option("--idle-timeout", default=_DEFAULTS.idle_timeout, show_default=True,
+              type=click.FloatRange(0.1, 3600),
+              help="Seconds a connection may stay open without sending a complete request.")
+@click.option("--body-timeout", default=_DEFAULTS.body_timeout, show_default=True,
+              type=click.FloatRange(0.1, 3600), help="Seconds for a request body to arrive.")
 @click.option("--lease", "--lock", "lock_seconds", default=30.0, show_default=True,
               help="Seconds an embedded worker's claim lasts without a heartbeat (renewed "
                    "every 5 s while this node lives).")
@@ -96,23 +114,30 @@ def _loop(name: str, fn: Callable[[], Any], interval: float, stop: threading.Eve
 @click.option("--grace", default=30.0, show_default=True,
               help="Seconds to let in-flight work finish on shutdown.")
 @click.option("--log-level", default="INFO", show_default=True)
-def serve(host: str, port: int, workers: int, threads: int, lock_seconds: float, poll: float,
-          grace: float, log_level: str) -> None:
+def serve(host: str, port: int, workers: int, threads: int, queue: int, max_long_polls: int,
+          max_connections: int, idle_timeout: float, body_timeout: float, lock_seconds: float,
+          poll: float, grace: float, log_level: str) -> None:
     """Serve the REST API with embedded workers and the timer scheduler."""
-    import waitress
-
     from engine import TimerScheduler
+    from engine.notify import TaskWatch, availability_for
     from web import create_app
+    from web.front import Front
+    from web.server import listen, serve_until
 
-    settings = click.get_current_context().find_root().obj._factory()
+    root = click.get_current_context().find_root().obj
+    settings = root.read_settings()
     if not is_loopback(host) and not settings.api_token:
         raise ConfigurationError(f"refusing to listen on {host} without MLC_API_TOKEN; "
                                  "set a token or bind to 127.0.0.1")
+    limits = ServerLimits(threads=threads, queue=queue, max_long_polls=max_long_polls,
+                          max_connections=max_connections, idle_timeout=idle_timeout,
+                          body_timeout=body_timeout, grace=grace)
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # SpiffWorkflow logs every task state change at INFO; the engine's own history has them
     for noisy in ("alembic", "spiff"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    root.pool_size = threads + workers + 8  # each request thread, worker and the health lane
     rt = runtime()  # migrates the database first
     app = create_app(rt)
     stop = threading.Event()
@@ -133,33 +158,28 @@ def serve(host: str, port: int, workers: int, threads: int, lock_seconds: float,
                                         name="mlc-worker") for w in pool]
     threads_running.append(threading.Thread(target=TimerScheduler(rt.engine).run, args=(stop,),
                                             daemon=True, name="mlc-timers"))
+    threads_running.append(threading.Thread(target=TaskWatch(rt.db).run, args=(stop,),
+                                            daemon=True, name="mlc-task-watch"))
     for name, fn, interval in background_loops(rt):
         threads_running.append(threading.Thread(target=_loop, args=(name, fn, interval, stop),
                                                 daemon=True, name=f"mlc-{name}"))
     for t in threads_running:
         t.start()
 
-    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="mlc",
-                                    channel_timeout=1900)
-
-    def request_stop(signum, _frame) -> None:
-        log.info("received %s; shutting down", signals.Signals(signum).name)
-        stop.set()
-        raise SystemExit(0)
-
-    for sig in (signals.SIGINT, signals.SIGTERM):
-        signals.signal(sig, request_stop)
-    base = f"http://{host}:{server.effective_port}"
+    sock = listen(host, port)
+    front = Front(app, availability_for(rt.db), limits)
+    base = f"http://{host}:{sock.getsockname()[1]}"
     click.echo(f"mlc serving on {base} "
                f"({workers} handler thread(s); topics: {', '.join(rt.handlers.topics()) or '-'})\n"
                f"  cockpit  {base}/   API docs  {base}/api/docs"
                + ("   (sign in with MLC_API_TOKEN)" if settings.api_token else ""), err=True)
     sys.stderr.flush()
     try:
-        server.run()  # returns after SystemExit, having let request threads finish
+        serve_until(front, sock, limits, stop, on_signal=lambda signum: log.info(
+            "received %s; shutting down", signals.Signals(signum).name))
     finally:
         stop.set()
-        server.close()
+        sock.close()
         _drain(rt, pool, threads_running, grace)
         node.stop()
         rt.close()

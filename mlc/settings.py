@@ -85,11 +85,17 @@ class Settings:
         return EvaluationLimits(self.eval_max_steps, self.eval_max_items, self.eval_max_seconds)
 
     def public(self) -> dict[str, Any]:
-        """The settings with every secret masked: safe to log or return over the API."""
+        """The settings with every secret masked: safe to log or return over the API.
+
+        URLs keep their host but lose any ``user:password@`` written into them."""
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[f.name] = "***" if f.name in SECRET_FIELDS and value else value
+            if f.name in SECRET_FIELDS and value:
+                value = "***"
+            elif f.name.endswith("_url") and isinstance(value, str):
+                value = _without_password(value)
+            out[f.name] = value
         return out
 
 
@@ -102,3 +108,12 @@ def _positive(raw: Any, kind: type, name: str) -> Any:
     if not value > 0:
         raise ConfigurationError(f"{name} must be positive, not {raw!r}")
     return value
+
+
+def _without_password(url: str) -> str:
+    """``postgresql://mlc:secret@db/mlc`` -> ``postgresql://***@db/mlc``."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at or "/" in userinfo:
+        return url
+    return f"{scheme}://***@{host}"

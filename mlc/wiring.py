@@ -16,6 +16,7 @@ from typing import Any
 
 from engine import Database, Engine, ExternalTaskService, HandlerRegistry
 from engine.budget import configure as configure_budget
+from engine.db import open_database
 from engine.user_tasks import UserTaskService
 from engine.migrate import upgrade
 
@@ -53,7 +54,7 @@ class Runtime:
 
 
 def build_runtime(settings: Settings | None = None, *, migrate: bool = True,
-                  job_spares: int = 0) -> Runtime:
+                  job_spares: int = 0, pool_size: int | None = None) -> Runtime:
     """Open the configured database (migrating it when asked) and wire every handler.
 
     Args:
@@ -61,12 +62,15 @@ def build_runtime(settings: Settings | None = None, *, migrate: bool = True,
         migrate: bring the database schema up to date first.
         job_spares: warm model processes the job pool keeps once it has run a job
             (long-lived workers may want 1-2; one-shot commands 0).
+        pool_size: database connections kept open (SQLAlchemy's default of 5, plus 10 on
+            demand, otherwise); a server sizes it to its threads so none waits for one.
     """
     settings = settings or Settings.from_env()
     configure_budget(settings.evaluation_limits())  # every FEEL / JUEL evaluation from here on
     if migrate:
         upgrade(settings.database_url)
-    db = Database(settings.database_url)
+    pool = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 4}
+    db = Database(engine=open_database(settings.database_url, **pool))
     handlers = HandlerRegistry()
     engine = Engine(db, handlers, allow_scripts=settings.allow_scripts)
     runtime = Runtime(settings, db, engine, ExternalTaskService(engine), handlers)

@@ -13,7 +13,8 @@ import time
 from typing import Any, Iterable
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError, StatementError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import MlcError
@@ -21,6 +22,7 @@ from engine.errors import MlcError
 log = logging.getLogger("mlc.web")
 
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # a deployment of a few 5 MiB files at most
+RETRY_AFTER_SECONDS = 5  # what a 503 for an unavailable database asks clients to wait
 
 # Modules whose ``bp`` is registered, in this order.
 CORE_BLUEPRINTS = [
@@ -46,14 +48,18 @@ def _camunda_type(status: int, exc: BaseException | None) -> str:
     return "InvalidRequestException"
 
 
+def error_body(path: str, status: int, code: str, message: str, problems: list | None = None,
+               exc: BaseException | None = None) -> dict[str, Any]:
+    """One JSON error body; Camunda's ``{"type", "message"}`` under the compatible prefixes."""
+    if path.startswith(CAMUNDA_PREFIXES):
+        return {"type": _camunda_type(status, exc), "message": message}
+    return {"error": code, "message": message, "problems": problems or []}
+
+
 def error_response(status: int, code: str, message: str, problems: list | None = None,
                    exc: BaseException | None = None) -> Response:
-    """One JSON error body; Camunda's ``{"type", "message"}`` under the compatible prefixes."""
-    if request.path.startswith(CAMUNDA_PREFIXES):
-        body: dict[str, Any] = {"type": _camunda_type(status, exc), "message": message}
-    else:
-        body = {"error": code, "message": message, "problems": problems or []}
-    response = jsonify(body)
+    """:func:`error_body` of the current request as a response."""
+    response = jsonify(error_body(request.path, status, code, message, problems, exc))
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="mlc", Basic realm="mlc"'
@@ -81,6 +87,25 @@ def _register_error_handlers(app: Flask) -> None:
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def database_unavailable(exc: Exception):
+        # the database is down, restarting or saturated: the request may well work again
+        log.warning("%s %s: database unavailable: %s", request.method, request.path,
+                    type(getattr(exc, "orig", None) or exc).__name__)
+        response = error_response(503, "database_unavailable",
+                                  "the database is unavailable; retry shortly", exc=exc)
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    @app.errorhandler(StatementError)
+    def unserializable(exc: StatementError):
+        if isinstance(exc.orig, ValueError):  # the JSON columns' strict serializer
+            return error_response(400, "invalid_value", "a value cannot be stored: NaN and "
+                                  "Infinity are not JSON numbers", exc=exc)
+        return unexpected(exc)
 
     @app.errorhandler(DataError)
     def unstorable(exc: DataError):
@@ -120,6 +145,10 @@ def _install_auth_and_logging(app: Flask, token: str | None,
     @app.before_request
     def authenticate():
         g.started = time.perf_counter()
+        nul = _nul_in_request()
+        if nul:
+            # PostgreSQL cannot store NUL characters and SQLite can: refuse them everywhere
+            return error_response(400, "validation_error", f"{nul} contains a NUL character")
         if not token or request.path in open_paths:
             return None
         if request.blueprint == "cockpit":
@@ -146,6 +175,26 @@ def _cockpit_session() -> bool:
     from .cockpit import signed_in as cockpit_signed_in
 
     return cockpit_signed_in()
+
+
+def _nul_in_request() -> str | None:
+    """Which part of the request (path, query, form) holds a NUL character, if any.
+
+    JSON bodies are checked where they are parsed (:mod:`engine.jsonsafe`)."""
+    if "\x00" in request.path:
+        return "the path"
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            return "the query string"
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        request.get_data(cache=True, parse_form_data=False)  # the view may want it raw too
+        for name, value in request.form.items(multi=True):
+            if "\x00" in (name or "") or "\x00" in (value or ""):
+                return f"form field {name.replace(chr(0), '?')!r}"
+        for name, upload in request.files.items(multi=True):
+            if "\x00" in (upload.filename or ""):
+                return f"the name of file {name.replace(chr(0), '?')!r}"
+    return None
 
 
 def _load_blueprints(names: Iterable[str]) -> list[Blueprint]:

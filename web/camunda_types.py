@@ -16,6 +16,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from engine import jsonsafe
 from engine.errors import ValidationError
 
 INT_MIN, INT_MAX = -(2 ** 31), 2 ** 31 - 1
@@ -52,9 +53,9 @@ def _parse_json_text(name: str, value: Any, kind: str) -> Any:
     if not isinstance(value, str):
         return value  # already structured: accept what a lenient client sends
     try:
-        return json.loads(value)
-    except ValueError as exc:
-        raise _bad(name, f"{kind} value is not valid JSON: {exc}") from None
+        return jsonsafe.loads(value, f"{kind} value")
+    except jsonsafe.JsonValueError as exc:
+        raise _bad(name, f"{kind} value is not valid JSON: {exc.reason}") from None
 
 
 def from_typed(name: str, typed: Any) -> Any:

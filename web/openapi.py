@@ -8,7 +8,6 @@ reshape every view. This keeps Flask views plain and the schemas in one place.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -17,6 +16,7 @@ from flask import Blueprint, request
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from engine import jsonsafe
 from engine.errors import MlcError, ValidationError
 
 
@@ -68,10 +68,7 @@ def json_body() -> Any:
     if not request.is_json:
         raise UnsupportedMediaType(
             f"expected Content-Type application/json, got {request.mimetype or 'none'!r}")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"malformed JSON body: {exc}") from None
+    return jsonsafe.loads(raw, "JSON body")
 
 
 def parse_body(model: type[BaseModel]) -> BaseModel:

@@ -130,6 +130,7 @@ class PredictionsOut(Schema):
 class TicketOut(Schema):
     key: str
     system: str
+    ref: str  # the identity as one value, "system:key"
     status: str
     summary: str
     description: str
@@ -157,6 +158,7 @@ class TicketWithEventsOut(TicketOut):
 
 class ResolutionOut(Schema):
     outcome: str
+    system: Optional[str]
     ticket_key: str
     status: str
     instance_ids: list[str]
@@ -434,6 +436,8 @@ RESPONSES: dict[tuple[str, str], Any] = {
     ("get", "/api/tickets"): list[TicketOut],
     ("get", "/api/tickets/{key}"): TicketWithEventsOut,
     ("post", "/api/tickets/{key}/transition"): TransitionOut,
+    ("get", "/api/tickets/{system}/{key}"): TicketWithEventsOut,
+    ("post", "/api/tickets/{system}/{key}/transition"): TransitionOut,
     ("post", "/api/webhooks/jira"): WebhookOut,
     ("post", "/api/webhooks/servicenow"): WebhookOut,
     ("get", "/api/notifications"): list[NotificationOut],

@@ -6,10 +6,14 @@ Two independent guards, so a gap in one is covered by the other:
 1. :func:`check_query` parses the text (sqlglot) and refuses anything but a single SELECT whose
    tables are all analytics views (or its own CTEs), with no schema-qualified names and no
    functions the parser does not know (``pg_read_file``, ``pg_sleep``, ``load_extension``...).
-2. :class:`MetricQueryRunner` runs it read-only: on SQLite through a separate ``mode=ro``
-   connection with an authorizer that allows reading the analytics views only and a progress
-   handler that aborts after the time limit; on PostgreSQL inside ``SET TRANSACTION READ
-   ONLY`` with a ``statement_timeout``.
+2. :class:`MetricQueryRunner` has the database itself refuse the rest, whatever the checker
+   let through: on SQLite a separate ``mode=ro`` connection with an authorizer that allows
+   reading the analytics views only and a progress handler that aborts after the time
+   limit; on PostgreSQL one server-side prepared statement (the extended protocol takes
+   exactly one statement, so ``select 1; commit; create table ...`` cannot run), in a
+   ``READ ONLY`` transaction with a ``statement_timeout``, as the role
+   :data:`~connectors.automations._views.READER_ROLE`, which may read the analytics views and
+   nothing else.
 """
 
 from __future__ import annotations
@@ -26,17 +30,23 @@ from sqlglot import exp
 from engine.db import Database
 
 from ._errors import MetricQueryError
-from ._views import ANALYTICS_VIEWS
+from ._views import ANALYTICS_VIEWS, READER_ROLE
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
+MAX_QUERY_LENGTH = 20_000
 
 
 def check_query(sql: str, where: str = "metric query") -> None:
     """Raise :class:`MetricQueryError` unless ``sql`` is one SELECT over the analytics views."""
+    if len(sql) > MAX_QUERY_LENGTH:
+        raise MetricQueryError(f"{where}: longer than {MAX_QUERY_LENGTH} characters")
     try:
         statements = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
-    except sqlglot.errors.ParseError as exc:
-        raise MetricQueryError(f"{where}: not valid SQL: {str(exc).splitlines()[0]}") from None
+    except sqlglot.errors.SqlglotError as exc:  # parse and tokenizer errors alike
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise MetricQueryError(f"{where}: not valid SQL: {reason}") from None
+    except RecursionError:
+        raise MetricQueryError(f"{where}: nested too deeply") from None
     if len(statements) != 1:
         raise MetricQueryError(f"{where}: must be exactly one statement")
     tree = statements[0]
@@ -86,6 +96,7 @@ class MetricQueryRunner:
         return as_number(row[0], what) if row else None
 
     def _postgres(self, sql: str, what: str):
+        import psycopg
         from sqlalchemy.exc import DBAPIError
 
         millis = max(1, int(self.timeout_seconds * 1000))
@@ -94,10 +105,33 @@ class MetricQueryRunner:
                 with conn.begin():
                     conn.execute(text("SET TRANSACTION READ ONLY"))
                     conn.execute(text(f"SET LOCAL statement_timeout = {millis}"))
-                    return conn.exec_driver_sql(sql).first()
+                    self._become_reader(conn, what)
+                    cursor = conn.connection.driver_connection.cursor()
+                    try:  # prepared: the server parses exactly one statement, or refuses
+                        cursor.execute(sql, prepare=True)
+                        return cursor.fetchone()
+                    finally:
+                        cursor.close()
         except DBAPIError as exc:
             reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
             raise MetricQueryError(f"{what} failed: {reason}") from None
+        except psycopg.Error as exc:
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise MetricQueryError(f"{what} failed: {reason}") from None
+
+    @staticmethod
+    def _become_reader(conn, what: str) -> None:
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            with conn.begin_nested():
+                conn.execute(text(f"SET LOCAL ROLE {READER_ROLE}"))
+        except DBAPIError:
+            raise MetricQueryError(
+                f"{what} cannot run: PostgreSQL role {READER_ROLE} is missing or not granted "
+                "to this database user; run `mlc db upgrade` as a user allowed to create "
+                f"roles, or have an administrator CREATE ROLE {READER_ROLE} NOLOGIN and "
+                "GRANT it to this user") from None
 
     def _sqlite(self, sql: str, what: str):
         path = self.db.engine.url.database

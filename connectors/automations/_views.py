@@ -10,6 +10,10 @@
 
 The SQL differs per dialect only in how JSON is unpacked. Migration 0004 carries a frozen
 copy of these statements; :func:`create_views` serves tests that build schemas directly.
+
+On PostgreSQL metric queries run as :data:`READER_ROLE`, a role that may read these views
+(the views read the tables with their owner's rights) and nothing else; migration 0006 and
+:func:`create_views` create it and grant it (:data:`GRANT_READER`).
 """
 
 from __future__ import annotations
@@ -63,9 +67,35 @@ VIEWS = {
 }
 
 
+READER_ROLE = "mlc_metrics_reader"
+
+# Creates the role once per cluster (tolerating a concurrent creator and a migrating user
+# without CREATEROLE) and lets it read this schema's analytics views, nothing more.
+GRANT_READER = f"""
+DO $$
+BEGIN
+    BEGIN
+        CREATE ROLE {READER_ROLE} NOLOGIN;
+    EXCEPTION
+        WHEN duplicate_object OR unique_violation THEN NULL;
+        WHEN insufficient_privilege THEN
+            RAISE WARNING 'cannot create role {READER_ROLE}: metric queries will be refused';
+            RETURN;
+    END;
+    IF NOT pg_has_role(current_user, '{READER_ROLE}', 'MEMBER') THEN
+        EXECUTE format('GRANT {READER_ROLE} TO %I', current_user);
+    END IF;
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO {READER_ROLE}', current_schema());
+    EXECUTE 'GRANT SELECT ON {", ".join(sorted(ANALYTICS_VIEWS))} TO {READER_ROLE}';
+END
+$$"""
+
+
 def create_views(connection) -> None:
     """(Re)create every analytics view on ``connection`` (SQLite or PostgreSQL)."""
     dialect = connection.dialect.name
     for name, body in VIEWS[dialect].items():
         connection.execute(text(f"DROP VIEW IF EXISTS {name}"))
         connection.execute(text(f"CREATE VIEW {name} AS {body}"))
+    if dialect == "postgresql":
+        connection.execute(text(GRANT_READER))

@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 
 from connectors.registry import (JobRecord, JobStore, LeaseKeeper, ModelRecord, ModelRegistry,
                                  SnapshotRecord)
-from engine.errors import ConflictError, MlcError
+from engine.errors import MlcError
 
 from ._process import ModelProcess, ProcessPool, TimeLimitExceeded
 from .locations import DataStore
@@ -128,6 +128,23 @@ class JobRun:
 
 Body = Callable[[JobRun], tuple[dict[str, Any], dict[str, Any]]]
 
+LEASE_POLL_SECONDS = 1.0
+
+
+def await_prior_attempt(store: JobStore, prior: JobRecord,
+                        poll: float = LEASE_POLL_SECONDS) -> JobRecord:
+    """The earlier attempt once it has finished, or once its lease has lapsed (unfinished).
+
+    The caller's own time limit (the handler's) bounds the wait; the caller keeps its task
+    lock meanwhile (``keep_lock``).
+    """
+    if prior.state not in ("succeeded", "failed") and store.holder_is_alive(prior.id):
+        log.info("job %s of this task holds a live lease; waiting for it", prior.id)
+    while prior.state not in ("succeeded", "failed") and store.holder_is_alive(prior.id):
+        time.sleep(poll)
+        prior = store.get(prior.id)
+    return prior
+
 
 def run_job(store: JobStore, registry: ModelRegistry, pool: ProcessPool, *, job_type: str,
             snapshot_id: str, inputs: dict[str, Any], body: Body, job_timeout: float = 0,
@@ -137,20 +154,21 @@ def run_job(store: JobStore, registry: ModelRegistry, pool: ProcessPool, *, job_
 
     ``body`` returns ``(outputs, metrics)``. A retry of the same task (same idempotency key)
     returns the recorded outcome instead of running again, unless the earlier attempt died.
+    While the earlier attempt's lease runs (its worker may be alive, or just killed: only the
+    lease tells), the retry waits for it to finish or to lapse rather than fail: a task lock
+    shorter than the job lease must not turn a killed worker into an incident.
 
     Raises:
         NotFoundError: the snapshot does not exist (no job row can name it).
-        ConflictError: the same task is still running in another worker.
     """
     snapshot = registry.get_snapshot(snapshot_id)
     model = registry.get_model(snapshot.model_id)
     if idempotency_key:
         prior = store.by_idempotency_key(idempotency_key)
         if prior is not None:
+            prior = await_prior_attempt(store, prior)
             if prior.state in ("succeeded", "failed"):
                 return prior
-            if store.holder_is_alive(prior.id):
-                raise ConflictError(f"job {prior.id} for this task is still running")
             store.release_idempotency_key(prior.id)
     job = store.create(job_type, snapshot_id=snapshot.id, model_id=model.id, inputs=inputs,
                        idempotency_key=idempotency_key)

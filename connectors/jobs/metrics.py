@@ -14,8 +14,9 @@ from engine.errors import ValidationError
 
 
 def _num(value: Any) -> Any:
+    """The metric as a float, or None when it is undefined (NaN) or infinite: not JSON."""
     value = float(value)
-    return None if math.isnan(value) else value
+    return value if math.isfinite(value) else None
 
 
 def _label(value: Any) -> Any:

@@ -26,7 +26,8 @@ Variables each topic reads (``in``) and writes (``out``). ``SNAPSHOT_ID`` may be
 ``job.metrics``
     in: SNAPSHOT_ID, INPUT_FILE? (else the TEST_DATA asset), INPUT_FORMAT?, JOB_TIMEOUT?.
     OUTPUT_FILE? (the results are also written there as JSON: ``results.json`` inside it when
-    it names a folder). out: JOB_ID, JOB_STATE, TEST_RESULTS (dict: accuracy, precision,
+    it names a folder; an existing results file only with OVERWRITE? true, else JOB_FAILED).
+    out: JOB_ID, JOB_STATE, TEST_RESULTS (dict: accuracy, precision,
     recall, f1, roc_auc, confusion_matrix | rmse, mae, r2), RESULTS_FILE (when written).
     Error: MISSING_TEST_DATA.
 ``job.scoring``
@@ -70,6 +71,7 @@ from connectors.registry.topics import HANDLERS as REGISTRY_HANDLERS, snapshot_f
 from engine.errors import BpmnError, ConfigurationError, MlcError
 from engine.handlers import HandlerRegistry, TaskContext
 
+from .locations import LocalLocation
 from .scoring import ScoringOptions
 from .service import JobService
 
@@ -102,6 +104,11 @@ def _job_outcome(job: JobRecord) -> dict[str, Any]:
         raise BpmnError("JOB_FAILED", f"{job.job_type} job {job.id} failed: {job.reason}",
                         {"JOB_ID": job.id, "JOB_ERROR": job.reason})
     return {"JOB_ID": job.id, "JOB_STATE": job.state}
+
+
+def _results_failed(job: JobRecord, reason: str) -> None:
+    raise BpmnError("JOB_FAILED", f"{job.job_type} job {job.id}: {reason}",
+                    {"JOB_ID": job.id, "JOB_ERROR": reason})
 
 
 def _number(ctx: TaskContext, name: str, default: float) -> float:
@@ -175,24 +182,50 @@ class ModelTopics:
         out = _job_outcome(job)
         out["TEST_RESULTS"] = job.metrics
         if ctx.get("OUTPUT_FILE"):
-            out["RESULTS_FILE"] = self._write_results(str(ctx.get("OUTPUT_FILE")), job)
+            out["RESULTS_FILE"] = self._write_results(
+                str(ctx.get("OUTPUT_FILE")), job, overwrite=_flag(ctx.get("OVERWRITE", False)))
         return out
 
-    def _write_results(self, output: str, job: JobRecord) -> str:
-        """Write the metrics as JSON to ``output`` (``results.json`` inside a folder)."""
+    def _write_results(self, output: str, job: JobRecord, overwrite: bool = False) -> str:
+        """Write the metrics as JSON to ``output`` (``results.json`` inside a folder).
+
+        An existing results file is replaced only with ``OVERWRITE`` or when this job wrote
+        it (a retry of the same task), as scoring outputs are; an output that cannot be
+        written (an existing file where a folder is meant, no permission) fails the job
+        with the reason (``JOB_FAILED``) instead of being retried into an incident.
+        """
+        data = self.jobs.data
         try:
-            location = self.jobs.data.resolve(output)
+            location = data.resolve(output)
         except MlcError as exc:
             raise BpmnError("INVALID_DATA_PATH", exc.message) from exc
         if not output.lower().endswith(".json"):
+            if isinstance(location, LocalLocation) and location.path.is_file():
+                _results_failed(job, f"OUTPUT_FILE {location.uri} is an existing file; name a "
+                                     "folder or a .json file for the results")
             location = location.child("results.json")
         body = json.dumps({"job_id": job.id, "snapshot_id": job.snapshot_id,
                            "metrics": job.metrics}, indent=2, default=str)
         with tempfile.TemporaryDirectory() as scratch:
-            target = self.jobs.data.local_target(location, Path(scratch))
-            target.write_text(body)
-            self.jobs.data.store(target, location)
+            if not overwrite and data.exists(location) and not self._written_by(
+                    job, location, Path(scratch)):
+                _results_failed(job, f"output already exists: {location.uri}; set OVERWRITE "
+                                     "to replace it")
+            try:
+                target = data.local_target(location, Path(scratch))
+                target.write_text(body)
+                data.store(target, location)
+            except (FileExistsError, NotADirectoryError, IsADirectoryError,
+                    PermissionError) as exc:
+                _results_failed(job, f"cannot write {location.uri}: {exc.strerror}")
         return location.uri
+
+    def _written_by(self, job: JobRecord, location, scratch: Path) -> bool:
+        try:
+            return json.loads(self.jobs.data.fetch(location, scratch).read_text()).get(
+                "job_id") == job.id
+        except (OSError, ValueError, AttributeError):
+            return False
 
     def scoring(self, ctx: TaskContext) -> dict[str, Any]:
         snapshot = snapshot_for(self.registry, ctx)

@@ -9,9 +9,10 @@ Public surface (the composition root wires these):
 """
 
 from .backend import (DEFAULT_TERMINAL_STATUSES, TICKET_KINDS, Ticket, TicketBackend,
-                      TicketRequest)
+                      TicketRequest, ticket_ref)
 from .factory import TicketComponents, build_ticket_components
-from .errors import TicketSystemError, WebhookAuthenticationError, WebhookSignatureError
+from .errors import (AmbiguousTicketError, TicketSystemError, WebhookAuthenticationError,
+                     WebhookSignatureError)
 from .handlers import register_ticket_handlers
 from .local import LocalTicketBackend
 from .poller import TicketPoller
@@ -21,10 +22,11 @@ from .store import TicketStore
 from .webhooks import TicketWebhookReceiver, WebhookOutcome
 
 __all__ = [
-    "DEFAULT_TERMINAL_STATUSES", "TICKET_KINDS", "LocalTicketBackend", "MessageCorrelator",
+    "AmbiguousTicketError", "DEFAULT_TERMINAL_STATUSES", "TICKET_KINDS", "LocalTicketBackend",
+    "MessageCorrelator",
     "RESOLVED_MESSAGE", "Resolution", "Ticket", "TicketBackend", "TicketRequest",
     "TicketResolver", "TicketService", "TicketStore", "TicketSystemError",
     "TicketComponents", "TicketPoller", "TicketWebhookReceiver", "WebhookOutcome",
     "WebhookAuthenticationError", "WebhookSignatureError", "build_ticket_components",
-    "register_ticket_handlers",
+    "register_ticket_handlers", "ticket_ref",
 ]

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 TICKET_KINDS = ("test_failure", "review", "rejection", "error")
 SYSTEMS = ("local", "jira", "servicenow")
@@ -48,9 +49,21 @@ class TicketRequest:
     issue_type: str | None = None
 
 
+def ticket_ref(system: str, key: str) -> str:
+    """A ticket's one identity as a single value, ``system:key`` (``jira:MLC-1``).
+
+    A key alone is ambiguous: local tickets are ``MLC-<n>`` and so is the default Jira
+    project. Neither a system name nor a Jira or ServiceNow key contains a colon.
+    """
+    return f"{system}:{key}"
+
+
 @dataclass(frozen=True)
 class Ticket:
-    """A ticket as the rest of the project sees it, whatever system holds it."""
+    """A ticket as the rest of the project sees it, whatever system holds it.
+
+    Its identity is the pair (``system``, ``key``), written :attr:`ref`.
+    """
 
     key: str
     system: str
@@ -65,11 +78,16 @@ class Ticket:
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
+    @property
+    def ref(self) -> str:
+        return ticket_ref(self.system, self.key)
+
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         for name in ("created_at", "updated_at"):
             if out[name] is not None:
                 out[name] = out[name].isoformat()
+        out["ref"] = self.ref
         return out
 
 
@@ -111,6 +129,23 @@ def idempotency_tag(idempotency_key: str, prefix: str = "mlc-idem-") -> str:
     while staying unique for practical purposes.
     """
     return prefix + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """``https://user:secret@jira.example`` -> (``https://jira.example``, user, secret).
+
+    A back end keeps only the bare URL, which its error messages, ticket links and logs may
+    show; credentials written into the URL are used as credentials and nothing else.
+    """
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None, None
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return (urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)),
+            unquote(parts.username or "") or None, unquote(parts.password or "") or None)
 
 
 def is_terminal(status: str, terminal_statuses: Iterable[str]) -> bool:

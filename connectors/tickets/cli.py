@@ -54,11 +54,13 @@ def list_tickets(show_all: bool, system: str | None, as_json: bool) -> None:
 
 @tickets.command("show")
 @click.argument("key")
+@click.option("--system", type=click.Choice(["local", "jira", "servicenow"]),
+              help="The ticket's system; needed when the key exists on several.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def show_ticket(key: str, as_json: bool) -> None:
+def show_ticket(key: str, system: str | None, as_json: bool) -> None:
     """Show one ticket with its history."""
     parts = _components()
-    ticket = parts.store.get(key)
+    ticket = parts.store.get(key, system)
     events = parts.store.events(key, ticket.system)
     if as_json:
         echo_json({**ticket.to_dict(), "events": events})
@@ -79,11 +81,14 @@ def show_ticket(key: str, as_json: bool) -> None:
 @click.argument("status")
 @click.option("--field", "field_pairs", multiple=True, metavar="NAME=VALUE",
               help='Set a field on the way, e.g. --field "Expiration Date=2027-06-30".')
+@click.option("--system", type=click.Choice(["local", "jira", "servicenow"]),
+              help="The ticket's system; needed when the key exists on several.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def transition_ticket(key: str, status: str, field_pairs: tuple[str, ...],
+def transition_ticket(key: str, status: str, field_pairs: tuple[str, ...], system: str | None,
                       as_json: bool) -> None:
     """Move a ticket to STATUS; a decision (Done, Rejected...) resumes the waiting process."""
-    ticket, resolution = _components().transition(key, status, _parse_fields(field_pairs))
+    ticket, resolution = _components().transition(key, status, _parse_fields(field_pairs),
+                                                  system)
     outcome = resolution.to_dict() if resolution else None
     if as_json:
         echo_json({"ticket": ticket.to_dict(), "resolution": outcome})

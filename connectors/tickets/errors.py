@@ -6,7 +6,13 @@ turn them into a status code or a one-line reason without knowing about tickets.
 
 from __future__ import annotations
 
-from engine.errors import MlcError
+from engine.errors import ConflictError, MlcError
+
+
+class AmbiguousTicketError(ConflictError):
+    """A bare key names tickets on several systems; the caller must say which (HTTP 409)."""
+
+    code = "ambiguous_ticket"
 
 
 class TicketSystemError(MlcError):

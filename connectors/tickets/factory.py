@@ -34,19 +34,22 @@ class TicketComponents:
     def local(self) -> LocalTicketBackend:
         return self.service.backends["local"]  # type: ignore[return-value]
 
-    def transition(self, key: str, status: str, fields: Mapping[str, Any] | None = None
-                   ) -> tuple[Ticket, Resolution | None]:
-        """Move ticket ``key`` to ``status`` (setting ``fields``) on the system that holds it;
-        a decision (Done, Rejected...) resumes the process waiting on ``ticket.resolved``.
+    def transition(self, key: str, status: str, fields: Mapping[str, Any] | None = None,
+                   system: str | None = None) -> tuple[Ticket, Resolution | None]:
+        """Move ticket (``system``, ``key``) to ``status`` (setting ``fields``) on that
+        system; a decision (Done, Rejected...) resumes the process waiting on
+        ``ticket.resolved``. Without ``system`` the key must name one ticket.
 
-        What ``mlc tickets transition`` and ``POST /api/tickets/{key}/transition`` do.
+        What ``mlc tickets transition`` and ``POST /api/tickets/{system}/{key}/transition``
+        do.
 
         Raises:
             NotFoundError: no such ticket.
+            AmbiguousTicketError: no system given and the key exists on several.
             TicketSystemError: Jira / ServiceNow refused or could not be reached.
         """
         fields = dict(fields or {})
-        system = self.store.get(key).system
+        system = self.store.get(key, system).system
         if system == "local":
             return self.local.transition_and_resolve(key, status, fields)
         ticket = self.service.backend(system).transition(key, status, fields)

@@ -10,8 +10,12 @@ Inputs (``camunda:properties`` win over variables):
   a shipped process that names Jira also runs on a machine with local tickets only.
 - ``TICKET_FIELDS`` variable: extra fields by display name (``{"Expiration Date": ...}``).
 - ``issueType`` property: Jira issue type; ``labels`` property: comma-separated labels.
-- ``resultVariable`` property: the variable that receives the key (default ``TICKET_KEY``,
-  which is what ``ticket.resolved`` correlates on).
+- ``resultVariable`` property: the variable that receives the key (default ``TICKET_KEY``).
+- Output ``TICKET_REF``: the ticket's identity ``system:key`` (``local:MLC-1``), which the
+  ``ticket.resolved`` message correlates on; a task with output mappings must map it
+  (``<camunda:outputParameter name="TICKET_REF">${TICKET_REF}</camunda:outputParameter>``)
+  for the process to wait on the decision. Without it the decision still reaches the
+  instance that opened the ticket, which the ticket index remembers.
 - the description variables listed in :mod:`connectors.tickets.description`.
 """
 
@@ -23,6 +27,7 @@ from engine.errors import ValidationError
 from engine.handlers import HandlerRegistry, TaskContext
 
 from .backend import TICKET_KINDS, TicketRequest
+from .resolution import REF_VARIABLE
 from .description import build_ticket_content, render_jira, render_plain
 from .service import TicketService
 
@@ -59,7 +64,7 @@ def make_create_ticket_handler(service: TicketService):
             issue_type=ctx.properties.get("issueType") or None)
         ticket, _created = service.open_ticket(request, backend.system)
         result_variable = ctx.properties.get("resultVariable") or DEFAULT_RESULT_VARIABLE
-        return {result_variable: ticket.key}
+        return {result_variable: ticket.key, REF_VARIABLE: ticket.ref}
 
     return create_ticket
 

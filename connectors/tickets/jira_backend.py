@@ -17,7 +17,7 @@ import requests
 from engine.errors import ConfigurationError, NotFoundError
 
 from .backend import DEFAULT_TERMINAL_STATUSES, Ticket, TicketBackend, TicketRequest, \
-    idempotency_tag
+    idempotency_tag, split_credentials
 from .errors import TicketSystemError
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,12 @@ class JiraTicketBackend(TicketBackend):
                  terminal_statuses: Sequence[str] = DEFAULT_TERMINAL_STATUSES["jira"],
                  max_retries: int = 2, timeout: float | tuple[float, float] = (5.0, 30.0),
                  max_retry_delay: float = 5.0) -> None:
+        url, url_user, url_token = split_credentials(url or "")
+        user, token = user or url_user or "", token or url_token or ""
         if not url or not user or not token:
             raise ConfigurationError(
                 "Jira tickets need MLC_JIRA_URL, MLC_JIRA_USER and MLC_JIRA_TOKEN")
-        self.url = url.rstrip("/")
+        self.url = url.rstrip("/")  # never with credentials: it appears in errors and links
         self._user = user
         self._token = token
         self.project = project

@@ -2,7 +2,15 @@
 
 Every source of decisions (Jira webhook, ServiceNow webhook, local transition, poller) ends
 here, so the rules live in one place: only terminal statuses resume a process, the message is
-``ticket.resolved`` correlated by ``TICKET_KEY``, and a ticket's resolution is delivered once.
+``ticket.resolved`` correlated by the ticket's identity (system, key), and a ticket's
+resolution is delivered once.
+
+The identity travels as ``TICKET_REF`` (``jira:MLC-1``), which ``ticket.create`` sets. An
+instance that waits without it (started before ``TICKET_REF`` existed, or whose task's output
+mappings leave it out) still gets the decision of the ticket it opened: the ticket index
+records that instance, and the message then goes to it alone, correlated by ``TICKET_KEY``.
+A bare key never resumes anything else: a Jira ``MLC-1`` cannot resume the process waiting on
+the local ``MLC-1``.
 """
 
 from __future__ import annotations
@@ -13,21 +21,23 @@ from typing import Any, Mapping, Protocol, Sequence
 
 from engine.errors import NotFoundError
 
-from .backend import DEFAULT_TERMINAL_STATUSES, is_terminal
+from .backend import DEFAULT_TERMINAL_STATUSES, Ticket, is_terminal, ticket_ref
 from .store import TicketStore
 
 log = logging.getLogger(__name__)
 
 RESOLVED_MESSAGE = "ticket.resolved"
 EXPIRATION_FIELD = "Expiration Date"
+REF_VARIABLE = "TICKET_REF"
+KEY_VARIABLE = "TICKET_KEY"
 
 
 class MessageCorrelator(Protocol):
     """The part of the engine facade that resumes waiting instances (``engine.Engine``)."""
 
     def correlate_message(self, name: str, *, business_key: str | None = None,
-                          correlation: dict | None = None,
-                          variables: dict | None = None) -> list[str]: ...
+                          correlation: dict | None = None, variables: dict | None = None,
+                          instance_id: str | None = None) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -44,10 +54,11 @@ class Resolution:
     ticket_key: str
     status: str
     instance_ids: list[str] = field(default_factory=list)
+    system: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"outcome": self.outcome, "ticket_key": self.ticket_key, "status": self.status,
-                "instance_ids": list(self.instance_ids)}
+        return {"outcome": self.outcome, "system": self.system, "ticket_key": self.ticket_key,
+                "status": self.status, "instance_ids": list(self.instance_ids)}
 
 
 def resolution_variables(status: str, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -81,22 +92,34 @@ class TicketResolver:
         """
         fields = dict(fields or {})
         if not self.is_terminal(system, status):
-            return Resolution("not_terminal", key, status)
-        indexed = self.store.find(key, system) is not None
-        if indexed and not self.store.claim_resolution(system, key):
-            return Resolution("already_resolved", key, status)
+            return Resolution("not_terminal", key, status, system=system)
+        ticket = self.store.find(key, system)
+        if ticket is not None and not self.store.claim_resolution(system, key):
+            return Resolution("already_resolved", key, status, system=system)
+        ref = ticket_ref(system, key)
         try:
-            instance_ids = self.correlator.correlate_message(
-                RESOLVED_MESSAGE, correlation={"TICKET_KEY": key},
-                variables=resolution_variables(status, fields))
+            instance_ids = self._deliver(ticket, ref, key, resolution_variables(status, fields))
         except NotFoundError:
-            if indexed:
+            if ticket is not None:
                 self.store.release_resolution(system, key)
-            log.info("ticket %s reached %s but no process waits for it", key, status)
-            return Resolution("not_waiting", key, status)
+            log.info("ticket %s reached %s but no process waits for it", ref, status)
+            return Resolution("not_waiting", key, status, system=system)
         except Exception:
-            if indexed:
+            if ticket is not None:
                 self.store.release_resolution(system, key)
             raise
-        log.info("ticket %s reached %s: resumed %s", key, status, instance_ids)
-        return Resolution("resolved", key, status, list(instance_ids or []))
+        log.info("ticket %s reached %s: resumed %s", ref, status, instance_ids)
+        return Resolution("resolved", key, status, list(instance_ids or []), system=system)
+
+    def _deliver(self, ticket: Ticket | None, ref: str, key: str,
+                 variables: dict[str, Any]) -> list[str]:
+        try:
+            return self.correlator.correlate_message(
+                RESOLVED_MESSAGE, correlation={REF_VARIABLE: ref}, variables=variables)
+        except NotFoundError:
+            if ticket is None or not ticket.instance_id:
+                raise
+        # waiting without TICKET_REF: only the instance that opened this very ticket
+        return self.correlator.correlate_message(
+            RESOLVED_MESSAGE, correlation={KEY_VARIABLE: key}, variables=variables,
+            instance_id=ticket.instance_id)

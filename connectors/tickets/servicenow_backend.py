@@ -20,7 +20,7 @@ from urllib3.util.retry import Retry
 from engine.errors import ConfigurationError, NotFoundError
 
 from .backend import DEFAULT_TERMINAL_STATUSES, Ticket, TicketBackend, TicketRequest, \
-    idempotency_tag
+    idempotency_tag, split_credentials
 from .errors import TicketSystemError
 
 log = logging.getLogger(__name__)
@@ -59,10 +59,12 @@ class ServiceNowTicketBackend(TicketBackend):
                  terminal_statuses: Sequence[str] = DEFAULT_TERMINAL_STATUSES["servicenow"],
                  timeout: float | tuple[float, float] = (5.0, 30.0),
                  max_retries: int = 2) -> None:
+        url, url_user, url_password = split_credentials(url or "")
+        user, password = user or url_user or "", password or url_password or ""
         if not url or not user or not password:
             raise ConfigurationError("ServiceNow tickets need MLC_SERVICENOW_URL, "
                                      "MLC_SERVICENOW_USER and MLC_SERVICENOW_PASSWORD")
-        self.url = url.rstrip("/")
+        self.url = url.rstrip("/")  # never with credentials: it appears in errors and links
         self.table = table
         self.field_columns = dict(DEFAULT_FIELD_COLUMNS if field_columns is None
                                   else field_columns)

@@ -18,7 +18,8 @@ from engine.db import Database, utcnow
 from engine.errors import NotFoundError
 
 from ._models import TicketEventRow, TicketRow, WebhookDeliveryRow
-from .backend import Ticket
+from .backend import Ticket, ticket_ref
+from .errors import AmbiguousTicketError
 
 LOCAL_KEY_PREFIX = "MLC-"
 
@@ -198,10 +199,18 @@ class TicketStore:
 
     @staticmethod
     def _row(session, key: str, system: str | None) -> TicketRow:
+        """The ticket (``system``, ``key``); with no system, the only ticket with that key."""
         query = select(TicketRow).where(TicketRow.key == key)
         if system:
             query = query.where(TicketRow.system == system)
-        row = session.scalars(query.order_by(TicketRow.id)).first()
-        if row is None:
-            raise NotFoundError(f"ticket {key!r} does not exist")
-        return row
+        rows = session.scalars(query.order_by(TicketRow.id).limit(4)).all()
+        if not rows:
+            raise NotFoundError(f"ticket {ticket_ref(system, key) if system else repr(key)} "
+                                "does not exist")
+        if len(rows) > 1:
+            raise AmbiguousTicketError(
+                f"ticket key {key!r} exists on several systems: "
+                + ", ".join(f"{r.system}/{r.key}" for r in rows)
+                + f"; name one, e.g. /api/tickets/{rows[0].system}/{key}")
+        return rows[0]
+

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from engine import jsonsafe
 from engine.errors import ConfigurationError, ValidationError
 
 from .errors import TicketSystemError, WebhookAuthenticationError, WebhookSignatureError
@@ -42,10 +42,12 @@ class WebhookOutcome:
     status: str | None = None
     instance_ids: list[str] = field(default_factory=list)
     reason: str = ""
+    system: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"outcome": self.outcome, "ticket_key": self.ticket_key, "status": self.status,
-                "instance_ids": list(self.instance_ids), "reason": self.reason}
+        return {"outcome": self.outcome, "system": self.system, "ticket_key": self.ticket_key,
+                "status": self.status, "instance_ids": list(self.instance_ids),
+                "reason": self.reason}
 
 
 def jira_signature(secret: str, raw_body: bytes) -> str:
@@ -86,7 +88,8 @@ class TicketWebhookReceiver:
             raise WebhookSignatureError(f"{JIRA_SIGNATURE_HEADER} does not match the body")
         delivery_id = headers.get(JIRA_DELIVERY_HEADER.lower())
         if delivery_id and self.store.delivery_seen("jira", delivery_id):
-            return WebhookOutcome("duplicate", reason=f"delivery {delivery_id} already handled")
+            return WebhookOutcome("duplicate", reason=f"delivery {delivery_id} already handled",
+                                  system="jira")
 
         payload = _json(raw_body)
         outcome = self._jira_outcome(payload)
@@ -111,7 +114,8 @@ class TicketWebhookReceiver:
             raise WebhookSignatureError(f"{SERVICENOW_SECRET_HEADER} is wrong")
         delivery_id = headers.get(SERVICENOW_DELIVERY_HEADER.lower())
         if delivery_id and self.store.delivery_seen("servicenow", delivery_id):
-            return WebhookOutcome("duplicate", reason=f"delivery {delivery_id} already handled")
+            return WebhookOutcome("duplicate", reason=f"delivery {delivery_id} already handled",
+                                  system="servicenow")
 
         from .servicenow_backend import state_label
 
@@ -133,14 +137,15 @@ class TicketWebhookReceiver:
         issue = _object(payload.get("issue"), "issue")
         key = issue.get("key")
         if event != "jira:issue_updated" or not key:
-            return WebhookOutcome("ignored", key, reason=f"event {event!r} is not an update")
+            return WebhookOutcome("ignored", key, reason=f"event {event!r} is not an update",
+                                  system="jira")
         items = _object(payload.get("changelog"), "changelog").get("items") or []
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise ValidationError("webhook 'changelog.items' must be a list of objects")
         change = next((i for i in items if i.get("field") == "status"
                        or i.get("fieldId") == "status"), None)
         if change is None:
-            return WebhookOutcome("ignored", key, reason="no status change")
+            return WebhookOutcome("ignored", key, reason="no status change", system="jira")
         status = str(change.get("toString") or "")
         raw_fields = _object(issue.get("fields"), "issue.fields")
         return self._resolve("jira", str(key), status, self._named_fields("jira", raw_fields))
@@ -150,7 +155,8 @@ class TicketWebhookReceiver:
         if self.store.find(key, system) is not None:
             self.store.update_status(key, status, fields, system=system, event="webhook")
         resolution = self.resolver.resolve(system, key, status, fields)
-        return WebhookOutcome(resolution.outcome, key, status, resolution.instance_ids)
+        return WebhookOutcome(resolution.outcome, key, status, resolution.instance_ids,
+                              system=system)
 
     def _named_fields(self, system: str, raw: Mapping[str, Any]) -> dict[str, Any]:
         namer = self.field_namers.get(system)
@@ -177,10 +183,7 @@ def _object(value: Any, name: str) -> Mapping[str, Any]:
 
 
 def _json(raw_body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"webhook body is not JSON: {exc}") from None
+    payload = jsonsafe.loads(raw_body, "webhook body")
     if not isinstance(payload, dict):
         raise ValidationError("webhook body must be a JSON object")
     return payload

@@ -10,26 +10,37 @@ from engine.errors import NotFoundError
 
 @dataclass
 class RecordingCorrelator:
-    """Resumes "instances" that wait for a given ``TICKET_KEY``; records every correlation.
+    """Resumes "instances" waiting for ``ticket.resolved``; records every correlation.
 
-    ``waiting`` maps a ticket key to the instance id waiting for it; a key not in it raises
-    NotFoundError, as the engine does when no instance waits. A resumed instance stops
-    waiting, so a second correlation for the same ticket fails like the real engine would.
+    Like the engine, an instance matches when every correlation variable equals one of its
+    variables (and it is the named instance, when one is named). ``wait_for(key, instance,
+    system)`` gives the instance ``TICKET_KEY`` and, with a system, ``TICKET_REF`` as
+    ``ticket.create`` does; without one it waits the way instances from before
+    ``TICKET_REF`` do. A resumed instance stops waiting, so a second correlation for the same
+    ticket fails like the real engine would.
     """
 
-    waiting: dict[str, str] = field(default_factory=dict)
+    waiting: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[dict[str, Any]] = field(default_factory=list)
 
-    def wait_for(self, ticket_key: str, instance_id: str = "instance-1") -> None:
-        self.waiting[ticket_key] = instance_id
+    def wait_for(self, ticket_key: str, instance_id: str = "instance-1",
+                 system: str | None = None) -> None:
+        variables = {"TICKET_KEY": ticket_key}
+        if system:
+            variables["TICKET_REF"] = f"{system}:{ticket_key}"
+        self.waiting[instance_id] = variables
 
     def correlate_message(self, name: str, *, business_key: str | None = None,
-                          correlation: dict | None = None,
-                          variables: dict | None = None) -> list[str]:
+                          correlation: dict | None = None, variables: dict | None = None,
+                          instance_id: str | None = None) -> list[str]:
         self.calls.append({"name": name, "business_key": business_key,
                            "correlation": dict(correlation or {}),
-                           "variables": dict(variables or {})})
-        key = (correlation or {}).get("TICKET_KEY")
-        if key not in self.waiting:
+                           "variables": dict(variables or {}), "instance_id": instance_id})
+        found = [i for i, have in self.waiting.items()
+                 if (instance_id is None or i == instance_id)
+                 and all(have.get(k) == v for k, v in (correlation or {}).items())]
+        if not found:
             raise NotFoundError(f"no instance waits for message {name!r} with {correlation}")
-        return [self.waiting.pop(key)]
+        for i in found:
+            del self.waiting[i]
+        return found

@@ -65,7 +65,8 @@ def test_transition_records_decision_even_when_no_process_waits(wired_client):
     assert moved.status_code == 200, moved.json
     assert moved.json["ticket"]["status"] == "Done"
     assert moved.json["ticket"]["fields"] == {"Model Id": "m-1", "Expiration Date": "2027-06-30"}
-    assert moved.json["resolution"] == {"outcome": "not_waiting", "ticket_key": ticket.key,
+    assert moved.json["resolution"] == {"outcome": "not_waiting", "system": "local",
+                                        "ticket_key": ticket.key,
                                         "status": "Done", "instance_ids": []}
 
 

@@ -263,11 +263,17 @@ def test_metric_sql_reads_views_only_read_only_with_time_limit(rt, database):
     # the database refuses even what the parser let through
     sneaky = "SELECT count(*) FROM automations"
     guarded = runner._sqlite if database.dialect == "sqlite" else runner._postgres
-    if database.dialect == "sqlite":
-        with pytest.raises(MetricQueryError, match="not authorized|prohibited"):
-            guarded(sneaky, "q")
+    with pytest.raises(MetricQueryError, match="not authorized|prohibited|permission denied"):
+        guarded(sneaky, "q")
     with pytest.raises(MetricQueryError, match="read-only|readonly|not authorized|prohibited"):
         guarded("CREATE TABLE stolen (x integer)", "q")
+    with pytest.raises(MetricQueryError, match="multiple commands|one statement at a time"):
+        guarded("SELECT 1; COMMIT; CREATE TABLE stolen (x integer)", "q")
+    with database.session() as s:
+        assert "stolen" not in s.connection().dialect.get_table_names(s.connection())
+    if database.dialect == "postgresql":
+        with pytest.raises(MetricQueryError, match="permission denied"):
+            guarded("SELECT pg_read_file('/etc/hostname')", "q")
     with pytest.raises(MetricQueryError, match="time limit|statement timeout|cancel"):
         runner.value("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
                      "SELECT max(x) FROM c")

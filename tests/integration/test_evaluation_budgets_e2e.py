@@ -13,7 +13,7 @@ import requests
 
 from tests.bpmn import bpmn, chain, flow
 from tests.integration.test_api_helpers import ROOT
-from tests.integration.test_serve_e2e import Server
+from tests.serve_support import Server
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +48,7 @@ def server(tmp_path):
 
 @pytest.fixture
 def small(tmp_path):
-    srv = Server(tmp_path, environment={"MLC_EVAL_MAX_ITEMS": "50000"})
+    srv = Server(tmp_path, env={"MLC_EVAL_MAX_ITEMS": "50000"})
     yield srv
     srv.stop()
 

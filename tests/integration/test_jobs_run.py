@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pandas as pd
 import pytest
 
-from connectors.jobs import ScoringOptions
+from connectors.jobs import JobService, ScoringOptions
+from connectors.jobs.locations import DataStore
+from connectors.registry import JobStore
 from connectors.samples import FEATURES, sample_frame
 from tests.integration.test_jobs_support import (  # noqa: F401 - fixtures
     IDENTITY_MODEL, data_root, jobs, model_pool, registry, sample, signals, write_model)
@@ -239,3 +244,37 @@ def test_scoring_progress_callback_counts_files(jobs, sample, data_root):
     assert seen[0] == (0, 4, 0) and seen[-1] == (4, 4, 40)
     assert [d for d, _, _ in seen] == [0, 1, 2, 3, 4]
     assert FEATURES[0] == "f0"
+
+
+def test_a_retry_waits_for_the_lease_of_an_attempt_whose_worker_was_killed(
+        database, registry, sample, data_root, model_pool):
+    """The worker running the job died (no one renews its lease) and the task's lock, shorter
+    than the lease, ran out: the retry waits for the lease instead of failing the task."""
+    _, snapshot, paths = sample
+    store = JobStore(database, lease_seconds=2)
+    jobs = JobService(registry, store, DataStore([str(data_root)]), pool=model_pool)
+    dead = store.create("metrics", snapshot_id=snapshot.id, model_id=snapshot.model_id,
+                        inputs={}, idempotency_key="task-k")
+    store.start(dead.id, None)  # running, lease 2 s, and nobody renews it any more
+    began = time.monotonic()
+    job = jobs.run_metrics(snapshot.id, input_uri=str(paths["test"]),
+                           idempotency_key="task-k")
+    assert job.state == "succeeded" and job.id != dead.id
+    assert time.monotonic() - began >= 1.0  # it waited for the lease
+    assert store.get(dead.id).state == "failed" and store.get(dead.id).reason == "abandoned"
+
+
+def test_a_retry_returns_the_outcome_of_an_attempt_that_finishes_while_it_waits(
+        database, registry, sample, data_root, model_pool):
+    _, snapshot, paths = sample
+    store = JobStore(database, lease_seconds=30)
+    jobs = JobService(registry, store, DataStore([str(data_root)]), pool=model_pool)
+    alive = store.create("metrics", snapshot_id=snapshot.id, model_id=snapshot.model_id,
+                         inputs={}, idempotency_key="task-j")
+    store.start(alive.id, None)
+    threading.Timer(1.5, lambda: store.finish(alive.id, succeeded=True,
+                                              metrics={"accuracy": 0.5})).start()
+    job = jobs.run_metrics(snapshot.id, input_uri=str(paths["test"]),
+                           idempotency_key="task-j")
+    assert job.id == alive.id and job.metrics == {"accuracy": 0.5}
+    assert len(jobs.list(job_type="metrics")) == 1

@@ -136,3 +136,26 @@ def test_batch_job_with_no_runtime_left_opens_ticket(mlc):
                                     "INPUT_FILE": mlc.sample.test_file})
     assert instance["variables"]["ERROR_CODE"] == "NO_RUNTIME"
     assert mlc.ticket(instance["variables"]["ERROR_TICKET"]).kind == "error"
+
+
+def test_back_test_into_an_existing_output_fails_the_job_with_the_reason(mlc):
+    """Not a retried incident: the output cannot be written, which no retry changes."""
+    deployed_snapshot(mlc)
+    taken = mlc.data_root / "scored.csv"
+    taken.write_text("a,b\n")
+    [instance] = mlc.signal(JIRA, {"MODEL_ID": mlc.sample.model_id, "OUTPUT_FILE": str(taken)})
+    assert instance["status"] == "completed" and instance["variables"]["OUTCOME"] == "job failed"
+    assert instance["variables"]["ERROR_CODE"] == "JOB_FAILED"
+    assert "is an existing file" in mlc.ticket(instance["variables"]["REVIEW_TICKET"]).description
+    assert taken.read_text() == "a,b\n" and mlc.engine.incidents() == []
+
+    results = mlc.data_root / "results.json"
+    results.write_text("{}")
+    [refused] = mlc.signal(JIRA, {"MODEL_ID": mlc.sample.model_id, "OUTPUT_FILE": str(results)})
+    assert refused["variables"]["OUTCOME"] == "job failed"
+    assert "output already exists" in refused["variables"]["ERROR_MESSAGE"]
+    assert results.read_text() == "{}"
+    [replaced] = mlc.signal(JIRA, {"MODEL_ID": mlc.sample.model_id, "OUTPUT_FILE": str(results),
+                                   "OVERWRITE": True})
+    assert replaced["variables"]["OUTCOME"] == "passed"
+    assert "roc_auc" in json.loads(results.read_text())["metrics"]

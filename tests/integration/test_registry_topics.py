@@ -110,6 +110,17 @@ def test_training_metrics_and_scoring_topics(handlers, sample, data_root, jobs):
     assert (data_root / "scored" / "test.csv").exists()
 
 
+def test_a_retry_of_the_metrics_task_rewrites_its_own_results_file(handlers, sample,
+                                                                    data_root):
+    _, snapshot, _ = sample
+    variables = {"SNAPSHOT_ID": snapshot.id, "OUTPUT_FILE": str(data_root / "bt")}
+    first = call(handlers, "job.metrics", variables, key="task-r")
+    again = call(handlers, "job.metrics", variables, key="task-r")  # the same task, retried
+    assert again["RESULTS_FILE"] == first["RESULTS_FILE"] and again["JOB_ID"] == first["JOB_ID"]
+    with pytest.raises(BpmnError, match="output already exists"):
+        call(handlers, "job.metrics", variables, key="another-task")
+
+
 def test_a_failed_job_raises_job_failed_with_its_id(handlers, sample, data_root):
     _, snapshot, _ = sample
     with pytest.raises(BpmnError) as err:

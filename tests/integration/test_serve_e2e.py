@@ -4,15 +4,12 @@ Modeler's deploy request, ModelOp signals, token auth and graceful shutdown."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -20,83 +17,9 @@ from camunda.client.engine_client import EngineClient
 from camunda.external_task.external_task_worker import ExternalTaskWorker
 
 from tests.integration.test_api_helpers import MODELER, ROOT, TOKEN
+from tests.serve_support import Server, free_port
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """One ``mlc serve`` process; always killed in teardown."""
-
-    def __init__(self, tmp_path: Path, token: str | None = None, workers: int = 1,
-                 environment: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.rest = self.base + "/engine-rest"
-        self.token = token
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MLC_")}
-        env["MLC_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
-        if token:
-            env["MLC_API_TOKEN"] = token
-        env.update(environment or {})
-        self.log = (tmp_path / "serve.log").open("w+")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from mlc.cli import main; main()", "serve",
-             "--port", str(self.port), "--workers", str(workers), "--grace", "5"],
-            cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)}, stdout=self.log,
-            stderr=subprocess.STDOUT)
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("mlc serve exited: " + self.output())
-            try:
-                if requests.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("mlc serve did not become healthy: " + self.output())
-
-    def output(self) -> str:
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
-    @property
-    def headers(self) -> dict:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
-
-    def client_config(self) -> dict:
-        return {"auth_bearer": {"access_token": self.token}} if self.token else {}
-
-    def deploy(self, name: str) -> dict:
-        headers = json.loads((MODELER / f"{name}.headers.json").read_text())
-        r = requests.post(self.rest + "/deployment/create", headers={**headers, **self.headers},
-                          data=(MODELER / f"{name}.body").read_bytes(), timeout=30)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-    def deploy_file(self, path: Path) -> None:
-        r = requests.post(self.rest + "/deployment/create", headers=self.headers, timeout=30,
-                          files={path.name: (path.name, path.read_bytes(), "text/xml")})
-        assert r.status_code == 200, r.text
-
-    def api(self, path: str) -> requests.Response:
-        return requests.get(self.base + path, headers=self.headers, timeout=30)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-        self.log.close()
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ def test_list_show_and_transition_resume_the_process(obj):
     parts = build_ticket_components(obj.settings, obj.db, obj.engine)
     parts.service.open_ticket(TicketRequest("review", "Review churn v2", "body",
                                             idempotency_key="k", instance_id="i-1"))
-    obj.engine.wait_for("MLC-1", "i-1")
+    obj.engine.wait_for("MLC-1", "i-1", "local")
 
     listed = run(tickets, obj, "list", "--json")
     assert listed.exit_code == 0, listed.output
@@ -52,7 +52,7 @@ def test_list_show_and_transition_resume_the_process(obj):
     assert moved.exit_code == 0, moved.output
     answer = json.loads(moved.output)
     assert answer["ticket"]["status"] == "Done"
-    assert answer["resolution"] == {"outcome": "resolved", "ticket_key": "MLC-1",
+    assert answer["resolution"] == {"outcome": "resolved", "system": "local", "ticket_key": "MLC-1",
                                     "status": "Done", "instance_ids": ["i-1"]}
     assert obj.engine.calls[0]["variables"]["EXPIRATION_DATE"] == "2027-06-30"
 

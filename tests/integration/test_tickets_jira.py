@@ -48,7 +48,7 @@ def test_review_ticket_content_labels_and_custom_field_by_name(jira, create):
     _, state = jira
     result = create(task_context("ticket.create", REVIEW_VARIABLES,
                                  properties={"kind": "review"}))
-    assert result == {"TICKET_KEY": "MLC-1"}
+    assert result == {"TICKET_KEY": "MLC-1", "TICKET_REF": "jira:MLC-1"}
     [post] = issue_posts(state)
     fields = post.json["fields"]
     assert fields["project"] == {"key": "MLC"}
@@ -76,7 +76,7 @@ def test_unknown_field_name_is_a_configuration_error(backend):
 def test_retried_task_opens_one_issue(jira, create):
     _, state = jira
     ctx = task_context("ticket.create", REVIEW_VARIABLES, properties={"kind": "review"})
-    assert create(ctx) == create(ctx) == {"TICKET_KEY": "MLC-1"}
+    assert create(ctx) == create(ctx) == {"TICKET_KEY": "MLC-1", "TICKET_REF": "jira:MLC-1"}
     assert len(issue_posts(state)) == 1
 
 
@@ -86,7 +86,7 @@ def test_issue_opened_before_a_worker_crash_is_found_by_label(jira, backend, cre
     backend.create(TicketRequest("review", "t", "d", idempotency_key="instance-1:Task_1:1"))
     result = create(task_context("ticket.create", REVIEW_VARIABLES,
                                  properties={"kind": "review"}, attempt=2))
-    assert result == {"TICKET_KEY": "MLC-1"}
+    assert result == {"TICKET_KEY": "MLC-1", "TICKET_REF": "jira:MLC-1"}
     assert len(issue_posts(state)) == 1
     search = [r for r in state.requests if r.path == "/rest/api/2/search"][-1]
     assert idempotency_tag("instance-1:Task_1:1") in search.query["jql"]
@@ -103,8 +103,8 @@ def test_jira_down_fails_the_task_for_retry_then_one_issue(jira, create, caplog)
         assert not isinstance(failure.value, BpmnError)  # consumes a retry, no routing
     assert state.issues == {}
     state.down = False
-    assert create(ctx) == {"TICKET_KEY": "MLC-1"}
-    assert create(ctx) == {"TICKET_KEY": "MLC-1"}
+    assert create(ctx) == {"TICKET_KEY": "MLC-1", "TICKET_REF": "jira:MLC-1"}
+    assert create(ctx) == {"TICKET_KEY": "MLC-1", "TICKET_REF": "jira:MLC-1"}
     assert list(state.issues) == ["MLC-1"]
     basic = base64.b64encode(f"{state.user}:{state.token}".encode()).decode()
     for text in (str(failure.value), caplog.text):

@@ -33,7 +33,7 @@ def test_create_ticket_returns_key_and_stores_content(local):
     result = create(task_context("ticket.create", {"MODEL_NAME": "churn", "MODEL_ID": "m1",
                                                    "TEST_RESULTS": {"auc": 0.7}},
                                  properties={"kind": "test_failure"}))
-    assert result == {"TICKET_KEY": "MLC-1"}
+    assert result == {"TICKET_KEY": "MLC-1", "TICKET_REF": "local:MLC-1"}
     ticket = backend.get("MLC-1")
     assert ticket.status == "Open" and ticket.kind == "test_failure"
     assert ticket.summary == "Model test failed: churn"
@@ -47,8 +47,8 @@ def test_retried_task_opens_one_ticket(local):
     again = create(task_context("ticket.create", properties={"kind": "review"}, attempt=2))
     other = create(task_context("ticket.create", properties={"kind": "review"},
                                 idempotency_key="instance-1:Task_2:1"))
-    assert first == again == {"TICKET_KEY": "MLC-1"}
-    assert other == {"TICKET_KEY": "MLC-2"}
+    assert first == again == {"TICKET_KEY": "MLC-1", "TICKET_REF": "local:MLC-1"}
+    assert other == {"TICKET_KEY": "MLC-2", "TICKET_REF": "local:MLC-2"}
     assert [t.key for t in backend.list_open()] == ["MLC-1", "MLC-2"]
 
 
@@ -56,7 +56,7 @@ def test_result_variable_property_renames_output(local):
     _, create, _ = local
     result = create(task_context("ticket.create", properties={
         "kind": "review", "resultVariable": "REVIEW_TICKET"}))
-    assert result == {"REVIEW_TICKET": "MLC-1"}
+    assert result == {"REVIEW_TICKET": "MLC-1", "TICKET_REF": "local:MLC-1"}
 
 
 def test_unknown_kind_is_refused(local):
@@ -68,7 +68,7 @@ def test_unknown_kind_is_refused(local):
 def test_terminal_transition_resumes_waiting_process_once(local, correlator):
     backend, create, store = local
     create(task_context("ticket.create", properties={"kind": "review"}))
-    correlator.wait_for("MLC-1", "instance-1")
+    correlator.wait_for("MLC-1", "instance-1", "local")
     backend.transition("MLC-1", "In Review")
     assert correlator.calls == []
     ticket, resolution = backend.transition_and_resolve(
@@ -76,7 +76,8 @@ def test_terminal_transition_resumes_waiting_process_once(local, correlator):
     assert ticket.status == "Done"
     assert resolution.outcome == "resolved" and resolution.instance_ids == ["instance-1"]
     assert correlator.calls == [{
-        "name": "ticket.resolved", "business_key": None, "correlation": {"TICKET_KEY": "MLC-1"},
+        "name": "ticket.resolved", "business_key": None,
+        "correlation": {"TICKET_REF": "local:MLC-1"}, "instance_id": None,
         "variables": {"TICKET_STATUS": "Done",
                       "TICKET_FIELDS": {"Expiration Date": "2027-06-30"},
                       "EXPIRATION_DATE": "2027-06-30"}}]
@@ -94,7 +95,7 @@ def test_decision_without_waiting_process_is_kept_and_can_be_delivered_later(loc
     assert resolution.outcome == "not_waiting"
     assert backend.get("MLC-1").status == "Rejected"
     assert store.resolved_at("local", "MLC-1") is None
-    correlator.wait_for("MLC-1")
+    correlator.wait_for("MLC-1", system="local")
     _, later = backend.transition_and_resolve("MLC-1", "Rejected")
     assert later.outcome == "resolved"
 

@@ -42,7 +42,7 @@ def open_ticket(world, system, task):
         "ticket.create", {"TICKET_SYSTEM": system}, properties={"kind": "review"},
         idempotency_key=f"i:{task}:1", instance_id=f"inst-{task}"))
     key = result["TICKET_KEY"]
-    world["correlator"].wait_for(key, f"inst-{task}")
+    world["correlator"].wait_for(key, f"inst-{task}", system)
     return key
 
 
@@ -67,7 +67,7 @@ def test_servicenow_decision_is_delivered(world):
     world["snow"].set_state(key, "8")
     [resolution] = world["poller"].poll_once()
     assert (resolution.outcome, resolution.status) == ("resolved", "Canceled")
-    assert world["correlator"].calls[0]["correlation"] == {"TICKET_KEY": key}
+    assert world["correlator"].calls[0]["correlation"] == {"TICKET_REF": f"servicenow:{key}"}
 
 
 def test_a_system_that_is_down_does_not_stop_the_others(world, caplog):
@@ -89,7 +89,7 @@ def test_decision_made_before_the_process_waited_is_delivered_later(world):
     world["correlator"].waiting.clear()
     world["jira"].set_status(key, "Done")
     assert [r.outcome for r in world["poller"].poll_once()] == ["not_waiting"]
-    world["correlator"].wait_for(key, "inst-e")
+    world["correlator"].wait_for(key, "inst-e", "jira")
     assert [r.outcome for r in world["poller"].poll_once()] == ["resolved"]
 
 
@@ -101,5 +101,5 @@ def test_local_decision_without_waiting_process_is_retried_by_the_poller(world):
     key = result["TICKET_KEY"]
     _, resolution = local.transition_and_resolve(key, "Done")
     assert resolution.outcome == "not_waiting"
-    world["correlator"].wait_for(key, "inst-f")
+    world["correlator"].wait_for(key, "inst-f", "local")
     assert [r.outcome for r in world["poller"].poll_once()] == ["resolved"]

@@ -44,7 +44,7 @@ def test_back_test_incident_content_and_correlation_id(snow, create):
         "TICKET_SYSTEM": "servicenow", "MODEL_NAME": "churn", "TEST_RESULTS": {"auc": 0.61},
         "TICKET_FIELDS": {"Expiration Date": "2027-06-30"}},
         properties={"kind": "test_failure"}))
-    assert result == {"TICKET_KEY": "INC0010001"}
+    assert result == {"TICKET_KEY": "INC0010001", "TICKET_REF": "servicenow:INC0010001"}
     [post] = posts(state)
     assert post.path == "/api/now/table/incident"
     assert post.json["short_description"] == "Model test failed: churn"
@@ -59,7 +59,8 @@ def test_retried_task_opens_one_incident(snow, backend, create):
     backend.create(TicketRequest("test_failure", "t", "d", idempotency_key="instance-1:Task_1:1"))
     ctx = task_context("ticket.create", {"TICKET_SYSTEM": "servicenow"},
                        properties={"kind": "test_failure"}, attempt=2)
-    assert create(ctx) == create(ctx) == {"TICKET_KEY": "INC0010001"}
+    assert create(ctx) == create(ctx) == {"TICKET_KEY": "INC0010001",
+                                           "TICKET_REF": "servicenow:INC0010001"}
     assert len(posts(state)) == 1
 
 

@@ -44,7 +44,7 @@ def store(database):
 @pytest.fixture
 def correlator():
     correlator = RecordingCorrelator()
-    correlator.wait_for("MLC-7", "i-1")
+    correlator.wait_for("MLC-7", "i-1", "jira")
     return correlator
 
 
@@ -57,10 +57,10 @@ def receiver(store, correlator):
 def test_signed_done_resumes_the_waiting_process(receiver, correlator, store):
     body = jira_payload(customfield_10050="2027-06-30")
     outcome = receiver.handle_jira_webhook(body, signed(body))
-    assert outcome.to_dict() == {"outcome": "resolved", "ticket_key": "MLC-7", "status": "Done",
-                                 "instance_ids": ["i-1"], "reason": ""}
+    assert outcome.to_dict() == {"outcome": "resolved", "system": "jira", "ticket_key": "MLC-7",
+                                 "status": "Done", "instance_ids": ["i-1"], "reason": ""}
     [call] = correlator.calls
-    assert call["name"] == "ticket.resolved" and call["correlation"] == {"TICKET_KEY": "MLC-7"}
+    assert call["name"] == "ticket.resolved" and call["correlation"] == {"TICKET_REF": "jira:MLC-7"}
     assert call["variables"]["TICKET_STATUS"] == "Done"
     assert call["variables"]["TICKET_FIELDS"] == {"customfield_10050": "2027-06-30"}
     assert store.get("MLC-7", "jira").status == "Done"
@@ -129,7 +129,7 @@ def test_failed_correlation_is_not_recorded_so_the_redelivery_works(store, recei
     body = jira_payload()
     with pytest.raises(RuntimeError):
         flaky.handle_jira_webhook(body, signed(body, "d-5"))
-    correlator.wait_for("MLC-7", "i-1")
+    correlator.wait_for("MLC-7", "i-1", "jira")
     assert receiver.handle_jira_webhook(body, signed(body, "d-5")).outcome == "resolved"
 
 
@@ -177,7 +177,7 @@ def test_signed_body_of_the_wrong_shape_is_a_validation_error(receiver, correlat
 
 def test_servicenow_webhook_secret_and_resolution(store, correlator):
     store.record_remote(Ticket(key="INC0010001", system="servicenow", status="New"))
-    correlator.wait_for("INC0010001", "i-2")
+    correlator.wait_for("INC0010001", "i-2", "servicenow")
     receiver = TicketWebhookReceiver(store, TicketResolver(store, correlator),
                                      servicenow_secret=SNOW_SECRET)
     body = json.dumps({"number": "INC0010001", "state": "6",
@@ -194,3 +194,20 @@ def test_servicenow_webhook_secret_and_resolution(store, correlator):
                                                                        ["i-2"])
     assert correlator.calls[-1]["variables"]["EXPIRATION_DATE"] == "2027-01-31"
     assert receiver.handle_servicenow_webhook(body, headers).outcome == "duplicate"
+
+
+def test_an_instance_waiting_without_the_ref_gets_its_own_tickets_decision_only(store):
+    """Instances from before TICKET_REF wait with TICKET_KEY alone: the index row names the
+    instance that opened the ticket, and only that instance may receive the decision."""
+    correlator = RecordingCorrelator()
+    correlator.wait_for("MLC-7", "i-1")  # the instance that opened Jira MLC-7 (no TICKET_REF)
+    correlator.wait_for("MLC-8", "i-other")  # waits on a ticket of the same key elsewhere
+    receiver = TicketWebhookReceiver(store, TicketResolver(store, correlator),
+                                     jira_secret=SECRET)
+    body = jira_payload()
+    assert receiver.handle_jira_webhook(body, signed(body, "d-1")).instance_ids == ["i-1"]
+    assert correlator.calls[-1]["correlation"] == {"TICKET_KEY": "MLC-7"}
+    assert correlator.calls[-1]["instance_id"] == "i-1"
+    unindexed = jira_payload(key="MLC-8")  # not opened through us: no instance on record
+    outcome = receiver.handle_jira_webhook(unindexed, signed(unindexed, "d-2"))
+    assert outcome.outcome == "not_waiting" and "i-other" in correlator.waiting

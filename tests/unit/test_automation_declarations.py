@@ -109,6 +109,10 @@ def test_metric_queries_over_views_pass(sql):
     ("SELECT * INTO stolen FROM analytics_job_metrics", "INTO"),
     ("SELECT value FROM analytics_job_metrics FOR UPDATE", "locking"),
     ("SELEC 1 FROM", "not valid SQL|only SELECT"),
+    ("SELECT 'unterminated FROM analytics_builds", "not valid SQL: Error tokenizing"),
+    ("SELECT $$x FROM analytics_builds", "not valid SQL"),
+    ("SELECT " + "(" * 5000 + "1" + ")" * 5000, "nested too deeply"),
+    ("SELECT 1 " + " " * 20_000, "longer than 20000 characters"),
 ])
 def test_other_queries_are_refused(sql, message):
     with pytest.raises(MetricQueryError, match=message):

@@ -193,6 +193,20 @@ def test_doctype_entities_and_external_entities_are_refused():
         assert info.value.problems[0].file == "evil.bpmn"
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_doctype_in_another_encoding_is_refused_too(encoding):
+    """The byte check finds b"<!DOCTYPE" in UTF-8 only; the parsed document is checked too."""
+    text = (f'<?xml version="1.0" encoding="{encoding.upper()}"?>\n'
+            '<!DOCTYPE d SYSTEM "file:///etc/passwd"><definitions id="d"/>')
+    data = text.encode(encoding)
+    assert b"<!DOCTYPE" not in data
+    with pytest.raises(ValidationError, match="DOCTYPE/ENTITY") as info:
+        parse_xml(data, "utf16.bpmn")
+    assert info.value.problems[0].file == "utf16.bpmn"
+    plain = '<?xml version="1.0" encoding="UTF-16"?><definitions id="d"/>'.encode("utf-16")
+    assert parse_xml(plain, "fine.bpmn").get("id") == "d"
+
+
 def test_oversized_input_is_refused_before_parsing():
     with pytest.raises(ValidationError, match="more than the limit of 100") as info:
         parse_xml(b"<a>" + b"x" * 200 + b"</a>", "big.bpmn", max_bytes=100)

@@ -1,5 +1,9 @@
 """Tickets opened by processes (the local back end's review UI, and the index of Jira /
-ServiceNow tickets), and transitions: a decision resumes the waiting process."""
+ServiceNow tickets), and transitions: a decision resumes the waiting process.
+
+A ticket is (system, key): ``/api/tickets/{system}/{key}``. ``/api/tickets/{key}`` still
+works while only one system has that key, and answers 409 naming the systems otherwise.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pydantic import Field
 
 from connectors.tickets import TICKET_KINDS
 from connectors.tickets.backend import SYSTEMS
+from engine.errors import NotFoundError
 
 from ..context import service
 from ..openapi import operation
@@ -54,19 +59,50 @@ def list_tickets(query: TicketQuery):
     return jsonify([t.to_dict() for t in found[:query.limit]])
 
 
-@operation(bp, "/tickets/<key>", responses={200: "the ticket and its events", 404: "unknown"})
-def get_ticket(key: str):
-    """One ticket with its history of transitions, comments and webhook updates."""
+def _system(system: str | None) -> str | None:
+    if system is not None and system not in SYSTEMS:
+        raise NotFoundError(f"no ticket system {system!r}; systems are {', '.join(SYSTEMS)}")
+    return system
+
+
+def _ticket(key: str, system: str | None = None):
     parts = tickets()
-    ticket = parts.store.get(key)
+    ticket = parts.store.get(key, _system(system))
     return jsonify({**ticket.to_dict(), "events": parts.store.events(key, ticket.system)})
+
+
+def _transition(key: str, body: TransitionRequest, system: str | None = None):
+    ticket, resolution = tickets().transition(key, body.status, body.fields, _system(system))
+    return jsonify({"ticket": ticket.to_dict(),
+                    "resolution": resolution.to_dict() if resolution else None})
+
+
+@operation(bp, "/tickets/<system>/<key>",
+           responses={200: "the ticket and its events", 404: "unknown ticket or system"})
+def get_ticket(system: str, key: str):
+    """One ticket, (system, key), with its transitions, comments and webhook updates."""
+    return _ticket(key, system)
+
+
+@operation(bp, "/tickets/<system>/<key>/transition", "POST", body=TransitionRequest,
+           responses={200: "moved; resolution says whether a process resumed",
+                      404: "unknown ticket", 502: "Jira / ServiceNow unreachable"})
+def transition(system: str, key: str, body: TransitionRequest):
+    """Move a ticket; a decision (Done, Rejected...) sends ``ticket.resolved`` to its process."""
+    return _transition(key, body, system)
+
+
+@operation(bp, "/tickets/<key>", responses={200: "the ticket and its events", 404: "unknown",
+                                             409: "the key exists on several systems"})
+def get_ticket_by_key(key: str):
+    """One ticket by key alone, while only one system has that key."""
+    return _ticket(key)
 
 
 @operation(bp, "/tickets/<key>/transition", "POST", body=TransitionRequest,
            responses={200: "moved; resolution says whether a process resumed",
-                      404: "unknown ticket", 502: "Jira / ServiceNow unreachable"})
-def transition(key: str, body: TransitionRequest):
-    """Move a ticket; a decision (Done, Rejected...) sends ``ticket.resolved`` to its process."""
-    ticket, resolution = tickets().transition(key, body.status, body.fields)
-    return jsonify({"ticket": ticket.to_dict(),
-                    "resolution": resolution.to_dict() if resolution else None})
+                      404: "unknown ticket", 409: "the key exists on several systems",
+                      502: "Jira / ServiceNow unreachable"})
+def transition_by_key(key: str, body: TransitionRequest):
+    """Move a ticket named by key alone, while only one system has that key."""
+    return _transition(key, body)

@@ -1,8 +1,11 @@
 """The external-task API that Camunda workers in any language speak.
 
-``fetchAndLock`` long-polls: while nothing is due it sleeps briefly and asks again until
-``asyncResponseTimeout`` passes, so no database transaction is held while waiting. The wait
-ends early when the server shuts down.
+``fetchAndLock`` long-polls until ``asyncResponseTimeout`` passes, holding no database
+transaction while it waits. Behind ``mlc serve``'s front (:mod:`web.front`) the view never
+waits itself: it answers at once with the time left in :data:`WAIT_HEADER`, and the front
+waits without a thread, woken by :mod:`engine.notify`, and asks again. Served some other way
+(the test client, another WSGI server) the view waits on the same wake-ups in its thread,
+checking the database once a second as well. Either wait ends early at shutdown.
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ import threading
 import time
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from engine.errors import ValidationError
+from engine.notify import Waiter, availability_for
 
-from ..context import engine, task_latency, tasks
+from ..context import engine, runtime, task_latency, tasks
 from ..openapi import operation
 from . import PREFIX, dtos
 from .schemas import (BpmnErrorBody, CompleteBody, ExtendLockBody, ExternalTaskQuery,
@@ -23,8 +27,10 @@ from .schemas import (BpmnErrorBody, CompleteBody, ExtendLockBody, ExternalTaskQ
 
 bp = Blueprint("camunda_external_task", __name__, url_prefix=PREFIX)
 
-POLL_SECONDS = 0.2
+POLL_SECONDS = 1.0  # the threaded wait also re-checks the database this often
 MAX_LONG_POLL_SECONDS = 1800.0  # Camunda's own ceiling; the app config may lower it
+DEFER_HEADER = "X-MLC-Long-Poll"  # request: "defer" = do not wait here, say how long to wait
+WAIT_HEADER = "X-MLC-Long-Poll-Wait"  # response: seconds the caller may still wait
 
 
 def _stop_event() -> threading.Event:
@@ -45,6 +51,26 @@ def _claim(body: FetchAndLockBody) -> list[Any]:
     return claimed
 
 
+def _wait_and_claim(body: FetchAndLockBody, wait: float) -> list[Any]:
+    """Claim, waiting in this thread up to ``wait`` seconds for tasks to turn up."""
+    woken = threading.Event()
+    waiter = Waiter({t.topicName for t in body.topics}, woken.set)
+    availability = availability_for(runtime().db)
+    deadline = time.monotonic() + wait
+    stop = _stop_event()
+    try:
+        while True:
+            woken.clear()
+            availability.add(waiter)  # before the claim: a commit in between still wakes us
+            claimed = _claim(body)
+            remaining = deadline - time.monotonic()
+            if claimed or remaining <= 0 or stop.is_set():
+                return claimed
+            woken.wait(min(POLL_SECONDS, remaining))
+    finally:
+        availability.remove(waiter)
+
+
 @operation(bp, "/external-task/fetchAndLock", "POST", body=FetchAndLockBody,
            responses={200: "the locked tasks (possibly none)"})
 def fetch_and_lock(body: FetchAndLockBody):
@@ -57,14 +83,14 @@ def fetch_and_lock(body: FetchAndLockBody):
         return jsonify([])
     wait = min((body.asyncResponseTimeout or 0) / 1000,
                current_app.config.get("MLC_MAX_LONG_POLL_SECONDS", MAX_LONG_POLL_SECONDS))
-    deadline = time.monotonic() + wait
-    stop = _stop_event()
-    while True:
+    if request.headers.get(DEFER_HEADER) == "defer":
         claimed = _claim(body)
-        remaining = deadline - time.monotonic()
-        if claimed or remaining <= 0 or stop.is_set():
-            break
-        stop.wait(min(POLL_SECONDS, remaining))
+        if not claimed and wait > 0:
+            response = jsonify([])
+            response.headers[WAIT_HEADER] = f"{wait:.3f}"
+            return response
+    else:
+        claimed = _wait_and_claim(body, wait)
     options = {t.topicName: t for t in body.topics}
     definitions: dict[str, str] = {}
     out = []
