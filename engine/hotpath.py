@@ -100,6 +100,8 @@ class Hot:
                                  f"WHERE id = {m}")
         self._select_external = (f"SELECT {', '.join(EXTERNAL_COLUMNS)} FROM mlc_external_tasks "
                                  f"WHERE id = {m}")
+        self._check_lock = (f"UPDATE mlc_external_tasks SET lock_owner = lock_owner "
+                            f"WHERE id = {m} AND lock_owner = {m} AND state = 'locked'")
         self._insert_index = sql.insert("mlc_instance_variables", ("instance_id", "name", "value"))
         self._update_index = (f"UPDATE mlc_instance_variables SET value = {m} "
                               f"WHERE instance_id = {m} AND name = {m}")
@@ -130,6 +132,11 @@ class Hot:
             version + 1, row["status"], row["state"], s.json(row["variables"]),
             s.json(row["active_activities"]), row["error"], s.when(row["updated_at"]),
             s.when(row["ended_at"]), row["business_key"], instance_id, version), checked=True)
+
+    def check_lock(self, out: Writes, task_id: str, owner: str) -> None:
+        """Checked like the instance update: the task is still locked by ``owner`` (a
+        completion that trusted its claim instead of reading the row first)."""
+        out.add(self._check_lock, (task_id, owner), checked=True)
 
     def insert_history(self, out: Writes, rows: list[dict[str, Any]]) -> None:
         s = self.sql

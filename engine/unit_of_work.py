@@ -71,6 +71,7 @@ class InstanceHandle:
     touched: bool = False
     resync: bool = False           # rows written by an older engine: compare with the tables
     new_external: list[str] = field(default_factory=list)
+    lock_checks: list[tuple[str, str]] = field(default_factory=list)  # (task id, owner)
 
     @property
     def meta(self) -> Meta:
@@ -293,6 +294,9 @@ class UnitOfWork:
         else:
             fast.update_instance(out, handle.id, handle.version, values)
             version = handle.version + 1
+        for task_id, owner in handle.lock_checks:
+            fast.check_lock(out, task_id, owner)
+        handle.lock_checks = []
         before = handle.before
         new_jobs = set(derived.jobs) - set(before.jobs if before else ())
         new_external = [i for i in derived.external if before is None or i not in before.external]

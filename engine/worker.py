@@ -155,7 +155,10 @@ class Worker:
 
     def _report(self, method, task: LockedTask, *args) -> None:
         try:
-            method(task.id, self.worker_id, *args)
+            if method == self.tasks.complete:
+                method(task.id, self.worker_id, *args, held=task)
+            else:
+                method(task.id, self.worker_id, *args)
         except (NotFoundError, ConflictError) as exc:
             # the task was cancelled or re-locked by another worker after our lock expired
             log.info("result of task %s dropped: %s", task.id, exc.message)

@@ -138,6 +138,24 @@ def test_expired_lock_lets_another_worker_take_the_task(harness):
     harness.tasks.complete(second.id, "w2", {})
 
 
+def test_a_completion_trusting_its_lost_claim_is_refused_and_changes_nothing(harness):
+    """The worker's fast path trusts the claim it holds and checks the lock with the write:
+    a lock taken over meanwhile is found there and answered as the careful path does."""
+    single_task(harness)
+    instance = harness.engine.start("one")
+    [first] = harness.tasks.fetch_and_lock("w1", {"work": 30}, 1)
+    clock.advance(timedelta(seconds=31))
+    [second] = harness.tasks.fetch_and_lock("w2", {"work": 30}, 1)
+    with pytest.raises(ConflictError, match="locked by another worker"):
+        harness.tasks.complete(first.id, "w1", {"late": True}, held=first)
+    assert harness.status(instance["id"]) == "waiting"
+    assert "late" not in harness.engine.get_instance(instance["id"])["variables"]
+    harness.tasks.complete(second.id, "w2", {"x": 1}, held=second)
+    assert harness.status(instance["id"]) == "completed"
+    with pytest.raises(NotFoundError):
+        harness.tasks.complete(second.id, "w2", {}, held=second)   # done already
+
+
 def test_output_mapping_writes_only_mapped_variables(harness):
     extra = ('<bpmn:extensionElements><camunda:inputOutput>'
              '<camunda:inputParameter name="local_in">${seed}</camunda:inputParameter>'
