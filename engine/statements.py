@@ -25,6 +25,7 @@ INDEX = InstanceVariable.__table__
 
 # instances
 INSTANCE_BY_ID = select(INSTANCES).where(INSTANCES.c.id == bindparam("id"))
+INSTANCE_VERSION = select(INSTANCES.c.version).where(INSTANCES.c.id == bindparam("id"))
 INSERT_INSTANCE = insert(INSTANCES)
 _WRITTEN = ("status", "state", "variables", "active_activities", "error", "updated_at",
             "ended_at", "business_key")

@@ -118,6 +118,7 @@ class UnitOfWork:
         self._handles: dict[str, InstanceHandle] = {}   # touched by the current command
         self.after_commit: list[Any] = []
         self._command_after_commit: list[Any] = []
+        self.claimed_locally = 0  # new tasks the batch handed to this process's worker
 
     # ------------------------------------------------------------------ loading
 
@@ -125,7 +126,7 @@ class UnitOfWork:
         found = self._handles.get(instance_id)
         if found is not None:
             return found
-        cached = self._batch.get(instance_id) or self.services.cache.get(instance_id)
+        cached = self._batch.get(instance_id) or self._current(instance_id)
         if cached is not None:
             handle = self._from_cache(instance_id, cached)
         else:
@@ -138,6 +139,19 @@ class UnitOfWork:
             handle = self._from_row(dict(row))
         self._handles[instance_id] = handle
         return handle
+
+    def _current(self, instance_id: str) -> CachedInstance | None:
+        """The process cache's entry when it is the stored version. Other processes write
+        the same instances, and a command decides from what it loads (is a signal awaited,
+        does a task's token still wait) before its version-checked write could notice."""
+        cached = self.services.cache.get(instance_id)
+        if cached is None:
+            return None
+        stored = self.conn.execute(statements.INSTANCE_VERSION, {"id": instance_id}).scalar()
+        if stored != cached.version:
+            self.services.cache.drop(instance_id)
+            return None
+        return cached
 
     def _from_cache(self, instance_id: str, cached: CachedInstance) -> InstanceHandle:
         row = cached.row
@@ -310,7 +324,14 @@ class UnitOfWork:
                     entry["data"] = {**entry["data"], "node": node}
             fast.insert_history(out, handle.history)
             handle.history = []
-        if not out.send(self.conn):
+        try:
+            fresh = out.send(self.conn)
+        except self.conn.dialect.loaded_dbapi.IntegrityError:
+            if handle.version is None:
+                raise
+            # another writer stored this same step first (its rows have our ids): a lost race
+            raise StaleInstance(handle.id) from None
+        if not fresh:
             raise StaleInstance(handle.id)
         write_rare_rows(self.conn, before, derived)
         if handle.incidents:
