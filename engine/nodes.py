@@ -1,11 +1,12 @@
 """Nodes: the ``mlc serve`` / ``mlc worker`` processes sharing one database.
 
 Each process registers a node (id ``host:pid:suffix``) and heartbeats it. Its locks on
-external tasks and jobs are *leases*: short, renewed by every heartbeat while the node lives,
-so a node that dies without a word gives its work back within a lease. A live node also
-reaps the dead: a node whose heartbeat is three intervals old has its row removed and its
-locks released at once. Stopping (SIGTERM) deregisters after the node's work was finished
-or released.
+external tasks are *leases*: short, and renewed by every heartbeat while one of the node's
+workers is running (or about to run) the task's handler, so a node that dies without a word
+gives its work back within a lease, and a lock a live node no longer works on (a result that
+could not be reported) expires like any other. A live node also reaps the dead: a node whose
+heartbeat is three intervals old has its row removed and its locks (tasks and jobs) released
+at once. Stopping (SIGTERM) deregisters after the node's work was finished or released.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import socket
 import threading
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable, Iterable
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 
 from . import clock
 from .db import Database
@@ -60,20 +61,28 @@ class NodeRegistry:
         self.id = node_id or new_node_id()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._working: list[Callable[[], Iterable[str]]] = []
+
+    def track(self, working: Callable[[], Iterable[str]]) -> None:
+        """Renew the leases of the external tasks ``working()`` names (a worker's running and
+        handed-over tasks) at every heartbeat."""
+        self._working.append(working)
 
     def owns(self, lock_owner: str | None) -> bool:
         return bool(lock_owner) and lock_owner.startswith(self.id)
 
     def start(self) -> None:
-        now = clock.now()
         with self.db.write_session() as s:
-            s.execute(insert(NODES).values(
-                id=self.id, kind=self.kind, host=socket.gethostname(), pid=os.getpid(),
-                started_at=now, heartbeat_at=now, topics=self.topics,
-                info={"heartbeat_seconds": self.heartbeat, "lease_seconds": self.lease}))
+            self._register(s, clock.now())
         self._thread = threading.Thread(target=self._run, daemon=True, name="mlc-heartbeat")
         self._thread.start()
         log.info("node %s (%s) registered", self.id, self.kind)
+
+    def _register(self, s, now) -> None:
+        s.execute(insert(NODES).values(
+            id=self.id, kind=self.kind, host=socket.gethostname(), pid=os.getpid(),
+            started_at=now, heartbeat_at=now, topics=self.topics,
+            info={"heartbeat_seconds": self.heartbeat, "lease_seconds": self.lease}))
 
     def _run(self) -> None:
         while not self._stop.wait(self.heartbeat):
@@ -83,21 +92,20 @@ class NodeRegistry:
                 log.exception("heartbeat of node %s failed", self.id)
 
     def beat(self) -> dict[str, int]:
-        """One heartbeat: mark this node alive, renew its leases, reap dead nodes."""
+        """One heartbeat: mark this node alive, renew the leases of what its workers run,
+        reap dead nodes."""
         now = clock.now()
         expires = now + timedelta(seconds=self.lease)
         with self.db.write_session() as s:
             alive = s.execute(update(NODES).where(NODES.c.id == self.id)
                               .values(heartbeat_at=now)).rowcount
             if not alive:  # reaped while it could not beat (a long pause): register again
-                s.execute(insert(NODES).values(
-                    id=self.id, kind=self.kind, host=socket.gethostname(), pid=os.getpid(),
-                    started_at=now, heartbeat_at=now, topics=self.topics, info={}))
-            renewed = 0
-            for table in (EXTERNAL, JOBS):
-                renewed += s.execute(update(table).where(
-                    _held_by(table, self.id), table.c.state == "locked")
-                    .values(lock_expires_at=expires)).rowcount
+                self._register(s, now)
+            working = sorted({task_id for source in self._working for task_id in source()})
+            renewed = s.execute(update(EXTERNAL).where(_free_rows(
+                EXTERNAL, EXTERNAL.c.id.in_(working), _held_by(EXTERNAL, self.id),
+                EXTERNAL.c.state == "locked")).values(lock_expires_at=expires)).rowcount \
+                if working else 0
             released = self._reap(s, now)
         return {"renewed": renewed, "released": released}
 
@@ -107,10 +115,11 @@ class NodeRegistry:
                                                   NODES.c.id != self.id)).all()
         released = 0
         for node_id in dead:
-            released += release_locks(s, node_id)
+            count = release_locks(s, node_id, skip_locked=True)
             s.execute(delete(NODES).where(NODES.c.id == node_id))
             log.warning("node %s stopped heartbeating; released %d of its locks", node_id,
-                        released)
+                        count)
+            released += count
         return released
 
     def stop(self) -> int:
@@ -125,14 +134,26 @@ class NodeRegistry:
         return released
 
 
-def release_locks(s, node_id: str) -> int:
-    """Give back every external task and job a node holds (its handlers are gone)."""
+def release_locks(s, node_id: str, *, skip_locked: bool = False) -> int:
+    """Give back every external task and job a node holds (its handlers are gone).
+
+    ``skip_locked``: leave rows another transaction is writing now (another reaper, or a
+    claim of an expired lock) to that transaction."""
     released = 0
     for table in (EXTERNAL, JOBS):
+        held = (_held_by(table, node_id), table.c.state == "locked")
         released += s.execute(update(table).where(
-            _held_by(table, node_id), table.c.state == "locked")
+            _free_rows(table, *held) if skip_locked else and_(*held))
             .values(state="available", lock_owner=None, lock_expires_at=None)).rowcount
     return released
+
+
+def _free_rows(table, *conditions):
+    """Rows matching ``conditions`` that no other transaction is writing now (SKIP LOCKED
+    on PostgreSQL), so a heartbeat never waits for, nor deadlocks with, a writer completing
+    the same tasks in another order; a renewal skipped now comes with the next beat."""
+    pick = select(table.c.id).where(*conditions).with_for_update(skip_locked=True)
+    return table.c.id.in_(pick.scalar_subquery())
 
 
 def _held_by(table, node_id: str):

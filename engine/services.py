@@ -117,7 +117,9 @@ class EngineServices:
         if claims.deliver is not None and claims.worker_id is not None:
             local = [derived.external[i] for i in new_ids
                      if derived.external[i]["topic"] in claims.topics]
-            mine = local[:max(claims.capacity(), 0)]
+            # the batch's earlier commands took their share of the room already
+            mine = local[:max(claims.capacity() - uow.claimed_locally, 0)]
+            uow.claimed_locally += len(mine)
             if len(mine) < len(local):
                 uow.on_commit(claims.overflow)
             if mine:

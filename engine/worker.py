@@ -47,7 +47,8 @@ class Worker:
         concurrency: handlers ``run`` executes at once; their completions reach the writer
             together and commit in one transaction.
         node: the node this worker belongs to: its id names the worker's locks, which are
-            leases its heartbeat renews (``lock_seconds`` is then the lease).
+            leases its heartbeat renews while their handlers run (``lock_seconds`` is then
+            the lease).
     """
 
     def __init__(self, engine: Engine, handlers: HandlerRegistry | None = None, *,
@@ -68,11 +69,14 @@ class Worker:
         self._inbox: queue.SimpleQueue[LockedTask] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._running: dict[str, tuple[LockedTask, float]] = {}  # task id -> (task, deadline)
+        self._handed: set[str] = set()  # handed over, not yet dispatched
         self._abandoned: set[str] = set()
         self._lock = threading.Lock()
         self._jobs_checked = 0.0
         self._polled = 0.0
         self._overflow = threading.Event()
+        if node is not None:
+            node.track(self.working)
 
     def _new_pool(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="mlc-handler")
@@ -82,6 +86,12 @@ class Worker:
         """Ids of the tasks whose handlers are running now."""
         with self._lock:
             return list(self._running)
+
+    def working(self) -> list[str]:
+        """Ids of the tasks this worker runs or was handed and will run (its node renews
+        their leases)."""
+        with self._lock:
+            return [*self._running, *self._handed]
 
     # ------------------------------------------------------------------ one pass (tests, draining)
 
@@ -94,6 +104,8 @@ class Worker:
                 task = self._inbox.get_nowait()
             except queue.Empty:
                 break
+            with self._lock:
+                self._handed.discard(task.id)
             self.execute(task)
             ran += 1
         if not ran:
@@ -168,6 +180,8 @@ class Worker:
     # ------------------------------------------------------------------ running
 
     def _handed_over(self, rows: list[dict]) -> None:
+        with self._lock:
+            self._handed.update(row["id"] for row in rows)
         for row in rows:
             self._inbox.put(locked_task(row))
         self._wake.set()
@@ -180,6 +194,7 @@ class Worker:
         deadline = time.monotonic() + self._timeout(self.handlers.get(task.topic))
         with self._lock:
             self._running[task.id] = (task, deadline)
+            self._handed.discard(task.id)
         future = self._pool.submit(self.execute, task, inline=True)
         future.add_done_callback(lambda _f, task_id=task.id: self._finished(task_id))
 

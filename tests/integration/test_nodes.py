@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -38,24 +39,87 @@ def test_a_node_registers_beats_and_deregisters(database):
     assert list_nodes(database) == []
 
 
-def test_heartbeats_renew_the_leases_of_a_nodes_locks(harness, database):
+def test_heartbeats_renew_the_leases_of_the_tasks_a_nodes_handlers_run(harness, database):
     harness.deploy("p.bpmn", ONE_TASK)
     instance = harness.engine.start("leased")
     node = NodeRegistry(database, "worker", ["work"], heartbeat=3600, lease=30)
     node.start()
-    try:
-        claimed = harness.tasks.fetch_and_lock(node.id, {"work": node.lease}, max_tasks=1)
-        assert len(claimed) == 1
+    with running_worker(harness, node) as started:
+        assert started.wait(30)
         before = task_row(harness, instance["id"])["expires"]
         clock.advance(timedelta(seconds=20))
         assert node.beat() == {"renewed": 1, "released": 0}
         after = task_row(harness, instance["id"])["expires"]
         assert after >= before + timedelta(seconds=19)
         assert list_nodes(database)[0]["holds"]["external_tasks"] == 1
+    assert harness.status(instance["id"]) == "completed"
+
+
+def test_a_lock_no_handler_of_the_node_works_on_expires_although_the_node_lives(
+        harness, database):
+    """A result the node could not report leaves the task locked by a live node: renewing
+    that lock at every beat would hold the task for as long as the node lives."""
+    harness.deploy("p.bpmn", ONE_TASK)
+    instance = harness.engine.start("leased")
+    node = NodeRegistry(database, "worker", ["work"], heartbeat=5, lease=30)
+    node.start()
+    try:
+        Worker(harness.engine, HandlerRegistry(), node=node)  # tracks nothing running
+        assert harness.tasks.fetch_and_lock(node.id, {"work": node.lease}, max_tasks=1)
+        clock.advance(timedelta(seconds=20))
+        assert node.beat() == {"renewed": 0, "released": 0}
+        clock.advance(timedelta(seconds=11))
+        harness.handle("work")
+        assert harness.drain() == 1                     # another worker takes it
+        assert harness.status(instance["id"]) == "completed"
     finally:
         node.stop()
-    row = task_row(harness, instance["id"])
-    assert not row["owner"]  # stopping gave the lock back
+
+
+@contextmanager
+def running_worker(harness, node, concurrency: int = 1):
+    """A worker of ``node`` running in a thread whose ``work`` handler blocks until the
+    block ends; yields the event its first handler run sets."""
+    release, started = threading.Event(), threading.Event()
+
+    def slow(ctx):
+        started.set()
+        release.wait(30)
+        return {}
+
+    handlers = HandlerRegistry()
+    handlers.register("work", slow)
+    worker = Worker(harness.engine, handlers, node=node, concurrency=concurrency)
+    stop = threading.Event()
+    runner = threading.Thread(target=worker.run, args=(stop, 0.05))
+    runner.start()
+    try:
+        yield started
+    finally:
+        release.set()
+        stop.set()
+        runner.join(30)
+        worker.drain(30)  # as mlc worker stops: running handlers finish and report
+        worker.close()
+        node.stop()
+
+
+def test_a_batch_hands_the_embedded_worker_no_more_than_it_has_room_for(harness, database):
+    """One signal resuming ten instances creates ten tasks in one transaction: the worker
+    (room for two) gets two, the other eight are left for any node to claim."""
+    harness.deploy("w.bpmn", bpmn(
+        "waits", START, '<bpmn:intermediateCatchEvent id="go"><bpmn:signalEventDefinition '
+        'signalRef="Go" /></bpmn:intermediateCatchEvent>', external("t", "work"), END,
+        chain("s", "go", "t", "e"), extra='<bpmn:signal id="Go" name="go" />'))
+    for _ in range(10):
+        harness.engine.start("waits")
+    node = NodeRegistry(database, "worker", ["work"], heartbeat=3600)
+    node.start()
+    with running_worker(harness, node) as started:
+        assert len(harness.engine.signal("go")["resumed"]) == 10
+        assert started.wait(30)
+        owners = [t.worker_id for t in harness.tasks.list()]
+        assert sorted(owners) == [""] * 8 + [node.id] * 2, owners
 
 
 def test_a_silent_nodes_locks_are_released_by_a_living_node(harness, database):
