@@ -36,6 +36,8 @@ class Settings:
     data_roots: list[str] = field(default_factory=list)
     allow_scripts: bool = False
     ticket_poll_interval: float = 60.0
+    # Importable modules whose ``register_handlers(handlers)`` adds in-process topic handlers
+    handler_modules: list[str] = field(default_factory=list)
     # The budget of every FEEL / JUEL evaluation (engine.budget): steps, items, seconds.
     eval_max_steps: int = 1_000_000
     eval_max_items: int = 1_000_000
@@ -63,6 +65,9 @@ class Settings:
                 values[name] = raw
         if isinstance(values.get("data_roots"), str):
             values["data_roots"] = [p for p in values["data_roots"].split(os.pathsep) if p]
+        if isinstance(values.get("handler_modules"), str):
+            values["handler_modules"] = [m.strip() for m in values["handler_modules"].split(",")
+                                         if m.strip()]
         if isinstance(values.get("allow_scripts"), str):
             values["allow_scripts"] = values["allow_scripts"].strip().lower() in ("1", "true", "yes")
         if isinstance(values.get("ticket_poll_interval"), str):

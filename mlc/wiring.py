@@ -11,12 +11,14 @@ job service's process pool and the Jira client are created on first use).
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine import Database, Engine, ExternalTaskService, HandlerRegistry
 from engine.budget import configure as configure_budget
 from engine.db import open_database
+from engine.errors import ConfigurationError
 from engine.user_tasks import UserTaskService
 from engine.migrate import upgrade
 
@@ -91,6 +93,27 @@ def register_handlers(runtime: Runtime, *, job_spares: int = 0) -> None:
     from connectors.automations import install_automations
 
     install_automations(runtime)  # automation.* topics; services automations, automation_poller
+    load_handler_modules(runtime.handlers, runtime.settings.handler_modules)
+
+
+def load_handler_modules(handlers: HandlerRegistry, modules: list[str]) -> None:
+    """Let each module of ``MLC_HANDLER_MODULES`` register its own in-process topics.
+
+    A team's handlers then run in ``mlc worker`` / ``mlc serve`` like the connectors' own,
+    without a fork of the composition root. Each module defines
+    ``register_handlers(handlers: HandlerRegistry) -> None``.
+    """
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            raise ConfigurationError(f"MLC_HANDLER_MODULES: cannot import {name}: {exc}") \
+                from exc
+        register = getattr(module, "register_handlers", None)
+        if not callable(register):
+            raise ConfigurationError(f"MLC_HANDLER_MODULES: {name} has no "
+                                     "register_handlers(handlers) function")
+        register(handlers)
 
 
 def _wire_tickets(runtime: Runtime) -> None:
