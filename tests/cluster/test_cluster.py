@@ -18,7 +18,6 @@ it ran and deregistered.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections import defaultdict
@@ -127,7 +126,7 @@ def test_three_nodes_complete_every_instance_through_a_sigkill_and_a_sigterm(
         assert set(listed) == {n.node_id for n in nodes}
         assert all(n["alive"] for n in listed.values())
 
-        _wait_for(lambda: _completed(db) == INSTANCES, int(os.environ.get("CLUSTER_WAIT", "240")), "every instance to complete",
+        _wait_for(lambda: _completed(db) == INSTANCES, 240, "every instance to complete",
                   lambda: f"{_completed(db)} completed; {_unfinished(db)}; {errors[:5]}")
     finally:
         stop.set()

@@ -245,3 +245,24 @@ def test_cli_nodes_lists_live_nodes_and_worker_refuses_an_unknown_topic(tmp_path
         db.dispose()
     out = CliRunner().invoke(main, ["worker", "--once", "--topics", "no.such.topic"])
     assert out.exit_code != 0 and "no handler for topic(s) no.such.topic" in out.output
+
+
+def test_handler_modules_add_their_topics_to_a_node():
+    """``MLC_HANDLER_MODULES`` (the cluster test's handlers here) registers a team's topics."""
+    from mlc.wiring import load_handler_modules
+
+    handlers = HandlerRegistry()
+    load_handler_modules(handlers, ["tests.cluster.handlers"])
+    assert {"cluster.a", "cluster.b"} <= set(handlers.topics())
+
+
+@pytest.mark.parametrize("module, reason", [
+    ("no_such_package.handlers", "cannot import no_such_package.handlers: No module named "
+                                 "'no_such_package'"),
+    ("json", "json has no register_handlers(handlers) function")])
+def test_a_handler_module_that_cannot_register_stops_the_node_with_a_reason(
+        tmp_path, module, reason):
+    result = CliRunner().invoke(main, ["worker", "--once"], env={
+        "MLC_DATABASE_URL": f"sqlite:///{tmp_path / 'mlc.db'}", "MLC_HANDLER_MODULES": module})
+    assert result.exit_code == 1
+    assert result.output.strip() == f"error: MLC_HANDLER_MODULES: {reason}", result.output
