@@ -26,16 +26,16 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Callable
 
 import requests
 
+from benchmarks.postgres import fresh_schema
+
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS = float(os.environ.get("BENCH_API_SECONDS", "10"))
 CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", "50"))
-POSTGRES_URL = os.environ.get("MLC_BENCH_POSTGRES_URL") or os.environ.get("MLC_TEST_POSTGRES_URL")
 PACED_TARGET_MS = 50.0
 TAIL_TARGET = 2.0
 
@@ -210,30 +210,6 @@ def _in_process(folder: Path):
     return engine
 
 
-def _postgres_schema() -> tuple[str, Callable[[], None]] | None:
-    if not POSTGRES_URL:
-        return None
-    from sqlalchemy import text
-
-    from engine.db import open_database
-    from engine.migrate import upgrade
-
-    schema = "bench_api_" + uuid.uuid4().hex[:8]
-    admin = open_database(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    upgrade(url)
-
-    def cleanup() -> None:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    return url, cleanup
-
-
 def _line(label: str, r: dict) -> str:
     return (f"{label}: {r['rps']:.0f} req/s p50 {r['p50']:.1f} ms p99 {r['p99']:.1f} ms "
             f"(p99/p50 {r['p99'] / r['p50']:.2f}) errors {r['errors']}")
@@ -258,7 +234,7 @@ def run() -> str:
     finally:
         _stop([proc])
     nodes: list[tuple[int, dict]] = []
-    found = _postgres_schema()
+    found = fresh_schema("bench_api_")
     if found is not None:
         url, cleanup = found
         try:
