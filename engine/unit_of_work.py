@@ -44,9 +44,9 @@ class StaleInstance(ConflictError):
 
     code = "concurrent_update"
 
-    def __init__(self, instance_id: str) -> None:
-        super().__init__(f"instance {instance_id} was changed by another writer")
-        self.instance_ids = [instance_id]
+    def __init__(self, *instance_ids: str) -> None:
+        super().__init__(f"instance {', '.join(instance_ids)} was changed by another writer")
+        self.instance_ids = list(instance_ids)
 
 
 @dataclass(eq=False)
@@ -72,6 +72,7 @@ class InstanceHandle:
     resync: bool = False           # rows written by an older engine: compare with the tables
     new_external: list[str] = field(default_factory=list)
     lock_checks: list[tuple[str, str]] = field(default_factory=list)  # (task id, owner)
+    unverified: bool = False       # from the process cache: another node may have moved it on
 
     @property
     def meta(self) -> Meta:
@@ -126,9 +127,12 @@ class UnitOfWork:
         found = self._handles.get(instance_id)
         if found is not None:
             return found
-        cached = self._batch.get(instance_id) or self._current(instance_id)
+        cached = self._batch.get(instance_id)
+        unverified = cached is None
+        cached = cached or self.services.cache.get(instance_id)
         if cached is not None:
             handle = self._from_cache(instance_id, cached)
+            handle.unverified = unverified
         else:
             row = self.conn.execute(statements.INSTANCE_BY_ID, {"id": instance_id}
                                     ).mappings().first()
@@ -140,18 +144,21 @@ class UnitOfWork:
         self._handles[instance_id] = handle
         return handle
 
-    def _current(self, instance_id: str) -> CachedInstance | None:
-        """The process cache's entry when it is the stored version. Other processes write
-        the same instances, and a command decides from what it loads (is a signal awaited,
-        does a task's token still wait) before its version-checked write could notice."""
-        cached = self.services.cache.get(instance_id)
-        if cached is None:
-            return None
-        stored = self.conn.execute(statements.INSTANCE_VERSION, {"id": instance_id}).scalar()
-        if stored != cached.version:
-            self.services.cache.drop(instance_id)
-            return None
-        return cached
+    def stale_handles(self) -> list[str]:
+        """Instances the current command took from the process cache and did not write, whose
+        stored version has moved on. Another process may have fired a timer or taken a step;
+        a command that decided from such a copy ("nothing waits for this signal", "the task
+        no longer waits") must run again on the stored state. A written instance needs no
+        look: its version-checked UPDATE finds the same thing in the same round trip."""
+        stale = []
+        for handle in self._handles.values():
+            if handle.unverified and not handle.touched:
+                stored = self.conn.execute(statements.INSTANCE_VERSION,
+                                           {"id": handle.id}).scalar()
+                if stored != handle.version:
+                    stale.append(handle.id)
+                handle.unverified = False
+        return stale
 
     def _from_cache(self, instance_id: str, cached: CachedInstance) -> InstanceHandle:
         row = cached.row
@@ -276,6 +283,9 @@ class UnitOfWork:
 
     def flush(self) -> None:
         """Write every instance the current command touched (the writer calls this)."""
+        stale = self.stale_handles()
+        if stale:
+            raise StaleInstance(*stale)
         for handle in self._handles.values():
             if handle.touched:
                 self._write(handle)

@@ -167,6 +167,7 @@ class Writer:
         except (OperationalError, DBAPIError):
             raise  # the connection is gone: the whole transaction fails
         except Exception as exc:  # the command's own failure is its caller's answer
+            exc = self._stale_or(uow, exc)
             uow.discard()
             if nested is None:
                 raise _Failed(item, exc) from exc
@@ -174,6 +175,18 @@ class Writer:
             self._settle(item, exc, retry)
         finally:
             self._local.uow = None
+
+    @staticmethod
+    def _stale_or(uow: UnitOfWork, error: Exception) -> Exception:
+        """A refusal decided from a cached copy that another process has since moved on is
+        a lost race, not an answer: the command runs again on the stored state."""
+        if isinstance(error, StaleInstance):
+            return error
+        try:
+            stale = uow.stale_handles()
+        except (OperationalError, DBAPIError):  # the transaction is unusable: keep the answer
+            return error
+        return StaleInstance(*stale) if stale else error
 
     def _settle(self, item: _Pending, error: Exception, retry: list[_Pending]) -> None:
         """A failed command: a lost optimistic-lock race runs again, anything else is final."""
