@@ -26,6 +26,9 @@ from tests.integration.test_jobs_support import (  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dask")]
 
+S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                  "AWS_DEFAULT_REGION": "us-east-1"}
+
 # Sleeps for the seconds in its ``sleep`` column, notes each file's ``id`` in MARKS, and
 # returns ``id`` * 2, so every output can be checked against its input.
 SLEEPY_MODEL = """
@@ -46,8 +49,9 @@ def cluster():
     from distributed import Client, LocalCluster
 
     local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                         dashboard_address=None, silence_logs=logging.ERROR,
-                         preload=["connectors.jobs.dask_tasks"])  # warm model interpreters
+                         dashboard_address=None, silence_logs=logging.CRITICAL,
+                         preload=["connectors.jobs.dask_tasks"],  # warm model interpreters
+                         env=S3_CREDENTIALS)  # workers hold their own S3 credentials
     client = Client(local, set_as_default=False)
     yield local, client
     client.close()
@@ -143,6 +147,45 @@ def test_scoring_on_dask_writes_what_the_local_pool_writes(setup, client):
         assert dask_out.equals(pd.read_feather(root / "local" / f"part-{i}.feather"))
         assert list(dask_out.columns) == ["prediction", "score"] and len(dask_out) == 2_000
     assert wait_until(lambda: busy_runners(client) == 0, 10), "model processes left over"
+
+
+def test_scoring_on_dask_reads_and_writes_s3(setup, client, monkeypatch):
+    import io
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    registry, local_jobs, _, root = setup
+    for name, value in S3_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        s3 = boto3.client("s3", endpoint_url=endpoint)
+        s3.create_bucket(Bucket="jobs")
+        for i in range(3):
+            body = sample_frame(500, seed=i, with_label=False).to_csv(index=False).encode()
+            s3.put_object(Bucket="jobs", Key=f"in/part-{i}.csv", Body=body)
+        model = registry.register_model("churn", "classification")
+        snapshot = registry.create_snapshot(model.id, CLASSIFIER_SOURCE)
+        jobs = JobService(registry, local_jobs.store,
+                          DataStore([str(root)], s3_endpoint_url=endpoint))
+        options = ScoringOptions(parallelism=2, output_format="parquet")
+        on_dask = jobs.score(snapshot.id, "s3://jobs/in/", "s3://jobs/dask", options,
+                             runtime="dask-dev")
+        local = jobs.score(snapshot.id, "s3://jobs/in/", "s3://jobs/local", options)
+        assert on_dask.state == "succeeded", on_dask.reason
+        assert local.state == "succeeded", local.reason
+        for i in range(3):
+            frames = [pd.read_parquet(io.BytesIO(s3.get_object(
+                Bucket="jobs", Key=f"{where}/part-{i}.parquet")["Body"].read()))
+                for where in ("dask", "local")]
+            assert len(frames[0]) == 500 and frames[0].equals(frames[1])
+        jobs.close()
+    finally:
+        server.stop()
 
 
 def test_metrics_on_dask_equal_the_local_pool_and_name_a_missing_label(setup, client, tmp_path):
