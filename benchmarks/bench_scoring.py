@@ -46,24 +46,31 @@ def _direct(inputs: list[Path], out_dir: Path) -> float:
     return time.perf_counter() - start
 
 
+def _timed_score(service, snapshot_id: str, data: Path, destination: Path, parallelism: int,
+                 runtime: str | None = None) -> float:
+    from connectors.jobs import ScoringOptions
+
+    start = time.perf_counter()
+    job = service.score(snapshot_id, str(data), str(destination),
+                        ScoringOptions(parallelism=parallelism), runtime=runtime)
+    elapsed = time.perf_counter() - start
+    if not job.succeeded:
+        raise RuntimeError(f"scoring into {destination.name} failed: {job.reason}")
+    return elapsed
+
+
 def _service_run(db, registry, snapshot_id: str, root: Path, data: Path, name: str,
                  parallelism: int, warm: bool) -> float:
-    from connectors.jobs import DataStore, JobService, ProcessPool, ScoringOptions
+    from connectors.jobs import DataStore, JobService, ProcessPool
     from connectors.registry import JobStore
 
     pool = ProcessPool(spares=parallelism if warm else 0)
     pool.wait_ready(120)
     service = JobService(registry, JobStore(db), DataStore([str(root)]), pool=pool)
     try:
-        start = time.perf_counter()
-        job = service.score(snapshot_id, str(data), str(root / name),
-                            ScoringOptions(parallelism=parallelism))
-        elapsed = time.perf_counter() - start
+        return _timed_score(service, snapshot_id, data, root / name, parallelism)
     finally:
         pool.close()
-    if not job.succeeded:
-        raise RuntimeError(f"scoring failed: {job.reason}")
-    return elapsed
 
 
 def _wait_warm() -> None:
@@ -76,11 +83,11 @@ def _wait_warm() -> None:
 def _dask_run(db, registry, snapshot_id: str, root: Path, data: Path, workers: int) -> float:
     from distributed import Client, LocalCluster
 
-    from connectors.jobs import DataStore, JobService, ScoringOptions
+    from connectors.jobs import DataStore, JobService
     from connectors.registry import JobStore
 
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR,
+                           dashboard_address=None, silence_logs=logging.CRITICAL,
                            preload=["connectors.jobs.dask_tasks"])
     try:
         with Client(cluster, set_as_default=False) as client:
@@ -89,15 +96,9 @@ def _dask_run(db, registry, snapshot_id: str, root: Path, data: Path, workers: i
         name = f"dask-{workers}"
         registry.add_runtime(name, "DEV", engine="dask", scheduler=cluster.scheduler_address)
         service = JobService(registry, JobStore(db), DataStore([str(root)]))
-        start = time.perf_counter()
-        job = service.score(snapshot_id, str(data), str(root / name),
-                            ScoringOptions(parallelism=workers), runtime=name)
-        elapsed = time.perf_counter() - start
+        return _timed_score(service, snapshot_id, data, root / name, workers, runtime=name)
     finally:
         cluster.close()
-    if not job.succeeded:
-        raise RuntimeError(f"scoring on {name} failed: {job.reason}")
-    return elapsed
 
 
 def run() -> str:

@@ -18,18 +18,20 @@ source, so model code is fetched on the workers, never pickled here.
 from __future__ import annotations
 
 import collections
+import logging
 import queue
 import threading
 from typing import Any, Callable, Optional
 
+from . import dask_tasks
 from ._process import ModelProcessError, TimeLimitExceeded
 from ._run import JobRun
 from .locations import DataStore, Location
 from .scoring import FileProgress, FileTask, ScoringOptions, timeout_reason
 
-from . import dask_tasks
+log = logging.getLogger(__name__)
 
-CONNECT_SECONDS = 10.0
+CONNECT_SECONDS = 30.0  # generous: a loaded host can take seconds to answer
 TICK_SECONDS = 1.0
 
 
@@ -61,7 +63,7 @@ class _ClusterJob:
         host_threads: dict[str, int] = collections.Counter()
         for worker in workers:
             host_threads[worker["host"]] += int(worker["nthreads"])
-        self.run = run
+        self.run, self.scheduler = run, scheduler
         self.base = {"job_id": run.job.id, "source": run.snapshot.source,
                      "artifact_dir": run.artifact_dir, "data_roots": list(data.data_roots),
                      "s3_endpoint_url": data.s3_endpoint_url, "host_threads": host_threads}
@@ -85,11 +87,17 @@ class _ClusterJob:
         return True
 
     def next_done(self, timeout: float) -> Optional[tuple[Any, Any]]:
-        """The next finished (or failed, or cancelled) future and its item, or None."""
+        """The next finished (or failed, cancelled or lost) future and its item, or None."""
         try:
             future = self._done.get(timeout=timeout)
         except queue.Empty:
-            return None
+            if self.client.status in ("closing", "closed"):  # gave up reconnecting
+                raise ClusterUnavailable(f"lost the connection to the Dask scheduler "
+                                         f"{self.scheduler}") from None
+            with self._lock:  # a scheduler that restarted loses futures without a callback
+                future = next((f for f in self.running if f.status == "lost"), None)
+            if future is None:
+                return None
         with self._lock:
             return future, self.running.pop(future, None)
 
@@ -100,19 +108,20 @@ class _ClusterJob:
                 return
             self.stopped = True
             futures = list(self.running)
-        if futures:
-            self.client.cancel(futures, force=True)
-        self.client.run(dask_tasks.cancel_job, self.run.job.id, on_error="ignore")
+
+        def cancel() -> None:
+            if futures:
+                self.client.cancel(futures, force=True)
+            self.client.run(dask_tasks.cancel_job, self.run.job.id, on_error="ignore")
+
+        _bounded(cancel)
 
     def close(self) -> None:
-        try:
-            if self.running:
-                self.stop()
-            self.client.run(dask_tasks.release_job, self.run.job.id, on_error="ignore")
-        except Exception:  # noqa: BLE001 - the workers' reaper ends what is left
-            pass
-        finally:
-            self.client.close()
+        if self.running:
+            self.stop()
+        _bounded(lambda: self.client.run(dask_tasks.release_job, self.run.job.id,
+                                         on_error="ignore"))
+        self.client.close()
 
     def __enter__(self) -> "_ClusterJob":
         return self
@@ -121,12 +130,28 @@ class _ClusterJob:
         self.close()
 
 
+def _bounded(call: Callable[[], object], seconds: float = CONNECT_SECONDS) -> None:
+    """Run a cluster call for at most ``seconds``: a job must end even when the scheduler has
+    gone away (the workers' reaper then closes what the call could not reach)."""
+    def guarded() -> None:
+        try:
+            call()
+        except Exception:  # noqa: BLE001 - best effort, see above
+            log.warning("a Dask cluster call failed", exc_info=True)
+
+    thread = threading.Thread(target=guarded, daemon=True, name="mlc-dask-call")
+    thread.start()
+    thread.join(seconds)
+
+
 def _answer(future: Any) -> dict[str, Any]:
     """A task's answer dict, or one describing how Dask failed it."""
     if future.status == "finished":
         return future.result()
     if future.status == "cancelled":
         return {"ok": False, "cancelled": True, "error": "the Dask task was cancelled"}
+    if future.status == "lost":
+        return {"ok": False, "error": "the Dask scheduler lost the task (did it restart?)"}
     exc = future.exception()
     if type(exc).__name__ == "KilledWorker":
         return {"ok": False, "error": f"the Dask workers running it kept dying ({exc})"}

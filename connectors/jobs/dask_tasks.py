@@ -31,7 +31,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from engine.errors import MlcError
 
@@ -231,10 +231,53 @@ def _visible(location: Any) -> None:
                        f"worker)")
 
 
-def _failure(exc: BaseException, loaded: Optional[_Loaded], **flags: Any) -> dict[str, Any]:
-    message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-    return {"ok": False, "error": message, "log": loaded.new_log() if loaded else "",
-            "worker": _worker_address(), **flags}
+class _Task:
+    """One task's scratch folder and, once asked for, the job's model process on this worker;
+    :func:`_answered` always hands both back."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.data = _data_store(spec)
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"mlc-dask-{spec['job_id'][:8]}-task-"))
+        self.loaded: Optional[_Loaded] = None
+        self.healthy = False
+
+    def model(self) -> ModelProcess:
+        self.loaded = MODELS.checkout(self.spec)
+        return self.loaded.process
+
+    def answer(self, ok: bool, **fields: Any) -> dict[str, Any]:
+        self.healthy = ok
+        return {"ok": ok, "log": self.loaded.new_log() if self.loaded else "",
+                "worker": _worker_address(), **fields}
+
+    def close(self) -> None:
+        if self.loaded is not None:
+            MODELS.checkin(self.spec["job_id"], self.loaded, healthy=self.healthy)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _answered(spec: dict[str, Any], work: Callable[[_Task], dict[str, Any]]) -> dict[str, Any]:
+    """Run ``work`` and turn whatever it raises into an answer the engine can tell apart."""
+    task: Optional[_Task] = None
+    try:
+        task = _Task(spec)
+        return work(task)
+    except _Cancelled:
+        return _failed(task, "cancelled", cancelled=True)
+    except TimeLimitExceeded as exc:
+        return _failed(task, exc.message, timeout=True)
+    except Exception as exc:  # noqa: BLE001 - answered, so the engine records the reason
+        return _failed(task, getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}")
+    finally:
+        if task is not None:
+            task.close()
+
+
+def _failed(task: Optional[_Task], error: str, **flags: Any) -> dict[str, Any]:
+    if task is None:
+        return {"ok": False, "error": error, "log": "", "worker": _worker_address(), **flags}
+    return task.answer(False, error=error, **flags)
 
 
 def score_file(spec: dict[str, Any]) -> dict[str, Any]:
@@ -244,72 +287,48 @@ def score_file(spec: dict[str, Any]) -> dict[str, Any]:
     ``host_threads``, ``input``, ``input_format``, ``output``, ``output_format`` and
     ``file_timeout`` (seconds; 0 = none). Answers ``{"ok": True, "rows", "log", "worker"}``.
     """
-    job, loaded, healthy = spec["job_id"], None, False
-    scratch = Path(tempfile.mkdtemp(prefix=f"mlc-dask-file-{job[:8]}-"))
-    try:
-        data = _data_store(spec)
-        source, target = data.resolve(spec["input"]), data.resolve(spec["output"])
+    def work(task: _Task) -> dict[str, Any]:
+        source, target = task.data.resolve(spec["input"]), task.data.resolve(spec["output"])
         _visible(source)
-        loaded = MODELS.checkout(spec)
-        local_in = data.fetch(source, scratch)
-        local_out = data.local_target(target, scratch)
-        answer = loaded.process.call(
+        process = task.model()
+        local_in = task.data.fetch(source, task.scratch)
+        local_out = task.data.local_target(target, task.scratch)
+        answer = process.call(
             {"op": "predict", "input": str(local_in), "input_format": spec["input_format"],
              "output": str(local_out), "output_format": spec["output_format"], "drop": []},
             spec.get("file_timeout") or None, f"scoring {source.name}")
-        data.store(local_out, target)
-        healthy = True
-        return {"ok": True, "rows": int(answer.get("rows", 0)), "log": loaded.new_log(),
-                "worker": _worker_address()}
-    except _Cancelled as exc:
-        return _failure(exc, loaded, error="cancelled", cancelled=True)
-    except TimeLimitExceeded as exc:
-        return _failure(exc, loaded, timeout=True)
-    except Exception as exc:  # noqa: BLE001 - answered, so the engine records the reason
-        return _failure(exc, loaded)
-    finally:
-        if loaded is not None:
-            MODELS.checkin(job, loaded, healthy=healthy)
-        shutil.rmtree(scratch, ignore_errors=True)
+        task.data.store(local_out, target)
+        return task.answer(True, rows=int(answer.get("rows", 0)))
+
+    return _answered(spec, work)
 
 
 def predict_labelled(spec: dict[str, Any]) -> dict[str, Any]:
     """Predict on labelled test data (the ``label`` column dropped) for a metrics job.
 
     ``spec``: as :func:`score_file` without outputs, plus ``label``. Answers ``{"ok": True,
-    "labels": ndarray, "predictions": DataFrame, "log", "worker"}``; the engine computes the
-    metrics, so they are the same whichever engine predicted.
+    "labels": ndarray, "predictions": DataFrame, "log", "worker"}``, or ``"invalid"`` when the
+    data has no label column; the engine computes the metrics, so they are the same whichever
+    engine predicted.
     """
-    job, loaded, healthy = spec["job_id"], None, False
-    scratch = Path(tempfile.mkdtemp(prefix=f"mlc-dask-test-{job[:8]}-"))
-    try:
-        data = _data_store(spec)
-        source = data.resolve(spec["input"])
+    def work(task: _Task) -> dict[str, Any]:
+        source = task.data.resolve(spec["input"])
         _visible(source)
-        local = data.fetch(source, scratch)
+        local = task.data.fetch(source, task.scratch)
         labelled = read_frame(local, spec["input_format"])
         label = spec["label"]
         if label not in labelled.columns:
-            return {"ok": False, "invalid": True, "log": "", "worker": _worker_address(),
-                    "error": f"test data {source.uri} has no label column {label!r}"}
-        loaded = MODELS.checkout(spec)
-        predictions = scratch / "predictions.parquet"
-        loaded.process.call({"op": "predict", "input": str(local),
-                             "input_format": spec["input_format"], "output": str(predictions),
-                             "output_format": "parquet", "drop": [label]},
-                            None, "predicting on the test data")
-        healthy = True
-        return {"ok": True, "labels": labelled[label].to_numpy(),
-                "predictions": read_frame(predictions, "parquet"), "log": loaded.new_log(),
-                "worker": _worker_address()}
-    except _Cancelled as exc:
-        return _failure(exc, loaded, error="cancelled", cancelled=True)
-    except Exception as exc:  # noqa: BLE001 - answered, so the engine records the reason
-        return _failure(exc, loaded)
-    finally:
-        if loaded is not None:
-            MODELS.checkin(job, loaded, healthy=healthy)
-        shutil.rmtree(scratch, ignore_errors=True)
+            return task.answer(False, invalid=True,
+                               error=f"test data {source.uri} has no label column {label!r}")
+        predictions = task.scratch / "predictions.parquet"
+        task.model().call({"op": "predict", "input": str(local),
+                           "input_format": spec["input_format"], "output": str(predictions),
+                           "output_format": "parquet", "drop": [label]},
+                          None, "predicting on the test data")
+        return task.answer(True, labels=labelled[label].to_numpy(),
+                           predictions=read_frame(predictions, "parquet"))
+
+    return _answered(spec, work)
 
 
 def dask_setup(worker: Any) -> None:
