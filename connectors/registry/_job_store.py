@@ -136,6 +136,9 @@ class JobStore:
     def request_cancel(self, job_id: str) -> JobRecord:
         """Ask the node running a job to stop it; a no-op for a job already cancelling.
 
+        A job whose lease has lapsed has no node left to see the request (it was killed), so
+        it is recorded ``cancelled`` at once and its execution key released.
+
         Raises:
             NotFoundError: no such job.
             ConflictError: the job has already finished.
@@ -144,7 +147,12 @@ class JobStore:
             row = self._row(s, job_id)
             if row.state not in LIVE_STATES:
                 raise ConflictError(f"job {job_id} has already {row.state}; nothing to cancel")
-            row.state = "cancelling"
+            now = utcnow()
+            if row.lease_expires_at is not None and row.lease_expires_at <= now:
+                row.state, row.active_key, row.finished_at = "cancelled", None, now
+                row.reason = "cancelled on request (its node had stopped renewing its lease)"
+            else:
+                row.state = "cancelling"
             s.flush()
             return job_record(row)
 

@@ -7,12 +7,15 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 
 from connectors.jobs import ScoringOptions
 from connectors.jobs.topics import ModelTopics
+from connectors.registry import tables
 from connectors.samples import sample_frame
+from engine.db import utcnow
 from engine.errors import BpmnError, ConflictError
 from tests.integration.test_api_helpers import wired_client  # noqa: F401 - fixture
 from tests.integration.test_api_registry import created, problem_fields, services
@@ -159,3 +162,21 @@ def test_a_cancel_before_the_job_starts_records_it_cancelled(jobs, sample, data_
     store.create = create_then_cancel
     job = jobs.run_metrics(snapshot.id)
     assert (job.state, job.reason) == ("cancelled", "cancelled on request")
+
+
+def test_a_job_whose_node_died_is_cancelled_at_once(jobs, sample):
+    _, snapshot, _ = sample
+    store = jobs.store
+    job = store.create("scoring", snapshot_id=snapshot.id, model_id=snapshot.model_id,
+                       inputs={})
+    store.start(job.id, "the-execution-key")
+    with store.db.write_session() as s:  # its node was killed: the lease is no longer renewed
+        s.get(tables.JobRow, job.id).lease_expires_at = utcnow() - timedelta(seconds=1)
+
+    cancelled = store.request_cancel(job.id)
+
+    assert cancelled.state == "cancelled" and cancelled.finished_at is not None
+    assert "stopped renewing its lease" in cancelled.reason
+    assert store.start(store.create("scoring", snapshot_id=snapshot.id,
+                                    model_id=snapshot.model_id, inputs={}).id,
+                       "the-execution-key").state == "running"  # the key was released
