@@ -48,7 +48,7 @@ def cluster():
     from distributed import Client, LocalCluster
 
     local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                         dashboard_address=None, silence_logs=logging.CRITICAL,
+                         dashboard_address=":0", silence_logs=logging.CRITICAL,
                          preload=["connectors.jobs.dask_tasks"],  # warm model interpreters
                          env=S3_CREDENTIALS)  # workers hold their own S3 credentials
     client = Client(local, set_as_default=False)
