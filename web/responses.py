@@ -433,6 +433,7 @@ RESPONSES: dict[tuple[str, str], Any] = {
     ("post", "/api/deployed-models/{deployment_id}/predict"): PredictionsOut,
     ("get", "/api/jobs"): list[JobRecord],
     ("get", "/api/jobs/{job_id}"): JobRecord,
+    ("post", "/api/jobs/{job_id}/cancel"): JobRecord,
     ("get", "/api/tickets"): list[TicketOut],
     ("get", "/api/tickets/{key}"): TicketWithEventsOut,
     ("post", "/api/tickets/{key}/transition"): TransitionOut,

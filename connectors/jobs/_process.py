@@ -201,6 +201,17 @@ class ProcessPool:
                 process.close()
                 return
 
+    @property
+    def spare_pids(self) -> set[int]:
+        """The process ids of the warm spares (what a process listing should expect)."""
+        with self._lock:
+            return {process.pid for process in self._idle}
+
+    def keep_spares(self, spares: int) -> None:
+        """Keep ``spares`` warm processes from now on (started in the background)."""
+        self.spares = max(0, spares)
+        threading.Thread(target=self._refill, daemon=True).start()
+
     def wait_ready(self, timeout: Optional[float] = None) -> None:
         """Block until every spare has started (benchmarks use it to measure a warm pool)."""
         with self._lock:

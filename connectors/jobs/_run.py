@@ -1,8 +1,9 @@
 """One job's lifetime: its row, scratch folder, log, model processes, lease and time limit.
 
 Every job type runs inside :func:`run_job`, which guarantees the same ending: the row is
-finished (succeeded, or failed with a recorded reason and the log's tail), the execution key
-and lease are released, and every model process is killed — whatever the model did.
+finished (succeeded, failed with a recorded reason and the log's tail, or cancelled on
+request), the execution key and lease are released, and every model process is killed and
+every Dask task cancelled — whatever the model did.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from connectors.registry import (JobRecord, JobStore, LeaseKeeper, ModelRecord, ModelRegistry,
-                                 SnapshotRecord)
+from connectors.registry import (JobCancelled, JobRecord, JobStore, LeaseKeeper, ModelRecord,
+                                 ModelRegistry, SnapshotRecord)
 from engine.errors import MlcError
 
+from ._cancel import CancelWatch
 from ._process import ModelProcess, ProcessPool, TimeLimitExceeded
-from .locations import DataStore
 from .model_code import resolve_model_dir
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,9 @@ class JobRun:
     deadline: Deadline
     model_cache: Optional[Path] = None
     _processes: list[ModelProcess] = field(default_factory=list)
+    _stoppers: list[Callable[[], None]] = field(default_factory=list)
     _lease: Optional[LeaseKeeper] = None
+    _watch: Optional[CancelWatch] = None
 
     @property
     def log_path(self) -> Path:
@@ -86,10 +89,22 @@ class JobRun:
         asset = self.snapshot.asset("ARTIFACT")
         return asset.id if asset else "source"
 
+    @property
+    def cancelled(self) -> bool:
+        """A cancel was asked for (and the job's work has been told to stop)."""
+        return self._watch is not None and self._watch.fired
+
     def start(self, execution_key: Optional[str]) -> None:
-        """Take the execution key (refused when redundant) and start renewing the lease."""
+        """Take the execution key (refused when redundant), start renewing the lease and
+        watching the row for a cancel request."""
         self.store.start(self.job.id, execution_key)
         self._lease = LeaseKeeper(self.store, self.job.id).__enter__()
+        self._watch = CancelWatch(self.store, self.job.id, self.stop)
+
+    def on_stop(self, stopper: Callable[[], None]) -> None:
+        """Also call ``stopper`` when the job must stop (a failure, a time limit, a cancel):
+        an executor uses it to cancel work that runs elsewhere."""
+        self._stoppers.append(stopper)
 
     def loaded_processes(self, count: int, artifact_dir: Optional[str]) -> list[ModelProcess]:
         """``count`` model processes with the snapshot's model loaded (``init`` called once)."""
@@ -105,11 +120,19 @@ class JobRun:
             process.receive(self.deadline.limit(), "loading the model")
         return processes
 
-    def kill_processes(self) -> None:
-        for process in self._processes:
+    def stop(self) -> None:
+        """Stop every piece of the job's work now (idempotent, callable from any thread)."""
+        for process in list(self._processes):
             process.kill()
+        for stopper in list(self._stoppers):
+            try:
+                stopper()
+            except Exception:  # noqa: BLE001 - the other pieces must still be stopped
+                log.exception("job %s: stopping its work failed", self.job.id)
 
     def close(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
         self.pool.release(self._processes)
         self._processes = []
         if self._lease is not None:
@@ -129,6 +152,7 @@ class JobRun:
 Body = Callable[[JobRun], tuple[dict[str, Any], dict[str, Any]]]
 
 LEASE_POLL_SECONDS = 1.0
+FINISHED_STATES = ("succeeded", "failed", "cancelled")
 
 
 def await_prior_attempt(store: JobStore, prior: JobRecord,
@@ -138,9 +162,9 @@ def await_prior_attempt(store: JobStore, prior: JobRecord,
     The caller's own time limit (the handler's) bounds the wait; the caller keeps its task
     lock meanwhile (``keep_lock``).
     """
-    if prior.state not in ("succeeded", "failed") and store.holder_is_alive(prior.id):
+    if prior.state not in FINISHED_STATES and store.holder_is_alive(prior.id):
         log.info("job %s of this task holds a live lease; waiting for it", prior.id)
-    while prior.state not in ("succeeded", "failed") and store.holder_is_alive(prior.id):
+    while prior.state not in FINISHED_STATES and store.holder_is_alive(prior.id):
         time.sleep(poll)
         prior = store.get(prior.id)
     return prior
@@ -167,7 +191,7 @@ def run_job(store: JobStore, registry: ModelRegistry, pool: ProcessPool, *, job_
         prior = store.by_idempotency_key(idempotency_key)
         if prior is not None:
             prior = await_prior_attempt(store, prior)
-            if prior.state in ("succeeded", "failed"):
+            if prior.state in FINISHED_STATES:
                 return prior
             store.release_idempotency_key(prior.id)
     job = store.create(job_type, snapshot_id=snapshot.id, model_id=model.id, inputs=inputs,
@@ -179,15 +203,17 @@ def run_job(store: JobStore, registry: ModelRegistry, pool: ProcessPool, *, job_
         run.log_path.touch()
         try:
             outputs, metrics = body(run)
-        except MlcError as exc:
-            run.close()
-            return store.finish(job.id, succeeded=False, reason=exc.message,
-                                log_tail=run.log_tail())
         except Exception as exc:  # noqa: BLE001 - a job never takes the worker down
-            log.exception("job %s failed unexpectedly", job.id)
             run.close()
-            return store.finish(job.id, succeeded=False, reason=f"{type(exc).__name__}: {exc}",
-                                log_tail=run.log_tail())
+            if isinstance(exc, JobCancelled) or run.cancelled:
+                return store.finish(job.id, succeeded=False, cancelled=True,
+                                    reason="cancelled on request", log_tail=run.log_tail())
+            if isinstance(exc, MlcError):
+                reason = exc.message
+            else:
+                log.exception("job %s failed unexpectedly", job.id)
+                reason = f"{type(exc).__name__}: {exc}"
+            return store.finish(job.id, succeeded=False, reason=reason, log_tail=run.log_tail())
         run.close()
         return store.finish(job.id, succeeded=True, outputs=outputs, metrics=metrics,
                             log_tail=run.log_tail())

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from connectors.registry import ModelRegistry, execution_key
 from engine.errors import ValidationError
 
 from ._run import JobRun
-from .formats import format_of, read_frame
+from .formats import format_of
 from .locations import DataStore
 from .metrics import compute_metrics, roc_points
+
+if TYPE_CHECKING:
+    from ._executor import JobExecutor
 
 
 class MissingDataError(ValidationError):
@@ -58,36 +61,28 @@ def training_body(registry: ModelRegistry, data: DataStore, artifact_root: Path,
     return body
 
 
-def metrics_body(registry: ModelRegistry, data: DataStore, *, input_uri: Optional[str],
+def metrics_body(registry: ModelRegistry, data: DataStore, executor: "JobExecutor", *,
+                 input_uri: Optional[str],
                  input_format: Optional[str]) -> Callable[[JobRun], tuple[dict, dict]]:
-    """Predict on labelled data, compute metrics, store them on the job and the snapshot."""
+    """Predict on labelled data (on ``executor``), compute metrics here, store them on the job
+    and the snapshot."""
 
     def body(run: JobRun) -> tuple[dict, dict]:
         uri = data_uri(run, input_uri, "TEST_DATA")
         location = data.resolve(uri)
         fmt = format_of(location.name, input_format)
         run.start(execution_key("metrics", run.snapshot.id, run.build, location.uri, ""))
-        local = data.fetch(location, run.scratch)
-        labelled = read_frame(local, fmt)
         label = run.label_column
-        if label not in labelled.columns:
-            raise ValidationError(f"test data {location.uri} has no label column {label!r}")
-        predictions_path = run.scratch / "predictions.parquet"
-        (process,) = run.loaded_processes(1, run.artifact_dir)
-        process.call({"op": "predict", "input": str(local), "input_format": fmt,
-                      "output": str(predictions_path), "output_format": "parquet",
-                      "drop": [label]}, run.deadline.limit(), "predicting on the test data")
-        predictions = read_frame(predictions_path, "parquet")
+        labels, predictions = executor.predict_labelled(run, data, location, fmt, label)
         predicted = (predictions["prediction"] if "prediction" in predictions.columns
                      else predictions.iloc[:, 0])
         scores = predictions["score"] if "score" in predictions.columns else None
-        metrics = compute_metrics(run.model.methodology, labelled[label].to_numpy(),
-                                  predicted.to_numpy(),
+        metrics = compute_metrics(run.model.methodology, labels, predicted.to_numpy(),
                                   scores.to_numpy() if scores is not None else None)
         registry.record_test_results(run.snapshot.id, {**metrics, "job_id": run.job.id})
-        outputs = {"input": location.uri, "rows": len(labelled), "label_column": label}
+        outputs = {"input": location.uri, "rows": len(labels), "label_column": label}
         if scores is not None and run.model.methodology == "classification":
-            roc = roc_points(labelled[label].to_numpy(), scores.to_numpy())
+            roc = roc_points(labels, scores.to_numpy())
             if roc is not None:
                 outputs["roc_curve"] = roc
         return outputs, metrics

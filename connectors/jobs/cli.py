@@ -1,4 +1,5 @@
-"""``mlc jobs ...``: run scoring and metrics jobs, list and show them.
+"""``mlc jobs ...``: run scoring and metrics jobs (here or on a runtime's engine), list, show
+and cancel them.
 
 Collaborators come from ``click.get_current_context().obj`` (``db``, ``settings``,
 ``engine``). Scoring shows a progress bar on stderr (tqdm) unless ``--json`` or
@@ -13,7 +14,7 @@ from typing import Optional
 import click
 
 from connectors.cli_context import context_service
-from connectors.registry import JobRecord, JobStore
+from connectors.registry import JOB_STATES, JobRecord, JobStore
 from connectors.cli_context import echo_json
 from connectors.registry.cli import registry_from_context
 
@@ -56,12 +57,14 @@ def jobs() -> None:
               help="Default: the format of each input.")
 @click.option("--overwrite", is_flag=True,
               help="Replace existing outputs (otherwise the job refuses to start).")
+@click.option("--runtime", help="Run on this runtime's engine (id or name; a dask runtime "
+              "submits one task per file to its cluster). Default: this machine.")
 @click.option("--no-progress", is_flag=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def run_scoring(snapshot_id: str, source: str, destination: str, parallelism: int,
                 job_timeout: float, file_timeout: float, input_format: Optional[str],
-                output_format: Optional[str], overwrite: bool, no_progress: bool,
-                as_json: bool) -> None:
+                output_format: Optional[str], overwrite: bool, runtime: Optional[str],
+                no_progress: bool, as_json: bool) -> None:
     """Score every data file of SOURCE into DESTINATION (same names)."""
     from tqdm import tqdm
 
@@ -79,7 +82,8 @@ def run_scoring(snapshot_id: str, source: str, destination: str, parallelism: in
 
     service = _service()
     try:
-        job = service.score(snapshot_id, source, destination, options, progress=progress)
+        job = service.score(snapshot_id, source, destination, options, progress=progress,
+                            runtime=runtime)
     finally:
         if bar is not None:
             bar.close()
@@ -91,13 +95,15 @@ def run_scoring(snapshot_id: str, source: str, destination: str, parallelism: in
 @click.argument("snapshot_id")
 @click.option("--input", "input_uri", help="Labelled data (default: the TEST_DATA asset).")
 @click.option("--timeout", type=click.FloatRange(min=0), default=0, help="0 = none.")
+@click.option("--runtime", help="Run on this runtime's engine (id or name). Default: here.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def run_metrics(snapshot_id: str, input_uri: Optional[str], timeout: float,
-                as_json: bool) -> None:
+                runtime: Optional[str], as_json: bool) -> None:
     """Test a snapshot on labelled data and store the metrics."""
     service = _service()
     try:
-        job = service.run_metrics(snapshot_id, input_uri=input_uri, timeout=timeout)
+        job = service.run_metrics(snapshot_id, input_uri=input_uri, timeout=timeout,
+                                  runtime=runtime)
     finally:
         service.close()
     if not as_json and job.succeeded:
@@ -109,7 +115,7 @@ def run_metrics(snapshot_id: str, input_uri: Optional[str], timeout: float,
 @jobs.command("list")
 @click.option("--type", "job_type", type=click.Choice(["training", "metrics", "scoring"]))
 @click.option("--snapshot", "snapshot_id")
-@click.option("--state", type=click.Choice(["queued", "running", "succeeded", "failed"]))
+@click.option("--state", type=click.Choice(JOB_STATES))
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_jobs(job_type: Optional[str], snapshot_id: Optional[str], state: Optional[str],
@@ -139,3 +145,13 @@ def show_job(job_id: str, as_json: bool) -> None:
             click.echo(f"{name:<12} {value}")
     if job.log_tail:
         click.echo("log tail:\n" + job.log_tail)
+
+
+@jobs.command("cancel")
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def cancel_job(job_id: str, as_json: bool) -> None:
+    """Cancel a running job: the node running it stops its model processes or Dask tasks
+    within a few seconds and records it as cancelled."""
+    job = _service().cancel(job_id)
+    echo_json(job.to_dict()) if as_json else click.echo(f"{job.id} {job.state}")

@@ -1,4 +1,5 @@
-"""Batch scoring: every input file is one task, run by ``parallelism`` model processes.
+"""Batch scoring: every input file is one task, run by ``parallelism`` model processes on this
+node, or submitted as one Dask task per file when the job's runtime is a Dask cluster.
 
 Contract (what ``job.scoring``, ``mlc jobs run-scoring`` and the REST layer promise):
 
@@ -16,25 +17,31 @@ Contract (what ``job.scoring``, ``mlc jobs run-scoring`` and the REST layer prom
   completed before a failure are kept and listed on the job.
 - *Time limits*: ``file_timeout`` bounds one file, ``job_timeout`` the whole job (model loading
   included); 0 means none. A file past its limit kills its process and fails the execution with
-  the reason recorded; the other processes are stopped too.
-- Each process loads the model once (``init``) and then scores its share of files.
+  the reason recorded; the other processes (or Dask tasks) are stopped too.
+- *Parallelism*: at most ``parallelism`` files are scored at once, on either engine.
+- Each process loads the model once (``init``) and then scores its share of files (on Dask:
+  once per worker process and job).
+- *Progress*: files done, rows and each file's output are written to the job's outputs
+  every couple of seconds while it runs.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from connectors.registry import execution_key
 from engine.errors import ValidationError
 
-from ._process import ModelProcess, ModelProcessError, TimeLimitExceeded
+from ._process import ModelProcessError
 from ._run import JobRun
 from .formats import FORMATS, format_of, output_name
 from .locations import DataStore, Location, LocalLocation
+
+if TYPE_CHECKING:
+    from ._executor import JobExecutor
 
 ProgressCallback = Callable[[int, int, int], None]  # files done, files total, rows so far
 
@@ -110,7 +117,20 @@ def _has_data_extension(name: str) -> bool:
         return False
 
 
-class _Progress:
+def timeout_reason(task: FileTask, options: ScoringOptions, limit: Optional[float]) -> str:
+    """Why a file's time ran out (``limit``: what it was given): its own ``file_timeout`` or
+    the job's deadline."""
+    if limit is None:  # the job's own deadline had already passed
+        return f"the job exceeded its job_timeout of {options.job_timeout:g}s"
+    if options.file_timeout and limit >= options.file_timeout:
+        return f"file {task.input.name} exceeded file_timeout of {options.file_timeout:g}s"
+    return (f"the job exceeded its job_timeout of {options.job_timeout:g}s "
+            f"(while scoring {task.input.name})")
+
+
+class FileProgress:
+    """What an executor reports as files finish, and the first failure that stops the rest."""
+
     def __init__(self, total: int, callback: Optional[ProgressCallback]) -> None:
         self.total, self.callback = total, callback
         self.files: list[dict[str, Any]] = []
@@ -134,11 +154,12 @@ class _Progress:
                 self.failure = reason
         self.stop.set()
         if first:
-            run.kill_processes()  # stop the other files promptly: the execution has failed
+            run.stop()  # stop the other files promptly: the execution has failed
 
 
-def scoring_body(data: DataStore, *, source: str, destination: str, options: ScoringOptions,
-                 progress: Optional[ProgressCallback] = None
+
+def scoring_body(data: DataStore, executor: "JobExecutor", *, source: str, destination: str,
+                 options: ScoringOptions, progress: Optional[ProgressCallback] = None
                  ) -> Callable[[JobRun], tuple[dict, dict]]:
     def body(run: JobRun) -> tuple[dict, dict]:
         options.check()
@@ -153,26 +174,19 @@ def scoring_body(data: DataStore, *, source: str, destination: str, options: Sco
         if isinstance(dst, LocalLocation) and len(tasks) > 1:
             dst.path.mkdir(parents=True, exist_ok=True)
         run.start(execution_key("scoring", run.snapshot.id, run.build, src.uri, dst.uri))
-        state = _Progress(len(tasks), progress)
+        state = FileProgress(len(tasks), progress)
         if progress:
             progress(0, len(tasks), 0)
-        processes = run.loaded_processes(min(int(options.parallelism), len(tasks)),
-                                         run.artifact_dir)
-        pending: "queue.Queue[FileTask]" = queue.Queue()
-        for task in tasks:
-            pending.put(task)
-        threads = [threading.Thread(target=_score_files, args=(p, pending, run, data, options,
-                                                               state), daemon=True)
-                   for p in processes]
-        for thread in threads:
-            thread.start()
         last_report = time.monotonic()
-        while any(t.is_alive() for t in threads):
-            for thread in threads:
-                thread.join(timeout=1.0)
+
+        def report() -> None:  # called by the executor about once a second
+            nonlocal last_report
             if time.monotonic() - last_report > 2.0:
-                run.store.update_outputs(run.job.id, _outputs(src, dst, state, options, existing))
+                run.store.update_outputs(run.job.id, _outputs(src, dst, state, options,
+                                                              existing))
                 last_report = time.monotonic()
+
+        executor.score_files(run, data, tasks, options, state, report)
         outputs = _outputs(src, dst, state, options, existing)
         if state.failure:
             run.store.update_outputs(run.job.id, outputs)
@@ -185,49 +199,10 @@ def scoring_body(data: DataStore, *, source: str, destination: str, options: Sco
     return body
 
 
-def _outputs(src: Location, dst: Location, state: _Progress, options: ScoringOptions,
+def _outputs(src: Location, dst: Location, state: FileProgress, options: ScoringOptions,
              existing: list[str]) -> dict[str, Any]:
     with state.lock:
         files = sorted(state.files, key=lambda f: f["input"])
         return {"source": src.uri, "destination": dst.uri, "files_total": state.total,
                 "files_done": len(files), "rows": state.rows, "files": files,
                 "options": options.to_dict(), "overwritten": existing}
-
-
-def _score_files(process: ModelProcess, pending: "queue.Queue[FileTask]", run: JobRun,
-                 data: DataStore, options: ScoringOptions, state: _Progress) -> None:
-    """One process's loop: take the next file until none is left or the execution failed."""
-    while not state.stop.is_set():
-        try:
-            task = pending.get_nowait()
-        except queue.Empty:
-            return
-        name = task.input.name
-        limit: Optional[float] = None
-        try:
-            limit = run.deadline.limit(options.file_timeout)
-            local_in = data.fetch(task.input, run.scratch)
-            local_out = data.local_target(task.output, run.scratch)
-            answer = process.call(
-                {"op": "predict", "input": str(local_in), "input_format": task.input_format,
-                 "output": str(local_out), "output_format": task.output_format, "drop": []},
-                limit, f"scoring {name}")
-            data.store(local_out, task.output)
-            if local_in != getattr(task.input, "path", None):
-                local_in.unlink(missing_ok=True)
-            state.done(task, int(answer.get("rows", 0)))
-        except TimeLimitExceeded as exc:
-            if limit is None:  # the job's own deadline had already passed
-                reason = exc.message
-            elif options.file_timeout and limit >= options.file_timeout:
-                reason = f"file {name} exceeded file_timeout of {options.file_timeout:g}s"
-            else:
-                reason = (f"the job exceeded its job_timeout of {options.job_timeout:g}s "
-                          f"(while scoring {name})")
-            state.fail(reason, run)
-            return
-        except Exception as exc:  # noqa: BLE001 - recorded as the execution's failure
-            if not state.stop.is_set():
-                message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-                state.fail(message, run)
-            return

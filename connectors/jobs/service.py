@@ -1,8 +1,12 @@
 """The job service: training, metrics and batch scoring for registry snapshots.
 
-Framework-free on purpose: topic handlers, the CLI and (later) REST routes are thin calls into
+Framework-free on purpose: topic handlers, the CLI and REST routes are thin calls into
 :class:`JobService`. Every method returns the recorded :class:`~connectors.registry.JobRecord`;
 a job that fails is *recorded* as failed with its reason and log tail, it does not raise.
+
+Metrics and scoring jobs may name a *runtime*: its engine decides where the model code runs
+(``local``: this node's process pool; ``dask``: the runtime's Dask cluster). Training always
+runs on this node.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from connectors.registry import JobRecord, JobStore, ModelRegistry
+from connectors.registry import JobRecord, JobStore, ModelRegistry, RuntimeRecord
 
+from ._executor import JobExecutor, LocalExecutor
 from ._process import ProcessPool
 from ._run import run_job
 from ._training import metrics_body, training_body
@@ -75,6 +80,28 @@ class JobService:
                        job_timeout=job_timeout, idempotency_key=idempotency_key,
                        model_cache=self.model_cache)
 
+    def executor_for(self, runtime: Optional[str]) -> tuple[JobExecutor, dict[str, Any]]:
+        """Where a job on ``runtime`` (id or name; None: this node) runs, and how its inputs
+        name that place.
+
+        Raises:
+            NotFoundError: no such runtime.
+        """
+        if not runtime:
+            return LocalExecutor(), {}
+        record: RuntimeRecord = self.registry.get_runtime(runtime)
+        named = {"runtime": {"id": record.id, "name": record.name, "engine": record.engine,
+                             "scheduler": record.scheduler}}
+        if record.engine == "dask":
+            from ._dask_executor import DaskExecutor
+
+            return DaskExecutor(str(record.scheduler)), named
+        return LocalExecutor(), named
+
+    def cancel(self, job_id: str) -> JobRecord:
+        """Ask whichever node runs the job to stop it (see :meth:`JobStore.request_cancel`)."""
+        return self.store.request_cancel(job_id)
+
     def train(self, snapshot_id: str, *, input_uri: Optional[str] = None,
               input_format: Optional[str] = None, params: Optional[dict[str, Any]] = None,
               timeout: float = 0, idempotency_key: Optional[str] = None) -> JobRecord:
@@ -87,22 +114,28 @@ class JobService:
 
     def run_metrics(self, snapshot_id: str, *, input_uri: Optional[str] = None,
                     input_format: Optional[str] = None, timeout: float = 0,
-                    idempotency_key: Optional[str] = None) -> JobRecord:
-        """Test on labelled data (``input_uri`` or the TEST_DATA asset); metrics go on the
-        job and become the snapshot's test results."""
-        inputs = {"input": input_uri, "input_format": input_format, "timeout": timeout}
-        body = metrics_body(self.registry, self.data, input_uri=input_uri,
+                    idempotency_key: Optional[str] = None,
+                    runtime: Optional[str] = None) -> JobRecord:
+        """Test on labelled data (``input_uri`` or the TEST_DATA asset), on ``runtime``'s
+        engine; metrics go on the job and become the snapshot's test results."""
+        executor, named = self.executor_for(runtime)
+        inputs = {"input": input_uri, "input_format": input_format, "timeout": timeout,
+                  **named}
+        body = metrics_body(self.registry, self.data, executor, input_uri=input_uri,
                             input_format=input_format)
         return self._run("metrics", snapshot_id, inputs, body, timeout, idempotency_key)
 
     def score(self, snapshot_id: str, source: str, destination: str,
               options: ScoringOptions = ScoringOptions(), *,
               idempotency_key: Optional[str] = None,
-              progress: Optional[ProgressCallback] = None) -> JobRecord:
-        """Batch-score every file of ``source`` into ``destination`` (see :mod:`.scoring`)."""
-        inputs = {"source": source, "destination": destination, **options.to_dict()}
-        body = scoring_body(self.data, source=source, destination=destination, options=options,
-                            progress=progress)
+              progress: Optional[ProgressCallback] = None,
+              runtime: Optional[str] = None) -> JobRecord:
+        """Batch-score every file of ``source`` into ``destination`` (see :mod:`.scoring`) on
+        ``runtime``'s engine."""
+        executor, named = self.executor_for(runtime)
+        inputs = {"source": source, "destination": destination, **options.to_dict(), **named}
+        body = scoring_body(self.data, executor, source=source, destination=destination,
+                            options=options, progress=progress)
         return self._run("scoring", snapshot_id, inputs, body, options.job_timeout,
                          idempotency_key)
 

@@ -24,7 +24,8 @@ Variables each topic reads (``in``) and writes (``out``). ``SNAPSHOT_ID`` may be
     in: SNAPSHOT_ID, TRAINING_FILE? (else the TRAINING_DATA asset), TRAINING_PARAMS? (dict),
     JOB_TIMEOUT? (s, 0 = none). out: JOB_ID, JOB_STATE, ARTIFACT_URI, TRAINING_METRICS.
 ``job.metrics``
-    in: SNAPSHOT_ID, INPUT_FILE? (else the TEST_DATA asset), INPUT_FORMAT?, JOB_TIMEOUT?.
+    in: SNAPSHOT_ID, INPUT_FILE? (else the TEST_DATA asset), INPUT_FORMAT?, JOB_TIMEOUT?,
+    RUNTIME_ID? (its engine runs the job: this node's pool, or a Dask cluster; none: here).
     OUTPUT_FILE? (the results are also written there as JSON: ``results.json`` inside it when
     it names a folder; an existing results file only with OVERWRITE? true, else JOB_FAILED).
     out: JOB_ID, JOB_STATE, TEST_RESULTS (dict: accuracy, precision,
@@ -32,8 +33,9 @@ Variables each topic reads (``in``) and writes (``out``). ``SNAPSHOT_ID`` may be
     Error: MISSING_TEST_DATA.
 ``job.scoring``
     in: SNAPSHOT_ID, INPUT_FILE, OUTPUT_FILE, PARALLELISM? (1), JOB_TIMEOUT? (0),
-    FILE_TIMEOUT? (0), INPUT_FORMAT?, OUTPUT_FORMAT?, OVERWRITE? (false).
-    out: JOB_ID, JOB_STATE, OUTPUT_FILE, SCORED_FILES, SCORED_ROWS.
+    FILE_TIMEOUT? (0), INPUT_FORMAT?, OUTPUT_FORMAT?, OVERWRITE? (false), RUNTIME_ID? (as
+    for ``job.metrics``; ``runtime.match`` sets it). out: JOB_ID, JOB_STATE, OUTPUT_FILE,
+    SCORED_FILES, SCORED_ROWS. An unknown RUNTIME_ID raises ``BpmnError("NO_RUNTIME")``.
 ``monitors.add-missing``
     in: SNAPSHOT_ID, REQUIRED_MONITORS? (list, e.g. from the monitors-by-methodology DMN;
     else the built-in list of the model's methodology). out: MONITORS (all, after adding), MONITORS_ADDED.
@@ -68,7 +70,7 @@ from typing import Any, Callable, Iterator, Optional
 
 from connectors.registry import JobRecord, ModelRegistry
 from connectors.registry.topics import HANDLERS as REGISTRY_HANDLERS, snapshot_for
-from engine.errors import BpmnError, ConfigurationError, MlcError
+from engine.errors import BpmnError, ConfigurationError, MlcError, NotFoundError
 from engine.handlers import HandlerRegistry, TaskContext
 
 from .locations import LocalLocation
@@ -130,6 +132,17 @@ class ModelTopics:
     def __init__(self, registry: ModelRegistry, jobs: JobService) -> None:
         self.registry, self.jobs = registry, jobs
 
+    def _runtime(self, ctx: TaskContext) -> Optional[str]:
+        """The id of the runtime named by RUNTIME_ID, if any; an unknown one is a modelling
+        error that the process can catch, not something a retry fixes."""
+        named = ctx.get("RUNTIME_ID")
+        if not named:
+            return None
+        try:
+            return self.registry.get_runtime(str(named)).id
+        except NotFoundError as exc:
+            raise BpmnError("NO_RUNTIME", exc.message) from exc
+
     def resolve_data(self, ctx: TaskContext) -> dict[str, Any]:
         snapshot = snapshot_for(self.registry, ctx)
         input_file = ctx.get("INPUT_FILE") or ctx.get("INPUT_FOLDER")
@@ -178,7 +191,8 @@ class ModelTopics:
             job = self.jobs.run_metrics(snapshot.id, input_uri=input_file,
                                         input_format=ctx.get("INPUT_FORMAT"),
                                         timeout=_number(ctx, "JOB_TIMEOUT", 0),
-                                        idempotency_key=ctx.idempotency_key)
+                                        idempotency_key=ctx.idempotency_key,
+                                        runtime=self._runtime(ctx))
         out = _job_outcome(job)
         out["TEST_RESULTS"] = job.metrics
         if ctx.get("OUTPUT_FILE"):
@@ -238,7 +252,8 @@ class ModelTopics:
         with keep_lock(ctx):
             job = self.jobs.score(snapshot.id, str(ctx.require("INPUT_FILE")),
                                   str(ctx.require("OUTPUT_FILE")), options,
-                                  idempotency_key=ctx.idempotency_key)
+                                  idempotency_key=ctx.idempotency_key,
+                                  runtime=self._runtime(ctx))
         out = _job_outcome(job)
         out.update({"OUTPUT_FILE": job.outputs.get("destination"),
                     "SCORED_FILES": job.outputs.get("files_done", 0),

@@ -9,16 +9,18 @@ Public surface (implementation lives in the private modules):
 """
 
 from ._interface import SNAPSHOT_CREATED_SIGNAL, ModelRegistry, SignalPublisher
-from ._job_store import (JobStore, LeaseKeeper, RedundantExecutionError, execution_key)
+from ._job_store import (JobCancelled, JobStore, LeaseKeeper, RedundantExecutionError,
+                         execution_key)
 from ._records import (ASSET_ROLES, DEPLOYMENT_MODES, JOB_STATES, JOB_TYPES, METHODOLOGIES,
-                       STAGES, AssetRecord, DeploymentRecord, JobRecord, ModelRecord,
-                       RuntimeRecord, SnapshotRecord)
+                       RUNTIME_ENGINES, STAGES, AssetRecord, DeploymentRecord, JobRecord,
+                       ModelRecord, RuntimeRecord, SnapshotRecord)
 from ._sql_registry import SqlModelRegistry
 from . import _tables as tables
 
 __all__ = [
-    "ASSET_ROLES", "DEPLOYMENT_MODES", "JOB_STATES", "JOB_TYPES", "METHODOLOGIES", "STAGES",
-    "SNAPSHOT_CREATED_SIGNAL", "AssetRecord", "DeploymentRecord", "JobRecord", "JobStore",
-    "LeaseKeeper", "ModelRecord", "ModelRegistry", "RedundantExecutionError", "RuntimeRecord",
-    "SignalPublisher", "SnapshotRecord", "SqlModelRegistry", "execution_key", "tables",
+    "ASSET_ROLES", "DEPLOYMENT_MODES", "JOB_STATES", "JOB_TYPES", "METHODOLOGIES",
+    "RUNTIME_ENGINES", "STAGES", "SNAPSHOT_CREATED_SIGNAL", "AssetRecord", "DeploymentRecord",
+    "JobCancelled", "JobRecord", "JobStore", "LeaseKeeper", "ModelRecord", "ModelRegistry",
+    "RedundantExecutionError", "RuntimeRecord", "SignalPublisher", "SnapshotRecord",
+    "SqlModelRegistry", "execution_key", "tables",
 ]

@@ -1,4 +1,8 @@
-"""Job rows: creation, the redundant-execution guard, leases, and the recorded outcome."""
+"""Job rows: creation, the redundant-execution guard, leases, cancel requests and the outcome.
+
+Cancelling is a request written to the row (state ``cancelling``): whichever node runs the job
+watches its row, stops its model processes or Dask tasks, and records ``cancelled``.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.db import Database, utcnow
-from engine.errors import ConflictError, NotFoundError, ValidationError
+from engine.errors import ConflictError, MlcError, NotFoundError, ValidationError
 
 from ._records import JOB_TYPES, JobRecord
 from ._tables import JobRow
 
 LEASE_SECONDS = 120.0
 LOG_TAIL_CHARS = 8000
+LIVE_STATES = ("queued", "running", "cancelling")
 
 
 def job_record(row: JobRow) -> JobRecord:
@@ -41,6 +46,12 @@ class RedundantExecutionError(ConflictError):
     """An identical execution (model, build, source, destination) is already running."""
 
     code = "redundant_execution"
+
+
+class JobCancelled(MlcError):
+    """The job was cancelled on request before or while it ran."""
+
+    code = "job_cancelled"
 
 
 class JobStore:
@@ -69,7 +80,7 @@ class JobStore:
     def holder_is_alive(self, job_id: str) -> bool:
         with self.db.session() as s:
             row = s.get(JobRow, job_id)
-            return bool(row and row.state in ("queued", "running") and row.lease_expires_at
+            return bool(row and row.state in LIVE_STATES and row.lease_expires_at
                         and row.lease_expires_at > utcnow())
 
     def release_idempotency_key(self, job_id: str) -> None:
@@ -78,7 +89,7 @@ class JobStore:
             row = s.get(JobRow, job_id)
             if row is not None and row.idempotency_key:
                 row.idempotency_key = f"{row.idempotency_key}#superseded:{row.id}"[:200]
-                if row.state in ("queued", "running"):
+                if row.state in LIVE_STATES:
                     row.state, row.reason, row.active_key = "failed", "abandoned", None
                     row.finished_at = utcnow()
 
@@ -86,12 +97,18 @@ class JobStore:
         """Mark the job running and take the execution key, or refuse it as redundant.
 
         A holder whose lease lapsed (its worker died) is marked failed and the key taken over.
+
+        Raises:
+            JobCancelled: a cancel was asked for before the job started.
+            RedundantExecutionError: an identical execution is running.
         """
         for _ in range(3):
             now = utcnow()
             try:
                 with self.db.write_session() as s:
                     row = self._row(s, job_id)
+                    if row.state == "cancelling":
+                        raise JobCancelled(f"job {job_id} was cancelled before it started")
                     row.state, row.started_at, row.active_key = "running", now, active_key
                     row.lease_expires_at = now + timedelta(seconds=self.lease_seconds)
                     s.flush()
@@ -112,8 +129,36 @@ class JobStore:
 
     def renew_lease(self, job_id: str) -> None:
         with self.db.write_session() as s:
-            s.execute(update(JobRow).where(JobRow.id == job_id, JobRow.state == "running")
+            s.execute(update(JobRow).where(JobRow.id == job_id,
+                                           JobRow.state.in_(("running", "cancelling")))
                       .values(lease_expires_at=utcnow() + timedelta(seconds=self.lease_seconds)))
+
+    def request_cancel(self, job_id: str) -> JobRecord:
+        """Ask the node running a job to stop it; a no-op for a job already cancelling.
+
+        A job whose lease has lapsed has no node left to see the request (it was killed), so
+        it is recorded ``cancelled`` at once and its execution key released.
+
+        Raises:
+            NotFoundError: no such job.
+            ConflictError: the job has already finished.
+        """
+        with self.db.write_session() as s:
+            row = self._row(s, job_id)
+            if row.state not in LIVE_STATES:
+                raise ConflictError(f"job {job_id} has already {row.state}; nothing to cancel")
+            now = utcnow()
+            if row.lease_expires_at is not None and row.lease_expires_at <= now:
+                row.state, row.active_key, row.finished_at = "cancelled", None, now
+                row.reason = "cancelled on request (its node had stopped renewing its lease)"
+            else:
+                row.state = "cancelling"
+            s.flush()
+            return job_record(row)
+
+    def cancel_requested(self, job_id: str) -> bool:
+        with self.db.session() as s:
+            return s.scalar(select(JobRow.state).where(JobRow.id == job_id)) == "cancelling"
 
     def update_outputs(self, job_id: str, outputs: dict[str, Any]) -> None:
         with self.db.write_session() as s:
@@ -121,11 +166,12 @@ class JobStore:
 
     def finish(self, job_id: str, *, succeeded: bool, outputs: Optional[dict[str, Any]] = None,
                metrics: Optional[dict[str, Any]] = None, reason: Optional[str] = None,
-               log_tail: str = "") -> JobRecord:
-        """Record the outcome and release the execution key."""
+               log_tail: str = "", cancelled: bool = False) -> JobRecord:
+        """Record the outcome (``cancelled`` when it stopped on request) and release the
+        execution key."""
         with self.db.write_session() as s:
             row = self._row(s, job_id)
-            row.state = "succeeded" if succeeded else "failed"
+            row.state = "succeeded" if succeeded else "cancelled" if cancelled else "failed"
             if outputs is not None:
                 row.outputs = outputs
             if metrics is not None:

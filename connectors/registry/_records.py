@@ -14,7 +14,10 @@ METHODOLOGIES = ("classification", "regression")
 STAGES = ("DEV", "SIT", "UAT", "PROD")
 ASSET_ROLES = ("TEST_DATA", "TRAINING_DATA", "BASELINE_DATA", "ARTIFACT")
 JOB_TYPES = ("training", "metrics", "scoring")
-JOB_STATES = ("queued", "running", "succeeded", "failed")
+# "cancelling": a cancel was asked for and the running job has not stopped yet.
+JOB_STATES = ("queued", "running", "cancelling", "succeeded", "failed", "cancelled")
+# Where a runtime's batch jobs run: this node's model-process pool, or a Dask cluster.
+RUNTIME_ENGINES = ("local", "dask")
 DEPLOYMENT_MODES = ("batch", "online")
 
 
@@ -91,6 +94,8 @@ class RuntimeRecord(_Record):
     stage: str
     service_tags: tuple[str, ...] = ()
     endpoints: tuple[str, ...] = ()
+    engine: str = "local"
+    scheduler: Optional[str] = None
     created_at: Optional[datetime] = None
 
     @property

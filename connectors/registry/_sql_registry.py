@@ -16,6 +16,7 @@ from engine.errors import ConflictError, NotFoundError, ValidationError
 from ._interface import SNAPSHOT_CREATED_SIGNAL, SignalPublisher
 from ._records import (ASSET_ROLES, METHODOLOGIES, STAGES, AssetRecord, DeploymentRecord,
                        ModelRecord, RuntimeRecord, SnapshotRecord)
+from ._runtime_engines import check_runtime_engine
 from ._tables import (AssetRow, DeployedModelRow, ModelRow, RuntimeRow, SnapshotRow)
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,8 @@ def asset_record(row: AssetRow) -> AssetRecord:
 def runtime_record(row: RuntimeRow) -> RuntimeRecord:
     return RuntimeRecord(id=row.id, name=row.name, stage=row.stage,
                          service_tags=tuple(row.service_tags or ()),
-                         endpoints=tuple(row.endpoints or ()), created_at=row.created_at)
+                         endpoints=tuple(row.endpoints or ()), engine=row.engine or "local",
+                         scheduler=row.scheduler, created_at=row.created_at)
 
 
 def deployment_record(row: DeployedModelRow) -> DeploymentRecord:
@@ -252,15 +254,18 @@ class SqlModelRegistry:
     # -- runtimes -------------------------------------------------------------------------
 
     def add_runtime(self, name: str, stage: str, *, service_tags: Iterable[str] = (),
-                    endpoints: Iterable[str] = ()) -> RuntimeRecord:
+                    endpoints: Iterable[str] = (), engine: str = "local",
+                    scheduler: Optional[str] = None) -> RuntimeRecord:
         if not (name or "").strip():
             raise ValidationError("a runtime needs a name")
         stage = _stage(stage)
+        endpoints = list(endpoints)
+        engine, scheduler = check_runtime_engine(engine, scheduler, endpoints)
         try:
             with self.db.write_session() as s:
                 row = RuntimeRow(name=name.strip(), stage=stage,
                                  service_tags=list(dict.fromkeys(service_tags)),
-                                 endpoints=list(endpoints))
+                                 endpoints=endpoints, engine=engine, scheduler=scheduler)
                 s.add(row)
                 s.flush()
                 return runtime_record(row)

@@ -82,7 +82,8 @@ class AssetRow(Base):
 
 
 class RuntimeRow(Base):
-    """Where models run: a stage, service tags to match, and endpoints (none = batch only)."""
+    """Where models run: a stage, service tags to match, endpoints (none = batch only), and
+    the engine of its jobs (``local`` process pool, or ``dask`` at ``scheduler``)."""
 
     __tablename__ = "registry_runtimes"
 
@@ -91,6 +92,8 @@ class RuntimeRow(Base):
     stage: Mapped[str] = mapped_column(String(16))
     service_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     endpoints: Mapped[list[str]] = mapped_column(JSON, default=list)
+    engine: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
+    scheduler: Mapped[Optional[str]] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

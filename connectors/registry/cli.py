@@ -15,7 +15,7 @@ import click
 from connectors.cli_context import context_service, echo_json
 from engine.errors import ValidationError
 
-from ._records import METHODOLOGIES, STAGES
+from ._records import METHODOLOGIES, RUNTIME_ENGINES, STAGES
 from ._sql_registry import SqlModelRegistry
 
 
@@ -151,12 +151,17 @@ def runtimes() -> None:
 @click.option("--stage", type=click.Choice(STAGES), required=True)
 @click.option("--service-tag", "service_tags", multiple=True)
 @click.option("--endpoint", "endpoints", multiple=True, help="None means batch only.")
+@click.option("--engine", type=click.Choice(RUNTIME_ENGINES), default="local", show_default=True,
+              help="Where its jobs run: this node's process pool, or a Dask cluster.")
+@click.option("--scheduler", help="Dask scheduler address, e.g. tcp://scheduler:8786.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def add_runtime(name: str, stage: str, service_tags: tuple[str, ...],
-                endpoints: tuple[str, ...], as_json: bool) -> None:
+                endpoints: tuple[str, ...], engine: str, scheduler: Optional[str],
+                as_json: bool) -> None:
     """Add a runtime."""
     runtime = registry_from_context().add_runtime(name, stage, service_tags=service_tags,
-                                                  endpoints=endpoints)
+                                                  endpoints=endpoints, engine=engine,
+                                                  scheduler=scheduler)
     echo_json(runtime.to_dict()) if as_json else click.echo(runtime.id)
 
 
@@ -170,4 +175,6 @@ def list_runtimes(as_json: bool) -> None:
         return
     for r in found:
         mode = "online" if r.endpoints else "batch"
-        click.echo(f"{r.id}  {r.name:<20} {r.stage:<5} {mode:<7} {','.join(r.service_tags)}")
+        engine = f"dask {r.scheduler}" if r.engine == "dask" else r.engine
+        click.echo(f"{r.id}  {r.name:<20} {r.stage:<5} {mode:<7} {engine:<30} "
+                   f"{','.join(r.service_tags)}")

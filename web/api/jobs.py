@@ -1,4 +1,5 @@
-"""Training, metrics and scoring jobs as recorded (they are run by process topics or the CLI)."""
+"""Training, metrics and scoring jobs as recorded (they are run by process topics or the CLI),
+and cancelling one that runs."""
 
 from __future__ import annotations
 
@@ -35,3 +36,12 @@ def list_jobs(query: JobQuery):
 def get_job(job_id: str):
     """A job with its inputs, outputs, metrics, failure reason and log tail."""
     return jsonify(service("jobs").get(job_id).to_dict())
+
+
+@operation(bp, "/jobs/<job_id>/cancel", "POST",
+           responses={202: "cancel requested: the job is cancelling", 404: "unknown",
+                      409: "the job has already finished"})
+def cancel_job(job_id: str):
+    """Ask the node running a job to stop it; it records the job as cancelled within seconds
+    (its model processes are killed, its Dask tasks cancelled)."""
+    return jsonify(service("jobs").cancel(job_id).to_dict()), 202

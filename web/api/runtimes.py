@@ -1,4 +1,8 @@
-"""Runtimes that models deploy to: with endpoints they serve online, without only batch."""
+"""Runtimes that models deploy to: with endpoints they serve online, without only batch.
+
+A runtime's ``engine`` says where its jobs run: ``local`` (the worker node's process pool) or
+``dask`` (one Dask task per input file on the cluster whose scheduler it names).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Literal
 from flask import Blueprint, jsonify
 from pydantic import Field
 
-from connectors.registry import STAGES
+from connectors.registry import RUNTIME_ENGINES, STAGES
 
 from ..context import service
 from ..openapi import operation
@@ -22,6 +26,11 @@ class RuntimeCreate(Body):
     service_tags: list[Name] = Field(default_factory=list, max_length=100)
     endpoints: list[Uri] = Field(default_factory=list, max_length=100,
                                  description="none means batch only")
+    engine: Literal[RUNTIME_ENGINES] = Field(  # type: ignore[valid-type]
+        default="local", description="local: the node's process pool; dask: a Dask cluster")
+    scheduler: Uri | None = Field(default=None, max_length=500,
+                                  description="the Dask scheduler, e.g. tcp://scheduler:8786 "
+                                              "(engine dask only)")
 
 
 @operation(bp, "/runtimes")
@@ -31,12 +40,14 @@ def list_runtimes():
 
 
 @operation(bp, "/runtimes", "POST", body=RuntimeCreate,
-           responses={201: "added", 409: "a runtime of that name exists"})
+           responses={201: "added", 400: "a bad engine / scheduler pair",
+                      409: "a runtime of that name exists"})
 def create_runtime(body: RuntimeCreate):
     """Add a runtime."""
     runtime = service("registry").add_runtime(body.name, body.stage,
                                               service_tags=body.service_tags,
-                                              endpoints=body.endpoints)
+                                              endpoints=body.endpoints, engine=body.engine,
+                                              scheduler=body.scheduler)
     return jsonify(runtime.to_dict()), 201
 
 
