@@ -23,7 +23,7 @@ ALLOWED_TRIGGERS = {
     ("startEvent", "process"): {Trigger.NONE, Trigger.MESSAGE, Trigger.SIGNAL, Trigger.TIMER,
                                 Trigger.CONDITIONAL},
     ("startEvent", "event"): {Trigger.MESSAGE, Trigger.SIGNAL, Trigger.TIMER, Trigger.CONDITIONAL,
-                              Trigger.ERROR, Trigger.ESCALATION},
+                              Trigger.ERROR, Trigger.ESCALATION, Trigger.COMPENSATE},
     ("startEvent", "sub"): {Trigger.NONE},
     ("endEvent", ""): {Trigger.NONE, Trigger.MESSAGE, Trigger.SIGNAL, Trigger.ERROR,
                        Trigger.ESCALATION, Trigger.COMPENSATE, Trigger.CANCEL, Trigger.TERMINATE},

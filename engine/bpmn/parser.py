@@ -332,8 +332,10 @@ def _check_starts(doc: _Document, element, container: Container, kind: str) -> N
 
 
 def _link_compensation(doc: _Document, element, container: Container) -> None:
-    """Compensation boundaries point at their handler through a bpmn:association."""
+    """Compensation boundaries point at their handler through a bpmn:association; a
+    compensation event sub-process is the handler of the sub-process it sits in."""
     model = doc.model
+    _link_compensation_event_sub_processes(doc, container)
     associations = {}
     for el in doc.root.iter(f"{{{BPMN_NS}}}association"):
         associations.setdefault(el.get("sourceRef"), []).append(el.get("targetRef"))
@@ -349,8 +351,33 @@ def _link_compensation(doc: _Document, element, container: Container) -> None:
                          "activity marked isForCompensation")
             continue
         attached = model.nodes.get(node.attached_to)
-        if attached is not None:
+        if attached is not None and attached.compensation_handler is not None:
+            doc.sink.add(el, "a compensation boundary event and an event sub-process with a "
+                         f"compensation start event cannot both compensate {attached.id!r} "
+                         "(Camunda 7 refuses the same)")
+        elif attached is not None:
             attached.compensation_handler = handlers[0]
+
+
+def _link_compensation_event_sub_processes(doc: _Document, container: Container) -> None:
+    """Camunda 7 runs a compensation event sub-process only inside an embedded sub-process
+    (one per sub-process), in place of compensating the sub-process's inner activities."""
+    model = doc.model
+    owner = model.nodes[container.id]
+    for esp_id in container.event_sub_processes:
+        starts = model.containers[esp_id].event_starts
+        if len(starts) != 1 or model.nodes[starts[0]].event.trigger is not Trigger.COMPENSATE:
+            continue
+        start_el = doc.elements[starts[0]]
+        if container.id == model.key:
+            doc.sink.add(start_el, "an event sub-process with a compensation start event runs "
+                         "only inside an embedded sub-process, not at process level (Camunda 7 "
+                         "refuses the same)")
+        elif owner.compensation_handler is not None:
+            doc.sink.add(start_el, "only one event sub-process with a compensation start event "
+                         f"per sub-process ({owner.compensation_handler!r} is already one)")
+        else:
+            owner.compensation_handler = esp_id
 
 
 def _attach_boundary(doc: _Document, el, node: Node) -> None:

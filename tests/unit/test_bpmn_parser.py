@@ -259,7 +259,7 @@ def test_unknown_map_decision_result_is_a_located_problem():
 REFUSALS = [
     ('<bpmn:subProcess id="esp" triggeredByEvent="true"><bpmn:startEvent id="c">'
      '<bpmn:compensateEventDefinition /></bpmn:startEvent></bpmn:subProcess>', "c",
-     "compensateEventDefinition"),
+     "only inside an embedded sub-process"),
     ('<bpmn:task id="loop"><bpmn:standardLoopCharacteristics /></bpmn:task>', "loop",
      "standard loops"),
     ('<bpmn:userTask id="u"><bpmn:extensionElements><camunda:taskListener event="timeout" '
@@ -281,6 +281,24 @@ def test_what_cannot_run_here_is_refused_with_its_reason(body, element_id, words
     _, problems = problems_of(bpmn("p", START, END, flow("s", "e"), body))
     problem = next(p for p in problems if p.element_id == element_id)
     assert words in problem.message and problem.line
+
+
+def test_a_compensation_event_sub_process_compensates_its_sub_process_as_camunda_allows():
+    esp = ('<bpmn:subProcess id="{id}" triggeredByEvent="true"><bpmn:startEvent id="{id}_s">'
+           '<bpmn:compensateEventDefinition /></bpmn:startEvent><bpmn:endEvent id="{id}_e" />'
+           + flow("{id}_s", "{id}_e") + '</bpmn:subProcess>')
+    sub = ('<bpmn:subProcess id="sub"><bpmn:startEvent id="ss" /><bpmn:endEvent id="se" />'
+           + flow("ss", "se") + "{esps}</bpmn:subProcess>")
+    ok = bpmn("p", START, sub.format(esps=esp.format(id="c1")), END, chain("s", "sub", "e"))
+    assert load_models(ok, "p.bpmn")["p"].nodes["sub"].compensation_handler == "c1"
+    two = bpmn("p", START, sub.format(esps=esp.format(id="c1") + esp.format(id="c2")), END,
+               chain("s", "sub", "e"))
+    assert "only one event sub-process" in only(problems_of(two)[1], "c2_s").message
+    both = bpmn("p", START, sub.format(esps=esp.format(id="c1")), END, chain("s", "sub", "e"),
+                '<bpmn:boundaryEvent id="cb" attachedToRef="sub"><bpmn:compensateEventDefinition />'
+                '</bpmn:boundaryEvent><bpmn:task id="undo" isForCompensation="true" />'
+                '<bpmn:association id="a" sourceRef="cb" targetRef="undo" />')
+    assert "cannot both compensate 'sub'" in only(problems_of(both)[1], "cb").message
 
 
 def test_signal_names_may_be_expressions_except_on_start_events():
