@@ -17,7 +17,7 @@ from . import clock
 from .bpmn.model import ProcessModel
 from .bpmn.parser import load_models, parse_bpmn
 from .bpmn.timers import first_due, next_schedule, schedule
-from .errors import NotFoundError, Problem, ValidationError
+from .errors import ExecutionFault, NotFoundError, Problem, ValidationError
 from .persistence import DecisionDefinition, Deployment, EventSubscription, ProcessDefinition, Resource
 from .xmlsafe import parse_xml
 
@@ -138,7 +138,8 @@ class DefinitionStore:
                              "timer_starts": info.timer_starts,
                              "conditional_starts": info.conditional_starts,
                              "none_start": info.none_start,
-                             "called_elements": info.called_elements, "file": filename}
+                             "called_elements": info.called_elements, "file": filename,
+                             "version_tag": info.version_tag}
                 row = self._version(session, ProcessDefinition, info.key, data, dep, resource,
                                     duplicate_filtering, result, name=info.name, info=info_dict)
                 if row is not None:
@@ -245,7 +246,8 @@ class DefinitionStore:
     @staticmethod
     def describe(d) -> dict[str, Any]:
         return {"id": d.id, "key": d.key, "name": d.name, "version": d.version,
-                "deployment_id": d.deployment_id, "resource": (d.info or {}).get("file")}
+                "deployment_id": d.deployment_id, "resource": (d.info or {}).get("file"),
+                "version_tag": (d.info or {}).get("version_tag")}
 
     @staticmethod
     def describe_decision(d) -> dict[str, Any]:
@@ -285,7 +287,11 @@ class DefinitionStore:
 
     def called(self, conn, key: str, binding: str, version: Any,
                caller_definition_id: str) -> tuple[str, ProcessModel]:
-        """The definition a call activity starts: latest, same deployment, or a version."""
+        """The definition a call activity starts: latest, same deployment, a version, or the
+        one with a version tag."""
+        if binding == "versionTag":
+            found = self._tagged(conn, key, str(version))
+            return found, self.model(conn, found)
         q = select(DEFINITIONS.c.id).where(DEFINITIONS.c.key == key)
         if binding == "deployment":
             caller = self.definition(conn, caller_definition_id)
@@ -300,6 +306,24 @@ class DefinitionStore:
         if found is None:
             raise NotFoundError(f"called process {key!r} ({binding} binding) is not deployed")
         return found, self.model(conn, found)
+
+    def _tagged(self, conn, key: str, tag: str) -> str:
+        """The one definition of ``key`` whose ``camunda:versionTag`` is ``tag``; like Camunda
+        7, none or several is an error. Definitions deployed before tags were recorded in
+        ``info`` are asked through their (cached) parsed model."""
+        rows = conn.execute(select(DEFINITIONS.c.id, DEFINITIONS.c.info)
+                            .where(DEFINITIONS.c.key == key)).all()
+        found = [row.id for row in rows
+                 if ((row.info or {}).get("version_tag") if "version_tag" in (row.info or {})
+                     else self.model(conn, row.id).version_tag) == tag]
+        if not found:
+            raise NotFoundError(f"called process {key!r} with camunda:versionTag {tag!r} is not "
+                                "deployed")
+        if len(found) > 1:
+            raise ExecutionFault(f"{len(found)} deployed versions of process {key!r} carry "
+                                f"camunda:versionTag {tag!r}; a versionTag binding needs exactly "
+                                "one (as in Camunda 7)")
+        return found[0]
 
     def decision_model(self, conn, key: str, version: int | None = None):
         """The loaded DMN definitions holding decision ``key`` (latest or a given version).

@@ -121,9 +121,11 @@ class ActivitiesMixin:
 
     def _call(self: Runner, token: Token, node: Node) -> None:
         caller_def = self.definition_of(token.scope)
-        definition_id, model = self.services.called(
-            node.called_element, node.called_binding, node.called_version, caller_def)
         caller_scope = token.var_scope
+        version = (self.evaluate(node.called_version, caller_scope, node.id)
+                   if node.called_version is not None else None)
+        definition_id, model = self.services.called(
+            node.called_element, node.called_binding, version, caller_def)
         variables: dict[str, Any] = {}
         business_key = None
         for mapping in node.call_in:

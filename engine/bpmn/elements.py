@@ -364,15 +364,18 @@ def _call_activity(doc: _Document, el, tag: str) -> Node | None:
     binding = el.get(c("calledElementBinding")) or "latest"
     if binding not in ("latest", "deployment", "version", "versionTag"):
         sink.add(el, f"unknown camunda:calledElementBinding {binding!r}")
-    if binding == "versionTag":
-        sink.add(el, "camunda:calledElementBinding=\"versionTag\" is not supported")
+    version_attr = "calledElementVersionTag" if binding == "versionTag" else "calledElementVersion"
+    version = el.get(c(version_attr))
+    if binding == "versionTag" and not version:
+        sink.add(el, "camunda:calledElementBinding=\"versionTag\" needs "
+                 "camunda:calledElementVersionTag (the tag of the process to call)")
     compiled = sink.template(called, "calledElement", el)
     if compiled is not None and compiled.is_literal:
         doc.info.called_elements.append(called)
     elif compiled is not None:
         sink.add(el, "an expression in calledElement is not supported: name the process key")
     return Node(el.get("id"), Kind.CALL, called_element=called, called_binding=binding,
-                called_version=el.get(c("calledElementVersion")),
+                called_version=sink.template(version, f"camunda:{version_attr}", el),
                 call_in=call_mappings(el, sink, "in"), call_out=call_mappings(el, sink, "out"))
 
 

@@ -243,6 +243,7 @@ class ProcessModel:
     key: str
     name: str | None
     file: str
+    version_tag: str | None = None  # camunda:versionTag, for calledElementBinding="versionTag"
     nodes: dict[str, Node] = field(default_factory=dict)
     flows: dict[str, Flow] = field(default_factory=dict)
     containers: dict[str, Container] = field(default_factory=dict)
@@ -287,6 +288,7 @@ class ProcessInfo:
     key: str
     name: str | None
     file: str
+    version_tag: str | None = None
     signal_starts: list[str] = field(default_factory=list)
     message_starts: list[str] = field(default_factory=list)
     timer_starts: list[tuple[str, str, str]] = field(default_factory=list)  # (element, kind, value)

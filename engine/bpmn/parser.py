@@ -16,7 +16,7 @@ from lxml import etree
 from ..errors import Problem, ValidationError
 from ..xmlsafe import parse_xml
 from .elements import BUILDERS
-from .extensions import (BPMN_NS, NS, Located, flag, io_mapping, listeners, local,
+from .extensions import (BPMN_NS, NS, Located, c, flag, io_mapping, listeners, local,
                          multi_instance, properties, retry_cycle)
 from .model import Container, Flow, Kind, Node, ProcessInfo, ProcessModel, Trigger
 
@@ -82,8 +82,10 @@ def parse_bpmn(root, filename: str, *, allow_scripts: bool = False
         if not key:
             sink.add(process, "a process needs an id")
             continue
-        doc.model = ProcessModel(key=key, name=process.get("name"), file=filename)
-        doc.info = ProcessInfo(key=key, name=process.get("name"), file=filename)
+        tag = process.get(c("versionTag")) or None
+        doc.model = ProcessModel(key=key, name=process.get("name"), file=filename,
+                                 version_tag=tag)
+        doc.info = ProcessInfo(key=key, name=process.get("name"), file=filename, version_tag=tag)
         root_node = Node(id=key, kind=Kind.SUB_PROCESS, name=process.get("name"),
                          line=process.sourceline)
         root_node.listeners = listeners(process, sink, "execution",

@@ -268,7 +268,11 @@ REFUSALS = [
      'name="x"><camunda:script scriptFormat="groovy">1</camunda:script></camunda:inputParameter>'
      '</camunda:inputOutput></bpmn:extensionElements></bpmn:task>', "io", "script input/output"),
     ('<bpmn:callActivity id="call" calledElement="p" camunda:calledElementBinding="versionTag" />',
-     "call", "versionTag"),
+     "call", "needs camunda:calledElementVersionTag"),
+    ('<bpmn:callActivity id="call" calledElement="p" camunda:variableMappingClass="a.B" />',
+     "call", "camunda:variableMappingClass cannot run here (no Java)"),
+    ('<bpmn:scriptTask id="js" scriptFormat="javascript"><bpmn:script>x = 1</bpmn:script>'
+     '</bpmn:scriptTask>', "js", "script tasks are refused"),
     ('<bpmn:task id="listen"><bpmn:extensionElements><camunda:executionListener event="start" />'
      '</bpmn:extensionElements></bpmn:task>', "listen", "has no implementation"),
     ('<bpmn:task id="mi"><bpmn:multiInstanceLoopCharacteristics /></bpmn:task>', "mi",
