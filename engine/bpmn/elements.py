@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from ..errors import ExpressionError
 from .extensions import (NS, c, call_mappings, delegate_name, listeners, local, properties,
-                         user_task)
-from .model import EventDefinition, Kind, Node, Timer, Trigger
-from .timers import validate_timer_value
+                         timer_definition, user_task)
+from .model import EventDefinition, Kind, Node, Trigger
 
 if TYPE_CHECKING:  # pragma: no cover
     from .parser import _Document
@@ -88,7 +86,7 @@ def _read_definition(doc: _Document, el, d) -> EventDefinition | None:
         name = sink.template(doc.signals[ref] or ref, "signal name", el)
         return EventDefinition(Trigger.SIGNAL, name=name) if name is not None else None
     if kind == "timerEventDefinition":
-        return _timer_definition(doc, el, d)
+        return timer_definition(d, sink, el)
     if kind == "errorEventDefinition":
         ref = d.get("errorRef")
         code = None
@@ -146,30 +144,6 @@ def _read_definition(doc: _Document, el, d) -> EventDefinition | None:
                                variable_name=d.get(c("variableName")), variable_events=events)
     sink.add(el, f"unsupported event definition bpmn:{kind}")
     return None
-
-
-def _timer_definition(doc: _Document, el, d) -> EventDefinition | None:
-    sink = doc.sink
-    found = [(k, d.find(f"bpmn:{t}", NS)) for k, t in
-             (("date", "timeDate"), ("duration", "timeDuration"), ("cycle", "timeCycle"))]
-    found = [(k, n) for k, n in found if n is not None]
-    if not found or not (found[0][1].text or "").strip():
-        sink.add(el, "timer without a time value")
-        return None
-    kind, value_node = found[0]
-    value = value_node.text.strip()
-    if "${" in value or "#{" in value:
-        compiled = sink.template(value, f"timer {kind}", el)
-        if compiled is None:
-            return None
-    else:
-        try:
-            validate_timer_value(kind, value)
-        except ExpressionError as exc:
-            sink.add(el, exc.message)
-            return None
-        compiled = sink.template(value, f"timer {kind}", el)
-    return EventDefinition(Trigger.TIMER, timer=Timer(kind, compiled))
 
 
 def _start_event(doc: _Document, el, tag: str) -> Node | None:

@@ -128,7 +128,7 @@ class EventsMixin:
         for holder, sub in candidates:
             if sub["k"] == "timer" and sub["n"] == node_id:
                 if due_of(sub["t"]) > clock.now():
-                    return False
+                    continue  # a task's timeout listeners share its id; another may be due
                 self.record("timer.fired", node_id, None, due_at=sub["t"]["due"])
                 self.trigger(holder, sub, None)
                 self.drain()
@@ -151,6 +151,8 @@ class EventsMixin:
             self.start_event_sub_process(holder, node, sub, variables)
             return
         token = holder
+        if "tl" in sub:
+            return self.task_timeout(token, sub)
         if node.kind is Kind.BOUNDARY:
             self.take_boundary(token, node, sub, variables)
             return

@@ -96,7 +96,9 @@ class Listener:
     """A ``camunda:executionListener`` / ``camunda:taskListener`` the engine can run.
 
     ``expression`` is a compiled template evaluated for its effect; ``delegate`` names an
-    in-process listener registered on the engine (``delegateExpression`` / ``class``).
+    in-process listener registered on the engine (``delegateExpression`` / ``class``). A
+    ``timeout`` task listener has an id and a timer (``timeout``) that fires it while its
+    task is open.
     """
 
     event: str
@@ -104,6 +106,8 @@ class Listener:
     delegate: str | None = None
     script: str | None = None
     line: int | None = None
+    listener_id: str | None = None
+    timeout: EventDefinition | None = None
 
 
 @dataclass

@@ -293,6 +293,52 @@ def test_delegate_listener_runs_when_registered_and_is_refused_when_not(harness)
     assert seen == [("t", "end")]
 
 
+def timeout_listener(lid: str, timer: str, variable: str) -> str:
+    return (f'<camunda:taskListener id="{lid}" event="timeout" expression="${{execution.'
+            f'setVariable(\'{variable}\', {variable} + 1)}}"><bpmn:timerEventDefinition>{timer}'
+            '</bpmn:timerEventDefinition></camunda:taskListener>')
+
+
+def test_timeout_task_listeners_fire_while_the_task_stays_open(harness):
+    user = ('<bpmn:userTask id="review"><bpmn:extensionElements>'
+            + timeout_listener("remind", "<bpmn:timeCycle>R2/PT1H</bpmn:timeCycle>", "reminded")
+            + timeout_listener("escalate", "<bpmn:timeDuration>${grace}</bpmn:timeDuration>",
+                               "escalated")
+            + '</bpmn:extensionElements></bpmn:userTask>')
+    harness.deploy("p.bpmn", bpmn("timeouts", START, user, END, chain("s", "review", "e")))
+    instance = harness.engine.start("timeouts", {"reminded": 0, "escalated": 0,
+                                                 "grace": "PT90M"})
+    tasks = UserTaskService(harness.engine)
+    assert harness.engine.fire_due_timers() == 0
+    clock.advance(timedelta(hours=1, seconds=1))
+    assert harness.engine.fire_due_timers() == 1  # the first reminder
+    clock.advance(timedelta(minutes=30))
+    assert harness.engine.fire_due_timers() == 1  # the escalation (90 minutes)
+    clock.advance(timedelta(minutes=30))
+    assert harness.engine.fire_due_timers() == 1  # the second and last reminder
+    clock.advance(timedelta(hours=5))
+    assert harness.engine.fire_due_timers() == 0
+    seen = harness.engine.get_instance(instance["id"])
+    assert (seen["variables"]["reminded"], seen["variables"]["escalated"]) == (2, 1)
+    [task] = tasks.list()  # still open: a timeout listener does not complete the task
+    assert seen["active_activities"] == ["review"]
+    tasks.complete(task["id"], {})
+    assert harness.status(instance["id"]) == "completed"
+
+
+def test_a_timeout_listener_of_a_completed_task_never_fires(harness):
+    user = ('<bpmn:userTask id="review"><bpmn:extensionElements>'
+            + timeout_listener("late", "<bpmn:timeDuration>PT1H</bpmn:timeDuration>", "late")
+            + '</bpmn:extensionElements></bpmn:userTask>')
+    harness.deploy("p.bpmn", bpmn("ontime", START, user, END, chain("s", "review", "e")))
+    instance = harness.engine.start("ontime", {"late": 0})
+    tasks = UserTaskService(harness.engine)
+    tasks.complete(tasks.list()[0]["id"], {})
+    clock.advance(timedelta(hours=2))
+    assert harness.engine.fire_due_timers() == 0
+    assert harness.engine.get_instance(instance["id"])["variables"]["late"] == 0
+
+
 def test_task_listeners_and_the_user_task_api(harness):
     user = ('<bpmn:userTask id="approve" name="Approve model" camunda:assignee="${reviewer}" '
             'camunda:candidateGroups="risk, ops" camunda:dueDate="${due}" '

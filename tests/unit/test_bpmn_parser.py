@@ -263,7 +263,15 @@ REFUSALS = [
     ('<bpmn:task id="loop"><bpmn:standardLoopCharacteristics /></bpmn:task>', "loop",
      "standard loops"),
     ('<bpmn:userTask id="u"><bpmn:extensionElements><camunda:taskListener event="timeout" '
-     'expression="${x}" /></bpmn:extensionElements></bpmn:userTask>', "u", "timeout"),
+     'expression="${x}" /></bpmn:extensionElements></bpmn:userTask>', "u", "needs an id"),
+    ('<bpmn:userTask id="u"><bpmn:extensionElements><camunda:taskListener id="t" '
+     'event="timeout" expression="${x}" /></bpmn:extensionElements></bpmn:userTask>', "u",
+     "needs a bpmn:timerEventDefinition"),
+    ('<bpmn:userTask id="u"><bpmn:extensionElements>' + 2 * (
+        '<camunda:taskListener id="t" event="timeout" expression="${x}"><bpmn:timerEventDefinition>'
+        '<bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>'
+        '</camunda:taskListener>') + '</bpmn:extensionElements></bpmn:userTask>', "u",
+     "two timeout task listeners with the id 't'"),
     ('<bpmn:task id="io"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter '
      'name="x"><camunda:script scriptFormat="groovy">1</camunda:script></camunda:inputParameter>'
      '</camunda:inputOutput></bpmn:extensionElements></bpmn:task>', "io", "script input/output"),
