@@ -113,6 +113,22 @@ def test_script_tasks_are_refused_unless_the_operator_allows_them():
     assert allowed == []
 
 
+def test_javascript_and_groovy_are_refused_even_when_scripts_are_allowed():
+    """A deliberate exclusion (docs/bpmn-coverage.md): no JavaScript or Groovy engine here."""
+    data = bpmn("p", START, '<bpmn:scriptTask id="js" scriptFormat="javascript"><bpmn:script>'
+                'x = 1</bpmn:script></bpmn:scriptTask>', '<bpmn:task id="t">'
+                '<bpmn:extensionElements><camunda:executionListener event="start"><camunda:script '
+                'scriptFormat="groovy">x</camunda:script></camunda:executionListener>'
+                '</bpmn:extensionElements></bpmn:task>', END, chain("s", "js", "t", "e"))
+    for allow, js_words, groovy_words in (
+            (False, "script tasks are refused", "is a script: scripts are refused"),
+            (True, "script format 'javascript' cannot run here",
+             "script format 'groovy' cannot run here")):
+        _, problems = problems_of(data, allow_scripts=allow)
+        assert js_words in only(problems, "js").message
+        assert groovy_words in only(problems, "t").message
+
+
 @pytest.mark.parametrize("body, element_id, what", [
     (flow("g", "e", "${a >>> 1}", fid="cond"), "cond", "bad condition"),
     (external("svc", "t", '<bpmn:extensionElements><camunda:inputOutput>'
