@@ -50,7 +50,8 @@ class ActivitiesMixin:
         result = self.services.decide(str(ref), self.view(scope, node.id),
                                       binding=node.decision_binding, version=version,
                                       map_decision_result=node.map_decision_result,
-                                      element_id=node.id)
+                                      element_id=node.id,
+                                      caller_definition_id=self.definition_of(token.scope))
         if node.result_variable:
             self.set_result(token, node.result_variable, result)
         self.leave(token)

@@ -260,15 +260,16 @@ def _business_rule_task(doc: _Document, el, tag: str) -> Node | None:
     if binding not in ("latest", "version", "deployment", "versionTag"):
         sink.add(el, f"unknown camunda:decisionRefBinding {binding!r}")
         return None
-    if binding == "versionTag":
-        sink.add(el, "camunda:decisionRefBinding=\"versionTag\" is not supported: decisions "
-                 "here have versions, not version tags")
+    version_attr = "decisionRefVersionTag" if binding == "versionTag" else "decisionRefVersion"
+    if binding == "versionTag" and not el.get(c(version_attr)):
+        sink.add(el, "camunda:decisionRefBinding=\"versionTag\" needs "
+                 "camunda:decisionRefVersionTag (the tag of the decision to evaluate)")
         return None
     return Node(el.get("id"), Kind.DECISION,
                 decision_ref=sink.template(ref, "camunda:decisionRef", el),
                 decision_binding=binding,
-                decision_version=sink.template(el.get(c("decisionRefVersion")),
-                                               "camunda:decisionRefVersion", el),
+                decision_version=sink.template(el.get(c(version_attr)),
+                                               f"camunda:{version_attr}", el),
                 result_variable=el.get(c("resultVariable")), map_decision_result=mode)
 
 

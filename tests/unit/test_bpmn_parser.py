@@ -293,6 +293,8 @@ REFUSALS = [
      '</camunda:inputOutput></bpmn:extensionElements></bpmn:task>', "io", "script input/output"),
     ('<bpmn:callActivity id="call" calledElement="p" camunda:calledElementBinding="versionTag" />',
      "call", "needs camunda:calledElementVersionTag"),
+    ('<bpmn:businessRuleTask id="rule" camunda:decisionRef="d" '
+     'camunda:decisionRefBinding="versionTag" />', "rule", "needs camunda:decisionRefVersionTag"),
     ('<bpmn:callActivity id="call" calledElement="p" camunda:variableMappingClass="a.B" />',
      "call", "camunda:variableMappingClass cannot run here (no Java)"),
     ('<bpmn:scriptTask id="js" scriptFormat="javascript"><bpmn:script>x = 1</bpmn:script>'
