@@ -146,8 +146,9 @@ class ActivitiesMixin:
         caller_scope = token.var_scope
         version = (self.evaluate(node.called_version, caller_scope, node.id)
                    if node.called_version is not None else None)
-        definition_id, model = self.services.called(
-            node.called_element, node.called_binding, version, caller_def)
+        key = (node.called_element if node.called_expression is None else
+               str(self.evaluate(node.called_expression, caller_scope, node.id)))
+        definition_id, model = self.services.called(key, node.called_binding, version, caller_def)
         variables: dict[str, Any] = {}
         business_key = None
         for mapping in node.call_in:

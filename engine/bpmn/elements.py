@@ -346,10 +346,9 @@ def _call_activity(doc: _Document, el, tag: str) -> Node | None:
                  "camunda:calledElementVersionTag (the tag of the process to call)")
     compiled = sink.template(called, "calledElement", el)
     if compiled is not None and compiled.is_literal:
-        doc.info.called_elements.append(called)
-    elif compiled is not None:
-        sink.add(el, "an expression in calledElement is not supported: name the process key")
+        doc.info.called_elements.append(called)  # checked at deployment
     return Node(el.get("id"), Kind.CALL, called_element=called, called_binding=binding,
+                called_expression=None if compiled is None or compiled.is_literal else compiled,
                 called_version=sink.template(version, f"camunda:{version_attr}", el),
                 call_in=call_mappings(el, sink, "in"), call_out=call_mappings(el, sink, "out"))
 

@@ -203,6 +203,7 @@ class Node:
     user: dict[str, Any] = field(default_factory=dict)  # assignee, candidates, dates, form
     # call activity
     called_element: Any = None
+    called_expression: Any = None             # calledElement="${...}": evaluated on entry
     called_binding: str = "latest"
     called_version: Any = None
     call_in: tuple[CallMapping, ...] = ()

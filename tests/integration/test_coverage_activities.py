@@ -77,6 +77,22 @@ def test_called_element_binding_deployment_and_version(harness):
     assert harness.engine.start("latest")["variables"]["v"] == 2
 
 
+def test_called_element_expression_picks_the_process_at_run_time(harness):
+    from engine import ExecutionError
+
+    children = [process(key, START, out("t", "v", key), END, chain("s", "t", "e"))
+                for key in ("score_fast", "score_full")]
+    caller = process("router", START, (
+        '<bpmn:callActivity id="call" calledElement="score_${mode}"><bpmn:extensionElements>'
+        '<camunda:out variables="all" /></bpmn:extensionElements></bpmn:callActivity>'),
+        END, chain("s", "call", "e"))
+    harness.engine.deploy([("all.bpmn", definitions(caller, *children))])
+    assert harness.engine.start("router", {"mode": "fast"})["variables"]["v"] == "score_fast"
+    assert harness.engine.start("router", {"mode": "full"})["variables"]["v"] == "score_full"
+    with pytest.raises(ExecutionError, match="called process 'score_none'"):
+        harness.engine.start("router", {"mode": "none"})
+
+
 def tagged(tag: str | None, value: int) -> str:
     """The called process ``tagged``, returning ``value`` as ``v``, with a version tag."""
     body = process("tagged", START, out("t", "v", "${%d}" % value), END, chain("s", "t", "e"))

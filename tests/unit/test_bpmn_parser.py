@@ -295,6 +295,10 @@ REFUSALS = [
      "call", "needs camunda:calledElementVersionTag"),
     ('<bpmn:businessRuleTask id="rule" camunda:decisionRef="d" '
      'camunda:decisionRefBinding="versionTag" />', "rule", "needs camunda:decisionRefVersionTag"),
+    ('<bpmn:sequenceFlow id="js_flow" sourceRef="s" targetRef="e"><bpmn:conditionExpression '
+     'language="javascript">x &gt; 1</bpmn:conditionExpression></bpmn:sequenceFlow>', "js_flow",
+     "condition language 'javascript' cannot run here"),
+    ('<bpmn:callActivity id="case" camunda:caseRef="c" />', "case", "camunda:caseRef (CMMN)"),
     ('<bpmn:callActivity id="call" calledElement="p" camunda:variableMappingClass="a.B" />',
      "call", "camunda:variableMappingClass cannot run here (no Java)"),
     ('<bpmn:scriptTask id="js" scriptFormat="javascript"><bpmn:script>x = 1</bpmn:script>'
