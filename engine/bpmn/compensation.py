@@ -26,7 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover
 class CompensationMixin:
     """Compensation, compensation event sub-processes and transaction cancellation."""
 
-
     def note_compensation(self: Runner, token: Token, node: Node) -> None:
         """A completed activity with a compensation handler (or with compensable activities
         inside) is remembered by its scope, for a later compensation event."""
