@@ -17,7 +17,7 @@ from . import clock
 from .bpmn.model import ProcessModel
 from .bpmn.parser import load_models, parse_bpmn
 from .bpmn.timers import first_due, next_schedule, schedule
-from .errors import NotFoundError, Problem, ValidationError
+from .errors import ExecutionFault, NotFoundError, Problem, ValidationError
 from .persistence import DecisionDefinition, Deployment, EventSubscription, ProcessDefinition, Resource
 from .xmlsafe import parse_xml
 
@@ -25,6 +25,7 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 DEFINITIONS = ProcessDefinition.__table__
 DECISIONS = DecisionDefinition.__table__
 RESOURCES = Resource.__table__
+CAMUNDA_DMN_NS = "http://camunda.org/schema/1.0/dmn"
 
 
 @dataclass
@@ -86,6 +87,7 @@ class DefinitionStore:
         self._known_delegate = known_delegate or (lambda name: False)
         self._models: dict[str, ProcessModel] = {}
         self._decisions: dict[str, Any] = {}
+        self._decision_tags: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
     # -- deployment -------------------------------------------------------------------------
@@ -138,7 +140,8 @@ class DefinitionStore:
                              "timer_starts": info.timer_starts,
                              "conditional_starts": info.conditional_starts,
                              "none_start": info.none_start,
-                             "called_elements": info.called_elements, "file": filename}
+                             "called_elements": info.called_elements, "file": filename,
+                             "version_tag": info.version_tag}
                 row = self._version(session, ProcessDefinition, info.key, data, dep, resource,
                                     duplicate_filtering, result, name=info.name, info=info_dict)
                 if row is not None:
@@ -245,7 +248,8 @@ class DefinitionStore:
     @staticmethod
     def describe(d) -> dict[str, Any]:
         return {"id": d.id, "key": d.key, "name": d.name, "version": d.version,
-                "deployment_id": d.deployment_id, "resource": (d.info or {}).get("file")}
+                "deployment_id": d.deployment_id, "resource": (d.info or {}).get("file"),
+                "version_tag": (d.info or {}).get("version_tag")}
 
     @staticmethod
     def describe_decision(d) -> dict[str, Any]:
@@ -285,7 +289,11 @@ class DefinitionStore:
 
     def called(self, conn, key: str, binding: str, version: Any,
                caller_definition_id: str) -> tuple[str, ProcessModel]:
-        """The definition a call activity starts: latest, same deployment, or a version."""
+        """The definition a call activity starts: latest, same deployment, a version, or the
+        one with a version tag."""
+        if binding == "versionTag":
+            found = self._tagged(conn, key, str(version))
+            return found, self.model(conn, found)
         q = select(DEFINITIONS.c.id).where(DEFINITIONS.c.key == key)
         if binding == "deployment":
             caller = self.definition(conn, caller_definition_id)
@@ -301,8 +309,38 @@ class DefinitionStore:
             raise NotFoundError(f"called process {key!r} ({binding} binding) is not deployed")
         return found, self.model(conn, found)
 
-    def decision_model(self, conn, key: str, version: int | None = None):
-        """The loaded DMN definitions holding decision ``key`` (latest or a given version).
+    def _tagged(self, conn, key: str, tag: str) -> str:
+        """The one definition of ``key`` whose ``camunda:versionTag`` is ``tag``; like Camunda
+        7, none or several is an error. Definitions deployed before tags were recorded in
+        ``info`` are asked through their (cached) parsed model."""
+        rows = conn.execute(select(DEFINITIONS.c.id, DEFINITIONS.c.info)
+                            .where(DEFINITIONS.c.key == key)).all()
+        found = [row.id for row in rows
+                 if ((row.info or {}).get("version_tag") if "version_tag" in (row.info or {})
+                     else self.model(conn, row.id).version_tag) == tag]
+        one = _only_tagged(found, "process", key, tag)
+        if one is None:
+            raise NotFoundError(f"called process {key!r} with camunda:versionTag {tag!r} is not "
+                                "deployed")
+        return one
+
+    def bound_decision_model(self, conn, key: str, binding: str, version: Any,
+                             caller_definition_id: str | None):
+        """The DMN a business rule task evaluates under its ``camunda:decisionRefBinding``:
+        latest, a version, the caller's deployment, or a version tag."""
+        if binding == "version":
+            return self.decision_model(conn, key, version)
+        if binding == "deployment" and caller_definition_id is not None:
+            caller = self.definition(conn, caller_definition_id)
+            return self.decision_model(conn, key, deployment_id=caller["deployment_id"])
+        if binding == "versionTag":
+            return self.decision_model(conn, key, version_tag=str(version))
+        return self.decision_model(conn, key)
+
+    def decision_model(self, conn, key: str, version: int | None = None, *,
+                       deployment_id: str | None = None, version_tag: str | None = None):
+        """The loaded DMN definitions holding decision ``key`` (latest, a given version, the
+        latest of a deployment, or the one carrying ``camunda:versionTag`` ``version_tag``).
 
         ``key`` is the id of a decision, decision service or business knowledge model, or
         else its name (any Session or Connection)."""
@@ -311,24 +349,68 @@ class DefinitionStore:
             query = select(DECISIONS).where(column == key)
             if version is not None:
                 query = query.where(DECISIONS.c.version == int(version))
-            row = conn.execute(query.order_by(DECISIONS.c.version.desc()).limit(1)
-                               ).mappings().first()
+            if deployment_id is not None:
+                query = query.where(DECISIONS.c.deployment_id == deployment_id)
+            if version_tag is not None:
+                row = self._tagged_decision(conn, key, version_tag, query)
+            else:
+                row = conn.execute(query.order_by(DECISIONS.c.version.desc()).limit(1)
+                                   ).mappings().first()
             if row is not None:
                 break
         if row is None:
-            suffix = f" version {version}" if version is not None else ""
+            suffix = (f" version {version}" if version is not None else
+                      " in the caller's deployment" if deployment_id is not None else
+                      f" with camunda:versionTag {version_tag!r}" if version_tag is not None
+                      else "")
             raise NotFoundError(f"no decision definition with key {key!r}{suffix} is deployed")
         model = self._decisions.get(row["id"])
         if model is None:
-            resource = conn.execute(select(RESOURCES.c.content, RESOURCES.c.name,
-                                           RESOURCES.c.deployment_id).where(
-                RESOURCES.c.id == row["resource_id"])).one()
+            resource = self._decision_resource(conn, row)
             siblings = conn.execute(select(RESOURCES.c.name, RESOURCES.c.content).where(
                 RESOURCES.c.deployment_id == resource.deployment_id,
                 RESOURCES.c.kind == "dmn")).all()
             model = self._decisions[row["id"]] = self._load_dmn_with(
                 resource.content, resource.name, [(r.name, r.content) for r in siblings])
         return model
+
+    @staticmethod
+    def _decision_resource(conn, row):
+        return conn.execute(select(RESOURCES.c.content, RESOURCES.c.name,
+                                   RESOURCES.c.deployment_id).where(
+            RESOURCES.c.id == row["resource_id"])).one()
+
+    def _tagged_decision(self, conn, key: str, tag: str, query):
+        """The one decision row of ``query`` whose element carries ``camunda:versionTag``
+        ``tag`` (read from its stored DMN, once per row); several is an error, as in
+        Camunda 7."""
+        found = []
+        for row in conn.execute(query).mappings().all():
+            if row["id"] not in self._decision_tags:
+                resource = self._decision_resource(conn, row)
+                self._decision_tags[row["id"]] = _dmn_version_tag(
+                    resource.content, resource.name, row["key"])
+            if self._decision_tags[row["id"]] == tag:
+                found.append(row)
+        return _only_tagged(found, "decision", key, tag)
+
+
+def _only_tagged(found: list, what: str, key: str, tag: str):
+    """The single definition carrying a version tag, None for none; Camunda 7 refuses to
+    choose among several, and so does this engine."""
+    if len(found) > 1:
+        raise ExecutionFault(f"{len(found)} deployed versions of {what} {key!r} carry "
+                             f"camunda:versionTag {tag!r}; a versionTag binding needs exactly "
+                             "one (as in Camunda 7)")
+    return found[0] if found else None
+
+
+def _dmn_version_tag(data: bytes, filename: str, element_id: str) -> str | None:
+    """The ``camunda:versionTag`` of the DMN element ``element_id`` (a decision)."""
+    for element in parse_xml(data, filename).iter():
+        if isinstance(element.tag, str) and element.get("id") == element_id:
+            return element.get(f"{{{CAMUNDA_DMN_NS}}}versionTag")
+    return None
 
 
 def _imports_models(data: bytes, filename: str) -> bool:

@@ -73,7 +73,8 @@ def _subscriptions(state: InstanceState, meta: Meta, out: Derived, now: datetime
             if kind == "conditional":
                 continue  # evaluated inside the instance when its variables change
             ref = f"{prefix}{holder.id}"
-            row_id = subscription_id(meta.instance_id, ref, sub["n"], kind)
+            node = sub["n"] if "tl" not in sub else f'{sub["n"]}#{sub["tl"]}'  # timeout listener
+            row_id = subscription_id(meta.instance_id, ref, node, kind)
             out.subscriptions[row_id] = {
                 "id": row_id, "kind": kind, "name": sub.get("name"),
                 "instance_id": meta.instance_id, "definition_id": None, "task_id": ref,

@@ -101,9 +101,10 @@ class EngineServices:
         return _BoundServices(self, conn)
 
     def decide(self, conn, ref: str, variables, *, binding: str = "latest", version: Any = None,
-               map_decision_result: str = "resultList", element_id: str | None = None) -> Any:
-        model = self.definitions.decision_model(
-            conn, ref, version if binding == "version" else None)
+               map_decision_result: str = "resultList", element_id: str | None = None,
+               caller_definition_id: str | None = None) -> Any:
+        model = self.definitions.bound_decision_model(conn, ref, binding, version,
+                                                      caller_definition_id)
         result = model.evaluate(ref, dict(variables))
         return jsonable(map_result(result, map_decision_result))
 

@@ -50,7 +50,8 @@ class ActivitiesMixin:
         result = self.services.decide(str(ref), self.view(scope, node.id),
                                       binding=node.decision_binding, version=version,
                                       map_decision_result=node.map_decision_result,
-                                      element_id=node.id)
+                                      element_id=node.id,
+                                      caller_definition_id=self.definition_of(token.scope))
         if node.result_variable:
             self.set_result(token, node.result_variable, result)
         self.leave(token)
@@ -93,6 +94,7 @@ class ActivitiesMixin:
         token.data["task"] = info
         token.data["ut"] = str(uuid.uuid4())
         self.arm_boundaries(token, node)
+        self.arm_task_timeouts(token, node)
         self.record("activity.started", node.id, node.name, user_task=True)
         task = {"assignee": info.get("assignee"), "eventName": "create", "id": token.id}
         self.listen(node.task_listeners, "create", token.var_scope, node.id,
@@ -100,6 +102,26 @@ class ActivitiesMixin:
         if assignee is not None and info.get("assignee") is not None:
             self.listen(node.task_listeners, "assignment", token.var_scope, node.id,
                         extra={"task": dict(task, eventName="assignment")})
+
+    def arm_task_timeouts(self: Runner, token: Token, node: Node) -> None:
+        """One timer per ``timeout`` task listener, due while the task stays open."""
+        for listener in node.task_listeners.get("timeout", ()):
+            sub = self.subscription(node, listener.timeout, token.var_scope)
+            if sub is not None:
+                sub["tl"] = listener.listener_id
+                token.data.setdefault("subs", []).append(sub)
+
+    def task_timeout(self: Runner, token: Token, sub: dict[str, Any]) -> None:
+        """A timeout listener's timer is due: run the listener; the task stays open (a cycle
+        fires again at its next due time)."""
+        node = self.node(token)
+        self._repeat_or_drop(token, sub)
+        [listener] = [t for t in node.task_listeners.get("timeout", ())
+                      if t.listener_id == sub["tl"]]
+        self.record("task.timeout", node.id, node.name, listener=sub["tl"])
+        task = {"eventName": "timeout", "id": token.id,
+                "assignee": token.data.get("task", {}).get("assignee")}
+        self.run_listener(listener, "timeout", token.var_scope, node.id, {"task": task})
 
     def _receive(self: Runner, token: Token, node: Node) -> None:
         token.state = TokenState.WAIT
@@ -121,9 +143,12 @@ class ActivitiesMixin:
 
     def _call(self: Runner, token: Token, node: Node) -> None:
         caller_def = self.definition_of(token.scope)
-        definition_id, model = self.services.called(
-            node.called_element, node.called_binding, node.called_version, caller_def)
         caller_scope = token.var_scope
+        version = (self.evaluate(node.called_version, caller_scope, node.id)
+                   if node.called_version is not None else None)
+        key = (node.called_element if node.called_expression is None else
+               str(self.evaluate(node.called_expression, caller_scope, node.id)))
+        definition_id, model = self.services.called(key, node.called_binding, version, caller_def)
         variables: dict[str, Any] = {}
         business_key = None
         for mapping in node.call_in:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from ..errors import ExpressionError
 from .extensions import (NS, c, call_mappings, delegate_name, listeners, local, properties,
-                         user_task)
-from .model import EventDefinition, Kind, Node, Timer, Trigger
-from .timers import validate_timer_value
+                         timer_definition, user_task)
+from .model import EventDefinition, Kind, Node, Trigger
 
 if TYPE_CHECKING:  # pragma: no cover
     from .parser import _Document
@@ -23,7 +21,7 @@ ALLOWED_TRIGGERS = {
     ("startEvent", "process"): {Trigger.NONE, Trigger.MESSAGE, Trigger.SIGNAL, Trigger.TIMER,
                                 Trigger.CONDITIONAL},
     ("startEvent", "event"): {Trigger.MESSAGE, Trigger.SIGNAL, Trigger.TIMER, Trigger.CONDITIONAL,
-                              Trigger.ERROR, Trigger.ESCALATION},
+                              Trigger.ERROR, Trigger.ESCALATION, Trigger.COMPENSATE},
     ("startEvent", "sub"): {Trigger.NONE},
     ("endEvent", ""): {Trigger.NONE, Trigger.MESSAGE, Trigger.SIGNAL, Trigger.ERROR,
                        Trigger.ESCALATION, Trigger.COMPENSATE, Trigger.CANCEL, Trigger.TERMINATE},
@@ -88,7 +86,7 @@ def _read_definition(doc: _Document, el, d) -> EventDefinition | None:
         name = sink.template(doc.signals[ref] or ref, "signal name", el)
         return EventDefinition(Trigger.SIGNAL, name=name) if name is not None else None
     if kind == "timerEventDefinition":
-        return _timer_definition(doc, el, d)
+        return timer_definition(d, sink, el)
     if kind == "errorEventDefinition":
         ref = d.get("errorRef")
         code = None
@@ -146,30 +144,6 @@ def _read_definition(doc: _Document, el, d) -> EventDefinition | None:
                                variable_name=d.get(c("variableName")), variable_events=events)
     sink.add(el, f"unsupported event definition bpmn:{kind}")
     return None
-
-
-def _timer_definition(doc: _Document, el, d) -> EventDefinition | None:
-    sink = doc.sink
-    found = [(k, d.find(f"bpmn:{t}", NS)) for k, t in
-             (("date", "timeDate"), ("duration", "timeDuration"), ("cycle", "timeCycle"))]
-    found = [(k, n) for k, n in found if n is not None]
-    if not found or not (found[0][1].text or "").strip():
-        sink.add(el, "timer without a time value")
-        return None
-    kind, value_node = found[0]
-    value = value_node.text.strip()
-    if "${" in value or "#{" in value:
-        compiled = sink.template(value, f"timer {kind}", el)
-        if compiled is None:
-            return None
-    else:
-        try:
-            validate_timer_value(kind, value)
-        except ExpressionError as exc:
-            sink.add(el, exc.message)
-            return None
-        compiled = sink.template(value, f"timer {kind}", el)
-    return EventDefinition(Trigger.TIMER, timer=Timer(kind, compiled))
 
 
 def _start_event(doc: _Document, el, tag: str) -> Node | None:
@@ -286,15 +260,16 @@ def _business_rule_task(doc: _Document, el, tag: str) -> Node | None:
     if binding not in ("latest", "version", "deployment", "versionTag"):
         sink.add(el, f"unknown camunda:decisionRefBinding {binding!r}")
         return None
-    if binding == "versionTag":
-        sink.add(el, "camunda:decisionRefBinding=\"versionTag\" is not supported: decisions "
-                 "here have versions, not version tags")
+    version_attr = "decisionRefVersionTag" if binding == "versionTag" else "decisionRefVersion"
+    if binding == "versionTag" and not el.get(c(version_attr)):
+        sink.add(el, "camunda:decisionRefBinding=\"versionTag\" needs "
+                 "camunda:decisionRefVersionTag (the tag of the decision to evaluate)")
         return None
     return Node(el.get("id"), Kind.DECISION,
                 decision_ref=sink.template(ref, "camunda:decisionRef", el),
                 decision_binding=binding,
-                decision_version=sink.template(el.get(c("decisionRefVersion")),
-                                               "camunda:decisionRefVersion", el),
+                decision_version=sink.template(el.get(c(version_attr)),
+                                               f"camunda:{version_attr}", el),
                 result_variable=el.get(c("resultVariable")), map_decision_result=mode)
 
 
@@ -364,15 +339,17 @@ def _call_activity(doc: _Document, el, tag: str) -> Node | None:
     binding = el.get(c("calledElementBinding")) or "latest"
     if binding not in ("latest", "deployment", "version", "versionTag"):
         sink.add(el, f"unknown camunda:calledElementBinding {binding!r}")
-    if binding == "versionTag":
-        sink.add(el, "camunda:calledElementBinding=\"versionTag\" is not supported")
+    version_attr = "calledElementVersionTag" if binding == "versionTag" else "calledElementVersion"
+    version = el.get(c(version_attr))
+    if binding == "versionTag" and not version:
+        sink.add(el, "camunda:calledElementBinding=\"versionTag\" needs "
+                 "camunda:calledElementVersionTag (the tag of the process to call)")
     compiled = sink.template(called, "calledElement", el)
     if compiled is not None and compiled.is_literal:
-        doc.info.called_elements.append(called)
-    elif compiled is not None:
-        sink.add(el, "an expression in calledElement is not supported: name the process key")
+        doc.info.called_elements.append(called)  # checked at deployment
     return Node(el.get("id"), Kind.CALL, called_element=called, called_binding=binding,
-                called_version=el.get(c("calledElementVersion")),
+                called_expression=None if compiled is None or compiled.is_literal else compiled,
+                called_version=sink.template(version, f"camunda:{version_attr}", el),
                 call_in=call_mappings(el, sink, "in"), call_out=call_mappings(el, sink, "out"))
 
 

@@ -9,9 +9,7 @@ message or timer finds the entry again and triggers it.
 Errors and escalations propagate from the throwing activity outwards, scope by scope (the
 activity's own boundary events, then each enclosing scope's event sub-processes and the
 boundary events of the activity that owns it), a catcher with the exact code winning over a
-catch-all at the same level. Compensation replays the handlers of completed activities of a
-scope in reverse order; a cancel end event cancels its transaction, compensates it, and
-leaves through the transaction's cancel boundary event.
+catch-all at the same level. Compensation and transactions are in ``compensation.py``.
 """
 
 from __future__ import annotations
@@ -130,7 +128,7 @@ class EventsMixin:
         for holder, sub in candidates:
             if sub["k"] == "timer" and sub["n"] == node_id:
                 if due_of(sub["t"]) > clock.now():
-                    return False
+                    continue  # a task's timeout listeners share its id; another may be due
                 self.record("timer.fired", node_id, None, due_at=sub["t"]["due"])
                 self.trigger(holder, sub, None)
                 self.drain()
@@ -153,6 +151,8 @@ class EventsMixin:
             self.start_event_sub_process(holder, node, sub, variables)
             return
         token = holder
+        if "tl" in sub:
+            return self.task_timeout(token, sub)
         if node.kind is Kind.BOUNDARY:
             self.take_boundary(token, node, sub, variables)
             return
@@ -415,123 +415,7 @@ class EventsMixin:
                 return candidate
         return None
 
-    # ------------------------------------------------------------------ compensation
-
-    def note_compensation(self: Runner, token: Token, node: Node) -> None:
-        """A completed activity with a compensation handler (or with compensable activities
-        inside) is remembered by its scope, for a later compensation event."""
-        inner_log = token.data.pop("comp_inner", None)
-        if node.compensation_handler is None and not inner_log:
-            return
-        snapshot: dict[str, Any] = {}
-        target = token.scope
-        scope = self.state.scopes[token.scope]
-        if token.data.get("inner"):
-            snapshot.update(scope.vars)  # loopCounter, element variable
-            body = self.state.tokens[scope.owner]
-            target = body.scope
-        if token.local is not None:
-            snapshot.update(self.state.scopes[token.local].vars)
-        entry = {"n": node.id, "h": node.compensation_handler, "v": snapshot}
-        if inner_log:
-            entry["inner"] = inner_log
-        self.state.scopes[target].data.setdefault("comp", []).append(entry)
-
-    def throw_compensation(self: Runner, token: Token, node: Node) -> None:
-        event = node.event
-        scope = self.state.scopes[token.scope]
-        if scope.kind is ScopeKind.EVENT and scope.parent is not None:
-            scope = self.state.scopes[scope.parent]  # a compensation handler's event sub-process
-        log = scope.data.get("comp", [])
-        chosen = [e for e in log if event.activity_ref in (None, e["n"])]
-        scope.data["comp"] = [e for e in log if not any(e is c for c in chosen)]
-        if not scope.data["comp"]:
-            scope.data.pop("comp")
-        self.record("compensation.thrown", node.id, event.activity_ref,
-                    activities=[e["n"] for e in chosen])
-        started = self._compensate(chosen, scope.id, token)
-        if started and event.wait_for_completion:
-            token.state = TokenState.COMPENSATING
-            token.data["pending"] = started
-            return
-        self._after_compensation(token)
-
-    def _compensate(self: Runner, entries: list[dict[str, Any]], scope_id: int,
-                    waiter: Token) -> int:
-        """Start the handlers of ``entries`` (latest first); return how many run."""
-        started = 0
-        for entry in reversed(entries):
-            if not entry.get("h") and not entry.get("inner"):
-                continue
-            holder = self.state.new_scope(scope_id, ScopeKind.SUB, entry["n"], entry["v"])
-            holder.data["comp_for"] = waiter.id
-            if entry.get("h"):  # the activity's own handler replaces its inner compensation
-                handler = self.state.new_token(entry["h"], holder.id)
-                self.schedule(self.enter, handler)
-                started += 1
-            else:
-                inner = self._compensate(entry["inner"], holder.id, waiter)
-                started += inner
-                if not inner:
-                    del self.state.scopes[holder.id]
-        return started
-
-    def compensation_done(self: Runner, scope: Scope) -> None:
-        """A compensation handler finished (its holder scope has no token left)."""
-        waiter = self.state.tokens.get(scope.data["comp_for"])
-        self.drop_scope(scope.id)
-        parent = self.state.scopes.get(scope.parent) if scope.parent is not None else None
-        while parent is not None and "comp_for" in parent.data and not any(
-                s.parent == parent.id for s in self.state.scopes.values()):
-            self.drop_scope(parent.id)  # a sub-process whose inner handlers all finished
-            parent = self.state.scopes.get(parent.parent) if parent.parent is not None else None
-        if waiter is None or waiter.state is not TokenState.COMPENSATING:
-            return
-        waiter.data["pending"] -= 1
-        if waiter.data["pending"] <= 0:
-            waiter.data.pop("pending")
-            waiter.state = TokenState.READY
-            self._after_compensation(waiter)
-
-    def _after_compensation(self: Runner, token: Token) -> None:
-        if token.data.pop("cancelling", False):
-            return self._leave_by_cancel_boundary(token)
-        node = self.node(token)
-        if node.kind is Kind.END:
-            self.record("activity.completed", node.id, node.name)
-            self.end_token(token)
-        else:
-            self.leave(token)
-
-    # ------------------------------------------------------------------ transactions
-
-    def cancel_transaction(self: Runner, token: Token, node: Node) -> None:
-        """A cancel end event: cancel the transaction, compensate it, leave by its cancel
-        boundary event."""
-        tx_scope = self.state.scopes[token.scope]
-        owner = self.state.tokens[tx_scope.owner]
-        self.record("activity.completed", node.id, node.name)
-        self.state.tokens.pop(token.id, None)
-        self.cancel_tokens_in(tx_scope.id, "transaction cancelled")
-        tx_scope.data.pop("subs", None)
-        log = tx_scope.data.pop("comp", [])
-        owner.data["cancelling"] = True
-        started = self._compensate(log, tx_scope.id, owner)
-        if started:
-            owner.state = TokenState.COMPENSATING
-            owner.data["pending"] = started
-            return
-        owner.data.pop("cancelling")
-        self._leave_by_cancel_boundary(owner)
-
-    def _leave_by_cancel_boundary(self: Runner, owner: Token) -> None:
-        [boundary] = [b for b in self.node(owner).boundaries
-                      if b.event.trigger is Trigger.CANCEL] or [None]
-        if boundary is None:  # no cancel boundary: the transaction just ends
-            self.cancel_token(owner, "transaction cancelled")
-            return self.after_token_left(owner.scope)
-        owner.state = TokenState.SCOPE
-        self.take_boundary(owner, boundary, None, None)
+    # ------------------------------------------------------------------ timers
 
     def due_timers(self: Runner) -> list[tuple[str, str, datetime]]:
         """(ref, node, due) of every timer this instance waits for."""

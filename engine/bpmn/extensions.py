@@ -7,20 +7,23 @@ problem, never a silent drop.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable
 
 from lxml import etree
 
 from ..errors import ExpressionError, Problem
 from ..expressions import compile_expression, compile_template
-from .model import CallMapping, IoMapping, Listener, MultiInstance
+from .model import CallMapping, EventDefinition, IoMapping, Listener, MultiInstance, Timer, Trigger
+from .timers import validate_timer_value
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 
 EXECUTION_LISTENER_EVENTS = frozenset({"start", "end", "take"})
-TASK_LISTENER_EVENTS = frozenset({"create", "assignment", "complete", "delete", "update"})
+TASK_LISTENER_EVENTS = frozenset({"create", "assignment", "complete", "delete", "update",
+                                  "timeout"})
 
 
 def c(name: str) -> str:
@@ -131,6 +134,29 @@ def retry_cycle(node) -> str | None:
     return found[0].text.strip() if found and found[0].text else None
 
 
+def timer_definition(d, sink: Located, at, owner=None) -> EventDefinition | None:
+    """A ``bpmn:timerEventDefinition`` (date, duration or cycle; fixed or ``${}``), reported
+    at ``at`` under ``owner``'s id."""
+    found = [(k, d.find(f"bpmn:{t}", NS)) for k, t in
+             (("date", "timeDate"), ("duration", "timeDuration"), ("cycle", "timeCycle"))]
+    found = [(k, n) for k, n in found if n is not None]
+    if not found or not (found[0][1].text or "").strip():
+        sink.add(at, "timer without a time value", element=owner)
+        return None
+    kind, value_node = found[0]
+    value = value_node.text.strip()
+    if "${" not in value and "#{" not in value:
+        try:
+            validate_timer_value(kind, value)
+        except ExpressionError as exc:
+            sink.add(at, exc.message, element=owner)
+            return None
+    compiled = sink.template(value, f"timer {kind}", at, owner)
+    if compiled is None:
+        return None
+    return EventDefinition(Trigger.TIMER, timer=Timer(kind, compiled))
+
+
 def flag(node, name: str, default: bool = False) -> bool:
     value = node.get(c(name))
     return default if value is None else value.strip().lower() == "true"
@@ -146,18 +172,37 @@ def listeners(node, sink: Located, kind: str, *, allow_scripts: bool
     found: dict[str, list[Listener]] = {}
     for el in extension(node, f"camunda:{kind}Listener"):
         event = (el.get("event") or "").strip()
-        if event == "timeout" and kind == "task":
-            sink.add(el, "task listener event 'timeout' is not supported: model the timeout as "
-                     "a timer boundary event on the user task", element=node)
-            continue
         if event not in allowed:
             sink.add(el, f"{kind} listener event {event!r} is not one of "
                      f"{', '.join(sorted(allowed))}", element=node)
             continue
         listener = _listener(el, event, sink, node, kind, allow_scripts)
+        if listener is not None and event == "timeout":
+            listener = _timeout(el, listener, sink, node, found.get("timeout", ()))
         if listener is not None:
             found.setdefault(event, []).append(listener)
     return {event: tuple(items) for event, items in found.items()}
+
+
+def _timeout(el, listener: Listener, sink: Located, node, others) -> Listener | None:
+    """A ``timeout`` task listener: Camunda 7 keys its timer by the listener's id."""
+    listener_id = (el.get("id") or "").strip()
+    definition = el.find("bpmn:timerEventDefinition", NS)
+    if not listener_id:
+        sink.add(el, "a task listener with event 'timeout' needs an id (Camunda 7 keys its "
+                 "timer by it)", element=node)
+        return None
+    if any(other.listener_id == listener_id for other in others):
+        sink.add(el, f"two timeout task listeners with the id {listener_id!r}", element=node)
+        return None
+    if definition is None:
+        sink.add(el, "a task listener with event 'timeout' needs a bpmn:timerEventDefinition "
+                 "(when it fires)", element=node)
+        return None
+    timeout = timer_definition(definition, sink, el, node)
+    if timeout is None:
+        return None
+    return dataclasses.replace(listener, listener_id=listener_id, timeout=timeout)
 
 
 def _listener(el, event: str, sink: Located, node, kind: str, allow_scripts: bool

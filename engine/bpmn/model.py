@@ -96,7 +96,9 @@ class Listener:
     """A ``camunda:executionListener`` / ``camunda:taskListener`` the engine can run.
 
     ``expression`` is a compiled template evaluated for its effect; ``delegate`` names an
-    in-process listener registered on the engine (``delegateExpression`` / ``class``).
+    in-process listener registered on the engine (``delegateExpression`` / ``class``). A
+    ``timeout`` task listener has an id and a timer (``timeout``) that fires it while its
+    task is open.
     """
 
     event: str
@@ -104,6 +106,8 @@ class Listener:
     delegate: str | None = None
     script: str | None = None
     line: int | None = None
+    listener_id: str | None = None
+    timeout: EventDefinition | None = None
 
 
 @dataclass
@@ -199,6 +203,7 @@ class Node:
     user: dict[str, Any] = field(default_factory=dict)  # assignee, candidates, dates, form
     # call activity
     called_element: Any = None
+    called_expression: Any = None             # calledElement="${...}": evaluated on entry
     called_binding: str = "latest"
     called_version: Any = None
     call_in: tuple[CallMapping, ...] = ()
@@ -243,6 +248,7 @@ class ProcessModel:
     key: str
     name: str | None
     file: str
+    version_tag: str | None = None  # camunda:versionTag, for calledElementBinding="versionTag"
     nodes: dict[str, Node] = field(default_factory=dict)
     flows: dict[str, Flow] = field(default_factory=dict)
     containers: dict[str, Container] = field(default_factory=dict)
@@ -287,6 +293,7 @@ class ProcessInfo:
     key: str
     name: str | None
     file: str
+    version_tag: str | None = None
     signal_starts: list[str] = field(default_factory=list)
     message_starts: list[str] = field(default_factory=list)
     timer_starts: list[tuple[str, str, str]] = field(default_factory=list)  # (element, kind, value)

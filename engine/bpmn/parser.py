@@ -16,7 +16,7 @@ from lxml import etree
 from ..errors import Problem, ValidationError
 from ..xmlsafe import parse_xml
 from .elements import BUILDERS
-from .extensions import (BPMN_NS, NS, Located, flag, io_mapping, listeners, local,
+from .extensions import (BPMN_NS, NS, Located, c, flag, io_mapping, listeners, local,
                          multi_instance, properties, retry_cycle)
 from .model import Container, Flow, Kind, Node, ProcessInfo, ProcessModel, Trigger
 
@@ -82,8 +82,10 @@ def parse_bpmn(root, filename: str, *, allow_scripts: bool = False
         if not key:
             sink.add(process, "a process needs an id")
             continue
-        doc.model = ProcessModel(key=key, name=process.get("name"), file=filename)
-        doc.info = ProcessInfo(key=key, name=process.get("name"), file=filename)
+        tag = process.get(c("versionTag")) or None
+        doc.model = ProcessModel(key=key, name=process.get("name"), file=filename,
+                                 version_tag=tag)
+        doc.info = ProcessInfo(key=key, name=process.get("name"), file=filename, version_tag=tag)
         root_node = Node(id=key, kind=Kind.SUB_PROCESS, name=process.get("name"),
                          line=process.sourceline)
         root_node.listeners = listeners(process, sink, "execution",
@@ -332,8 +334,10 @@ def _check_starts(doc: _Document, element, container: Container, kind: str) -> N
 
 
 def _link_compensation(doc: _Document, element, container: Container) -> None:
-    """Compensation boundaries point at their handler through a bpmn:association."""
+    """Compensation boundaries point at their handler through a bpmn:association; a
+    compensation event sub-process is the handler of the sub-process it sits in."""
     model = doc.model
+    _link_compensation_event_sub_processes(doc, container)
     associations = {}
     for el in doc.root.iter(f"{{{BPMN_NS}}}association"):
         associations.setdefault(el.get("sourceRef"), []).append(el.get("targetRef"))
@@ -349,8 +353,33 @@ def _link_compensation(doc: _Document, element, container: Container) -> None:
                          "activity marked isForCompensation")
             continue
         attached = model.nodes.get(node.attached_to)
-        if attached is not None:
+        if attached is not None and attached.compensation_handler is not None:
+            doc.sink.add(el, "a compensation boundary event and an event sub-process with a "
+                         f"compensation start event cannot both compensate {attached.id!r} "
+                         "(Camunda 7 refuses the same)")
+        elif attached is not None:
             attached.compensation_handler = handlers[0]
+
+
+def _link_compensation_event_sub_processes(doc: _Document, container: Container) -> None:
+    """Camunda 7 runs a compensation event sub-process only inside an embedded sub-process
+    (one per sub-process), in place of compensating the sub-process's inner activities."""
+    model = doc.model
+    owner = model.nodes[container.id]
+    for esp_id in container.event_sub_processes:
+        starts = model.containers[esp_id].event_starts
+        if len(starts) != 1 or model.nodes[starts[0]].event.trigger is not Trigger.COMPENSATE:
+            continue
+        start_el = doc.elements[starts[0]]
+        if container.id == model.key:
+            doc.sink.add(start_el, "an event sub-process with a compensation start event runs "
+                         "only inside an embedded sub-process, not at process level (Camunda 7 "
+                         "refuses the same)")
+        elif owner.compensation_handler is not None:
+            doc.sink.add(start_el, "only one event sub-process with a compensation start event "
+                         f"per sub-process ({owner.compensation_handler!r} is already one)")
+        else:
+            owner.compensation_handler = esp_id
 
 
 def _attach_boundary(doc: _Document, el, node: Node) -> None:

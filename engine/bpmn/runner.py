@@ -10,6 +10,7 @@ Semantics follow Camunda 7's process virtual machine: one variable scope per pro
 instance with local scopes only where the model makes them; implicit parallel splits and
 uncontrolled merges on activities; exclusive/inclusive/parallel/event-based gateways;
 boundary events and event sub-processes for every trigger Camunda allows (``events.py``);
+compensation and transactions (``compensation.py``);
 multi-instance bodies (``multi.py``); call activities in an isolated scope with
 ``camunda:in``/``camunda:out``; asynchronous continuations as stored token states a job
 resumes; execution and task listeners.
@@ -26,6 +27,7 @@ from ..errors import ExecutionFault, ExpressionError
 from ..values import jsonable
 from .context import ExecutionContext, ScopeView
 from .activities import BEHAVIOURS, ActivitiesMixin
+from .compensation import CompensationMixin
 from .events import EventsMixin
 from .model import Flow, Kind, Listener, Node, ProcessModel, Trigger
 from .multi import MultiInstanceMixin
@@ -46,7 +48,7 @@ class RunnerServices(Protocol):
                caller_definition_id: str) -> tuple[str, ProcessModel]: ...
 
     def decide(self, ref: str, variables: Any, *, binding: str, version: Any,
-               map_decision_result: str, element_id: str) -> Any: ...
+               map_decision_result: str, element_id: str, caller_definition_id: str) -> Any: ...
 
     def delegate(self, name: str) -> Callable[[Any], Any] | None: ...
 
@@ -59,7 +61,7 @@ class InstanceFacts:
     business_key: str | None
 
 
-class Runner(ActivitiesMixin, EventsMixin, MultiInstanceMixin):
+class Runner(ActivitiesMixin, EventsMixin, CompensationMixin, MultiInstanceMixin):
     """Runs one command's worth of token moves on ``state``."""
 
     def __init__(self, state: InstanceState, facts: InstanceFacts,
@@ -412,6 +414,8 @@ class Runner(ActivitiesMixin, EventsMixin, MultiInstanceMixin):
             log = scope.data.get("comp")
             if log:
                 owner.data["comp_inner"] = log
+            if log or self.node(owner).compensation_handler:
+                owner.data["comp_vars"] = dict(scope.vars)  # what its compensation sees
         self.drop_scope(scope.id)
         if owner is None:
             return

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from tests.bpmn import definitions
 from tests.integration.test_api_helpers import (BPMN, MODELER, api_app, client,  # noqa: F401
                                                 deploy_files)
 
@@ -380,3 +381,21 @@ def test_signal_started_instance_reaches_its_first_wait_state(client):
     detail = client.get(f"/api/process-instances/{started['id']}").json
     assert detail["active_activities"] == ["Task_echo"]
     assert fetch(client)[0]["processInstanceId"] == started["id"]
+
+
+def test_version_tags_are_shown_and_a_call_activity_calls_by_tag(client):
+    import io
+
+    from tests.integration.test_coverage_activities import tag_caller, tagged
+
+    for name, body in (("v1.bpmn", tagged("release-1", 1)), ("v2.bpmn", tagged(None, 2)),
+                       ("caller.bpmn", tag_caller("by_tag", "release-1"))):
+        r = client.post(f"{ER}/deployment/create", content_type="multipart/form-data",
+                        data={"file0": (io.BytesIO(definitions(body)), name)})
+        assert r.status_code == 200, r.json
+    listed = client.get(f"{ER}/process-definition?key=tagged").json
+    assert sorted((d["version"], d["versionTag"]) for d in listed) == [(1, "release-1"),
+                                                                      (2, None)]
+    started = client.post(f"{ER}/process-definition/key/by_tag/start",
+                          json={"withVariablesInReturn": True}).json
+    assert started["ended"] is True and started["variables"]["v"]["value"] == 1

@@ -77,6 +77,63 @@ def test_called_element_binding_deployment_and_version(harness):
     assert harness.engine.start("latest")["variables"]["v"] == 2
 
 
+def test_called_element_expression_picks_the_process_at_run_time(harness):
+    from engine import ExecutionError
+
+    children = [process(key, START, out("t", "v", key), END, chain("s", "t", "e"))
+                for key in ("score_fast", "score_full")]
+    caller = process("router", START, (
+        '<bpmn:callActivity id="call" calledElement="score_${mode}"><bpmn:extensionElements>'
+        '<camunda:out variables="all" /></bpmn:extensionElements></bpmn:callActivity>'),
+        END, chain("s", "call", "e"))
+    harness.engine.deploy([("all.bpmn", definitions(caller, *children))])
+    assert harness.engine.start("router", {"mode": "fast"})["variables"]["v"] == "score_fast"
+    assert harness.engine.start("router", {"mode": "full"})["variables"]["v"] == "score_full"
+    with pytest.raises(ExecutionError, match="called process 'score_none'"):
+        harness.engine.start("router", {"mode": "none"})
+
+
+def tagged(tag: str | None, value: int) -> str:
+    """The called process ``tagged``, returning ``value`` as ``v``, with a version tag."""
+    body = process("tagged", START, out("t", "v", "${%d}" % value), END, chain("s", "t", "e"))
+    return body if tag is None else body.replace(
+        '<bpmn:process id="tagged"', f'<bpmn:process id="tagged" camunda:versionTag="{tag}"', 1)
+
+
+def tag_caller(pid: str, tag: str, attrs: str = "") -> str:
+    return process(pid, START, (
+        f'<bpmn:callActivity id="call" calledElement="tagged" {attrs} '
+        'camunda:calledElementBinding="versionTag" '
+        f'camunda:calledElementVersionTag="{tag}"><bpmn:extensionElements>'
+        '<camunda:out variables="all" /><camunda:failedJobRetryTimeCycle>R1/PT1M'
+        '</camunda:failedJobRetryTimeCycle></bpmn:extensionElements></bpmn:callActivity>'),
+        END, chain("s", "call", "e"))
+
+
+def test_called_element_binding_version_tag(harness):
+    from engine import ExecutionError
+
+    first = harness.engine.deploy([("c1.bpmn", definitions(tagged("release-1", 1)))])
+    assert first.processes[0]["version_tag"] == "release-1"
+    harness.engine.deploy([("c2.bpmn", definitions(tagged("release-2", 2)))])
+    harness.engine.deploy([("c3.bpmn", definitions(tagged(None, 3)))])  # the latest: no tag
+    harness.engine.deploy([("callers.bpmn", definitions(
+        tag_caller("by_tag", "release-1"), tag_caller("by_expression", "${wanted}"),
+        tag_caller("missing", "release-9", 'camunda:asyncBefore="true"')))])
+    assert harness.engine.start("by_tag")["variables"]["v"] == 1
+    assert harness.engine.start("by_expression", {"wanted": "release-2"})["variables"]["v"] == 2
+    # no definition carries the tag: the job fails and its incident names key and tag
+    instance = harness.engine.start("missing")
+    harness.drain()
+    [incident] = harness.engine.get_instance(instance["id"])["incidents"]
+    assert "'tagged'" in incident["message"] and "'release-9'" in incident["message"]
+    # two versions with one tag: Camunda 7 refuses to choose, and so does this engine
+    harness.engine.deploy([("c4.bpmn", definitions(tagged("release-1", 4)))])
+    with pytest.raises(ExecutionError, match="2 deployed versions of process 'tagged' carry "
+                       "camunda:versionTag 'release-1'"):
+        harness.engine.start("by_tag")
+
+
 # ------------------------------------------------------------------ multi-instance
 
 
@@ -250,6 +307,52 @@ def test_delegate_listener_runs_when_registered_and_is_refused_when_not(harness)
     harness.deploy("p.bpmn", body)
     assert harness.engine.start("audited")["variables"] == {"audited": True}
     assert seen == [("t", "end")]
+
+
+def timeout_listener(lid: str, timer: str, variable: str) -> str:
+    return (f'<camunda:taskListener id="{lid}" event="timeout" expression="${{execution.'
+            f'setVariable(\'{variable}\', {variable} + 1)}}"><bpmn:timerEventDefinition>{timer}'
+            '</bpmn:timerEventDefinition></camunda:taskListener>')
+
+
+def test_timeout_task_listeners_fire_while_the_task_stays_open(harness):
+    user = ('<bpmn:userTask id="review"><bpmn:extensionElements>'
+            + timeout_listener("remind", "<bpmn:timeCycle>R2/PT1H</bpmn:timeCycle>", "reminded")
+            + timeout_listener("escalate", "<bpmn:timeDuration>${grace}</bpmn:timeDuration>",
+                               "escalated")
+            + '</bpmn:extensionElements></bpmn:userTask>')
+    harness.deploy("p.bpmn", bpmn("timeouts", START, user, END, chain("s", "review", "e")))
+    instance = harness.engine.start("timeouts", {"reminded": 0, "escalated": 0,
+                                                 "grace": "PT90M"})
+    tasks = UserTaskService(harness.engine)
+    assert harness.engine.fire_due_timers() == 0
+    clock.advance(timedelta(hours=1, seconds=1))
+    assert harness.engine.fire_due_timers() == 1  # the first reminder
+    clock.advance(timedelta(minutes=30))
+    assert harness.engine.fire_due_timers() == 1  # the escalation (90 minutes)
+    clock.advance(timedelta(minutes=30))
+    assert harness.engine.fire_due_timers() == 1  # the second and last reminder
+    clock.advance(timedelta(hours=5))
+    assert harness.engine.fire_due_timers() == 0
+    seen = harness.engine.get_instance(instance["id"])
+    assert (seen["variables"]["reminded"], seen["variables"]["escalated"]) == (2, 1)
+    [task] = tasks.list()  # still open: a timeout listener does not complete the task
+    assert seen["active_activities"] == ["review"]
+    tasks.complete(task["id"], {})
+    assert harness.status(instance["id"]) == "completed"
+
+
+def test_a_timeout_listener_of_a_completed_task_never_fires(harness):
+    user = ('<bpmn:userTask id="review"><bpmn:extensionElements>'
+            + timeout_listener("late", "<bpmn:timeDuration>PT1H</bpmn:timeDuration>", "late")
+            + '</bpmn:extensionElements></bpmn:userTask>')
+    harness.deploy("p.bpmn", bpmn("ontime", START, user, END, chain("s", "review", "e")))
+    instance = harness.engine.start("ontime", {"late": 0})
+    tasks = UserTaskService(harness.engine)
+    tasks.complete(tasks.list()[0]["id"], {})
+    clock.advance(timedelta(hours=2))
+    assert harness.engine.fire_due_timers() == 0
+    assert harness.engine.get_instance(instance["id"])["variables"]["late"] == 0
 
 
 def test_task_listeners_and_the_user_task_api(harness):

@@ -401,6 +401,67 @@ def test_compensation_of_one_activity_by_activity_ref(harness):
     assert done["variables"].get("undone_book") is True and "undone_pay" not in done["variables"]
 
 
+def sub_with_compensation_event_sub_process(*esp_body: str) -> str:
+    """A sub-process that sets a local variable and completes a compensable task; its
+    compensation event sub-process (start ``comp_esp_s``) runs ``esp_body``."""
+    local = ('<bpmn:serviceTask id="local" '
+             'camunda:expression="${execution.setVariableLocal(\'booking\', \'B-1\')}" />')
+    return ('<bpmn:subProcess id="sub"><bpmn:startEvent id="ss" />' + local + compensable("book")
+            + '<bpmn:endEvent id="se" />' + chain("ss", "local", "book", "se")
+            + event_sub("comp_esp", '<bpmn:compensateEventDefinition />', *esp_body)
+            + '</bpmn:subProcess>')
+
+
+def test_compensation_event_sub_process_replaces_the_inner_compensation(harness):
+    harness.deploy("p.bpmn", bpmn(
+        "compesp", START, sub_with_compensation_event_sub_process(
+            out("esp_log", "esp_saw", "${booking}"), '<bpmn:endEvent id="esp_e" />',
+            chain("comp_esp_s", "esp_log", "esp_e")),
+        throw("undo", '<bpmn:compensateEventDefinition />'), END, chain("s", "sub", "undo", "e")))
+    done = harness.engine.start("compesp")
+    assert done["status"] == "completed"
+    # it saw the sub-process's local variable as it was; the inner handler did not run
+    assert done["variables"]["esp_saw"] == "B-1"
+    assert "undone_book" not in done["variables"] and "booking" not in done["variables"]
+
+
+def test_compensation_event_sub_process_that_throws_compensates_the_inner_activities(harness):
+    harness.deploy("p.bpmn", bpmn(
+        "compesp2", START, sub_with_compensation_event_sub_process(
+            out("esp_log", "esp_saw", "${booking}"),
+            throw("esp_undo", '<bpmn:compensateEventDefinition />'),
+            out("esp_after", "inner_undone", "${undone_book}"), '<bpmn:endEvent id="esp_e" />',
+            chain("comp_esp_s", "esp_log", "esp_undo", "esp_after", "esp_e")),
+        '<bpmn:endEvent id="e"><bpmn:compensateEventDefinition /></bpmn:endEvent>',
+        chain("s", "sub", "e")))
+    done = harness.engine.start("compesp2")
+    assert done["status"] == "completed"
+    assert done["variables"]["inner_undone"] is True and done["variables"]["esp_saw"] == "B-1"
+    order = [h["activity_id"] for h in harness.engine.history(done["id"])
+             if h["kind"] == "activity.completed"
+             and h["activity_id"] in ("esp_log", "undo_book", "esp_after", "comp_esp", "e")]
+    assert order == ["esp_log", "undo_book", "esp_after", "comp_esp", "e"]
+
+
+def test_compensation_event_sub_process_runs_once_per_multi_instance_inner_instance(harness):
+    loop = ('<bpmn:multiInstanceLoopCharacteristics isSequential="true"><bpmn:loopCardinality>'
+            '3</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>')
+    sub = sub_with_compensation_event_sub_process(
+        out("esp_log", "esp_saw", "${loopCounter}"), '<bpmn:endEvent id="esp_e" />',
+        chain("comp_esp_s", "esp_log", "esp_e")).replace(
+        '<bpmn:subProcess id="sub">', '<bpmn:subProcess id="sub">' + loop, 1)
+    harness.deploy("p.bpmn", bpmn(
+        "compmi", START, sub, throw("undo", '<bpmn:compensateEventDefinition />'), END,
+        chain("s", "sub", "undo", "e")))
+    done = harness.engine.start("compmi")
+    assert done["status"] == "completed"
+    runs = [h for h in harness.engine.history(done["id"])
+            if h["kind"] == "activity.completed" and h["activity_id"] == "esp_log"]
+    assert len(runs) == 3
+    # each run sees its own inner instance; the first instance is compensated last
+    assert done["variables"]["esp_saw"] == 0
+
+
 def test_transaction_cancel_compensates_and_leaves_by_the_cancel_boundary(harness):
     tx = ('<bpmn:transaction id="tx"><bpmn:startEvent id="ts" />' + compensable("reserve")
           + '<bpmn:endEvent id="cancel"><bpmn:cancelEventDefinition /></bpmn:endEvent>'

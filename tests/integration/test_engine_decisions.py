@@ -127,6 +127,30 @@ def test_version_binding_pins_the_decision_version(harness):
         harness.engine.start("missing", {"score": 0.9})
 
 
+def test_deployment_and_version_tag_bindings(harness):
+    def scores(tag: str, grade: str) -> bytes:
+        return SCORES.replace(b'<decision id="grade" name="grade">',
+                              f'<decision id="grade" name="grade" camunda:versionTag="{tag}">'
+                              .encode()).replace(b'"A"', f'"{grade}"'.encode())
+
+    same = bpmn("same", START, rule_task("grade", "singleEntry",
+                                         attrs='camunda:decisionRefBinding="deployment"'),
+                END, chain("s", "decide", "e"))
+    harness.engine.deploy([("scores.dmn", scores("2024", "A")), ("same.bpmn", same)])
+    harness.deploy("scores.dmn", scores("2025", "A+"))
+    deploy_decider(harness, "by_tag", "grade", "singleEntry",
+                   'camunda:decisionRefBinding="versionTag" camunda:decisionRefVersionTag="2024"')
+    deploy_decider(harness, "latest", "grade", "singleEntry")
+    assert harness.engine.start("same", {"score": 0.9})["variables"]["out"] == "A"
+    assert harness.engine.start("by_tag", {"score": 0.9})["variables"]["out"] == "A"
+    assert harness.engine.start("latest", {"score": 0.9})["variables"]["out"] == "A+"
+
+    deploy_decider(harness, "missing", "grade", "singleEntry",
+                   'camunda:decisionRefBinding="versionTag" camunda:decisionRefVersionTag="2030"')
+    with pytest.raises(ExecutionError, match="'grade' with camunda:versionTag '2030'"):
+        harness.engine.start("missing", {"score": 0.9})
+
+
 def test_feel_type_mismatch_matches_no_rule_and_yields_null(harness):
     harness.deploy("scores.dmn", SCORES)
     deploy_decider(harness, "decider", "grade", "singleEntry")

@@ -113,6 +113,22 @@ def test_script_tasks_are_refused_unless_the_operator_allows_them():
     assert allowed == []
 
 
+def test_javascript_and_groovy_are_refused_even_when_scripts_are_allowed():
+    """A deliberate exclusion (docs/bpmn-coverage.md): no JavaScript or Groovy engine here."""
+    data = bpmn("p", START, '<bpmn:scriptTask id="js" scriptFormat="javascript"><bpmn:script>'
+                'x = 1</bpmn:script></bpmn:scriptTask>', '<bpmn:task id="t">'
+                '<bpmn:extensionElements><camunda:executionListener event="start"><camunda:script '
+                'scriptFormat="groovy">x</camunda:script></camunda:executionListener>'
+                '</bpmn:extensionElements></bpmn:task>', END, chain("s", "js", "t", "e"))
+    for allow, js_words, groovy_words in (
+            (False, "script tasks are refused", "is a script: scripts are refused"),
+            (True, "script format 'javascript' cannot run here",
+             "script format 'groovy' cannot run here")):
+        _, problems = problems_of(data, allow_scripts=allow)
+        assert js_words in only(problems, "js").message
+        assert groovy_words in only(problems, "t").message
+
+
 @pytest.mark.parametrize("body, element_id, what", [
     (flow("g", "e", "${a >>> 1}", fid="cond"), "cond", "bad condition"),
     (external("svc", "t", '<bpmn:extensionElements><camunda:inputOutput>'
@@ -259,16 +275,34 @@ def test_unknown_map_decision_result_is_a_located_problem():
 REFUSALS = [
     ('<bpmn:subProcess id="esp" triggeredByEvent="true"><bpmn:startEvent id="c">'
      '<bpmn:compensateEventDefinition /></bpmn:startEvent></bpmn:subProcess>', "c",
-     "compensateEventDefinition"),
+     "only inside an embedded sub-process"),
     ('<bpmn:task id="loop"><bpmn:standardLoopCharacteristics /></bpmn:task>', "loop",
      "standard loops"),
     ('<bpmn:userTask id="u"><bpmn:extensionElements><camunda:taskListener event="timeout" '
-     'expression="${x}" /></bpmn:extensionElements></bpmn:userTask>', "u", "timeout"),
+     'expression="${x}" /></bpmn:extensionElements></bpmn:userTask>', "u", "needs an id"),
+    ('<bpmn:userTask id="u"><bpmn:extensionElements><camunda:taskListener id="t" '
+     'event="timeout" expression="${x}" /></bpmn:extensionElements></bpmn:userTask>', "u",
+     "needs a bpmn:timerEventDefinition"),
+    ('<bpmn:userTask id="u"><bpmn:extensionElements>' + 2 * (
+        '<camunda:taskListener id="t" event="timeout" expression="${x}"><bpmn:timerEventDefinition>'
+        '<bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>'
+        '</camunda:taskListener>') + '</bpmn:extensionElements></bpmn:userTask>', "u",
+     "two timeout task listeners with the id 't'"),
     ('<bpmn:task id="io"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter '
      'name="x"><camunda:script scriptFormat="groovy">1</camunda:script></camunda:inputParameter>'
      '</camunda:inputOutput></bpmn:extensionElements></bpmn:task>', "io", "script input/output"),
     ('<bpmn:callActivity id="call" calledElement="p" camunda:calledElementBinding="versionTag" />',
-     "call", "versionTag"),
+     "call", "needs camunda:calledElementVersionTag"),
+    ('<bpmn:businessRuleTask id="rule" camunda:decisionRef="d" '
+     'camunda:decisionRefBinding="versionTag" />', "rule", "needs camunda:decisionRefVersionTag"),
+    ('<bpmn:sequenceFlow id="js_flow" sourceRef="s" targetRef="e"><bpmn:conditionExpression '
+     'language="javascript">x &gt; 1</bpmn:conditionExpression></bpmn:sequenceFlow>', "js_flow",
+     "condition language 'javascript' cannot run here"),
+    ('<bpmn:callActivity id="case" camunda:caseRef="c" />', "case", "camunda:caseRef (CMMN)"),
+    ('<bpmn:callActivity id="call" calledElement="p" camunda:variableMappingClass="a.B" />',
+     "call", "camunda:variableMappingClass cannot run here (no Java)"),
+    ('<bpmn:scriptTask id="js" scriptFormat="javascript"><bpmn:script>x = 1</bpmn:script>'
+     '</bpmn:scriptTask>', "js", "script tasks are refused"),
     ('<bpmn:task id="listen"><bpmn:extensionElements><camunda:executionListener event="start" />'
      '</bpmn:extensionElements></bpmn:task>', "listen", "has no implementation"),
     ('<bpmn:task id="mi"><bpmn:multiInstanceLoopCharacteristics /></bpmn:task>', "mi",
@@ -281,6 +315,24 @@ def test_what_cannot_run_here_is_refused_with_its_reason(body, element_id, words
     _, problems = problems_of(bpmn("p", START, END, flow("s", "e"), body))
     problem = next(p for p in problems if p.element_id == element_id)
     assert words in problem.message and problem.line
+
+
+def test_a_compensation_event_sub_process_compensates_its_sub_process_as_camunda_allows():
+    esp = ('<bpmn:subProcess id="{id}" triggeredByEvent="true"><bpmn:startEvent id="{id}_s">'
+           '<bpmn:compensateEventDefinition /></bpmn:startEvent><bpmn:endEvent id="{id}_e" />'
+           + flow("{id}_s", "{id}_e") + '</bpmn:subProcess>')
+    sub = ('<bpmn:subProcess id="sub"><bpmn:startEvent id="ss" /><bpmn:endEvent id="se" />'
+           + flow("ss", "se") + "{esps}</bpmn:subProcess>")
+    ok = bpmn("p", START, sub.format(esps=esp.format(id="c1")), END, chain("s", "sub", "e"))
+    assert load_models(ok, "p.bpmn")["p"].nodes["sub"].compensation_handler == "c1"
+    two = bpmn("p", START, sub.format(esps=esp.format(id="c1") + esp.format(id="c2")), END,
+               chain("s", "sub", "e"))
+    assert "only one event sub-process" in only(problems_of(two)[1], "c2_s").message
+    both = bpmn("p", START, sub.format(esps=esp.format(id="c1")), END, chain("s", "sub", "e"),
+                '<bpmn:boundaryEvent id="cb" attachedToRef="sub"><bpmn:compensateEventDefinition />'
+                '</bpmn:boundaryEvent><bpmn:task id="undo" isForCompensation="true" />'
+                '<bpmn:association id="a" sourceRef="cb" targetRef="undo" />')
+    assert "cannot both compensate 'sub'" in only(problems_of(both)[1], "cb").message
 
 
 def test_signal_names_may_be_expressions_except_on_start_events():

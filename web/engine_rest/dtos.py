@@ -20,7 +20,7 @@ def process_definition(d: dict[str, Any]) -> dict[str, Any]:
     return {"id": d["id"], "key": d["key"], "category": BPMN_CATEGORY, "description": None,
             "name": d.get("name"), "version": d["version"], "resource": d.get("resource"),
             "deploymentId": d["deployment_id"], "diagram": None, "suspended": False,
-            "tenantId": None, "versionTag": None, "historyTimeToLive": None,
+            "tenantId": None, "versionTag": d.get("version_tag"), "historyTimeToLive": None,
             "startableInTasklist": True}
 
 
