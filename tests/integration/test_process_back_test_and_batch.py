@@ -56,7 +56,7 @@ def test_back_test_servicenow_fails_criteria_and_opens_ticket_with_results(mlc):
     ticket = mlc.ticket(variables["FAILURE_TICKET"])
     assert ticket.kind == "test_failure" and ticket.system == "local"
     assert "Meant for servicenow" in ticket.description
-    assert "roc_auc" in ticket.description and "below the DEV thresholds" in ticket.description
+    assert "roc_auc" in ticket.description and "below the DEV/SIT thresholds" in ticket.description
     assert json.loads(output.read_text())["metrics"]["roc_auc"] < 0.6
 
 
