@@ -17,6 +17,7 @@ from sqlalchemy import and_, delete, insert, select
 from . import clock, statements
 from .bpmn.runner import Runner
 from .db import Database
+from .delivery import signal_report
 from .deployments import DefinitionStore, DeploymentResult, next_cycle_due
 from .errors import ConflictError, MlcError, NotFoundError, ValidationError
 from .handlers import HandlerRegistry
@@ -210,9 +211,10 @@ class Engine:
         check_variables(variables)
         definitions, instances = self.reads.subscribers("signal", name)
         if not definitions and not instances and idempotency_key is None:
-            return {"started": [], "resumed": []}  # nobody listens: no write transaction
-        return self._once("signal", idempotency_key, lambda uow: self._broadcast(
+            return signal_report(name, [], [])  # nobody listens: no write transaction
+        done = self._once("signal", idempotency_key, lambda uow: self._broadcast(
             uow, name, dict(variables or {}), exclude=None, depth=0))
+        return signal_report(name, done["started"], done["resumed"])
 
     def _broadcast(self, uow: UnitOfWork, name: str, variables: dict[str, Any], *,
                    exclude: str | None, depth: int) -> dict[str, list[str]]:

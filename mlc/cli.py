@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import signal as signals
 import sys
 import threading
@@ -223,17 +224,43 @@ def start(key: str, variables: tuple[str, ...], business_key: str | None, as_jso
     emit(instance, as_json, _instance_line)
 
 
+UNHEARD_EXIT = 3
+
+
 @main.command("signal")
 @click.argument("name")
 @click.option("-v", "--var", "variables", multiple=True, metavar="NAME=VALUE")
+@click.option("--allow-unheard", is_flag=True,
+              help=f"Exit 0 even when no process starts on NAME and no instance waits for it "
+                   f"(otherwise exit {UNHEARD_EXIT}: usually a typo in the name).")
 @click.option("--json", "as_json", is_flag=True)
-def signal_cmd(name: str, variables: tuple[str, ...], as_json: bool) -> None:
+def signal_cmd(name: str, variables: tuple[str, ...], allow_unheard: bool,
+               as_json: bool) -> None:
     """Broadcast signal NAME: start subscribed processes, resume waiting instances."""
+    from engine.delivery import UNHEARD
+
     values = parse_assignments(variables)
-    result = runtime().engine.signal(name, values)
+    with _logged_elsewhere("mlc.engine", UNHEARD):  # said below, in one line
+        result = runtime().engine.signal(name, values)
     emit(result, as_json, lambda r: f"started {len(r['started'])}, resumed {len(r['resumed'])}"
          + "".join(f"\n  started {i}" for i in r["started"])
          + "".join(f"\n  resumed {i}" for i in r["resumed"]))
+    if result["unheard"] and not allow_unheard:
+        click.echo("warning: " + UNHEARD % name + " (--allow-unheard accepts that)", err=True)
+        sys.exit(UNHEARD_EXIT)
+
+
+@contextlib.contextmanager
+def _logged_elsewhere(logger: str, message: str):
+    """Drop ``logger``'s records of ``message`` while the command reports it itself."""
+    def drop(record: logging.LogRecord) -> bool:
+        return record.msg is not message
+
+    logging.getLogger(logger).addFilter(drop)
+    try:
+        yield
+    finally:
+        logging.getLogger(logger).removeFilter(drop)
 
 
 @main.command()

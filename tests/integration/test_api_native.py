@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 
 from flask import Blueprint
 from engine.db import Database
@@ -170,7 +171,8 @@ def test_signal_resumes_waiting_instance_and_message_moves_it_on(client):
     inst = start_service_flow(client, business_key="bk-7")
     finish_load(client, inst["id"])
     r = client.post("/api/signals", json={"name": "go", "variables": {"x": 1}})
-    assert r.status_code == 200 and r.json == {"started": [], "resumed": [inst["id"]]}
+    assert r.status_code == 200 and r.json == {"started": [], "resumed": [inst["id"]],
+                                        "unheard": False}
     r = client.post("/api/messages", json={"name": "ticket.resolved", "business_key": "bk-7",
                                            "variables": {"status": "Done"}})
     assert r.status_code == 200 and r.json == {"instances": [inst["id"]]}
@@ -178,10 +180,23 @@ def test_signal_resumes_waiting_instance_and_message_moves_it_on(client):
     assert detail["active_activities"] == ["pause"] and detail["variables"]["status"] == "Done"
 
 
+def test_a_signal_nobody_hears_is_answered_unheard_and_logged(client, caplog):
+    caplog.set_level(logging.WARNING, logger="mlc.engine")
+    r = client.post("/api/signals", json={"name": "nosuch"})
+    assert r.status_code == 200
+    assert r.json == {"started": [], "resumed": [], "unheard": True}
+    [warning] = [rec for rec in caplog.records if rec.levelno == logging.WARNING]
+    assert "'nosuch' was not heard" in warning.getMessage()
+    # Camunda's route keeps its contract: 204 and no body
+    camunda = client.post("/engine-rest/signal", json={"name": "nosuch"})
+    assert camunda.status_code == 204 and camunda.data == b""
+    modelop = client.post("/mlc-service/rest/signalResponsive", json={"name": "nosuch"})
+    assert modelop.status_code == 200 and modelop.json == {"started": [], "resumed": []}
+
+
 def test_signal_and_message_errors(client):
     assert client.post("/api/signals", json={"name": ""}).status_code == 400
     assert client.post("/api/signals", json={}).status_code == 400
-    assert client.post("/api/signals", json={"name": "nobody"}).json == {"started": [], "resumed": []}
     r = client.post("/api/messages", json={"name": "ticket.resolved"})
     assert r.status_code == 404 and r.json["error"] == "not_found"
     deploy_files(client, "service_flow.bpmn")

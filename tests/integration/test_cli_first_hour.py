@@ -1,0 +1,36 @@
+"""What a new user meets first on the command line (issue 18): an unheard signal is not a
+success, a failed instance does not look completed, short ids work, errors are one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mlc.cli import main
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.fixture
+def mlc(tmp_path, monkeypatch):
+    """Run ``mlc`` against a fresh SQLite database; returns (exit code, stdout, stderr)."""
+    monkeypatch.setenv("MLC_DATABASE_URL", f"sqlite:///{tmp_path / 'mlc.db'}")
+    monkeypatch.setenv("MLC_CONFIG", "/nonexistent/mlc.toml")
+
+    def run(*args: str):
+        result = CliRunner().invoke(main, list(args))
+        return result.exit_code, result.stdout, result.stderr
+
+    return run
+
+
+def test_a_signal_nobody_hears_exits_3_with_one_warning_line(mlc):
+    code, out, err = mlc("signal", "nosuch")
+    assert code == 3 and out == "started 0, resumed 0\n"
+    assert err.startswith("warning: signal 'nosuch' was not heard") and err.count("\n") == 1
+    code, out, err = mlc("signal", "nosuch", "--allow-unheard", "--json")
+    assert code == 0 and err == ""
+    assert json.loads(out) == {"started": [], "resumed": [], "unheard": True}
