@@ -209,7 +209,8 @@ def definitions(as_json: bool) -> None:
 
 def _instance_line(i: dict) -> str:
     active = ",".join(i["active_activities"]) or "-"
-    return f"{i['id']}  {i['key']:32} {i['status']:10} {active}"
+    outcome = i.get("outcome") or "-"
+    return f"{i['id']}  {i['key']:32} {i['status']:10} {outcome:16} {active}"
 
 
 @main.command()
@@ -283,15 +284,19 @@ def message(name: str, business_key: str | None, correlation: tuple[str, ...],
 
 @main.command()
 @click.option("--status", type=click.Choice(["running", "waiting", "completed", "incident", "terminated"]))
+@click.option("--outcome", default=None,
+              help="The process's OUTCOME variable, e.g. failed, deployed, rejected.")
 @click.option("--key", default=None)
 @click.option("--business-key", default=None)
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def instances(status, key, business_key, limit, as_json) -> None:
-    """List process instances, newest first."""
-    rows = runtime().engine.list_instances(status=status, key=key, business_key=business_key,
-                                           limit=limit)
-    emit(rows, as_json, lambda rs: "\n".join(_instance_line(r) for r in rs) or "no instances")
+def instances(status, outcome, key, business_key, limit, as_json) -> None:
+    """List process instances, newest first: id, process, status, outcome, activities."""
+    rows = runtime().engine.list_instances(status=status, outcome=outcome, key=key,
+                                           business_key=business_key, limit=limit)
+    header = f"{'id':36}  {'process':32} {'status':10} {'outcome':16} active"
+    emit(rows, as_json, lambda rs: "\n".join([header] + [_instance_line(r) for r in rs])
+         if rs else "no instances")
 
 
 @main.command()

@@ -42,6 +42,7 @@ class Settings:
     eval_max_steps: int = 1_000_000
     eval_max_items: int = 1_000_000
     eval_max_seconds: float = 5.0
+    outcome_variable: str = "OUTCOME"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None,

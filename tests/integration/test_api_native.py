@@ -232,6 +232,17 @@ def test_instances_filter_and_paginate(client):
     assert client.get("/api/process-instances?limit=ten").status_code == 400
 
 
+def test_instances_carry_the_outcome_and_filter_on_it(client):
+    deploy_files(client, "loop.bpmn")
+    started = [client.post("/api/process-definitions/loop/start", json={"variables": {
+        "limit": 1, "OUTCOME": outcome}}).json for outcome in ("failed", "passed")]
+    listed = client.get("/api/process-instances").json
+    assert {(i["status"], i["outcome"]) for i in listed} == {("completed", "failed"),
+                                                             ("completed", "passed")}
+    failed = client.get("/api/process-instances?outcome=failed").json
+    assert [i["id"] for i in failed] == [started[0]["id"]]
+
+
 def test_instance_detail_history_and_terminate(client):
     deploy_files(client, "service_flow.bpmn")
     inst = start_service_flow(client)

@@ -34,3 +34,26 @@ def test_a_signal_nobody_hears_exits_3_with_one_warning_line(mlc):
     code, out, err = mlc("signal", "nosuch", "--allow-unheard", "--json")
     assert code == 0 and err == ""
     assert json.loads(out) == {"started": [], "resumed": [], "unheard": True}
+
+
+def _deploy_straight(mlc, tmp_path) -> None:
+    from tests.integration.test_engine_summaries import STRAIGHT
+
+    path = tmp_path / "straight.bpmn"
+    path.write_bytes(STRAIGHT)
+    assert mlc("deploy", str(path))[0] == 0
+
+
+def test_instances_table_shows_the_outcome_and_filters_on_it(mlc, tmp_path):
+    _deploy_straight(mlc, tmp_path)
+    failed = json.loads(mlc("start", "straight", "-v", "OUTCOME=failed", "--json")[1])
+    mlc("start", "straight", "-v", "OUTCOME=deployed")
+    code, out, _ = mlc("instances")
+    header, *rows = out.splitlines()
+    assert code == 0 and header.split() == ["id", "process", "status", "outcome", "active"]
+    assert sorted(r.split()[2:4] for r in rows) == [["completed", "deployed"],
+                                                    ["completed", "failed"]]
+    code, out, _ = mlc("instances", "--outcome", "failed")
+    assert [r.split()[0] for r in out.splitlines()[1:]] == [failed["id"]]
+    assert mlc("show", failed["id"], "--no-history")[1].splitlines()[0].split()[2:4] == [
+        "completed", "failed"]

@@ -13,9 +13,9 @@ bp = Blueprint("instances", __name__, url_prefix="/api")
 
 @operation(bp, "/process-instances", query=InstanceQuery)
 def list_instances(query: InstanceQuery):
-    """Instances, newest first, filtered by status / key / business key, paged by limit+offset."""
-    return jsonify(engine().list_instances(status=query.status, key=query.key,
-                                           business_key=query.business_key,
+    """Instances, newest first, filtered by status / outcome / key / business key, paged."""
+    return jsonify(engine().list_instances(status=query.status, outcome=query.outcome,
+                                           key=query.key, business_key=query.business_key,
                                            limit=query.limit, offset=query.offset))
 
 
