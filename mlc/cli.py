@@ -304,8 +304,12 @@ def instances(status, outcome, key, business_key, limit, as_json) -> None:
 @click.option("--history/--no-history", default=True)
 @click.option("--json", "as_json", is_flag=True)
 def show(instance_id: str, history: bool, as_json: bool) -> None:
-    """Show an instance: status, variables, active activities, incidents, history."""
+    """Show an instance (by id or a unique prefix of it): status, outcome, variables, active
+    activities, incidents, history."""
+    from engine.ids import instance_id as full_id
+
     engine = runtime().engine
+    instance_id = full_id(engine.db, instance_id)
     data = engine.get_instance(instance_id)
     if history:
         data["history"] = engine.history(instance_id)
@@ -326,8 +330,11 @@ def show(instance_id: str, history: bool, as_json: bool) -> None:
 @click.option("--reason", default="terminated by operator")
 @click.option("--json", "as_json", is_flag=True)
 def terminate(instance_id: str, reason: str, as_json: bool) -> None:
-    """Terminate a running instance."""
-    emit(runtime().engine.terminate(instance_id, reason), as_json, _instance_line)
+    """Terminate a running instance (by id or a unique prefix of it)."""
+    from engine.ids import instance_id as full_id
+
+    engine = runtime().engine
+    emit(engine.terminate(full_id(engine.db, instance_id), reason), as_json, _instance_line)
 
 
 @main.command()
@@ -345,8 +352,11 @@ def incidents(show_all: bool, as_json: bool) -> None:
 @click.argument("incident_id")
 @click.option("--json", "as_json", is_flag=True)
 def retry(incident_id: str, as_json: bool) -> None:
-    """Retry the step behind an incident."""
-    emit(runtime().tasks.retry_incident(incident_id), as_json, _instance_line)
+    """Retry the step behind an incident (by id or a unique prefix of it)."""
+    from engine.ids import incident_id as full_id
+
+    rt = runtime()
+    emit(rt.tasks.retry_incident(full_id(rt.db, incident_id)), as_json, _instance_line)
 
 
 # ---------------------------------------------------------------------------- workers

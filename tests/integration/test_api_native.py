@@ -241,6 +241,10 @@ def test_instances_carry_the_outcome_and_filter_on_it(client):
                                                              ("completed", "passed")}
     failed = client.get("/api/process-instances?outcome=failed").json
     assert [i["id"] for i in failed] == [started[0]["id"]]
+    by_prefix = client.get(f"/api/process-instances/{started[0]['id'][:8]}")
+    assert by_prefix.status_code == 200 and by_prefix.json["id"] == started[0]["id"]
+    history = client.get(f"/api/process-instances/{started[0]['id'][:8]}/history").json
+    assert history[0]["kind"] == "instance.started"
 
 
 def test_instance_detail_history_and_terminate(client):

@@ -96,6 +96,7 @@ def test_snapshots_listed_and_shown(wired_client, model, snapshot):
     listed = wired_client.get(f"/api/models/{model['id']}/snapshots").json
     assert [s["version"] for s in listed] == [1, 2] and listed[1]["id"] == second["id"]
     assert wired_client.get(f"/api/snapshots/{snapshot['id']}").json == snapshot
+    assert wired_client.get(f"/api/snapshots/{snapshot['id'][:8]}").json == snapshot  # prefix
 
 
 def test_snapshot_errors(wired_client, model):
@@ -156,6 +157,7 @@ def test_deployed_models_listed_filtered_and_shown(wired_client, deployments, sn
     assert wired_client.get("/api/deployed-models?state=retired").json == []
     assert problem_fields(wired_client.get("/api/deployed-models?mode=streaming")) == ["mode"]
     assert wired_client.get(f"/api/deployed-models/{batch.id}").json["mode"] == "batch"
+    assert wired_client.get(f"/api/deployed-models/{batch.id[:8]}").json["id"] == batch.id
     assert wired_client.get("/api/deployed-models/nope").status_code == 404
 
 

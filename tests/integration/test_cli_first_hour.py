@@ -57,3 +57,17 @@ def test_instances_table_shows_the_outcome_and_filters_on_it(mlc, tmp_path):
     assert [r.split()[0] for r in out.splitlines()[1:]] == [failed["id"]]
     assert mlc("show", failed["id"], "--no-history")[1].splitlines()[0].split()[2:4] == [
         "completed", "failed"]
+
+
+def test_show_takes_the_short_ids_tables_print(mlc, tmp_path, monkeypatch):
+    _deploy_straight(mlc, tmp_path)
+    ids = [json.loads(mlc("start", "straight", "--json")[1])["id"] for _ in range(17)]
+    code, out, _ = mlc("show", ids[0][:8], "--json")
+    assert code == 0 and json.loads(out)["id"] == ids[0]
+    # 17 ids over 16 hex digits: two share a first character
+    monkeypatch.setattr("engine.ids.MIN_PREFIX", 1)
+    shared = next(i[0] for i in ids if sum(j[0] == i[0] for j in ids) > 1)
+    code, out, err = mlc("show", shared)
+    assert code == 1 and out == "" and len(err.splitlines()) == 1
+    assert err.startswith(f"error: process instance id '{shared}' is ambiguous: it starts ")
+    assert all(i in err for i in ids if i[0] == shared)
