@@ -232,6 +232,15 @@ def test_instances_filter_and_paginate(client):
     assert client.get("/api/process-instances?limit=ten").status_code == 400
 
 
+def test_pretty_json_and_iso_timestamps_on_request(client):
+    deploy_files(client, "loop.bpmn")
+    compact = client.get("/api/process-definitions")
+    pretty = client.get("/api/process-definitions?pretty=1")
+    assert b"\n" not in compact.data.strip()
+    assert pretty.data.decode() == json.dumps(compact.json, indent=2) + "\n"
+    assert pretty.mimetype == "application/json"
+
+
 def test_instances_carry_the_outcome_and_filter_on_it(client):
     deploy_files(client, "loop.bpmn")
     started = [client.post("/api/process-definitions/loop/start", json={"variables": {
@@ -324,3 +333,21 @@ def test_unexpected_error_is_json_500_without_traceback(database):
     r = app.test_client().get("/api/boom")
     assert r.status_code == 500 and r.json["error"] == "internal_error"
     assert "secret internals" not in r.get_data(as_text=True)
+
+
+def test_timestamps_anywhere_in_an_answer_are_iso_8601(database):
+    from datetime import datetime, timezone
+
+    from flask import jsonify
+
+    from web import create_app
+    from tests.integration.test_api_helpers import make_runtime
+
+    bp = Blueprint("stamps", __name__)
+
+    @bp.route("/api/stamps")
+    def stamps():
+        return jsonify({"at": datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)})
+
+    app = create_app(make_runtime(database), blueprints=[bp])
+    assert app.test_client().get("/api/stamps").json == {"at": "2026-11-30T08:00:00+00:00"}
