@@ -41,9 +41,15 @@ def parse_assignments(pairs: tuple[str, ...], option: str = "-v") -> dict[str, A
 
 def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
     if as_json or human is None:
-        click.echo(json.dumps(data, indent=2, default=str))
+        click.echo(json.dumps(data, indent=2, default=_json_default))
     else:
         click.echo(human(data))
+
+
+def _json_default(value: Any) -> Any:
+    """Timestamps in ISO 8601, as the REST API writes them; anything else as text."""
+    isoformat = getattr(value, "isoformat", None)
+    return isoformat() if callable(isoformat) else str(value)
 
 
 @contextlib.contextmanager
@@ -198,10 +204,16 @@ def deploy(paths: tuple[str, ...], name: str, as_json: bool) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
 def definitions(as_json: bool) -> None:
-    """List deployed process definitions (latest versions)."""
-    rows = runtime().engine.list_definitions(latest_only=True)
-    emit(rows, as_json, lambda rs: "\n".join(f"{r['key']:40} v{r['version']:<4} {r['name'] or ''}"
-                                             for r in rs) or "no process definitions")
+    """List the latest version of each deployed process and decision."""
+    from engine.inspection import decision_definitions
+
+    engine = runtime().engine
+    latest_decisions = {d["key"]: d for d in decision_definitions(engine.db)}  # by version
+    rows = ([{"kind": "process", **r} for r in engine.list_definitions(latest_only=True)]
+            + [{"kind": "decision", **r} for r in latest_decisions.values()])
+    emit(rows, as_json, lambda rs: "\n".join(
+        f"{r['kind']:9} {r['key']:40} v{r['version']:<4} {r['name'] or ''}" for r in rs)
+        or "no process or decision definitions")
 
 
 # ---------------------------------------------------------------------------- instances

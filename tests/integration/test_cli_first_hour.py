@@ -71,3 +71,16 @@ def test_show_takes_the_short_ids_tables_print(mlc, tmp_path, monkeypatch):
     assert code == 1 and out == "" and len(err.splitlines()) == 1
     assert err.startswith(f"error: process instance id '{shared}' is ambiguous: it starts ")
     assert all(i in err for i in ids if i[0] == shared)
+
+
+def test_definitions_lists_processes_and_decisions(mlc):
+    root = Path(__file__).resolve().parents[2]
+    assert mlc("deploy", str(root / "processes"), str(root / "dmn"))[0] == 0
+    code, out, _ = mlc("definitions")
+    kinds = {tuple(line.split()[:2]) for line in out.splitlines()}
+    assert code == 0
+    assert {("process", "run_back_test"), ("decision", "classification_approval"),
+            ("decision", "monitors_by_methodology")} <= kinds
+    [decision] = [d for d in json.loads(mlc("definitions", "--json")[1])
+                  if d["key"] == "classification_approval"]
+    assert "T" in decision["created_at"] and decision["created_at"].endswith("+00:00")
