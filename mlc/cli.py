@@ -54,9 +54,15 @@ def _json_default(value: Any) -> Any:
 
 @contextlib.contextmanager
 def one_line_errors():
-    """Turn expected failures into one line on stderr and exit code 1."""
+    """Turn expected failures into one line on stderr: exit code 2 for a command line click
+    could not parse (click's own report is usage, a hint and the error on three lines), 1 for
+    anything else."""
     try:
         yield
+    except click.UsageError as exc:
+        where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+        click.echo(f"error: {exc.format_message()}{where}", err=True)
+        sys.exit(exc.exit_code)
     except MlcError as exc:
         click.echo(f"error: {exc.message}", err=True)
         for problem in exc.problems:  # those the message does not already spell out
@@ -76,6 +82,11 @@ def one_line_errors():
 
 class CommandLine(click.Group):
     """The root group: every subcommand, connectors' groups included, fails in one line."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        with one_line_errors():  # the root's own options (mlc --bogus)
+            return super().make_context(info_name, args, parent, **extra)
 
     def invoke(self, ctx: click.Context) -> Any:
         with one_line_errors():
