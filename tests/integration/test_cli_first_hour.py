@@ -84,3 +84,23 @@ def test_definitions_lists_processes_and_decisions(mlc):
     [decision] = [d for d in json.loads(mlc("definitions", "--json")[1])
                   if d["key"] == "classification_approval"]
     assert "T" in decision["created_at"] and decision["created_at"].endswith("+00:00")
+
+
+def test_serve_on_a_busy_port_names_the_port_in_one_line(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**os.environ, "MLC_DATABASE_URL": f"sqlite:///{tmp_path / 'mlc.db'}",
+               "MLC_CONFIG": "/nonexistent/mlc.toml"}
+        done = subprocess.run([sys.executable, "-c", "from mlc.cli import main; main()",
+                               "serve", "--port", str(port), "--workers", "0"],
+                              capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == (f"error: port {port} on 127.0.0.1 is already in use (another mlc "
+                           "serve?); choose another with --port (make run PORT=...)\n")

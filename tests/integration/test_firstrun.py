@@ -18,6 +18,7 @@ def test_setup_deploys_registers_the_sample_once_and_starts_its_deploy_process(t
     assert "Registered sample-classifier" in first.output
     assert "http://127.0.0.1:8080/engine-rest" in first.output
     assert "Signals_Run_Back_Test_Jira" in first.output
+    assert "only then does review ticket MLC-1 open" in first.output
     assert (tmp_path / "data" / "sample" / "test.csv").exists()
     again = runner.invoke(main, ["setup"], env=env)
     assert again.exit_code == 0 and "nothing registered" in again.output
@@ -35,6 +36,32 @@ def test_setup_deploys_registers_the_sample_once_and_starts_its_deploy_process(t
         assert instance["status"] == "waiting"  # its first task waits for the server's workers
     finally:
         runtime.close()
+
+
+def test_the_restart_banner_follows_the_review_ticket(tmp_path):
+    from connectors.tickets import TicketRequest
+    from mlc.settings import Settings
+    from mlc.wiring import build_runtime
+
+    db = f"sqlite:///{tmp_path / 'mlc.db'}"
+    env = {"MLC_DATABASE_URL": db, "MLC_DATA_ROOTS": str(tmp_path / "data")}
+    runner = CliRunner()
+    assert runner.invoke(main, ["setup", "--base-url", "http://127.0.0.1:8099"],
+                         env=env).exit_code == 0
+    runtime = build_runtime(Settings(database_url=db, data_roots=[str(tmp_path / "data")]))
+    try:
+        tickets = runtime.services["tickets"]
+        review, _ = tickets.service.open_ticket(TicketRequest("review", "Review", "body",
+                                                              idempotency_key="k"))
+        waiting = runner.invoke(main, ["setup", "--base-url", "http://127.0.0.1:8099"], env=env)
+        assert f"Review ticket {review.key} is open" in waiting.output
+        assert f"8099/api/tickets/{review.key}/transition" in waiting.output
+        tickets.transition(review.key, "Done")
+        decided = runner.invoke(main, ["setup", "--base-url", "http://127.0.0.1:8099"], env=env)
+    finally:
+        runtime.close()
+    assert decided.exit_code == 0
+    assert "No review ticket is open" in decided.output and "/transition" not in decided.output
 
 
 def test_setup_without_data_root_fails_with_one_line(tmp_path):
