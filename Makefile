@@ -34,8 +34,7 @@ RUN_ENV = MLC_DATA_ROOTS="$${MLC_DATA_ROOTS:-$(CURDIR)/var/data}" MLC_TICKETS="$
 ## only) and serve on http://127.0.0.1:$(PORT) (make run PORT=8081) with local tickets
 run: $(RUNTIME)
 	mkdir -p var/data
-	$(RUN_ENV) $(BIN)/mlc db upgrade
-	$(RUN_ENV) $(BIN)/mlc setup --base-url http://127.0.0.1:$(PORT)
+	$(RUN_ENV) $(BIN)/mlc setup --base-url http://127.0.0.1:$(PORT)  # migrates first
 	$(RUN_ENV) $(BIN)/mlc serve --host 127.0.0.1 --port $(PORT)
 
 ## Drive all three processes end to end through the REST API on a temporary database
