@@ -70,10 +70,16 @@ def test_setup_without_data_root_fails_with_one_line(tmp_path):
     assert result.exit_code == 1 and "MLC_DATA_ROOTS" in result.output
 
 
-def test_demo_table_cuts_long_cells():
-    rows = [{"process": "run_batch_job", "instance": "8cbeefac", "status": "completed",
-             "outcome": "scored", "ticket": "-", "jobs": "ffd5eded",
-             "result": "x" * 100, "file": "data/" + "y" * 100}]
+def test_demo_table_fits_100_columns_with_each_result_below_its_row():
+    rows = [{"process": "run_back_test (ServiceNow)", "instance": "fcc814b6",
+             "status": "completed", "outcome": "failed criteria", "ticket": "MLC-2 Open",
+             "job": "9370cb3a", "result": "below the DEV/SIT thresholds: " + "x " * 80,
+             "file": "/tmp/mlc-demo-1/data/backtests/drifted-results.json"}]
     lines = format_table(rows).splitlines()
-    assert lines[0].split()[:4] == ["process", "instance", "status", "outcome"]
-    assert "x" * 55 + "…" in lines[2] and "…" + "y" * 47 in lines[2]
+    assert lines[0].split() == ["process", "instance", "status", "outcome", "ticket", "job"]
+    assert lines[1].split()[-3:] == ["MLC-2", "Open", "9370cb3a"]
+    assert lines[2].startswith("  -> below the DEV/SIT thresholds")
+    assert all(len(line) <= 100 for line in lines) and len(lines) == 4
+    assert "mlc-demo" not in "\n".join(lines)  # its folder is gone when the table prints
+    kept = format_table(rows, files=True)
+    assert "file: /tmp/mlc-demo-1/data/backtests/drifted-results.json" in kept
