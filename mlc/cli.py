@@ -312,11 +312,16 @@ def message(name: str, business_key: str | None, correlation: tuple[str, ...],
 @click.option("--key", default=None)
 @click.option("--business-key", default=None)
 @click.option("--limit", default=50, show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="Only the ids, one a line (for scripts).")
 @click.option("--json", "as_json", is_flag=True)
-def instances(status, outcome, key, business_key, limit, as_json) -> None:
+def instances(status, outcome, key, business_key, limit, quiet, as_json) -> None:
     """List process instances, newest first: id, process, status, outcome, activities."""
     rows = runtime().engine.list_instances(status=status, outcome=outcome, key=key,
                                            business_key=business_key, limit=limit)
+    if quiet:
+        for row in rows:
+            click.echo(row["id"])
+        return
     header = f"{'id':36}  {'process':32} {'status':10} {'outcome':16} active"
     emit(rows, as_json, lambda rs: "\n".join([header] + [_instance_line(r) for r in rs])
          if rs else "no instances")

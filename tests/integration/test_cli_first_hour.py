@@ -55,6 +55,7 @@ def test_instances_table_shows_the_outcome_and_filters_on_it(mlc, tmp_path):
                                                     ["completed", "failed"]]
     code, out, _ = mlc("instances", "--outcome", "failed")
     assert [r.split()[0] for r in out.splitlines()[1:]] == [failed["id"]]
+    assert mlc("instances", "--outcome", "failed", "-q")[1] == failed["id"] + "\n"
     assert mlc("show", failed["id"], "--no-history")[1].splitlines()[0].split()[2:4] == [
         "completed", "failed"]
 
