@@ -26,7 +26,7 @@ only then does review ticket MLC-1 open. In another terminal, wait for it,
 """
 
 APPROVE = """\
-  curl -s -X POST {base}/api/tickets/{key}/transition -H 'Content-Type: application/json' \\
+  curl -s -X POST {base}/api/tickets/{system}/{key}/transition -H 'Content-Type: application/json' \\
        -d '{{"status": "Done", "fields": {{"Expiration Date": "2027-06-30"}}}}'
 """
 
@@ -84,15 +84,17 @@ def setup(base_url: str, no_sample: bool) -> None:
                      "jira), runtimes batch-dev and online-dev.\n")
         parts.append(WAIT_FOR_REVIEW.format(**values) + "then approve it in the ticket inbox "
                      f"({base}/tickets) or with curl (Rejected rejects the model):\n"
-                     + APPROVE.format(key="MLC-1", **values))
+                     + APPROVE.format(system="local", key="MLC-1", **values))
     elif open_reviews:
         parts.append("The registry already has models: nothing registered.\n")
         many = len(open_reviews) > 1
-        parts.append(f"Review ticket{'s' * many} {', '.join(open_reviews)} "
+        keys = ", ".join(t.key for t in open_reviews)
+        parts.append(f"Review ticket{'s' * many} {keys} "
                      f"{'are' if many else 'is'} open. Approve {'one' if many else 'it'} in "
                      f"the ticket inbox ({base}/tickets) or with curl (Rejected rejects the "
                      "model):\n"
-                     + APPROVE.format(key=open_reviews[0], **values))
+                     + APPROVE.format(system=open_reviews[0].system,
+                                        key=open_reviews[0].key, **values))
     else:
         parts.append("The registry already has models: nothing registered.\n")
         parts.append(NONE_OPEN.format(**values))
@@ -100,12 +102,12 @@ def setup(base_url: str, no_sample: bool) -> None:
     click.echo("\n".join(parts))
 
 
-def _open_reviews(rt) -> list[str]:
-    """Keys of the review tickets still waiting for a decision."""
+def _open_reviews(rt) -> list:
+    """The review tickets still waiting for a decision."""
     tickets = rt.services.get("tickets")
     if tickets is None:
         return []
-    return [t.key for t in tickets.store.list(kind="review")
+    return [t for t in tickets.store.list(kind="review")
             if not tickets.resolver.is_terminal(t.system, t.status)]
 
 

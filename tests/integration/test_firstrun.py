@@ -55,7 +55,7 @@ def test_the_restart_banner_follows_the_review_ticket(tmp_path):
                                                               idempotency_key="k"))
         waiting = runner.invoke(main, ["setup", "--base-url", "http://127.0.0.1:8099"], env=env)
         assert f"Review ticket {review.key} is open" in waiting.output
-        assert f"8099/api/tickets/{review.key}/transition" in waiting.output
+        assert f"8099/api/tickets/local/{review.key}/transition" in waiting.output
         tickets.transition(review.key, "Done")
         decided = runner.invoke(main, ["setup", "--base-url", "http://127.0.0.1:8099"], env=env)
     finally:
