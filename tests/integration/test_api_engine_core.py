@@ -104,7 +104,7 @@ def test_idempotency_key_answers_a_repeat_without_doing_it_twice(client):
     signal = {"name": "go"}
     one = client.post("/api/signals", json=signal, headers={"Idempotency-Key": "k-sig"}).json
     two = client.post("/api/signals", json=signal, headers={"Idempotency-Key": "k-sig"}).json
-    assert one == two == {"started": [], "resumed": [first["id"]]}
+    assert one == two == {"started": [], "resumed": [first["id"]], "unheard": False}
     misuse = client.post("/api/signals", json=signal, headers={"Idempotency-Key": "k-start-1"})
     assert misuse.status_code == 409 and "start" in misuse.json["message"]
     camunda = client.post("/engine-rest/process-definition/key/waits/start", json={},
