@@ -72,3 +72,17 @@ def incident_id(db: Any, text: str) -> str:
     from .persistence import Incident
 
     return resolve_with(db, Incident.id, text, "incident")
+
+
+def user_task_id(db: Any, text: str) -> str:
+    """The full id of the user task ``text`` names."""
+    from .persistence import UserTask
+
+    return resolve_with(db, UserTask.id, text, "user task")
+
+
+def external_task_id(db: Any, text: str) -> str:
+    """The full id of the external task ``text`` names."""
+    from .persistence import ExternalTaskRow
+
+    return resolve_with(db, ExternalTaskRow.id, text, "external task")

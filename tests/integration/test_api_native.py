@@ -301,6 +301,7 @@ def test_external_tasks_listed(client):
     assert listed[0]["properties"] == {"kind": "review"}
     assert client.get(f"/api/external-tasks?instance_id={inst['id']}").json == listed
     assert client.get(f"/api/external-tasks/{listed[0]['id']}").json["topic"] == "model.get-snapshot"
+    assert client.get(f"/api/external-tasks/{listed[0]['id'][:8]}").json == listed[0]
     assert client.get("/api/external-tasks/nope").status_code == 404
 
 
