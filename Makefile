@@ -18,7 +18,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(RUNTIME): pyproject.toml | $(BIN)/python
-	@echo "== installing the runtime dependencies into $(VENV) (a fresh clone: about a minute)"
+	@echo "== installing the runtime dependencies into $(VENV) (a fresh clone: a minute or more)"
 	$(PIP_INSTALL) -e .
 	touch $(RUNTIME)
 
