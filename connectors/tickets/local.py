@@ -1,7 +1,7 @@
 """The embedded ticket back end: tickets in the project's own database.
 
 It is the default so that a laptop without Jira runs the same processes; reviewers use
-``mlc tickets transition`` or ``POST /api/tickets/{key}/transition`` instead of Jira.
+``mlc tickets transition`` or ``POST /api/tickets/local/{key}/transition`` instead of Jira.
 """
 
 from __future__ import annotations
