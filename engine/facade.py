@@ -17,10 +17,12 @@ from sqlalchemy import and_, delete, insert, select
 from . import clock, statements
 from .bpmn.runner import Runner
 from .db import Database
+from .delivery import signal_report
 from .deployments import DefinitionStore, DeploymentResult, next_cycle_due
 from .errors import ConflictError, MlcError, NotFoundError, ValidationError
 from .handlers import HandlerRegistry
 from .notify import availability_for
+from .outcome import OUTCOME_VARIABLE, outcome_of
 from .persistence import EventSubscription, IdempotencyKey, InstanceVariable
 from .reads import EngineReads
 from .services import EngineServices
@@ -75,10 +77,13 @@ class Engine:
         handlers: topic handlers run by this process's workers (others wait for external
             ones), and in-process listeners for ``delegateExpression`` listeners.
         allow_scripts: accept script tasks (``MLC_ALLOW_SCRIPTS=1``); off by default.
+        outcome_variable: the variable whose value summaries show as ``outcome``
+            (see :mod:`engine.outcome`).
     """
 
     def __init__(self, db: Database, handlers: HandlerRegistry | None = None, *,
-                 allow_scripts: bool = False) -> None:
+                 allow_scripts: bool = False, outcome_variable: str = OUTCOME_VARIABLE) -> None:
+        self.outcome_variable = outcome_variable  # before db: its setter builds the reads
         self.db = db
         self.handlers = handlers or HandlerRegistry()
         self.allow_scripts = allow_scripts
@@ -98,7 +103,7 @@ class Engine:
     def db(self, db: Database) -> None:
         """Reads follow the database the engine is pointed at (tests swap it)."""
         self._db = db
-        self.reads = EngineReads(db)
+        self.reads = EngineReads(db, self.outcome_variable)
         if hasattr(self, "services"):
             self.services.availability = availability_for(db)
 
@@ -119,9 +124,9 @@ class Engine:
 
     def list_instances(self, *, status: str | None = None, key: str | None = None,
                        business_key: str | None = None, limit: int = 100,
-                       offset: int = 0) -> list[dict[str, Any]]:
+                       offset: int = 0, outcome: str | None = None) -> list[dict[str, Any]]:
         return self.reads.instances(status=status, key=key, business_key=business_key,
-                                    limit=limit, offset=offset)
+                                    limit=limit, offset=offset, outcome=outcome)
 
     def list_deployments(self, **kwargs) -> list[dict[str, Any]]:
         return self.reads.deployments(**kwargs)
@@ -186,15 +191,16 @@ class Engine:
                                      "signals keep triggering each other")
             self._broadcast(uow, name, variables, exclude=handle.id, depth=depth + 1)
 
-    @staticmethod
-    def describe(uow: UnitOfWork, handle: InstanceHandle) -> dict[str, Any]:
+    def describe(self, uow: UnitOfWork, handle: InstanceHandle) -> dict[str, Any]:
         """An instance as ``get_instance`` shows it, from inside the command that ran it."""
         state = handle.state
         active = [] if handle.ended else uow.derive(handle).active
+        variables = dict(state.root.vars) if state.scopes else {}
         return {"id": handle.id, "definition_id": handle.definition_id,
                 "key": handle.definition_key, "business_key": handle.business_key,
                 "status": handle.status,
-                "variables": dict(state.root.vars) if state.scopes else {},
+                "outcome": outcome_of(variables, self.outcome_variable),
+                "variables": variables,
                 "active_activities": active, "error": handle.error,
                 "created_at": handle.created_at.isoformat(),
                 "ended_at": handle.ended_at.isoformat() if handle.ended_at else None,
@@ -210,9 +216,10 @@ class Engine:
         check_variables(variables)
         definitions, instances = self.reads.subscribers("signal", name)
         if not definitions and not instances and idempotency_key is None:
-            return {"started": [], "resumed": []}  # nobody listens: no write transaction
-        return self._once("signal", idempotency_key, lambda uow: self._broadcast(
+            return signal_report(name, [], [])  # nobody listens: no write transaction
+        done = self._once("signal", idempotency_key, lambda uow: self._broadcast(
             uow, name, dict(variables or {}), exclude=None, depth=0))
+        return signal_report(name, done["started"], done["resumed"])
 
     def _broadcast(self, uow: UnitOfWork, name: str, variables: dict[str, Any], *,
                    exclude: str | None, depth: int) -> dict[str, list[str]]:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 
 from . import statements
 from .errors import NotFoundError
+from .outcome import OUTCOME_VARIABLE, has_outcome, outcome_of
 from .persistence import (Deployment, ExternalTaskRow, HistoryEvent, Incident,
                           Node, ProcessDefinition, ProcessInstance)
 
@@ -17,10 +18,12 @@ INCIDENTS = Incident.__table__
 HISTORY = HistoryEvent.__table__
 
 
-def describe_instance(row, incidents=()) -> dict[str, Any]:
+def describe_instance(row, incidents=(), outcome_variable: str = OUTCOME_VARIABLE
+                      ) -> dict[str, Any]:
     return {
         "id": row["id"], "definition_id": row["definition_id"], "key": row["definition_key"],
         "business_key": row["business_key"], "status": row["status"],
+        "outcome": outcome_of(row["variables"], outcome_variable),
         "variables": row["variables"] or {}, "active_activities": row["active_activities"] or [],
         "error": row["error"], "created_at": row["created_at"].isoformat(),
         "ended_at": row["ended_at"].isoformat() if row["ended_at"] else None,
@@ -39,8 +42,9 @@ def describe_incident(i) -> dict[str, Any]:
 class EngineReads:
     """Queries over one database, each in its own read transaction."""
 
-    def __init__(self, db) -> None:
+    def __init__(self, db, outcome_variable: str = OUTCOME_VARIABLE) -> None:
         self.db = db
+        self.outcome_variable = outcome_variable
 
     def instance(self, instance_id: str) -> dict[str, Any]:
         with self.db.connection() as s:
@@ -50,11 +54,11 @@ class EngineReads:
             incidents = s.execute(select(INCIDENTS).where(
                 INCIDENTS.c.instance_id == instance_id, INCIDENTS.c.status == "open")
                 .order_by(INCIDENTS.c.created_at)).mappings().all()
-            return describe_instance(row, incidents)
+            return describe_instance(row, incidents, self.outcome_variable)
 
     def instances(self, *, status: str | None = None, key: str | None = None,
                   business_key: str | None = None, limit: int = 100,
-                  offset: int = 0) -> list[dict[str, Any]]:
+                  offset: int = 0, outcome: str | None = None) -> list[dict[str, Any]]:
         q = select(INSTANCES).order_by(INSTANCES.c.created_at.desc(), INSTANCES.c.id)
         if status:
             q = q.where(INSTANCES.c.status == status)
@@ -62,8 +66,10 @@ class EngineReads:
             q = q.where(INSTANCES.c.definition_key == key)
         if business_key:
             q = q.where(INSTANCES.c.business_key == business_key)
+        if outcome:
+            q = q.where(has_outcome(outcome, self.outcome_variable))
         with self.db.session() as s:
-            return [describe_instance(r) for r in
+            return [describe_instance(r, (), self.outcome_variable) for r in
                     s.execute(q.limit(limit).offset(offset)).mappings().all()]
 
     def history(self, instance_id: str) -> list[dict[str, Any]]:

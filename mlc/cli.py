@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import signal as signals
 import sys
 import threading
@@ -40,16 +41,28 @@ def parse_assignments(pairs: tuple[str, ...], option: str = "-v") -> dict[str, A
 
 def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
     if as_json or human is None:
-        click.echo(json.dumps(data, indent=2, default=str))
+        click.echo(json.dumps(data, indent=2, default=_json_default))
     else:
         click.echo(human(data))
 
 
+def _json_default(value: Any) -> Any:
+    """Timestamps in ISO 8601, as the REST API writes them; anything else as text."""
+    isoformat = getattr(value, "isoformat", None)
+    return isoformat() if callable(isoformat) else str(value)
+
+
 @contextlib.contextmanager
 def one_line_errors():
-    """Turn expected failures into one line on stderr and exit code 1."""
+    """Turn expected failures into one line on stderr: exit code 2 for a command line click
+    could not parse (click's own report is usage, a hint and the error on three lines), 1 for
+    anything else."""
     try:
         yield
+    except click.UsageError as exc:
+        where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+        click.echo(f"error: {exc.format_message()}{where}", err=True)
+        sys.exit(exc.exit_code)
     except MlcError as exc:
         click.echo(f"error: {exc.message}", err=True)
         for problem in exc.problems:  # those the message does not already spell out
@@ -69,6 +82,11 @@ def one_line_errors():
 
 class CommandLine(click.Group):
     """The root group: every subcommand, connectors' groups included, fails in one line."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        with one_line_errors():  # the root's own options (mlc --bogus)
+            return super().make_context(info_name, args, parent, **extra)
 
     def invoke(self, ctx: click.Context) -> Any:
         with one_line_errors():
@@ -197,10 +215,16 @@ def deploy(paths: tuple[str, ...], name: str, as_json: bool) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
 def definitions(as_json: bool) -> None:
-    """List deployed process definitions (latest versions)."""
-    rows = runtime().engine.list_definitions(latest_only=True)
-    emit(rows, as_json, lambda rs: "\n".join(f"{r['key']:40} v{r['version']:<4} {r['name'] or ''}"
-                                             for r in rs) or "no process definitions")
+    """List the latest version of each deployed process and decision."""
+    from engine.inspection import decision_definitions
+
+    engine = runtime().engine
+    latest_decisions = {d["key"]: d for d in decision_definitions(engine.db)}  # by version
+    rows = ([{"kind": "process", **r} for r in engine.list_definitions(latest_only=True)]
+            + [{"kind": "decision", **r} for r in latest_decisions.values()])
+    emit(rows, as_json, lambda rs: "\n".join(
+        f"{r['kind']:9} {r['key']:40} v{r['version']:<4} {r['name'] or ''}" for r in rs)
+        or "no process or decision definitions")
 
 
 # ---------------------------------------------------------------------------- instances
@@ -208,7 +232,8 @@ def definitions(as_json: bool) -> None:
 
 def _instance_line(i: dict) -> str:
     active = ",".join(i["active_activities"]) or "-"
-    return f"{i['id']}  {i['key']:32} {i['status']:10} {active}"
+    outcome = i.get("outcome") or "-"
+    return f"{i['id']}  {i['key']:32} {i['status']:10} {outcome:16} {active}"
 
 
 @main.command()
@@ -223,17 +248,43 @@ def start(key: str, variables: tuple[str, ...], business_key: str | None, as_jso
     emit(instance, as_json, _instance_line)
 
 
+UNHEARD_EXIT = 3
+
+
 @main.command("signal")
 @click.argument("name")
 @click.option("-v", "--var", "variables", multiple=True, metavar="NAME=VALUE")
+@click.option("--allow-unheard", is_flag=True,
+              help=f"Exit 0 even when no process starts on NAME and no instance waits for it "
+                   f"(otherwise exit {UNHEARD_EXIT}: usually a typo in the name).")
 @click.option("--json", "as_json", is_flag=True)
-def signal_cmd(name: str, variables: tuple[str, ...], as_json: bool) -> None:
+def signal_cmd(name: str, variables: tuple[str, ...], allow_unheard: bool,
+               as_json: bool) -> None:
     """Broadcast signal NAME: start subscribed processes, resume waiting instances."""
+    from engine.delivery import UNHEARD
+
     values = parse_assignments(variables)
-    result = runtime().engine.signal(name, values)
+    with _logged_elsewhere("mlc.engine", UNHEARD):  # said below, in one line
+        result = runtime().engine.signal(name, values)
     emit(result, as_json, lambda r: f"started {len(r['started'])}, resumed {len(r['resumed'])}"
          + "".join(f"\n  started {i}" for i in r["started"])
          + "".join(f"\n  resumed {i}" for i in r["resumed"]))
+    if result["unheard"] and not allow_unheard:
+        click.echo("warning: " + UNHEARD % name + " (--allow-unheard accepts that)", err=True)
+        sys.exit(UNHEARD_EXIT)
+
+
+@contextlib.contextmanager
+def _logged_elsewhere(logger: str, message: str):
+    """Drop ``logger``'s records of ``message`` while the command reports it itself."""
+    def drop(record: logging.LogRecord) -> bool:
+        return record.msg is not message
+
+    logging.getLogger(logger).addFilter(drop)
+    try:
+        yield
+    finally:
+        logging.getLogger(logger).removeFilter(drop)
 
 
 @main.command()
@@ -256,15 +307,24 @@ def message(name: str, business_key: str | None, correlation: tuple[str, ...],
 
 @main.command()
 @click.option("--status", type=click.Choice(["running", "waiting", "completed", "incident", "terminated"]))
+@click.option("--outcome", default=None,
+              help="The process's OUTCOME variable, e.g. failed, deployed, rejected.")
 @click.option("--key", default=None)
 @click.option("--business-key", default=None)
 @click.option("--limit", default=50, show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="Only the ids, one a line (for scripts).")
 @click.option("--json", "as_json", is_flag=True)
-def instances(status, key, business_key, limit, as_json) -> None:
-    """List process instances, newest first."""
-    rows = runtime().engine.list_instances(status=status, key=key, business_key=business_key,
-                                           limit=limit)
-    emit(rows, as_json, lambda rs: "\n".join(_instance_line(r) for r in rs) or "no instances")
+def instances(status, outcome, key, business_key, limit, quiet, as_json) -> None:
+    """List process instances, newest first: id, process, status, outcome, activities."""
+    rows = runtime().engine.list_instances(status=status, outcome=outcome, key=key,
+                                           business_key=business_key, limit=limit)
+    if quiet:
+        for row in rows:
+            click.echo(row["id"])
+        return
+    header = f"{'id':36}  {'process':32} {'status':10} {'outcome':16} active"
+    emit(rows, as_json, lambda rs: "\n".join([header] + [_instance_line(r) for r in rs])
+         if rs else "no instances")
 
 
 @main.command()
@@ -272,8 +332,12 @@ def instances(status, key, business_key, limit, as_json) -> None:
 @click.option("--history/--no-history", default=True)
 @click.option("--json", "as_json", is_flag=True)
 def show(instance_id: str, history: bool, as_json: bool) -> None:
-    """Show an instance: status, variables, active activities, incidents, history."""
+    """Show an instance (by id or a unique prefix of it): status, outcome, variables, active
+    activities, incidents, history."""
+    from engine.ids import instance_id as full_id
+
     engine = runtime().engine
+    instance_id = full_id(engine.db, instance_id)
     data = engine.get_instance(instance_id)
     if history:
         data["history"] = engine.history(instance_id)
@@ -294,8 +358,11 @@ def show(instance_id: str, history: bool, as_json: bool) -> None:
 @click.option("--reason", default="terminated by operator")
 @click.option("--json", "as_json", is_flag=True)
 def terminate(instance_id: str, reason: str, as_json: bool) -> None:
-    """Terminate a running instance."""
-    emit(runtime().engine.terminate(instance_id, reason), as_json, _instance_line)
+    """Terminate a running instance (by id or a unique prefix of it)."""
+    from engine.ids import instance_id as full_id
+
+    engine = runtime().engine
+    emit(engine.terminate(full_id(engine.db, instance_id), reason), as_json, _instance_line)
 
 
 @main.command()
@@ -313,8 +380,11 @@ def incidents(show_all: bool, as_json: bool) -> None:
 @click.argument("incident_id")
 @click.option("--json", "as_json", is_flag=True)
 def retry(incident_id: str, as_json: bool) -> None:
-    """Retry the step behind an incident."""
-    emit(runtime().tasks.retry_incident(incident_id), as_json, _instance_line)
+    """Retry the step behind an incident (by id or a unique prefix of it)."""
+    from engine.ids import incident_id as full_id
+
+    rt = runtime()
+    emit(rt.tasks.retry_incident(full_id(rt.db, incident_id)), as_json, _instance_line)
 
 
 # ---------------------------------------------------------------------------- workers

@@ -12,7 +12,9 @@ import click
 
 from engine.budget import EvaluationLimits
 from engine.dmn import DecisionResult, DmnDefinitions, load_dmn, load_dmn_files
-from engine.errors import MlcError
+from engine.dmn.explain import explain, trace
+from engine.dmn.inputs import input_problems
+from engine.errors import MlcError, ValidationError
 from engine.feel import FeelError, compile_expression
 from engine.feel.builtins import feel_string
 
@@ -90,21 +92,32 @@ def decide(file: Path, decision_id: str | None, variables: tuple[str, ...],
            as_json: bool) -> None:
     """Evaluate a decision of a DMN FILE and print its result table and matched rules.
 
-    A file that imports other models is read with the other .dmn files of its folder."""
+    A file that imports other models is read with the other .dmn files of its folder. Every
+    input a decision reads must be given, of its type and among its allowed values (the DMN's
+    typeRef, item definitions and input values); otherwise nothing is evaluated and the
+    command exits 1 naming the inputs."""
     context = dict(parse_assignment(v) for v in variables)
     definitions = _load(file)
     target = decision_id or _default_decision(definitions)
+    problems = input_problems(definitions, target, context)
+    if problems:
+        raise ValidationError("; ".join(problems))
     result = definitions.evaluate(target, context, limits=_limits())
+    traces = trace(definitions, target, context)
+    why = explain(traces, result.matched_rules)
     if as_json:
         out = {"decision": result.decision_id, "name": result.decision_name,
                "result": _plain(result.result), "matched_rules": result.matched_rules,
-               "value": _plain(result.value), "errors": result.errors}
+               "value": _plain(result.value), "errors": result.errors, "why": why,
+               "rules": [t.to_dict() for t in traces]}
         if result.outputs:
             out["outputs"] = _plain(result.outputs)
         click.echo(json.dumps(out, indent=2))
         return
     click.echo(f"decision {result.decision_name} ({result.decision_id})")
     click.echo(_table(result))
+    for line in why:
+        click.echo(line)
     for error in result.errors:
         click.echo(f"warning: {error}", err=True)
 

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,20 +174,20 @@ def run_scenario(client: MlcClient, setup: SampleSetup, data_root: Path,
     done = client.wait_ended(instance["id"])
     stored = client.snapshot(snapshot["id"])
     [deployment] = client.deployed_models(snapshot_id=snapshot["id"])
-    rows.append(_row("deploy_with_test_and_jira", done,
-                     ticket=f"{review} (review, Done)",
-                     job=_jobs(client, snapshot["id"]),
-                     result=f"{deployment['mode']} on {BATCH_RUNTIME}, "
-                            f"{len(stored['monitors'])} monitors, "
-                            f"expires {stored['expiration_date'][:10]}"))
+    [job] = client.jobs(snapshot_id=snapshot["id"])
+    rows.append(_row("deploy_with_test_and_jira", done, client, review, job["id"],
+                     f"{deployment['mode']} on {deployment['runtime_name']}, "
+                     f"{len(stored['monitors'])} monitors, expires "
+                     f"{stored['expiration_date'][:10]}; {_metrics(stored['test_results'])}"))
 
-    echo("2. back test (Jira) on the TEST_DATA asset: passes the DMN, notification sent")
+    echo("2. back test (Jira) of the deployed snapshot on its TEST_DATA: passes, notifies")
     [passed_id] = client.signal(BACK_TEST_JIRA, {"MODEL_ID": setup.model_id})["started"]
     passed = client.wait_ended(passed_id)
     notes = client.notifications(instance_id=passed_id)
-    rows.append(_row("run_back_test (Jira)", passed, ticket="-",
-                     job=passed["variables"].get("JOB_ID", "-")[:8],
-                     result=f"notified: {notes[0]['text'] if notes else '?'}",
+    rows.append(_row("run_back_test (Jira)", passed, client, None,
+                     passed["variables"].get("JOB_ID"),
+                     f"{_metrics(passed['variables'].get('TEST_RESULTS'))}; "
+                     f"{'notification sent' if notes else 'no notification'}",
                      file=passed["variables"].get("RESULTS_FILE")))
 
     echo("3. back test (ServiceNow) on drifted data: fails the DMN, ticket opened")
@@ -195,12 +196,10 @@ def run_scenario(client: MlcClient, setup: SampleSetup, data_root: Path,
         "MODEL_ID": setup.model_id, "INPUT_FILE": setup.files["drifted"],
         "OUTPUT_FILE": str(out)})["started"]
     failed = client.wait_ended(failed_id)
-    ticket = failed["variables"].get("FAILURE_TICKET")
-    rows.append(_row("run_back_test (ServiceNow)", failed,
-                     ticket=f"{ticket} (test_failure)" if ticket else "-",
-                     job=failed["variables"].get("JOB_ID", "-")[:8],
-                     result=str(_first_reason(failed)), file=failed["variables"].get(
-                         "RESULTS_FILE")))
+    rows.append(_row("run_back_test (ServiceNow)", failed, client,
+                     failed["variables"].get("FAILURE_TICKET"),
+                     failed["variables"].get("JOB_ID"), str(_first_reason(failed)),
+                     file=failed["variables"].get("RESULTS_FILE")))
 
     echo("4. batch job for service tag sample-classifier: scores the test data")
     scored_dir = data_root / "scored"
@@ -208,55 +207,50 @@ def run_scenario(client: MlcClient, setup: SampleSetup, data_root: Path,
         "TAG": SAMPLE_SERVICE_TAG, "MODEL_STAGE": "DEV", "INPUT_FILE": setup.files["test"],
         "OUTPUT_FILE": str(scored_dir), "PARALLELISM": 2})["started"]
     batch = client.wait_ended(batch_id)
-    rows.append(_row("run_batch_job", batch, ticket="-",
-                     job=batch["variables"].get("JOB_ID", "-")[:8],
-                     result=f"{batch['variables'].get('SCORED_ROWS')} rows scored",
+    rows.append(_row("run_batch_job", batch, client, None, batch["variables"].get("JOB_ID"),
+                     f"{batch['variables'].get('SCORED_ROWS')} rows scored",
                      file=batch["variables"].get("OUTPUT_FILE")))
     return rows
 
 
-def _jobs(client: MlcClient, snapshot_id: str) -> str:
-    jobs = client.jobs(snapshot_id=snapshot_id)
-    return ", ".join(f"{j['job_type']}:{j['state']}" for j in jobs) or "-"
+def _metrics(results: dict[str, Any] | None) -> str:
+    """``AUC 0.912 / F1 0.85``: the two metrics the DMN judges, rounded as people read them."""
+    results = results or {}
+    shown = [f"{label} {results[name]:.3g}" for label, name in (("AUC", "roc_auc"), ("F1", "f1"))
+             if isinstance(results.get(name), (int, float))]
+    return " / ".join(shown) or "no metrics"
 
 
 def _first_reason(instance: dict[str, Any]) -> Any:
     result = instance["variables"].get("DECISION_RESULT") or [{}]
-    return result[0].get("reason", instance["variables"].get("OUTCOME"))
+    return result[0].get("reason", instance.get("outcome"))
 
 
-def _row(process: str, instance: dict[str, Any], **cells) -> dict[str, Any]:
-    variables = instance["variables"]
+def _row(process: str, instance: dict[str, Any], client: MlcClient, ticket: str | None,
+         job_id: str | None, result: str, file: str | None = None) -> dict[str, Any]:
+    ticket_cell = "-"
+    if ticket:
+        ticket_cell = f"{ticket} {client.ticket(ticket)['status']}"
     return {"process": process, "instance": instance["id"][:8], "status": instance["status"],
-            "outcome": variables.get("OUTCOME", "-"), "ticket": cells.get("ticket", "-"),
-            "jobs": cells.get("job", "-"), "result": cells.get("result", ""),
-            "file": _short(cells.get("file"))}
+            "outcome": instance.get("outcome") or "-", "ticket": ticket_cell,
+            "job": (job_id or "-")[:8], "result": result, "file": file}
 
 
-def _short(path: str | None) -> str:
-    """A data path relative to the data root (``data/...``), which is what a user looks for."""
-    if not path:
-        return "-"
-    marker = os.sep + "data" + os.sep
-    return "data/" + path.split(marker, 1)[1] if marker in path else path
+COLUMNS = ("process", "instance", "status", "outcome", "ticket", "job")
+WIDTH = 100
 
 
-def format_table(rows: list[dict[str, Any]]) -> str:
-    """A fixed-width table; long cells are cut so it fits a terminal."""
-    columns = ["process", "instance", "status", "outcome", "ticket", "jobs", "result", "file"]
-    cut = {"result": 56, "file": 48, "jobs": 40}
-
-    def cell(row, name):
-        text = str(row.get(name, ""))
-        limit = cut.get(name)
-        if not limit or len(text) <= limit:
-            return text
-        return "…" + text[-(limit - 1):] if name == "file" else text[:limit - 1] + "…"
-
-    widths = {c: max(len(c), *(len(cell(r, c)) for r in rows)) for c in columns}
-    lines = ["  ".join(c.ljust(widths[c]) for c in columns),
-             "  ".join("-" * widths[c] for c in columns)]
-    lines += ["  ".join(cell(r, c).ljust(widths[c]) for c in columns) for r in rows]
+def format_table(rows: list[dict[str, Any]], *, files: bool = False) -> str:
+    """One line per process (id, status, outcome, ticket, job: fits 100 columns), its result
+    on the line below, and with ``files`` where it wrote its output."""
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in COLUMNS}
+    lines = ["  ".join(c.ljust(widths[c]) for c in COLUMNS).rstrip()]
+    for r in rows:
+        lines.append("  ".join(str(r[c]).ljust(widths[c]) for c in COLUMNS).rstrip())
+        lines += textwrap.wrap(r["result"], WIDTH, initial_indent="  -> ",
+                               subsequent_indent="     ")
+        if files and r.get("file"):
+            lines.append(f"     file: {r['file']}")
     return "\n".join(lines)
 
 
@@ -268,7 +262,8 @@ def demo(keep: bool) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="mlc-demo-"))
     started = time.monotonic()
     try:
-        click.echo(f"starting mlc serve on a temporary database in {workdir} ...")
+        click.echo("starting mlc serve on a temporary database"
+                   + (f" in {workdir}" if keep else "") + " ...")
         with ServedMlc(workdir) as served:
             click.echo(f"serving on {served.base}; deploying processes/ and dmn/, "
                        "registering the sample model and two runtimes")
@@ -280,9 +275,10 @@ def demo(keep: bool) -> None:
                 click.echo(served.output()[-4000:], err=True)
                 sys.exit(1)
         click.echo("")
-        click.echo(format_table(rows))
-        click.echo(f"\ndone in {time.monotonic() - started:.0f}s"
-                   + (f"; files kept in {workdir}" if keep else ""))
+        click.echo(format_table(rows, files=keep))
+        click.echo(f"\ndone in {time.monotonic() - started:.0f}s; "
+                   + (f"database, data and server log kept in {workdir}" if keep else
+                      "the temporary database and files are deleted (--keep keeps them)"))
     finally:
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)

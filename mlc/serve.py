@@ -9,6 +9,7 @@ of handlers still running after that so another worker can take them at once.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
 import signal as signals
@@ -140,6 +141,11 @@ def serve(host: str, port: int, workers: int, threads: int, queue: int, max_long
     root.pool_size = threads + workers + 8  # each request thread, worker and the health lane
     rt = runtime()  # migrates the database first
     app = create_app(rt)
+    try:  # bind before any worker starts, so a busy port leaves nothing running
+        sock = listen(host, port)
+    except OSError as exc:
+        rt.close()
+        raise ConfigurationError(_bind_error(host, port, exc)) from None
     stop = threading.Event()
     app.extensions["mlc_stop"] = stop
     latency = app.extensions["mlc_task_latency"]
@@ -166,7 +172,6 @@ def serve(host: str, port: int, workers: int, threads: int, queue: int, max_long
     for t in threads_running:
         t.start()
 
-    sock = listen(host, port)
     front = Front(app, availability_for(rt.db), limits)
     base = f"http://{host}:{sock.getsockname()[1]}"
     click.echo(f"mlc serving on {base} "
@@ -184,6 +189,13 @@ def serve(host: str, port: int, workers: int, threads: int, queue: int, max_long
         node.stop()
         rt.close()
     click.echo("mlc stopped", err=True)
+
+
+def _bind_error(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (f"port {port} on {host} is already in use (another mlc serve?); choose another "
+                f"with --port (make run PORT=...)")
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
 def _drain(rt, pool, threads_running, grace: float) -> None:

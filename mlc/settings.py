@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.budget import EvaluationLimits
 from engine.errors import ConfigurationError
+from engine.outcome import OUTCOME_VARIABLE
 
 SECRET_FIELDS = {"api_token", "jira_token", "jira_webhook_secret", "servicenow_password",
                  "servicenow_webhook_secret", "slack_webhook"}
@@ -42,6 +43,7 @@ class Settings:
     eval_max_steps: int = 1_000_000
     eval_max_items: int = 1_000_000
     eval_max_seconds: float = 5.0
+    outcome_variable: str = OUTCOME_VARIABLE  # what instance summaries show as outcome
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None,

@@ -74,7 +74,8 @@ def build_runtime(settings: Settings | None = None, *, migrate: bool = True,
     pool = {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 4}
     db = Database(engine=open_database(settings.database_url, **pool))
     handlers = HandlerRegistry()
-    engine = Engine(db, handlers, allow_scripts=settings.allow_scripts)
+    engine = Engine(db, handlers, allow_scripts=settings.allow_scripts,
+                    outcome_variable=settings.outcome_variable)
     runtime = Runtime(settings, db, engine, ExternalTaskService(engine), handlers)
     register_handlers(runtime, job_spares=job_spares)
     if migrate:

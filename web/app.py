@@ -224,10 +224,12 @@ def create_app(runtime_or_config: Any = None, *, config: dict[str, Any] | None =
         blueprints: extra blueprints (the lead's connector routes) registered after the core.
     """
     runtime = _runtime(runtime_or_config)
+    from .json import MlcJSONProvider
+
     app = Flask("mlc", static_folder=None)  # the cockpit blueprint serves /static
+    app.json = MlcJSONProvider(app)
     app.config.update(MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, JSON_SORT_KEYS=False)
     app.config.update(config or {})
-    app.json.sort_keys = False
     app.extensions["mlc_runtime"] = runtime
     from .metrics import TaskLatency
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.registry import (DeploymentRecord, JobRecord, ModelRecord, RuntimeRecord,
-                                 SnapshotRecord)
+from connectors.registry import JobRecord, ModelRecord, RuntimeRecord, SnapshotRecord
 
 JSON = Any
 Timestamp = Optional[str]
@@ -44,6 +43,8 @@ class InstanceOut(Schema):
     key: str
     business_key: Optional[str]
     status: str
+    outcome: Optional[str] = Field(description="the process's OUTCOME variable (engine "
+                                               "setting MLC_OUTCOME_VARIABLE), null until set")
     variables: dict[str, JSON]
     active_activities: list[str]
     error: Optional[str]
@@ -90,6 +91,8 @@ class DeploymentOut(Schema):
 class SignalOut(Schema):
     started: list[str]
     resumed: list[str]
+    unheard: bool = Field(description="nothing started or resumed: usually a typo in the "
+                                      "signal name (the server logs a warning)")
 
 
 class MessageOut(Schema):
@@ -157,11 +160,27 @@ class TicketWithEventsOut(TicketOut):
 
 
 class ResolutionOut(Schema):
-    outcome: str
+    outcome: str = Field(description="resolved, not_terminal, already_resolved or not_waiting")
     system: Optional[str]
     ticket_key: str
     status: str
     instance_ids: list[str]
+    message: str = Field(description="the outcome in words")
+
+
+class DeployedModelOut(Schema):
+    """A deployment with the model's and the runtime's names beside their ids."""
+
+    id: str
+    snapshot_id: str
+    model_id: str
+    model_name: Optional[str]
+    runtime_id: str
+    runtime_name: Optional[str]
+    mode: str
+    state: str
+    deployed_at: Timestamp
+    retired_at: Timestamp
 
 
 class TransitionOut(Schema):
@@ -428,8 +447,8 @@ RESPONSES: dict[tuple[str, str], Any] = {
     ("get", "/api/runtimes"): list[RuntimeRecord],
     ("post", "/api/runtimes"): RuntimeRecord,
     ("get", "/api/runtimes/{runtime_id}"): RuntimeRecord,
-    ("get", "/api/deployed-models"): list[DeploymentRecord],
-    ("get", "/api/deployed-models/{deployment_id}"): DeploymentRecord,
+    ("get", "/api/deployed-models"): list[DeployedModelOut],
+    ("get", "/api/deployed-models/{deployment_id}"): DeployedModelOut,
     ("post", "/api/deployed-models/{deployment_id}/predict"): PredictionsOut,
     ("get", "/api/jobs"): list[JobRecord],
     ("get", "/api/jobs/{job_id}"): JobRecord,

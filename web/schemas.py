@@ -60,6 +60,8 @@ InstanceStatus = Literal["running", "waiting", "completed", "incident", "termina
 
 class InstanceQuery(Query):
     status: InstanceStatus | None = None
+    outcome: str | None = Field(default=None, max_length=255,
+                                description="the process's OUTCOME variable, e.g. failed")
     key: str | None = None
     business_key: str | None = None
     limit: int = Field(default=100, ge=1, le=1000)

@@ -18,6 +18,8 @@ from sqlalchemy import select, update
 
 from engine import clock
 from engine.db import Database
+from engine.errors import NotFoundError
+from engine.ids import resolve_id
 
 from ._declarations import Automation, ScheduledTrigger
 from ._errors import AutomationConflict, AutomationNotFound, DeclarationError
@@ -212,7 +214,10 @@ class AutomationService:
 
     def build(self, build_id: str) -> dict[str, Any]:
         with self.db.session() as s:
-            row = s.get(BuildRow, build_id)
+            try:
+                row = s.get(BuildRow, resolve_id(s, BuildRow.id, build_id, "build"))
+            except NotFoundError:
+                row = None
         if row is None:
             raise AutomationNotFound(f"no build {build_id!r}")
         return {**self.describe_build(row), "automation": row.automation,

@@ -1,8 +1,8 @@
 """Topic handlers for the model registry and jobs, and :func:`register_model_handlers`.
 
 Variables each topic reads (``in``) and writes (``out``). ``SNAPSHOT_ID`` may be replaced by
-``MODEL_ID`` (the model's newest snapshot) wherever it is read; an unknown id raises
-``BpmnError("SNAPSHOT_NOT_FOUND")``.
+``MODEL_ID`` wherever it is read: the model's latest deployed snapshot, or its newest one
+when none is deployed; an unknown id raises ``BpmnError("SNAPSHOT_NOT_FOUND")``.
 
 ``model.get-snapshot``
     in: SNAPSHOT_ID. out: MODEL_ID, MODEL_NAME, METHODOLOGY, MODEL_OWNER, SNAPSHOT_ID,
@@ -10,7 +10,8 @@ Variables each topic reads (``in``) and writes (``out``). ``SNAPSHOT_ID`` may be
     TAG_SERVICENOW (always set) and TAG_<TAG> for every other tag (booleans for gateways),
     STAGE, SERVICE_TAG, METADATA (dict), DMN_DECISION_KEY, MONITORS (list), EXPIRATION_DATE
     (ISO or null), SCHEDULES (list), ASSETS (list of {role, uri, format, version}),
-    HAS_TEST_DATA, TEST_DATA_FILE.
+    HAS_TEST_DATA, TEST_DATA_FILE, SNAPSHOT_CHOSEN_BY (``SNAPSHOT_ID``, ``deployed`` or
+    ``newest, none deployed``).
 ``model.find-deployment``
     in: TAG, MODEL_STAGE?. out: DEPLOYED_MODEL_ID, SNAPSHOT_ID, MODEL_ID, MODEL_NAME,
     SNAPSHOT_VERSION, STAGE, SERVICE_TAG, DEPLOYMENT_RUNTIME_ID of the newest batch deployment

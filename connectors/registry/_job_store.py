@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.db import Database, utcnow
 from engine.errors import ConflictError, MlcError, NotFoundError, ValidationError
+from engine.ids import resolve_id
 
 from ._records import JOB_TYPES, JobRecord
 from ._tables import JobRow
@@ -202,10 +203,7 @@ class JobStore:
 
     @staticmethod
     def _row(s, job_id: str) -> JobRow:
-        row = s.get(JobRow, job_id)
-        if row is None:
-            raise NotFoundError(f"job {job_id!r} not found")
-        return row
+        return s.get(JobRow, resolve_id(s, JobRow.id, job_id, "job"))
 
 
 class LeaseKeeper:

@@ -26,6 +26,8 @@ def _jsonable(value: Any) -> Any:
         return value.to_dict()
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, _Record):
+        return value.to_dict()
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, list):

@@ -6,12 +6,13 @@ import logging
 from datetime import datetime
 from typing import Any, Iterable, Optional, Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.db import Database, utcnow
 from engine.errors import ConflictError, NotFoundError, ValidationError
+from engine.ids import resolve_id
 
 from ._interface import SNAPSHOT_CREATED_SIGNAL, SignalPublisher
 from ._records import (ASSET_ROLES, METHODOLOGIES, STAGES, AssetRecord, DeploymentRecord,
@@ -99,11 +100,8 @@ class SqlModelRegistry:
 
     @staticmethod
     def _model_row(s: Session, model_id_or_name: str) -> ModelRow:
-        row = s.scalar(select(ModelRow).where(
-            or_(ModelRow.id == model_id_or_name, ModelRow.name == model_id_or_name)))
-        if row is None:
-            raise NotFoundError(f"model {model_id_or_name!r} not found")
-        return row
+        row = s.scalar(select(ModelRow).where(ModelRow.name == model_id_or_name))
+        return row or s.get(ModelRow, resolve_id(s, ModelRow.id, model_id_or_name, "model"))
 
     # -- snapshots ------------------------------------------------------------------------
 
@@ -175,7 +173,8 @@ class SqlModelRegistry:
 
     @staticmethod
     def _snapshot_row(s: Session, snapshot_id: str, *, for_update: bool = False) -> SnapshotRow:
-        query = select(SnapshotRow).where(SnapshotRow.id == snapshot_id)
+        query = select(SnapshotRow).where(
+            SnapshotRow.id == resolve_id(s, SnapshotRow.id, snapshot_id, "snapshot"))
         if for_update:
             query = query.with_for_update()
         row = s.scalar(query)
@@ -274,11 +273,9 @@ class SqlModelRegistry:
 
     def get_runtime(self, runtime_id_or_name: str) -> RuntimeRecord:
         with self.db.session() as s:
-            row = s.scalar(select(RuntimeRow).where(or_(
-                RuntimeRow.id == runtime_id_or_name, RuntimeRow.name == runtime_id_or_name)))
-            if row is None:
-                raise NotFoundError(f"runtime {runtime_id_or_name!r} not found")
-            return runtime_record(row)
+            row = s.scalar(select(RuntimeRow).where(RuntimeRow.name == runtime_id_or_name))
+            return runtime_record(row or s.get(RuntimeRow, resolve_id(
+                s, RuntimeRow.id, runtime_id_or_name, "runtime")))
 
     def list_runtimes(self) -> list[RuntimeRecord]:
         with self.db.session() as s:
@@ -338,10 +335,8 @@ class SqlModelRegistry:
 
     def get_deployment(self, deployment_id: str) -> DeploymentRecord:
         with self.db.session() as s:
-            row = s.get(DeployedModelRow, deployment_id)
-            if row is None:
-                raise NotFoundError(f"deployed model {deployment_id!r} not found")
-            return deployment_record(row)
+            return deployment_record(s.get(DeployedModelRow, resolve_id(
+                s, DeployedModelRow.id, deployment_id, "deployed model")))
 
     def list_deployments(self, *, model_id: Optional[str] = None,
                          runtime_id: Optional[str] = None,

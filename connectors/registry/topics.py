@@ -31,24 +31,42 @@ def _tag_flag(tag: str) -> str:
 
 
 def snapshot_for(registry: ModelRegistry, ctx: TaskContext) -> SnapshotRecord:
-    """SNAPSHOT_ID's snapshot, or MODEL_ID's newest one; unknown ids raise a BpmnError."""
+    """SNAPSHOT_ID's snapshot, else MODEL_ID's current one (see :func:`current_snapshot`);
+    unknown ids raise a BpmnError."""
+    return _chosen_snapshot(registry, ctx)[0]
+
+
+def current_snapshot(registry: ModelRegistry, model_id: str) -> tuple[SnapshotRecord, str]:
+    """The snapshot a model runs as: its latest deployed one, or, when none is deployed, its
+    newest. Returns it with how it was chosen (``deployed`` or ``newest, none deployed``).
+
+    A back test asked for by model must test what runs, not a snapshot nobody approved yet.
+    """
+    model = registry.get_model(model_id)
+    deployed = registry.list_deployments(model_id=model.id, state="deployed")  # newest first
+    if deployed:
+        return registry.get_snapshot(deployed[0].snapshot_id), "deployed"
+    snapshots = registry.list_snapshots(model.id)
+    if not snapshots:
+        raise NotFoundError(f"model {model_id!r} has no snapshot")
+    return snapshots[-1], "newest, none deployed"
+
+
+def _chosen_snapshot(registry: ModelRegistry, ctx: TaskContext) -> tuple[SnapshotRecord, str]:
     try:
         snapshot_id = ctx.get("SNAPSHOT_ID")
         if snapshot_id:
-            return registry.get_snapshot(str(snapshot_id))
+            return registry.get_snapshot(str(snapshot_id)), "SNAPSHOT_ID"
         model_id = ctx.get("MODEL_ID")
         if model_id:
-            snapshots = registry.list_snapshots(str(model_id))
-            if snapshots:
-                return snapshots[-1]
-            raise NotFoundError(f"model {model_id!r} has no snapshot")
+            return current_snapshot(registry, str(model_id))
     except NotFoundError as exc:
         raise BpmnError("SNAPSHOT_NOT_FOUND", exc.message) from exc
     raise BpmnError("MISSING_VARIABLE", f"{ctx.topic} needs SNAPSHOT_ID (or MODEL_ID)")
 
 
 def get_snapshot(registry: ModelRegistry, ctx: TaskContext) -> dict[str, Any]:
-    snapshot = snapshot_for(registry, ctx)
+    snapshot, chosen_by = _chosen_snapshot(registry, ctx)
     model = registry.get_model(snapshot.model_id)
     test_data = snapshot.asset("TEST_DATA")
     out: dict[str, Any] = {
@@ -66,6 +84,7 @@ def get_snapshot(registry: ModelRegistry, ctx: TaskContext) -> dict[str, Any]:
         "HAS_TEST_DATA": test_data is not None,
         "TEST_DATA_FILE": test_data.uri if test_data else None,
         "CHANGES": snapshot_changes(registry, snapshot),
+        "SNAPSHOT_CHOSEN_BY": chosen_by,
     }
     for tag in KNOWN_TAGS + tuple(snapshot.tags):
         out[_tag_flag(tag)] = tag in snapshot.tags

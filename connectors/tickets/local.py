@@ -1,18 +1,21 @@
 """The embedded ticket back end: tickets in the project's own database.
 
 It is the default so that a laptop without Jira runs the same processes; reviewers use
-``mlc tickets transition`` or ``POST /api/tickets/{key}/transition`` instead of Jira.
+``mlc tickets transition`` or ``POST /api/tickets/local/{key}/transition`` instead of Jira.
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
 
+from engine.errors import ValidationError
+
 from .backend import DEFAULT_TERMINAL_STATUSES, Ticket, TicketBackend, TicketRequest
 from .resolution import Resolution, TicketResolver
 from .store import TicketStore
 
 OPEN_STATUS = "Open"
+WORKING_STATUSES = (OPEN_STATUS, "In Progress", "In Review")  # the process keeps waiting
 
 
 class LocalTicketBackend(TicketBackend):
@@ -62,12 +65,31 @@ class LocalTicketBackend(TicketBackend):
 
         The status change is committed first: a reviewer's decision is recorded even when no
         process waits any more (the resolution says ``not_waiting``).
+
+        Raises:
+            ValidationError: ``status`` is none of :meth:`statuses` (the message lists them).
         """
-        ticket = self.store.update_status(key, status, fields, system=self.system)
+        ticket = self.store.update_status(key, self.known_status(status), fields,
+                                          system=self.system)
         resolution = None
         if self.resolver is not None:
             resolution = self.resolver.resolve(self.system, key, ticket.status, ticket.fields)
         return ticket, resolution
+
+    def statuses(self) -> tuple[str, ...]:
+        """Every status a local ticket may take: working ones, then the decisions."""
+        return WORKING_STATUSES + self.terminal_statuses
+
+    def known_status(self, status: str) -> str:
+        """``status`` spelled as the back end spells it (any case is accepted)."""
+        wanted = status.strip().lower()
+        found = next((s for s in self.statuses() if s.lower() == wanted), None)
+        if found is None:
+            raise ValidationError(
+                f"{status!r} is not a status of local tickets: the decisions "
+                f"{', '.join(self.terminal_statuses)} resume the waiting process; "
+                f"{', '.join(WORKING_STATUSES)} keep it waiting")
+        return found
 
     def list_open(self) -> list[Ticket]:
         return [t for t in self.store.list(system=self.system)

@@ -55,10 +55,12 @@ class Resolution:
     status: str
     instance_ids: list[str] = field(default_factory=list)
     system: str | None = None
+    message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"outcome": self.outcome, "system": self.system, "ticket_key": self.ticket_key,
-                "status": self.status, "instance_ids": list(self.instance_ids)}
+                "status": self.status, "instance_ids": list(self.instance_ids),
+                "message": self.message}
 
 
 def resolution_variables(status: str, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -92,10 +94,14 @@ class TicketResolver:
         """
         fields = dict(fields or {})
         if not self.is_terminal(system, status):
-            return Resolution("not_terminal", key, status, system=system)
+            decisions = ", ".join(self.terminal_statuses.get(system, ())) or "none configured"
+            return Resolution("not_terminal", key, status, system=system, message=(
+                f"{status} is not a decision: the process keeps waiting until the ticket "
+                f"reaches one of {decisions}"))
         ticket = self.store.find(key, system)
         if ticket is not None and not self.store.claim_resolution(system, key):
-            return Resolution("already_resolved", key, status, system=system)
+            return Resolution("already_resolved", key, status, system=system,
+                              message=f"{key}'s decision was delivered before")
         ref = ticket_ref(system, key)
         try:
             instance_ids = self._deliver(ticket, ref, key, resolution_variables(status, fields))
@@ -103,13 +109,15 @@ class TicketResolver:
             if ticket is not None:
                 self.store.release_resolution(system, key)
             log.info("ticket %s reached %s but no process waits for it", ref, status)
-            return Resolution("not_waiting", key, status, system=system)
+            return Resolution("not_waiting", key, status, system=system,
+                              message=f"{status} is recorded, but no process waits for {key}")
         except Exception:
             if ticket is not None:
                 self.store.release_resolution(system, key)
             raise
         log.info("ticket %s reached %s: resumed %s", ref, status, instance_ids)
-        return Resolution("resolved", key, status, list(instance_ids or []), system=system)
+        return Resolution("resolved", key, status, list(instance_ids or []), system=system,
+                          message=f"{status} resumed the waiting process")
 
     def _deliver(self, ticket: Ticket | None, ref: str, key: str,
                  variables: dict[str, Any]) -> list[str]:

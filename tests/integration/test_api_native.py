@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 
 from flask import Blueprint
 from engine.db import Database
@@ -170,7 +171,8 @@ def test_signal_resumes_waiting_instance_and_message_moves_it_on(client):
     inst = start_service_flow(client, business_key="bk-7")
     finish_load(client, inst["id"])
     r = client.post("/api/signals", json={"name": "go", "variables": {"x": 1}})
-    assert r.status_code == 200 and r.json == {"started": [], "resumed": [inst["id"]]}
+    assert r.status_code == 200 and r.json == {"started": [], "resumed": [inst["id"]],
+                                        "unheard": False}
     r = client.post("/api/messages", json={"name": "ticket.resolved", "business_key": "bk-7",
                                            "variables": {"status": "Done"}})
     assert r.status_code == 200 and r.json == {"instances": [inst["id"]]}
@@ -178,10 +180,23 @@ def test_signal_resumes_waiting_instance_and_message_moves_it_on(client):
     assert detail["active_activities"] == ["pause"] and detail["variables"]["status"] == "Done"
 
 
+def test_a_signal_nobody_hears_is_answered_unheard_and_logged(client, caplog):
+    caplog.set_level(logging.WARNING, logger="mlc.engine")
+    r = client.post("/api/signals", json={"name": "nosuch"})
+    assert r.status_code == 200
+    assert r.json == {"started": [], "resumed": [], "unheard": True}
+    [warning] = [rec for rec in caplog.records if rec.levelno == logging.WARNING]
+    assert "'nosuch' was not heard" in warning.getMessage()
+    # Camunda's route keeps its contract: 204 and no body
+    camunda = client.post("/engine-rest/signal", json={"name": "nosuch"})
+    assert camunda.status_code == 204 and camunda.data == b""
+    modelop = client.post("/mlc-service/rest/signalResponsive", json={"name": "nosuch"})
+    assert modelop.status_code == 200 and modelop.json == {"started": [], "resumed": []}
+
+
 def test_signal_and_message_errors(client):
     assert client.post("/api/signals", json={"name": ""}).status_code == 400
     assert client.post("/api/signals", json={}).status_code == 400
-    assert client.post("/api/signals", json={"name": "nobody"}).json == {"started": [], "resumed": []}
     r = client.post("/api/messages", json={"name": "ticket.resolved"})
     assert r.status_code == 404 and r.json["error"] == "not_found"
     deploy_files(client, "service_flow.bpmn")
@@ -215,6 +230,30 @@ def test_instances_filter_and_paginate(client):
     assert client.get("/api/process-instances?limit=0").status_code == 400
     assert client.get("/api/process-instances?offset=-1").status_code == 400
     assert client.get("/api/process-instances?limit=ten").status_code == 400
+
+
+def test_pretty_json_and_iso_timestamps_on_request(client):
+    deploy_files(client, "loop.bpmn")
+    compact = client.get("/api/process-definitions")
+    pretty = client.get("/api/process-definitions?pretty=1")
+    assert b"\n" not in compact.data.strip()
+    assert pretty.data.decode() == json.dumps(compact.json, indent=2) + "\n"
+    assert pretty.mimetype == "application/json"
+
+
+def test_instances_carry_the_outcome_and_filter_on_it(client):
+    deploy_files(client, "loop.bpmn")
+    started = [client.post("/api/process-definitions/loop/start", json={"variables": {
+        "limit": 1, "OUTCOME": outcome}}).json for outcome in ("failed", "passed")]
+    listed = client.get("/api/process-instances").json
+    assert {(i["status"], i["outcome"]) for i in listed} == {("completed", "failed"),
+                                                             ("completed", "passed")}
+    failed = client.get("/api/process-instances?outcome=failed").json
+    assert [i["id"] for i in failed] == [started[0]["id"]]
+    by_prefix = client.get(f"/api/process-instances/{started[0]['id'][:8]}")
+    assert by_prefix.status_code == 200 and by_prefix.json["id"] == started[0]["id"]
+    history = client.get(f"/api/process-instances/{started[0]['id'][:8]}/history").json
+    assert history[0]["kind"] == "instance.started"
 
 
 def test_instance_detail_history_and_terminate(client):
@@ -262,6 +301,7 @@ def test_external_tasks_listed(client):
     assert listed[0]["properties"] == {"kind": "review"}
     assert client.get(f"/api/external-tasks?instance_id={inst['id']}").json == listed
     assert client.get(f"/api/external-tasks/{listed[0]['id']}").json["topic"] == "model.get-snapshot"
+    assert client.get(f"/api/external-tasks/{listed[0]['id'][:8]}").json == listed[0]
     assert client.get("/api/external-tasks/nope").status_code == 404
 
 
@@ -294,3 +334,21 @@ def test_unexpected_error_is_json_500_without_traceback(database):
     r = app.test_client().get("/api/boom")
     assert r.status_code == 500 and r.json["error"] == "internal_error"
     assert "secret internals" not in r.get_data(as_text=True)
+
+
+def test_timestamps_anywhere_in_an_answer_are_iso_8601(database):
+    from datetime import datetime, timezone
+
+    from flask import jsonify
+
+    from web import create_app
+    from tests.integration.test_api_helpers import make_runtime
+
+    bp = Blueprint("stamps", __name__)
+
+    @bp.route("/api/stamps")
+    def stamps():
+        return jsonify({"at": datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)})
+
+    app = create_app(make_runtime(database), blueprints=[bp])
+    assert app.test_client().get("/api/stamps").json == {"at": "2026-11-30T08:00:00+00:00"}

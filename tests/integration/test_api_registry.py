@@ -3,6 +3,8 @@ an app built by the real composition root, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from connectors.samples import CLASSIFIER_SOURCE, FEATURES
@@ -91,11 +93,14 @@ def test_snapshots_listed_and_shown(wired_client, model, snapshot):
     assert snapshot["version"] == 1 and snapshot["tags"] == ["run_test", "jira"]
     assert snapshot["expiration_date"] == "2027-06-30T00:00:00+00:00"
     assert snapshot["assets"][0]["role"] == "TEST_DATA"
+    for stamp in (snapshot["created_at"], snapshot["assets"][0]["created_at"]):  # ISO 8601
+        assert datetime.fromisoformat(stamp).tzinfo is not None, stamp
     second = created(wired_client.post("/api/models/churn/snapshots",
                                        json={"source": CLASSIFIER_SOURCE}))
     listed = wired_client.get(f"/api/models/{model['id']}/snapshots").json
     assert [s["version"] for s in listed] == [1, 2] and listed[1]["id"] == second["id"]
     assert wired_client.get(f"/api/snapshots/{snapshot['id']}").json == snapshot
+    assert wired_client.get(f"/api/snapshots/{snapshot['id'][:8]}").json == snapshot  # prefix
 
 
 def test_snapshot_errors(wired_client, model):
@@ -150,12 +155,14 @@ def test_deployed_models_listed_filtered_and_shown(wired_client, deployments, sn
     assert {d["id"] for d in everything} == {batch.id, online.id}
     [only] = wired_client.get("/api/deployed-models?mode=online").json
     assert only["id"] == online.id and only["state"] == "deployed"
+    assert (only["runtime_name"], only["model_name"]) == ("online-dev", "churn")
     assert len(wired_client.get(f"/api/deployed-models?runtime_id={batch.runtime_id}").json) == 1
     assert len(wired_client.get(
         f"/api/deployed-models?snapshot_id={snapshot['id']}&state=deployed").json) == 2
     assert wired_client.get("/api/deployed-models?state=retired").json == []
     assert problem_fields(wired_client.get("/api/deployed-models?mode=streaming")) == ["mode"]
     assert wired_client.get(f"/api/deployed-models/{batch.id}").json["mode"] == "batch"
+    assert wired_client.get(f"/api/deployed-models/{batch.id[:8]}").json["id"] == batch.id
     assert wired_client.get("/api/deployed-models/nope").status_code == 404
 
 

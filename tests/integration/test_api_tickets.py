@@ -65,9 +65,26 @@ def test_transition_records_decision_even_when_no_process_waits(wired_client):
     assert moved.status_code == 200, moved.json
     assert moved.json["ticket"]["status"] == "Done"
     assert moved.json["ticket"]["fields"] == {"Model Id": "m-1", "Expiration Date": "2027-06-30"}
-    assert moved.json["resolution"] == {"outcome": "not_waiting", "system": "local",
-                                        "ticket_key": ticket.key,
-                                        "status": "Done", "instance_ids": []}
+    assert moved.json["resolution"] == {
+        "outcome": "not_waiting", "system": "local", "ticket_key": ticket.key, "status": "Done",
+        "instance_ids": [], "message": f"Done is recorded, but no process waits for {ticket.key}"}
+
+
+def test_a_status_that_is_no_decision_is_explained_and_an_unknown_one_refused(wired_client):
+    ticket = open_ticket(wired_client)
+    url = f"/api/tickets/local/{ticket.key}/transition"
+    refused = wired_client.post(url, json={"status": "Approved"})
+    assert refused.status_code == 400
+    assert refused.json["message"] == (
+        "'Approved' is not a status of local tickets: the decisions Done, Rejected resume the "
+        "waiting process; Open, In Progress, In Review keep it waiting")
+    assert wired_client.get(f"/api/tickets/local/{ticket.key}").json["status"] == "Open"
+    working = wired_client.post(url, json={"status": "in review"})
+    assert working.status_code == 200 and working.json["ticket"]["status"] == "In Review"
+    assert working.json["resolution"]["outcome"] == "not_terminal"
+    assert working.json["resolution"]["message"] == (
+        "In Review is not a decision: the process keeps waiting until the ticket reaches one "
+        "of Done, Rejected")
 
 
 def test_transition_errors(wired_client):
@@ -175,3 +192,6 @@ def test_ticket_routes_are_in_the_openapi_document(wired_client):
         assert path in paths, path
     schema = wired_client.get("/api/openapi.json").json["components"]["schemas"]
     assert schema["TransitionRequest"]["required"] == ["status"]
+    status_doc = schema["TransitionRequest"]["properties"]["status"]["description"]
+    assert "Open, In Progress, In Review" in status_doc and "Done, Rejected" in status_doc
+    assert "Resolved, Closed, Canceled" in status_doc

@@ -93,6 +93,7 @@ def test_condition_met_builds_deploys_and_tells_slack(setup, tmp_path):
     build = rt.automations.build(v["BUILD_ID"])
     assert build["status"] == "deployed" and build["deployment"]["number_of_pods"] == 2
     assert len(build["git_commit"]) == 40
+    assert rt.automations.build(v["BUILD_ID"][:8]) == build  # a prefix names it too
     [slack] = state.requests
     assert slack.path == SLACK_PATH and "succeeded" in slack.json["text"]
     grid = [f["text"] for f in slack.json["blocks"][1]["fields"]]

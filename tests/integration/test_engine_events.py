@@ -36,7 +36,7 @@ def test_signal_starts_definitions_and_resumes_only_waiting_instances(harness):
     go = harness.engine.signal("go", {"x": 1})
     assert sorted(go["resumed"]) == sorted(waiting) and go["started"] == []
     assert all(harness.status(i) == "completed" for i in waiting)
-    assert harness.engine.signal("go") == {"started": [], "resumed": []}
+    assert harness.engine.signal("go") == {"started": [], "resumed": [], "unheard": True}
     assert harness.engine.signal("mlc.run")["resumed"] == []  # started instances do not wait on it
 
 

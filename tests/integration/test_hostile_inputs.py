@@ -104,6 +104,7 @@ def test_metric_sql_that_is_not_one_select_over_the_views_is_refused(server):
 def test_the_server_is_healthy_and_working_after_the_corpus(server):
     assert requests.get(server.base + "/healthz", timeout=30).status_code == 200
     r = requests.post(server.base + "/api/signals", json={"name": "still.alive"}, timeout=30)
-    assert r.status_code == 200 and r.json() == {"started": [], "resumed": []}
+    assert r.status_code == 200 and r.json() == {"started": [], "resumed": [],
+                                                "unheard": True}
     log = server.output()
     assert "Traceback" not in log and not re.search(r" 5\d\d [\d.]+ms", log)

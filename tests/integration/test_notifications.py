@@ -89,7 +89,7 @@ def test_custom_get_webhook_puts_fields_in_the_query_string(receiver, feed):
     query = request.query
     assert query["token"] == "query-secret"  # the user's own query is kept
     assert query["model_id"] == "m-42" and query["status"] == "success"
-    assert query["automation"] == "build_and_deploy" and query["process"] == "build_and_deploy"
+    assert "automation" not in query and query["process"] == "build_and_deploy"
     assert query["build_id"] == "b-9" and query["instance_id"] == "inst-3"
     assert query["env"] == "prod" and query["execution_date"].endswith("+00:00")
     [stored] = feed.list()
@@ -109,8 +109,8 @@ def test_custom_post_webhook_sends_json_body_and_headers(receiver, feed, caplog)
     assert request.headers["Authorization"] == "Bearer header-secret"
     body = request.json
     assert body["model_id"] == "m-42" and body["team"] == "risk" and body["status"] == "success"
-    assert set(body) >= {"execution_date", "model_id", "automation", "process", "status",
-                         "build_id", "instance_id", "message"}
+    assert set(body) >= {"execution_date", "model_id", "process", "status", "build_id",
+                         "instance_id", "message"}
     stored = feed.list()[0].to_dict()
     assert "header-secret" not in repr(stored) + repr(result) + caplog.text
 
@@ -152,3 +152,17 @@ def test_bad_inputs_are_refused(feed):
         send(task_context("notify.send", properties={"channel": "webhook"}))
     with pytest.raises(ConfigurationError, match="MLC_SLACK_WEBHOOK"):
         send(task_context("notify.send", properties={"channel": "slack"}))
+
+
+def test_a_back_test_notification_has_no_automation_or_build_fields(receiver, feed):
+    url, state = receiver
+    send = make_send_notification_handler(feed, timeout=5)
+    send(task_context("notify.send", {"MODEL_ID": "m-42", "WEBHOOK_URL": url + "/hook"},
+                      properties={"channel": "webhook"}, process_key="run_back_test",
+                      instance_id="inst-4"))
+    [request] = state.requests
+    assert "automation" not in request.json and "build_id" not in request.json
+    assert request.json["process"] == "run_back_test" and request.json["instance_id"] == "inst-4"
+    assert request.json["message"] == "run_back_test finished with status success for model m-42"
+    [stored] = feed.list()
+    assert "automation" not in stored.data and "build_id" not in stored.data

@@ -43,6 +43,26 @@ def test_back_test_jira_passes_on_test_data_and_notifies(mlc):
     assert note.status == "success" and "passed" in note.text and snap.id in note.text
 
 
+def test_back_test_by_model_tests_the_deployed_snapshot_not_a_newer_unapproved_one(mlc):
+    deployed = deployed_snapshot(mlc)
+    newer, deploy = mlc.snapshot(tags=[], stage="PROD")  # no PROD runtime: never deployed
+    assert mlc.refresh(deploy)["variables"]["OUTCOME"] == "failed"
+    [by_model] = mlc.signal(JIRA, {"MODEL_ID": mlc.sample.model_id})
+    assert by_model["variables"]["SNAPSHOT_ID"] == deployed.id
+    assert by_model["variables"]["SNAPSHOT_CHOSEN_BY"] == "deployed"
+    [by_id] = mlc.signal(JIRA, {"MODEL_ID": mlc.sample.model_id, "SNAPSHOT_ID": newer.id})
+    assert by_id["variables"]["SNAPSHOT_ID"] == newer.id
+    assert by_id["variables"]["SNAPSHOT_CHOSEN_BY"] == "SNAPSHOT_ID"
+
+
+def test_back_test_of_a_model_never_deployed_tests_its_newest_snapshot(mlc):
+    _first, _ = mlc.snapshot(tags=[], stage="PROD")
+    newest, _ = mlc.snapshot(tags=[], stage="UAT")
+    [instance] = mlc.signal(JIRA, {"MODEL_ID": mlc.sample.model_id})
+    assert instance["variables"]["SNAPSHOT_ID"] == newest.id
+    assert instance["variables"]["SNAPSHOT_CHOSEN_BY"] == "newest, none deployed"
+
+
 def test_back_test_servicenow_fails_criteria_and_opens_ticket_with_results(mlc):
     deployed_snapshot(mlc)
     drifted = shuffled_labels(mlc)
@@ -56,7 +76,7 @@ def test_back_test_servicenow_fails_criteria_and_opens_ticket_with_results(mlc):
     ticket = mlc.ticket(variables["FAILURE_TICKET"])
     assert ticket.kind == "test_failure" and ticket.system == "local"
     assert "Meant for servicenow" in ticket.description
-    assert "roc_auc" in ticket.description and "below the DEV thresholds" in ticket.description
+    assert "roc_auc" in ticket.description and "below the DEV/SIT thresholds" in ticket.description
     assert json.loads(output.read_text())["metrics"]["roc_auc"] < 0.6
 
 

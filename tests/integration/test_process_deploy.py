@@ -126,7 +126,7 @@ def test_dmn_criteria_failure_opens_rejection_ticket(mlc):
     assert instance["status"] == "completed" and variables["OUTCOME_REASON"] == "DMN criteria"
     ticket = mlc.ticket(variables["REJECTION_TICKET"])
     assert ticket.kind == "rejection" and "DMN criteria" in ticket.description
-    assert "below the DEV thresholds" in ticket.description
+    assert "below the DEV/SIT thresholds" in ticket.description
 
 
 def test_review_rejected_opens_rejection_ticket(mlc):

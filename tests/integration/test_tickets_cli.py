@@ -53,7 +53,8 @@ def test_list_show_and_transition_resume_the_process(obj):
     answer = json.loads(moved.output)
     assert answer["ticket"]["status"] == "Done"
     assert answer["resolution"] == {"outcome": "resolved", "system": "local", "ticket_key": "MLC-1",
-                                    "status": "Done", "instance_ids": ["i-1"]}
+                                    "status": "Done", "instance_ids": ["i-1"],
+                                    "message": "Done resumed the waiting process"}
     assert obj.engine.calls[0]["variables"]["EXPIRATION_DATE"] == "2027-06-30"
 
     assert json.loads(run(tickets, obj, "list", "--json").output) == []

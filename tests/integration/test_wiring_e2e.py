@@ -79,7 +79,8 @@ def test_local_ticket_transition_over_rest_resumes_the_instance(wired_apps):
     decided = ok(client.post(f"/api/tickets/{key}/transition", json={
         "status": "Done", "fields": {"Expiration Date": "2027-06-30"}}))
     assert decided["resolution"] == {"outcome": "resolved", "system": "local", "ticket_key": key,
-                                     "status": "Done", "instance_ids": [instance_id]}
+                                     "status": "Done", "instance_ids": [instance_id],
+                                     "message": "Done resumed the waiting process"}
     done = instance(client, instance_id)
     assert done["status"] == "completed"
     assert done["variables"]["TICKET_STATUS"] == "Done"

@@ -77,11 +77,13 @@ def test_missing_deploy_path_is_one_line():
 
 
 @pytest.mark.parametrize("args", [("start",), ("instances", "--status", "sleeping"),
-                                  ("instances", "--limit", "many"), ("nosuchcommand",)])
-def test_click_usage_errors_exit_2(args):
+                                  ("instances", "--limit", "many"), ("nosuchcommand",),
+                                  ("models", "register"), ("--bogus", "instances")])
+def test_click_usage_errors_exit_2_in_one_line(args):
     result, output = _run(*args)
     assert result.exit_code == 2
-    assert "Error:" in output and "Traceback" not in output
+    assert output.startswith("error: ") and output.count("\n") == 1, output
+    assert "--help)" in output and "Traceback" not in output
 
 
 def test_a_refused_deployment_names_each_problem_once(tmp_path):

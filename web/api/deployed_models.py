@@ -35,16 +35,25 @@ def list_deployed_models(query: DeploymentQuery):
     found = service("registry").list_deployments(model_id=query.model_id,
                                                  runtime_id=query.runtime_id,
                                                  state=query.state)
-    return jsonify([d.to_dict() for d in found
-                    if (query.mode is None or d.mode == query.mode)
-                    and (query.snapshot_id is None or d.snapshot_id == query.snapshot_id)])
+    return jsonify(_named([d for d in found
+                           if (query.mode is None or d.mode == query.mode)
+                           and (query.snapshot_id is None or d.snapshot_id == query.snapshot_id)]))
 
 
 @operation(bp, "/deployed-models/<deployment_id>", responses={200: "the deployment",
                                                               404: "unknown"})
 def get_deployed_model(deployment_id: str):
-    """One deployment."""
-    return jsonify(service("registry").get_deployment(deployment_id).to_dict())
+    """One deployment (by id or a unique prefix of it)."""
+    return jsonify(_named([service("registry").get_deployment(deployment_id)])[0])
+
+
+def _named(deployments: list[Any]) -> list[dict[str, Any]]:
+    """Deployments with the model's and the runtime's names beside their ids."""
+    registry = service("registry")
+    models = {m.id: m.name for m in registry.list_models()} if deployments else {}
+    runtimes = {r.id: r.name for r in registry.list_runtimes()} if deployments else {}
+    return [{**d.to_dict(), "model_name": models.get(d.model_id),
+             "runtime_name": runtimes.get(d.runtime_id)} for d in deployments]
 
 
 @operation(bp, "/deployed-models/<deployment_id>/predict", "POST", body=PredictRequest,

@@ -7,7 +7,9 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from ..context import tasks
+from engine.ids import external_task_id
+
+from ..context import engine, tasks
 from ..openapi import operation
 from ..schemas import ExternalTaskQuery
 
@@ -30,5 +32,5 @@ def list_tasks(query: ExternalTaskQuery):
 
 @operation(bp, "/external-tasks/<task_id>")
 def get_task(task_id: str):
-    """One external task."""
-    return jsonify(describe(tasks().get(task_id)))
+    """One external task (a unique prefix of its id will do)."""
+    return jsonify(describe(tasks().get(external_task_id(engine().db, task_id))))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
+from engine.ids import incident_id as full_id
+
 from ..context import engine, tasks
 from ..openapi import operation
 from ..schemas import IncidentQuery
@@ -20,5 +22,5 @@ def list_incidents(query: IncidentQuery):
 @operation(bp, "/incidents/<incident_id>/retry", "POST",
            responses={200: "retried; the instance", 404: "unknown", 409: "not open"})
 def retry(incident_id: str):
-    """Give the failed step one more attempt."""
-    return jsonify(tasks().retry_incident(incident_id))
+    """Give the failed step one more attempt (incident by id or a unique prefix of it)."""
+    return jsonify(tasks().retry_incident(full_id(engine().db, incident_id)))

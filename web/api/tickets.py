@@ -32,9 +32,16 @@ class TicketQuery(Query):
     limit: int = Field(default=100, ge=1, le=500)
 
 
+STATUSES_DOC = (
+    "local tickets: Open, In Progress, In Review (the process keeps waiting) or Done, "
+    "Rejected (decisions: they resume it); any other status is refused with 400. Jira: a "
+    "status or transition name of the issue's workflow (400 lists the possible ones). "
+    "ServiceNow: New, In Progress, On Hold, or the decisions Resolved, Closed, Canceled.")
+
+
 class TransitionRequest(Body):
     status: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00]*$",
-                        description="e.g. Done or Rejected (a decision) or In Review")
+                        description=STATUSES_DOC)
     fields: dict[str, Any] = Field(default_factory=dict,
                                    description='e.g. {"Expiration Date": "2027-06-30"}')
 
@@ -84,11 +91,20 @@ def get_ticket(system: str, key: str):
     return _ticket(key, system)
 
 
+TRANSITIONED = ("moved; resolution.outcome says whether a process resumed (resolved, "
+                "not_terminal, already_resolved, not_waiting) and resolution.message says it "
+                "in words")
+NOT_A_STATUS = "not a status of the ticket's system (the message lists them)"
+
+
 @operation(bp, "/tickets/<system>/<key>/transition", "POST", body=TransitionRequest,
-           responses={200: "moved; resolution says whether a process resumed",
+           responses={200: TRANSITIONED, 400: NOT_A_STATUS,
                       404: "unknown ticket", 502: "Jira / ServiceNow unreachable"})
 def transition(system: str, key: str, body: TransitionRequest):
-    """Move a ticket; a decision (Done, Rejected...) sends ``ticket.resolved`` to its process."""
+    """Move a ticket; a decision (Done, Rejected...) sends ``ticket.resolved`` to its process.
+
+    The statuses each system takes are in the body's ``status`` description (STATUSES_DOC).
+    """
     return _transition(key, body, system)
 
 
@@ -100,7 +116,7 @@ def get_ticket_by_key(key: str):
 
 
 @operation(bp, "/tickets/<key>/transition", "POST", body=TransitionRequest,
-           responses={200: "moved; resolution says whether a process resumed",
+           responses={200: TRANSITIONED, 400: NOT_A_STATUS,
                       404: "unknown ticket", 409: "the key exists on several systems",
                       502: "Jira / ServiceNow unreachable"})
 def transition_by_key(key: str, body: TransitionRequest):

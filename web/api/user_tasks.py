@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
+from engine.ids import user_task_id
+
 from ..context import runtime
 from ..openapi import operation
 from ..schemas import ClaimRequest, CompleteUserTaskRequest, UserTaskQuery
@@ -13,6 +15,11 @@ bp = Blueprint("user_tasks", __name__, url_prefix="/api")
 
 def user_tasks():
     return runtime().user_tasks
+
+
+def full_id(task_id: str) -> str:
+    """The task's id from a unique prefix of it (as tables show ids cut short)."""
+    return user_task_id(runtime().engine.db, task_id)
 
 
 @operation(bp, "/user-tasks", query=UserTaskQuery)
@@ -27,19 +34,19 @@ def list_tasks(query: UserTaskQuery):
 @operation(bp, "/user-tasks/<task_id>")
 def get_task(task_id: str):
     """One user task with its form."""
-    return jsonify(user_tasks().get(task_id))
+    return jsonify(user_tasks().get(full_id(task_id)))
 
 
 @operation(bp, "/user-tasks/<task_id>/claim", "POST", body=ClaimRequest,
            responses={200: "claimed", 409: "assigned to someone else"})
 def claim(task_id: str, body: ClaimRequest):
     """Assign the task to ``user`` (null unclaims it)."""
-    return jsonify(user_tasks().claim(task_id, body.user))
+    return jsonify(user_tasks().claim(full_id(task_id), body.user))
 
 
 @operation(bp, "/user-tasks/<task_id>/complete", "POST", body=CompleteUserTaskRequest,
            responses={204: "completed", 409: "assigned to someone else"})
 def complete(task_id: str, body: CompleteUserTaskRequest):
     """Complete the task with variables; the process moves on."""
-    user_tasks().complete(task_id, body.variables, body.user)
+    user_tasks().complete(full_id(task_id), body.variables, body.user)
     return "", 204
