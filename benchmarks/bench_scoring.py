@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _direct(inputs: list[Path], out_dir: Path) -> float:
     from connectors.jobs.formats import read_frame, write_frame
-    from connectors.jobs.runner import _as_frame
+    from connectors.jobs.model_side.mlc_frames import as_frame as _as_frame
     from connectors.samples import CLASSIFIER_DIR
 
     spec = importlib.util.spec_from_file_location("bench_model", CLASSIFIER_DIR / "model.py")

@@ -473,6 +473,7 @@ def _mount_optional() -> None:
                          ("connectors.registry.cli", "snapshots"),
                          ("connectors.registry.cli", "runtimes"),
                          ("connectors.jobs.cli", "jobs"),
+                         ("connectors.packages.cli", "artifacts"),
                          ("connectors.automations.cli", "automations")):
         try:
             command = getattr(importlib.import_module(module), attr)

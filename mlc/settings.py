@@ -39,6 +39,12 @@ class Settings:
     ticket_poll_interval: float = 60.0
     # Importable modules whose ``register_handlers(handlers)`` adds in-process topic handlers
     handler_modules: list[str] = field(default_factory=list)
+    # Model packages: where per-model environments are cached, how they are built, how long
+    # a build may take; where uploaded artifacts are stored (a folder or s3://bucket/prefix).
+    model_envs: str = "var/model-envs"
+    model_env_installer: str = "auto"
+    model_env_timeout: float = 900.0
+    artifact_store: str = "var/artifact-store"
     # The budget of every FEEL / JUEL evaluation (engine.budget): steps, items, seconds.
     eval_max_steps: int = 1_000_000
     eval_max_items: int = 1_000_000
@@ -72,16 +78,21 @@ class Settings:
                                          if m.strip()]
         if isinstance(values.get("allow_scripts"), str):
             values["allow_scripts"] = values["allow_scripts"].strip().lower() in ("1", "true", "yes")
-        if isinstance(values.get("ticket_poll_interval"), str):
-            try:
-                values["ticket_poll_interval"] = float(values["ticket_poll_interval"])
-            except ValueError as exc:
-                raise ConfigurationError("MLC_TICKET_POLL_INTERVAL must be a number of seconds") from exc
+        for name in ("ticket_poll_interval", "model_env_timeout"):
+            if isinstance(values.get(name), str):
+                try:
+                    values[name] = float(values[name])
+                except ValueError as exc:
+                    raise ConfigurationError(
+                        f"MLC_{name.upper()} must be a number of seconds") from exc
         for name, kind in (("eval_max_steps", int), ("eval_max_items", int),
                            ("eval_max_seconds", float)):
             values[name] = _positive(values.get(name, getattr(cls, name)), kind,
                                      "MLC_" + name.upper())
         settings = cls(**values)
+        if settings.model_env_installer not in ("auto", "uv", "pip"):
+            raise ConfigurationError("MLC_MODEL_ENV_INSTALLER must be auto, uv or pip, not "
+                                     f"{settings.model_env_installer!r}")
         if settings.tickets not in ("local", "jira", "servicenow"):
             raise ConfigurationError(
                 f"MLC_TICKETS must be local, jira or servicenow, not {settings.tickets!r}")

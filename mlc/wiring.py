@@ -31,6 +31,7 @@ NOTIFICATIONS = "notifications"  # connectors.notifications.NotificationFeed
 REGISTRY = "registry"            # connectors.registry.SqlModelRegistry
 JOBS = "jobs"                    # connectors.jobs.JobService
 PREDICTOR = "predictor"          # connectors.serving.OnlinePredictor
+ARTIFACTS = "artifacts"          # connectors.packages.artifacts.ArtifactService
 
 
 @dataclass
@@ -49,9 +50,10 @@ class Runtime:
         return UserTaskService(self.engine)
 
     def close(self) -> None:
-        jobs = self.services.get(JOBS)
-        if jobs is not None:
-            jobs.close()  # ends model processes, if any were started
+        for name in (JOBS, PREDICTOR):
+            service = self.services.get(name)
+            if service is not None:
+                service.close()  # ends model processes, if any were started
         self.db.dispose()
 
 
@@ -142,7 +144,10 @@ def _wire_models(runtime: Runtime, job_spares: int) -> None:
     registry = SqlModelRegistry(runtime.db, signals=runtime.engine)
     jobs = JobService.from_settings(runtime.db, runtime.settings, registry=registry,
                                     spares=job_spares)
+    artifacts = jobs.artifacts
     register_model_handlers(runtime.handlers, registry, jobs)
     runtime.services[REGISTRY] = registry
     runtime.services[JOBS] = jobs
-    runtime.services[PREDICTOR] = OnlinePredictor(registry)
+    runtime.services[ARTIFACTS] = artifacts
+    runtime.services[PREDICTOR] = OnlinePredictor(registry, environments=jobs.environments,
+                                                  artifacts=artifacts)

@@ -28,7 +28,8 @@ RETRY_AFTER_SECONDS = 5  # what a 503 for an unavailable database asks clients t
 CORE_BLUEPRINTS = [
     "web.api.system", "web.api.deployments", "web.api.definitions", "web.api.instances",
     "web.api.events", "web.api.incidents", "web.api.external_tasks", "web.api.decisions",
-    "web.api.models", "web.api.runtimes", "web.api.deployed_models", "web.api.jobs",
+    "web.api.models", "web.api.artifacts", "web.api.runtimes", "web.api.deployed_models",
+    "web.api.predictions", "web.api.jobs",
     "web.api.tickets", "web.api.notifications", "web.api.webhooks", "web.api.automations",
     "web.api.user_tasks", "web.api.nodes",
     "web.engine_rest.meta", "web.engine_rest.deployment", "web.engine_rest.process",

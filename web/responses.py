@@ -7,11 +7,12 @@ real answers validate against them, so the document cannot drift from what is se
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.registry import JobRecord, ModelRecord, RuntimeRecord, SnapshotRecord
+from connectors.registry import (ArtifactRecord, JobRecord, ModelRecord, RuntimeRecord,
+                                 SnapshotRecord)
 
 JSON = Any
 Timestamp = Optional[str]
@@ -126,6 +127,7 @@ class DecisionOut(Schema):
 
 
 class PredictionsOut(Schema):
+    status: Literal["ok"]
     deployed_model_id: str
     predictions: list[JSON]
 
@@ -181,6 +183,8 @@ class DeployedModelOut(Schema):
     state: str
     deployed_at: Timestamp
     retired_at: Timestamp
+    artifact_id: Optional[str] = Field(default=None,
+                                       description="the uploaded artifact it runs with")
 
 
 class TransitionOut(Schema):
@@ -444,6 +448,10 @@ RESPONSES: dict[tuple[str, str], Any] = {
     ("get", "/api/models/{model_id}/snapshots"): list[SnapshotRecord],
     ("post", "/api/models/{model_id}/snapshots"): SnapshotRecord,
     ("get", "/api/snapshots/{snapshot_id}"): SnapshotRecord,
+    ("get", "/api/models/{model_id}/artifacts"): list[ArtifactRecord],
+    ("post", "/api/models/{model_id}/artifacts"): ArtifactRecord,
+    ("post", "/api/models/{model_id}/artifacts/promote"): ArtifactRecord,
+    ("get", "/api/models/{model_id}/artifacts/{env}/{version}"): ArtifactRecord,
     ("get", "/api/runtimes"): list[RuntimeRecord],
     ("post", "/api/runtimes"): RuntimeRecord,
     ("get", "/api/runtimes/{runtime_id}"): RuntimeRecord,

@@ -1,7 +1,7 @@
 """A build: clone the git source at the branch, find the model code, train it in a model
-subprocess (the model code contract of :mod:`connectors.jobs.runner`) with the automation's
-env vars and secret in that child's environment only, then test it on the labelled test file
-and log the metrics.
+subprocess (the model code contract of :mod:`connectors.jobs.model_side.mlc_runner`) with the
+automation's env vars and secret in that child's environment only, then test it on the
+labelled test file and log the metrics.
 
 The access token never reaches a command line, a process variable, history or a log: git
 gets it through ``GIT_CONFIG_*`` environment variables (an ``http.extraHeader``), and every

@@ -22,6 +22,7 @@ from typing import Any, Optional
 from engine.errors import MlcError
 
 _PROJECT_ROOT = str(Path(__file__).resolve().parent.parent.parent)
+RUNNER = str(Path(__file__).resolve().parent / "model_side" / "mlc_runner.py")
 
 
 # MLC_* settings the model subprocess needs itself (where git checkouts are cached).
@@ -29,9 +30,17 @@ _MODEL_VISIBLE_SETTINGS = frozenset({"MLC_MODEL_CACHE"})
 
 
 class ModelProcessError(MlcError):
-    """The model's code failed, crashed its process, or ran past a time limit."""
+    """The model's code failed, crashed its process, or ran past a time limit.
+
+    ``error_type`` names the exception the model raised (``ValueError``...); None when the
+    process died or ran out of time instead.
+    """
 
     code = "job_failed"
+
+    def __init__(self, message: str, error_type: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.error_type = error_type
 
 
 class TimeLimitExceeded(ModelProcessError):
@@ -39,24 +48,36 @@ class TimeLimitExceeded(ModelProcessError):
 
 
 class ModelProcess:
-    """One ``python -m connectors.jobs.runner`` child, in its own process group."""
+    """One ``model_side/mlc_runner.py`` child, in its own process group.
+
+    Args:
+        python: the interpreter: the engine's own, or a model environment's.
+        extra_env: variables only this child sees (an automation build's env_vars/secret).
+        isolated: ``python`` is a model environment's: the child sees neither the engine's
+            packages (no project root on ``PYTHONPATH``) nor the user's site-packages.
+    """
 
     def __init__(self, python: str = sys.executable,
-                 extra_env: Optional[dict[str, str]] = None) -> None:
-        # extra_env: variables only this child sees (an automation build's env_vars/secret).
+                 extra_env: Optional[dict[str, str]] = None, *, isolated: bool = False) -> None:
         # The engine's own configuration (MLC_*: API token, Jira/ServiceNow credentials, the
         # database URL, the automation secret store) is never handed to model code.
         env = {**{k: v for k, v in os.environ.items()
                   if not k.startswith("MLC_") or k in _MODEL_VISIBLE_SETTINGS},
                **(extra_env or {})}
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (_PROJECT_ROOT, env.get("PYTHONPATH")) if p)
+        if isolated:
+            env.pop("PYTHONPATH", None)
+            env.pop("VIRTUAL_ENV", None)
+            env["PYTHONNOUSERSITE"] = "1"
+        else:
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (_PROJECT_ROOT, env.get("PYTHONPATH")) if p)
         env.setdefault("PYTHONUNBUFFERED", "1")
+        self.python, self.isolated = python, isolated
         self._boot_log = tempfile.NamedTemporaryFile(prefix="mlc-runner-", suffix=".log",
                                                      delete=False)
         # start_new_session: killing the group also kills anything the model spawned.
         self._popen = subprocess.Popen(
-            [python, "-m", "connectors.jobs.runner"], stdin=subprocess.PIPE,
+            [python, RUNNER], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._boot_log, env=env, text=True, bufsize=1,
             start_new_session=True)
         self._answers: "queue.Queue[Optional[dict]]" = queue.Queue()
@@ -103,7 +124,8 @@ class ModelProcess:
             self._ready = True
         answer = self._wait(timeout, what)
         if not answer.get("ok"):
-            raise ModelProcessError(f"{what}: {answer.get('error', 'model error')}")
+            raise ModelProcessError(f"{what}: {answer.get('error', 'model error')}",
+                                    answer.get("error_type") or "Exception")
         return answer
 
     def wait_ready(self, timeout: Optional[float] = None) -> None:
@@ -170,8 +192,14 @@ class ProcessPool:
         self._closed = False
         self._refill()
 
-    def acquire(self, count: int) -> list[ModelProcess]:
-        """``count`` processes for one job; hand them back with :meth:`release`."""
+    def acquire(self, count: int, python: Optional[str] = None) -> list[ModelProcess]:
+        """``count`` processes for one job; hand them back with :meth:`release`.
+
+        ``python`` names a model environment's interpreter: its processes are started fresh
+        and isolated (the spares run the engine's own Python).
+        """
+        if python is not None and python != self.python:
+            return [ModelProcess(python, isolated=True) for _ in range(count)]
         with self._lock:
             taken, self._idle = self._idle[:count], self._idle[count:]
         return taken + [ModelProcess(self.python) for _ in range(count - len(taken))]

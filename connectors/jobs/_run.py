@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from connectors.packages import ModelEnvironment, ModelEnvironments
 from connectors.registry import (JobCancelled, JobRecord, JobStore, LeaseKeeper, ModelRecord,
                                  ModelRegistry, SnapshotRecord)
 from engine.errors import MlcError
@@ -65,6 +66,10 @@ class JobRun:
     pool: ProcessPool
     deadline: Deadline
     model_cache: Optional[Path] = None
+    environments: Optional[ModelEnvironments] = None
+    environment: Optional[ModelEnvironment] = None  # the model's own, once resolved
+    # An uploaded artifact the job runs with instead of the snapshot's: (id, its local folder)
+    artifact: Optional[tuple[str, Callable[[], str]]] = None
     _processes: list[ModelProcess] = field(default_factory=list)
     _stoppers: list[Callable[[], None]] = field(default_factory=list)
     _lease: Optional[LeaseKeeper] = None
@@ -80,12 +85,17 @@ class JobRun:
 
     @property
     def artifact_dir(self) -> Optional[str]:
+        if self.artifact is not None:
+            return self.artifact[1]()
         asset = self.snapshot.asset("ARTIFACT")
         return asset.uri if asset else None
 
     @property
     def build(self) -> str:
-        """Which build of the snapshot runs: its newest artifact, or the bare source."""
+        """Which build of the snapshot runs: the uploaded artifact named, else its newest
+        trained artifact, or the bare source."""
+        if self.artifact is not None:
+            return self.artifact[0]
         asset = self.snapshot.asset("ARTIFACT")
         return asset.id if asset else "source"
 
@@ -106,10 +116,29 @@ class JobRun:
         an executor uses it to cancel work that runs elsewhere."""
         self._stoppers.append(stopper)
 
+    def log_line(self, line: str) -> None:
+        """Append a line of the engine's own to the job's log (environment builds)."""
+        with open(self.log_path, "a") as fh:
+            fh.write(line + "\n")
+
+    def model_dir(self) -> Path:
+        return resolve_model_dir(self.snapshot.source, self.model_cache)
+
+    def model_python(self, model_dir: Path) -> Optional[str]:
+        """The interpreter of the model's own environment (built or reused now, its progress
+        in the job's log), or None when the model runs in the engine's environment."""
+        if self.environments is None:
+            return None
+        if self.environment is None:
+            self.environment = self.environments.for_model(
+                model_dir, log=self.log_line, timeout=self.deadline.limit())
+        return str(self.environment.python) if self.environment else None
+
     def loaded_processes(self, count: int, artifact_dir: Optional[str]) -> list[ModelProcess]:
-        """``count`` model processes with the snapshot's model loaded (``init`` called once)."""
-        model_dir = resolve_model_dir(self.snapshot.source, self.model_cache)
-        processes = self.pool.acquire(count)
+        """``count`` model processes with the snapshot's model loaded (``init`` called once),
+        running in the model's environment."""
+        model_dir = self.model_dir()
+        processes = self.pool.acquire(count, python=self.model_python(model_dir))
         self._processes.extend(processes)
         request = {"op": "load", "model_dir": str(model_dir), "artifact_dir": artifact_dir,
                    "log": str(self.log_path),
@@ -172,8 +201,9 @@ def await_prior_attempt(store: JobStore, prior: JobRecord,
 
 def run_job(store: JobStore, registry: ModelRegistry, pool: ProcessPool, *, job_type: str,
             snapshot_id: str, inputs: dict[str, Any], body: Body, job_timeout: float = 0,
-            idempotency_key: Optional[str] = None,
-            model_cache: Optional[Path] = None) -> JobRecord:
+            idempotency_key: Optional[str] = None, model_cache: Optional[Path] = None,
+            environments: Optional[ModelEnvironments] = None,
+            artifact: Optional[tuple[str, Callable[[], str]]] = None) -> JobRecord:
     """Create the job row, run ``body`` and record the outcome; never raises for job failures.
 
     ``body`` returns ``(outputs, metrics)``. A retry of the same task (same idempotency key)
@@ -199,7 +229,7 @@ def run_job(store: JobStore, registry: ModelRegistry, pool: ProcessPool, *, job_
     with tempfile.TemporaryDirectory(prefix=f"mlc-job-{job.id[:8]}-") as scratch:
         run = JobRun(job=job, snapshot=snapshot, model=model, scratch=Path(scratch),
                      store=store, pool=pool, deadline=Deadline(job_timeout),
-                     model_cache=model_cache)
+                     model_cache=model_cache, environments=environments, artifact=artifact)
         run.log_path.touch()
         try:
             outputs, metrics = body(run)
@@ -213,7 +243,18 @@ def run_job(store: JobStore, registry: ModelRegistry, pool: ProcessPool, *, job_
             else:
                 log.exception("job %s failed unexpectedly", job.id)
                 reason = f"{type(exc).__name__}: {exc}"
-            return store.finish(job.id, succeeded=False, reason=reason, log_tail=run.log_tail())
+            return store.finish(job.id, succeeded=False, reason=reason,
+                                outputs=_with_environment(store, run, None),
+                                log_tail=run.log_tail())
         run.close()
-        return store.finish(job.id, succeeded=True, outputs=outputs, metrics=metrics,
-                            log_tail=run.log_tail())
+        return store.finish(job.id, succeeded=True, outputs=_with_environment(store, run, outputs),
+                            metrics=metrics, log_tail=run.log_tail())
+
+
+def _with_environment(store: JobStore, run: JobRun,
+                      outputs: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
+    """The job's outputs plus the model environment it ran in (None: leave them as stored)."""
+    if run.environment is None:
+        return outputs
+    base = outputs if outputs is not None else store.get(run.job.id).outputs
+    return {**base, "environment": run.environment.describe()}

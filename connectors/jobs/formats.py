@@ -1,7 +1,7 @@
 """Reading and writing data frames as CSV, Parquet or Feather, chosen by name or extension.
 
-Used both in the engine process (labels for metrics) and in the model subprocess (scoring), so
-it imports only pandas/pyarrow.
+The engine's side (labels for metrics, planning outputs); the model subprocess reads and writes
+with :mod:`connectors.jobs.model_side.mlc_frames`, which these functions share.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Optional
 
 from engine.errors import ValidationError
+
+from .model_side import mlc_frames as model_frames
 
 FORMATS = ("csv", "parquet", "feather")
 EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".feather": "feather",
@@ -39,32 +41,16 @@ def output_name(input_name: str, output_format: str) -> str:
     return os.path.splitext(input_name)[0] + CANONICAL_EXTENSION[output_format]
 
 
-def read_frame(path: str | Path, fmt: str):
-    import pandas as pd
+def _known(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValidationError(f"unknown format {fmt!r}")
+    return fmt
 
-    if fmt == "csv":
-        return pd.read_csv(path)
-    if fmt == "parquet":
-        return pd.read_parquet(path)
-    if fmt == "feather":
-        return pd.read_feather(path)
-    raise ValidationError(f"unknown format {fmt!r}")
+
+def read_frame(path: str | Path, fmt: str):
+    return model_frames.read_frame(path, _known(fmt))
 
 
 def write_frame(frame, path: str | Path, fmt: str) -> None:
     """Write atomically (temp file + rename) so a killed job never leaves half an output."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
-    try:
-        if fmt == "csv":
-            frame.to_csv(tmp, index=False)
-        elif fmt == "parquet":
-            frame.to_parquet(tmp, index=False)
-        elif fmt == "feather":
-            frame.reset_index(drop=True).to_feather(tmp)
-        else:
-            raise ValidationError(f"unknown format {fmt!r}")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    model_frames.write_frame(frame, path, _known(fmt))

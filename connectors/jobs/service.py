@@ -15,11 +15,15 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
+from connectors.packages import ModelEnvironments
+from connectors.packages.artifacts import ArtifactService
 from connectors.registry import JobRecord, JobStore, ModelRegistry, RuntimeRecord
+from engine.errors import ConfigurationError
 
 from ._executor import JobExecutor, LocalExecutor
 from ._process import ProcessPool
 from ._run import run_job
+from ._model_tests import model_tests_body
 from ._training import metrics_body, training_body
 from .locations import DataStore
 from .scoring import ProgressCallback, ScoringOptions, scoring_body
@@ -38,12 +42,17 @@ class JobService:
         pool_factory: builds the pool on first use when ``pool`` is not given, so a service
             that never runs a job never starts a process (default ``ProcessPool``).
         model_cache: where git model sources are checked out.
+        environments: the per-model environments of models with ``requirements.model``
+            (default: the cache under ``var/model-envs``).
+        artifacts: uploaded artifacts, which a scoring job of a deployment may name.
     """
 
     def __init__(self, registry: ModelRegistry, store: JobStore, data: DataStore, *,
                  artifact_root: Optional[Path] = None, pool: Optional[ProcessPool] = None,
                  pool_factory: Optional[Callable[[], ProcessPool]] = None,
-                 model_cache: Optional[Path] = None) -> None:
+                 model_cache: Optional[Path] = None,
+                 environments: Optional[ModelEnvironments] = None,
+                 artifacts: Optional[ArtifactService] = None) -> None:
         self.registry = registry
         self.store = store
         self.data = data
@@ -54,6 +63,8 @@ class JobService:
         self._pool_factory = pool_factory or ProcessPool
         self._pool_lock = threading.Lock()
         self.model_cache = model_cache
+        self.environments = environments or ModelEnvironments()
+        self.artifacts = artifacts
 
     @property
     def pool(self) -> ProcessPool:
@@ -69,16 +80,26 @@ class JobService:
         """The usual wiring from the project's Database and Settings."""
         from connectors.registry import SqlModelRegistry
 
-        return cls(registry or SqlModelRegistry(db), JobStore(db),
+        registry = registry or SqlModelRegistry(db)
+        return cls(registry, JobStore(db),
                    DataStore(settings.data_roots, s3_endpoint_url=s3_endpoint_url),
-                   pool_factory=lambda: ProcessPool(spares=spares))
+                   pool_factory=lambda: ProcessPool(spares=spares),
+                   environments=ModelEnvironments.from_settings(settings),
+                   artifacts=ArtifactService.from_settings(registry, settings))
 
     def _run(self, job_type: str, snapshot_id: str, inputs: dict[str, Any], body,
-             job_timeout: float, idempotency_key: Optional[str]) -> JobRecord:
+             job_timeout: float, idempotency_key: Optional[str],
+             artifact_id: Optional[str] = None) -> JobRecord:
+        artifact_dir = None
+        if artifact_id:
+            if self.artifacts is None:
+                raise ConfigurationError("this job service has no artifact store")
+            artifact_dir = lambda: str(self.artifacts.local_dir(artifact_id))  # noqa: E731
         return run_job(self.store, self.registry, self.pool, job_type=job_type,
                        snapshot_id=snapshot_id, inputs=inputs, body=body,
                        job_timeout=job_timeout, idempotency_key=idempotency_key,
-                       model_cache=self.model_cache)
+                       model_cache=self.model_cache, environments=self.environments,
+                       artifact=(artifact_id, artifact_dir) if artifact_id else None)
 
     def executor_for(self, runtime: Optional[str]) -> tuple[JobExecutor, dict[str, Any]]:
         """Where a job on ``runtime`` (id or name; None: this node) runs, and how its inputs
@@ -129,14 +150,27 @@ class JobService:
               options: ScoringOptions = ScoringOptions(), *,
               idempotency_key: Optional[str] = None,
               progress: Optional[ProgressCallback] = None,
-              runtime: Optional[str] = None) -> JobRecord:
+              runtime: Optional[str] = None,
+              artifact_id: Optional[str] = None) -> JobRecord:
         """Batch-score every file of ``source`` into ``destination`` (see :mod:`.scoring`) on
-        ``runtime``'s engine."""
+        ``runtime``'s engine, with the uploaded artifact ``artifact_id`` (a deployment's)
+        instead of the snapshot's own when one is named."""
         executor, named = self.executor_for(runtime)
         inputs = {"source": source, "destination": destination, **options.to_dict(), **named}
+        if artifact_id:
+            inputs["artifact_id"] = artifact_id
         body = scoring_body(self.data, executor, source=source, destination=destination,
                             options=options, progress=progress)
         return self._run("scoring", snapshot_id, inputs, body, options.job_timeout,
+                         idempotency_key, artifact_id)
+
+    def run_model_tests(self, snapshot_id: str, *, timeout: float = 0,
+                        idempotency_key: Optional[str] = None) -> JobRecord:
+        """Run the snapshot's ``test_model.py`` in the model's environment; the report goes on
+        the job (``outputs["report"]``) and on the snapshot (``model_tests``). A run whose
+        tests fail, or cannot run, is a failed job."""
+        body = model_tests_body(self.registry, self.environments)
+        return self._run("tests", snapshot_id, {"timeout": timeout}, body, timeout,
                          idempotency_key)
 
     def get(self, job_id: str) -> JobRecord:

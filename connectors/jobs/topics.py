@@ -14,8 +14,9 @@ when none is deployed; an unknown id raises ``BpmnError("SNAPSHOT_NOT_FOUND")``.
     ``newest, none deployed``).
 ``model.find-deployment``
     in: TAG, MODEL_STAGE?. out: DEPLOYED_MODEL_ID, SNAPSHOT_ID, MODEL_ID, MODEL_NAME,
-    SNAPSHOT_VERSION, STAGE, SERVICE_TAG, DEPLOYMENT_RUNTIME_ID of the newest batch deployment
-    still deployed. Error: NO_DEPLOYMENT.
+    SNAPSHOT_VERSION, STAGE, SERVICE_TAG, DEPLOYMENT_RUNTIME_ID, ARTIFACT_ID (the uploaded
+    artifact it runs with, or null) of the newest batch deployment still deployed.
+    Error: NO_DEPLOYMENT.
 ``model.resolve-data``
     in: SNAPSHOT_ID, INPUT_FILE? (or INPUT_FOLDER), OUTPUT_FILE? (or OUTPUT_FOLDER). out: INPUT_FILE (given, else the TEST_DATA
     asset), OUTPUT_FILE (given, else a new folder ``outputs/<snapshot>/<task>`` under the first
@@ -35,8 +36,17 @@ when none is deployed; an unknown id raises ``BpmnError("SNAPSHOT_NOT_FOUND")``.
 ``job.scoring``
     in: SNAPSHOT_ID, INPUT_FILE, OUTPUT_FILE, PARALLELISM? (1), JOB_TIMEOUT? (0),
     FILE_TIMEOUT? (0), INPUT_FORMAT?, OUTPUT_FORMAT?, OVERWRITE? (false), RUNTIME_ID? (as
-    for ``job.metrics``; ``runtime.match`` sets it). out: JOB_ID, JOB_STATE, OUTPUT_FILE,
+    for ``job.metrics``; ``runtime.match`` sets it), ARTIFACT_ID? (an uploaded artifact to
+    score with instead of the snapshot's own). out: JOB_ID, JOB_STATE, OUTPUT_FILE,
     SCORED_FILES, SCORED_ROWS. An unknown RUNTIME_ID raises ``BpmnError("NO_RUNTIME")``.
+``model.run-tests``
+    in: SNAPSHOT_ID, JOB_TIMEOUT? (0: the default of 600 s). Runs the model folder's
+    ``test_model.py`` with pytest in the model's environment; the report is stored on the
+    snapshot (``model_tests``). out: MODEL_TESTS (``passed``, or ``none`` when the folder has
+    no test_model.py), MODEL_TEST_REPORT (the report: status, passed, failed, errors, skipped,
+    duration, failures with their output, summary), JOB_ID. Error: MODEL_TESTS_FAILED (with
+    MODEL_TESTS ``failed`` / ``error``, MODEL_TEST_REPORT, JOB_ID, JOB_ERROR) when a test
+    fails or the tests cannot run (the environment did not build, a collection error).
 ``monitors.add-missing``
     in: SNAPSHOT_ID, REQUIRED_MONITORS? (list, e.g. from the monitors-by-methodology DMN;
     else the built-in list of the model's methodology). out: MONITORS (all, after adding), MONITORS_ADDED.
@@ -45,8 +55,11 @@ when none is deployed; an unknown id raises ``BpmnError("SNAPSHOT_NOT_FOUND")``.
     snapshot's), SNAPSHOT_ID. out: RUNTIME_ID (most recent match), RUNTIME_NAME, RUNTIME_IDS,
     DEPLOYMENT_MODE (batch | online). Error: NO_RUNTIME.
 ``model.deploy``
-    in: SNAPSHOT_ID, RUNTIME_ID. out: DEPLOYED_MODEL_ID, DEPLOYMENT_MODE,
-    RETIRED_DEPLOYMENT_IDS, PREVIOUS_SNAPSHOT_ID (when a deployment was retired).
+    in: SNAPSHOT_ID, RUNTIME_ID, ARTIFACT_ID? (else the newest prod artifact on a PROD
+    runtime, the newest test artifact elsewhere, if the model has uploaded any).
+    out: DEPLOYED_MODEL_ID, DEPLOYMENT_MODE, RETIRED_DEPLOYMENT_IDS, ARTIFACT_ID,
+    PREVIOUS_SNAPSHOT_ID (when a deployment was retired). Error: ARTIFACT_REFUSED (a test
+    artifact for a PROD runtime, or a model with artifacts but no prod one).
 ``model.update-expiration``
     in: SNAPSHOT_ID, EXPIRATION_DATE? (ISO date / date-time; default one year from now).
     out: EXPIRATION_DATE (ISO). Error: INVALID_EXPIRATION_DATE.
@@ -69,12 +82,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
+from connectors.packages import has_tests
 from connectors.registry import JobRecord, ModelRegistry
 from connectors.registry.topics import HANDLERS as REGISTRY_HANDLERS, snapshot_for
 from engine.errors import BpmnError, ConfigurationError, MlcError, NotFoundError
 from engine.handlers import HandlerRegistry, TaskContext
 
 from .locations import LocalLocation
+from .model_code import resolve_model_dir
 from .scoring import ScoringOptions
 from .service import JobService
 
@@ -254,12 +269,34 @@ class ModelTopics:
             job = self.jobs.score(snapshot.id, str(ctx.require("INPUT_FILE")),
                                   str(ctx.require("OUTPUT_FILE")), options,
                                   idempotency_key=ctx.idempotency_key,
-                                  runtime=self._runtime(ctx))
+                                  runtime=self._runtime(ctx),
+                                  artifact_id=ctx.get("ARTIFACT_ID") or None)
         out = _job_outcome(job)
         out.update({"OUTPUT_FILE": job.outputs.get("destination"),
                     "SCORED_FILES": job.outputs.get("files_done", 0),
                     "SCORED_ROWS": job.outputs.get("rows", 0)})
         return out
+
+    def model_tests(self, ctx: TaskContext) -> dict[str, Any]:
+        snapshot = snapshot_for(self.registry, ctx)
+        try:
+            model_dir = resolve_model_dir(snapshot.source, self.jobs.model_cache)
+        except MlcError as exc:
+            raise BpmnError("MODEL_TESTS_FAILED", exc.message,
+                            {"MODEL_TESTS": "error", "JOB_ERROR": exc.message}) from exc
+        if not has_tests(model_dir):
+            return {"MODEL_TESTS": "none", "MODEL_TEST_REPORT": None}
+        with keep_lock(ctx):
+            job = self.jobs.run_model_tests(snapshot.id,
+                                            timeout=_number(ctx, "JOB_TIMEOUT", 0),
+                                            idempotency_key=ctx.idempotency_key)
+        report = job.outputs.get("report")
+        if not job.succeeded:
+            status = report["status"] if report else "error"
+            raise BpmnError("MODEL_TESTS_FAILED", f"tests job {job.id} failed: {job.reason}",
+                            {"JOB_ID": job.id, "JOB_ERROR": job.reason, "MODEL_TESTS": status,
+                             "MODEL_TEST_REPORT": report})
+        return {"JOB_ID": job.id, "MODEL_TESTS": "passed", "MODEL_TEST_REPORT": report}
 
 
 def register_model_handlers(handlers: HandlerRegistry, registry: ModelRegistry,
@@ -284,6 +321,7 @@ def register_model_handlers(handlers: HandlerRegistry, registry: ModelRegistry,
         "job.training": (topics.training, job_timeout),
         "job.metrics": (topics.metrics, job_timeout),
         "job.scoring": (topics.scoring, job_timeout),
+        "model.run-tests": (topics.model_tests, job_timeout),
     })
     for topic, (fn, timeout) in bound.items():
         handlers.register(topic, fn, timeout=timeout, replace=replace)

@@ -8,19 +8,21 @@ Public surface (implementation lives in the private modules):
 - :class:`SignalPublisher` — what the registry needs to broadcast ``mlc.snapshot.created``.
 """
 
+from ._artifacts import ArtifactRefused
 from ._interface import SNAPSHOT_CREATED_SIGNAL, ModelRegistry, SignalPublisher
 from ._job_store import (JobCancelled, JobStore, LeaseKeeper, RedundantExecutionError,
                          execution_key)
-from ._records import (ASSET_ROLES, DEPLOYMENT_MODES, JOB_STATES, JOB_TYPES, METHODOLOGIES,
-                       RUNTIME_ENGINES, STAGES, AssetRecord, DeploymentRecord, JobRecord,
-                       ModelRecord, RuntimeRecord, SnapshotRecord)
+from ._records import (ARTIFACT_ENVS, ASSET_ROLES, DEPLOYMENT_MODES, JOB_STATES, JOB_TYPES,
+                       METHODOLOGIES, RUNTIME_ENGINES, STAGES, ArtifactRecord, AssetRecord,
+                       DeploymentRecord, JobRecord, ModelRecord, RuntimeRecord, SnapshotRecord)
 from ._sql_registry import SqlModelRegistry
 from . import _tables as tables
 
 __all__ = [
-    "ASSET_ROLES", "DEPLOYMENT_MODES", "JOB_STATES", "JOB_TYPES", "METHODOLOGIES",
-    "RUNTIME_ENGINES", "STAGES", "SNAPSHOT_CREATED_SIGNAL", "AssetRecord", "DeploymentRecord",
-    "JobCancelled", "JobRecord", "JobStore", "LeaseKeeper", "ModelRecord", "ModelRegistry",
-    "RedundantExecutionError", "RuntimeRecord", "SignalPublisher", "SnapshotRecord",
-    "SqlModelRegistry", "execution_key", "tables",
+    "ARTIFACT_ENVS", "ArtifactRecord", "ArtifactRefused", "ASSET_ROLES", "DEPLOYMENT_MODES",
+    "JOB_STATES", "JOB_TYPES", "METHODOLOGIES", "RUNTIME_ENGINES", "STAGES",
+    "SNAPSHOT_CREATED_SIGNAL", "AssetRecord", "DeploymentRecord", "JobCancelled", "JobRecord",
+    "JobStore", "LeaseKeeper", "ModelRecord", "ModelRegistry", "RedundantExecutionError",
+    "RuntimeRecord", "SignalPublisher", "SnapshotRecord", "SqlModelRegistry", "execution_key",
+    "tables",
 ]

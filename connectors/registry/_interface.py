@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Optional, Protocol, Sequence
 
-from ._records import (AssetRecord, DeploymentRecord, ModelRecord, RuntimeRecord,
-                       SnapshotRecord)
+from ._records import (ArtifactRecord, AssetRecord, DeploymentRecord, ModelRecord,
+                       RuntimeRecord, SnapshotRecord)
 
 SNAPSHOT_CREATED_SIGNAL = "mlc.snapshot.created"
 
@@ -56,6 +56,9 @@ class ModelRegistry(Protocol):
     def record_test_results(self, snapshot_id: str,
                             results: dict[str, Any]) -> SnapshotRecord: ...
 
+    def record_model_tests(self, snapshot_id: str,
+                           report: dict[str, Any]) -> SnapshotRecord: ...
+
     def add_runtime(self, name: str, stage: str, *, service_tags: Iterable[str] = (),
                     endpoints: Iterable[str] = (), engine: str = "local",
                     scheduler: Optional[str] = None) -> RuntimeRecord: ...
@@ -67,10 +70,25 @@ class ModelRegistry(Protocol):
     def match_runtimes(self, stage: str, service_tag: Optional[str]) -> list[RuntimeRecord]: ...
 
     def deploy(self, snapshot_id: str, runtime_id: str, *,
-               idempotency_key: Optional[str] = None) -> DeploymentRecord: ...
+               idempotency_key: Optional[str] = None,
+               artifact_id: Optional[str] = None) -> DeploymentRecord: ...
 
     def get_deployment(self, deployment_id: str) -> DeploymentRecord: ...
 
     def list_deployments(self, *, model_id: Optional[str] = None,
                          runtime_id: Optional[str] = None,
                          state: Optional[str] = None) -> list[DeploymentRecord]: ...
+
+    def add_artifact(self, model_id: str, env: str, *, uri: str, content_hash: str,
+                     size_bytes: int = 0, files: int = 0,
+                     metadata: Optional[dict[str, Any]] = None, created_by: str = "",
+                     action: str = "uploaded",
+                     source_artifact_id: Optional[str] = None) -> ArtifactRecord: ...
+
+    def get_artifact(self, artifact_id: str) -> ArtifactRecord: ...
+
+    def find_artifact(self, model_id: str, env: str,
+                      version: Optional[int] = None) -> ArtifactRecord: ...
+
+    def list_artifacts(self, model_id: str,
+                       env: Optional[str] = None) -> list[ArtifactRecord]: ...

@@ -13,7 +13,8 @@ from typing import Any, Optional
 METHODOLOGIES = ("classification", "regression")
 STAGES = ("DEV", "SIT", "UAT", "PROD")
 ASSET_ROLES = ("TEST_DATA", "TRAINING_DATA", "BASELINE_DATA", "ARTIFACT")
-JOB_TYPES = ("training", "metrics", "scoring")
+JOB_TYPES = ("training", "metrics", "scoring", "tests")
+ARTIFACT_ENVS = ("test", "prod")
 # "cancelling": a cancel was asked for and the running job has not stopped yet.
 JOB_STATES = ("queued", "running", "cancelling", "succeeded", "failed", "cancelled")
 # Where a runtime's batch jobs run: this node's model-process pool, or a Dask cluster.
@@ -79,6 +80,7 @@ class SnapshotRecord(_Record):
     expiration_date: Optional[datetime] = None
     schedules: tuple[Any, ...] = ()
     test_results: dict[str, Any] = field(default_factory=dict)
+    model_tests: dict[str, Any] = field(default_factory=dict)
     assets: tuple[AssetRecord, ...] = ()
     created_at: Optional[datetime] = None
 
@@ -115,6 +117,31 @@ class DeploymentRecord(_Record):
     state: str
     deployed_at: Optional[datetime] = None
     retired_at: Optional[datetime] = None
+    artifact_id: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ArtifactRecord(_Record):
+    """One uploaded (or promoted) artifact version; see ``ArtifactRow``."""
+
+    id: str
+    model_id: str
+    env: str
+    version: int
+    uri: str
+    content_hash: str
+    size_bytes: int = 0
+    files: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)
+    action: str = "uploaded"
+    source_artifact_id: Optional[str] = None
+    created_by: str = ""
+    created_at: Optional[datetime] = None
+
+    @property
+    def label(self) -> str:
+        """``env/n``, the name a person uses for it (after the model's)."""
+        return f"{self.env}/{self.version}"
 
 
 @dataclass(frozen=True)

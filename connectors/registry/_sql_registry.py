@@ -14,6 +14,7 @@ from engine.db import Database, utcnow
 from engine.errors import ConflictError, NotFoundError, ValidationError
 from engine.ids import resolve_id
 
+from ._artifacts import ArtifactRows, deployable_artifact
 from ._interface import SNAPSHOT_CREATED_SIGNAL, SignalPublisher
 from ._records import (ASSET_ROLES, METHODOLOGIES, STAGES, AssetRecord, DeploymentRecord,
                        ModelRecord, RuntimeRecord, SnapshotRecord)
@@ -46,7 +47,8 @@ def runtime_record(row: RuntimeRow) -> RuntimeRecord:
 def deployment_record(row: DeployedModelRow) -> DeploymentRecord:
     return DeploymentRecord(id=row.id, snapshot_id=row.snapshot_id, model_id=row.model_id,
                             runtime_id=row.runtime_id, mode=row.mode, state=row.state,
-                            deployed_at=row.deployed_at, retired_at=row.retired_at)
+                            deployed_at=row.deployed_at, retired_at=row.retired_at,
+                            artifact_id=row.artifact_id)
 
 
 def _stage(stage: str) -> str:
@@ -56,7 +58,7 @@ def _stage(stage: str) -> str:
     return value
 
 
-class SqlModelRegistry:
+class SqlModelRegistry(ArtifactRows):
     """:class:`~connectors.registry.ModelRegistry` on SQLAlchemy tables.
 
     Args:
@@ -192,7 +194,7 @@ class SqlModelRegistry:
             metadata=dict(row.meta or {}), dmn_decision_key=row.dmn_decision_key,
             monitors=tuple(row.monitors or ()), expiration_date=row.expiration_date,
             schedules=tuple(row.schedules or ()), test_results=dict(row.test_results or {}),
-            assets=tuple(asset_record(a) for a in assets), created_at=row.created_at)
+            model_tests=dict(row.model_tests or {}), assets=tuple(asset_record(a) for a in assets), created_at=row.created_at)
 
     @staticmethod
     def _check_role(role: str) -> None:
@@ -250,6 +252,15 @@ class SqlModelRegistry:
             s.flush()
             return self._snapshot_record(s, row)
 
+    def record_model_tests(self, snapshot_id: str,
+                           report: dict[str, Any]) -> SnapshotRecord:
+        """Keep the report of the model's own tests (``test_model.py``) on the snapshot."""
+        with self.db.write_session() as s:
+            row = self._snapshot_row(s, snapshot_id, for_update=True)
+            row.model_tests = dict(report)
+            s.flush()
+            return self._snapshot_record(s, row)
+
     # -- runtimes -------------------------------------------------------------------------
 
     def add_runtime(self, name: str, stage: str, *, service_tags: Iterable[str] = (),
@@ -296,11 +307,17 @@ class SqlModelRegistry:
     # -- deployments ----------------------------------------------------------------------
 
     def deploy(self, snapshot_id: str, runtime_id: str, *,
-               idempotency_key: Optional[str] = None) -> DeploymentRecord:
-        """Deploy a snapshot (batch when the runtime has no endpoints, online otherwise).
+               idempotency_key: Optional[str] = None,
+               artifact_id: Optional[str] = None) -> DeploymentRecord:
+        """Deploy a snapshot (batch when the runtime has no endpoints, online otherwise),
+        with the uploaded artifact :func:`~connectors.registry._artifacts.deployable_artifact`
+        picks (a PROD runtime takes only prod artifacts).
 
         The model's live deployment on that runtime, if any, is retired in the same
         transaction; the unique active key makes a concurrent second deploy retry, not double.
+
+        Raises:
+            ArtifactRefused: a test artifact for a PROD runtime (nothing is deployed).
         """
         for attempt in range(_RETRIES):
             try:
@@ -314,6 +331,7 @@ class SqlModelRegistry:
                     runtime = s.get(RuntimeRow, runtime_id)
                     if runtime is None:
                         raise NotFoundError(f"runtime {runtime_id!r} not found")
+                    artifact = deployable_artifact(s, snapshot.model_id, runtime, artifact_id)
                     active_key = f"{snapshot.model_id}:{runtime.id}"
                     now = utcnow()
                     for old in s.scalars(select(DeployedModelRow).where(
@@ -324,7 +342,8 @@ class SqlModelRegistry:
                         snapshot_id=snapshot.id, model_id=snapshot.model_id,
                         runtime_id=runtime.id, mode="online" if runtime.endpoints else "batch",
                         state="deployed", active_key=active_key,
-                        idempotency_key=idempotency_key, deployed_at=now)
+                        idempotency_key=idempotency_key, deployed_at=now,
+                        artifact_id=artifact.id if artifact is not None else None)
                     s.add(row)
                     s.flush()
                     return deployment_record(row)

@@ -62,6 +62,8 @@ class SnapshotRow(Base):
     expiration_date: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     schedules: Mapped[list[Any]] = mapped_column(JSON, default=list)
     test_results: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The report of the model's own tests (test_model.py), when they ran.
+    model_tests: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -114,8 +116,40 @@ class DeployedModelRow(Base):
     # "<model_id>:<runtime_id>" while deployed, NULL once retired: one live deployment each.
     active_key: Mapped[Optional[str]] = mapped_column(String(80), unique=True)
     idempotency_key: Mapped[Optional[str]] = mapped_column(String(200), unique=True)
+    # The uploaded artifact the deployment runs with (a runtime of stage PROD: a prod one).
+    artifact_id: Mapped[Optional[str]] = mapped_column(
+        ForeignKey("registry_artifacts.id", ondelete="SET NULL"), index=True)
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     retired_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
+class ArtifactRow(Base):
+    """One version of a model's uploaded artifact in one environment (``test`` / ``prod``).
+
+    Versions count per (model, environment) from 1, as akerbp.mlops names them
+    ``model/env/n``. Rows are never changed: an upload adds one, a promotion adds a prod row
+    copied from a test row (``source_artifact_id``), so the rows are also the history of who
+    uploaded and promoted what.
+    """
+
+    __tablename__ = "registry_artifacts"
+    __table_args__ = (UniqueConstraint("model_id", "env", "version",
+                                       name="uq_registry_artifacts_model_env_version"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    model_id: Mapped[str] = mapped_column(
+        ForeignKey("registry_models.id", ondelete="CASCADE"), index=True)
+    env: Mapped[str] = mapped_column(String(8))
+    version: Mapped[int] = mapped_column(Integer)
+    uri: Mapped[str] = mapped_column(String(1000))
+    content_hash: Mapped[str] = mapped_column(String(71))  # "sha256:" + 64 hex
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    files: Mapped[int] = mapped_column(Integer, default=0)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    action: Mapped[str] = mapped_column(String(16))  # uploaded | promoted
+    source_artifact_id: Mapped[Optional[str]] = mapped_column(String(36))
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class JobRow(Base):

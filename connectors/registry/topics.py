@@ -13,6 +13,7 @@ from typing import Any, Optional
 from engine.errors import BpmnError, NotFoundError, ValidationError
 from engine.handlers import TaskContext
 
+from ._artifacts import ArtifactRefused
 from ._interface import ModelRegistry
 from ._records import SnapshotRecord
 
@@ -165,7 +166,8 @@ def find_deployment(registry: ModelRegistry, ctx: TaskContext) -> dict[str, Any]
         return {"DEPLOYED_MODEL_ID": deployment.id, "SNAPSHOT_ID": snapshot.id,
                 "MODEL_ID": model.id, "MODEL_NAME": model.name,
                 "SNAPSHOT_VERSION": snapshot.version, "STAGE": snapshot.stage,
-                "SERVICE_TAG": tag, "DEPLOYMENT_RUNTIME_ID": deployment.runtime_id}
+                "SERVICE_TAG": tag, "DEPLOYMENT_RUNTIME_ID": deployment.runtime_id,
+                "ARTIFACT_ID": deployment.artifact_id}
     where = f"service tag {tag!r}" + (f" and stage {stage}" if stage else "")
     raise BpmnError("NO_DEPLOYMENT", f"no model is deployed as batch with {where}")
 
@@ -176,13 +178,23 @@ def deploy(registry: ModelRegistry, ctx: TaskContext) -> dict[str, Any]:
     previous = [d for d in registry.list_deployments(model_id=snapshot.model_id,
                                                      runtime_id=runtime_id, state="deployed")
                 if d.snapshot_id != snapshot.id]
+    artifact_id = ctx.get("ARTIFACT_ID") or None
+    try:
+        if artifact_id:
+            registry.get_artifact(str(artifact_id))
+    except NotFoundError as exc:
+        raise BpmnError("ARTIFACT_REFUSED", exc.message) from exc
     try:
         deployment = registry.deploy(snapshot.id, runtime_id,
-                                     idempotency_key=ctx.idempotency_key)
+                                     idempotency_key=ctx.idempotency_key,
+                                     artifact_id=artifact_id)
+    except (ArtifactRefused, ValidationError) as exc:
+        raise BpmnError("ARTIFACT_REFUSED", exc.message) from exc
     except NotFoundError as exc:
         raise BpmnError("NO_RUNTIME", exc.message) from exc
     out = {"DEPLOYED_MODEL_ID": deployment.id, "DEPLOYMENT_MODE": deployment.mode,
-           "RETIRED_DEPLOYMENT_IDS": [d.id for d in previous]}
+           "RETIRED_DEPLOYMENT_IDS": [d.id for d in previous],
+           "ARTIFACT_ID": deployment.artifact_id}
     if previous:
         out["PREVIOUS_SNAPSHOT_ID"] = previous[0].snapshot_id
     return out

@@ -14,7 +14,7 @@ from tests.integration.test_jobs_support import (  # noqa: F401 - fixtures
 
 ALL_TOPICS = ["job.metrics", "job.scoring", "job.training", "model.copy-schedules",
               "model.deploy", "model.find-deployment", "model.get-snapshot",
-              "model.resolve-data",
+              "model.resolve-data", "model.run-tests",
               "model.update-expiration", "monitors.add-missing", "runtime.match"]
 
 

@@ -1,19 +1,16 @@
-"""Deployed models, and online predictions from those deployed on a runtime with endpoints."""
+"""Deployed models (online predictions are in :mod:`web.api.predictions`)."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
 from flask import Blueprint, jsonify
-from pydantic import Field
 
 from ..context import service
 from ..openapi import operation
-from ..schemas import Body, Name, Query
+from ..schemas import Name, Query
 
 bp = Blueprint("deployed_models", __name__, url_prefix="/api")
-
-MAX_RECORDS = 10_000
 
 
 class DeploymentQuery(Query):
@@ -22,11 +19,6 @@ class DeploymentQuery(Query):
     snapshot_id: Name | None = None
     state: Literal["deployed", "retired"] | None = None
     mode: Literal["batch", "online"] | None = None
-
-
-class PredictRequest(Body):
-    records: list[dict[str, Any]] = Field(max_length=MAX_RECORDS,
-                                          description="one object of features per row")
 
 
 @operation(bp, "/deployed-models", query=DeploymentQuery)
@@ -54,12 +46,3 @@ def _named(deployments: list[Any]) -> list[dict[str, Any]]:
     runtimes = {r.id: r.name for r in registry.list_runtimes()} if deployments else {}
     return [{**d.to_dict(), "model_name": models.get(d.model_id),
              "runtime_name": runtimes.get(d.runtime_id)} for d in deployments]
-
-
-@operation(bp, "/deployed-models/<deployment_id>/predict", "POST", body=PredictRequest,
-           responses={200: "one prediction object per record", 404: "unknown deployment",
-                      409: "retired or batch-only deployment"})
-def predict(deployment_id: str, body: PredictRequest):
-    """Predict with an online deployment (the model is loaded once, then reused)."""
-    predictions = service("predictor").predict(deployment_id, body.records)
-    return jsonify({"deployed_model_id": deployment_id, "predictions": predictions})

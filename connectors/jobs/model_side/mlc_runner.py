@@ -1,4 +1,6 @@
-"""The model subprocess: ``python -m connectors.jobs.runner``.
+"""The model subprocess: ``python .../model_side/mlc_runner.py``, started with the Python of
+the model's environment (its own virtual environment when it has ``requirements.model``, else
+the engine's), so it imports nothing but the standard library, pandas and ``mlc_frames``.
 
 Model code never runs in the engine's process. The parent speaks JSON lines over this
 process's stdin and a private copy of its original stdout; fd 1 and 2 are redirected to the
@@ -8,14 +10,19 @@ Requests (one per line) and their answers:
 
 - ``{"op": "load", "model_dir", "artifact_dir", "log", "threads"}`` imports ``model.py`` and
   calls its optional ``init(artifact_dir)`` once, so scoring many files loads the model once;
-  ``threads`` caps BLAS / Arrow thread pools when several processes share the CPUs.
+  ``threads`` caps BLAS / Arrow thread pools when several processes share the CPUs. The model
+  folder comes first on the import path and the folder above it last, so models of one
+  repository share code in a sibling package (``models/common`` imports as ``common``).
 - ``{"op": "train", "input", "format", "params", "artifact_dir"}`` calls
   ``train(df, params)`` with the working directory (and ``params["artifact_dir"]``) set to the
   artifact folder; a dict it returns is reported as training metrics.
 - ``{"op": "predict", "input", "input_format", "output", "output_format", "drop"}`` reads a
   file, drops the ``drop`` columns (labels), calls ``predict(df)`` and writes the result.
+- ``{"op": "predict_records", "records"}`` calls ``predict`` on a frame of JSON records and
+  answers ``{"predictions": [...]}`` (online serving of a model with its own environment).
 
-Every answer is ``{"ok": true, ...}`` or ``{"ok": false, "error": "...", "traceback": "..."}``.
+Every answer is ``{"ok": true, ...}`` or ``{"ok": false, "error": "...", "error_type": "...",
+"traceback": "..."}``.
 """
 
 from __future__ import annotations
@@ -26,6 +33,10 @@ import os
 import sys
 import traceback
 from typing import Any
+
+from mlc_frames import as_frame, json_records, read_frame, write_frame
+
+OPS = ("load", "train", "predict", "predict_records")
 
 PRELOAD = ("numpy", "pandas", "pyarrow.parquet", "pyarrow.feather", "sklearn.base",
            "sklearn.linear_model", "sklearn.pipeline", "sklearn.preprocessing",
@@ -49,6 +60,7 @@ class _Worker:
             _limit_threads(int(req["threads"]))
         model_dir = req["model_dir"]
         sys.path.insert(0, model_dir)
+        sys.path.append(os.path.dirname(os.path.abspath(model_dir)))  # shared code, last
         spec = importlib.util.spec_from_file_location("mlc_model",
                                                       os.path.join(model_dir, "model.py"))
         if spec is None or spec.loader is None:
@@ -63,8 +75,6 @@ class _Worker:
         return {}
 
     def train(self, req: dict) -> dict:
-        from connectors.jobs.formats import read_frame
-
         frame = read_frame(req["input"], req["format"])
         params = dict(req.get("params") or {})
         artifact_dir = req["artifact_dir"]
@@ -80,15 +90,20 @@ class _Worker:
         return {"metrics": json.loads(json.dumps(metrics, default=float)), "rows": len(frame)}
 
     def predict(self, req: dict) -> dict:
-        from connectors.jobs.formats import read_frame, write_frame
-
         frame = read_frame(req["input"], req["input_format"])
         drop = [c for c in req.get("drop") or () if c in frame.columns]
         if drop:
             frame = frame.drop(columns=drop)
-        result = _as_frame(self.model.predict(frame), len(frame))
+        result = as_frame(self.model.predict(frame), len(frame))
         write_frame(result, req["output"], req["output_format"])
         return {"rows": len(result)}
+
+    def predict_records(self, req: dict) -> dict:
+        import pandas as pd
+
+        frame = pd.DataFrame.from_records(list(req["records"]))
+        result = as_frame(self.model.predict(frame), len(frame))
+        return {"predictions": json_records(result)}
 
 
 def _limit_threads(threads: int) -> None:
@@ -109,29 +124,6 @@ def _limit_threads(threads: int) -> None:
         pass
 
 
-def _as_frame(result: Any, rows: int):
-    """Normalise ``predict``'s answer to a DataFrame (a Series becomes ``prediction``)."""
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(result, pd.Series):
-        frame = result.rename("prediction").to_frame()
-    elif isinstance(result, pd.DataFrame):
-        frame = result
-    else:
-        array = np.asarray(result)
-        if array.ndim == 1:
-            frame = pd.DataFrame({"prediction": array})
-        elif array.ndim == 2:
-            frame = pd.DataFrame(array, columns=[f"p{i}" for i in range(array.shape[1])])
-        else:
-            raise TypeError(f"predict returned a {array.ndim}-dimensional array")
-    if len(frame) != rows:
-        raise ValueError(f"predict returned {len(frame)} rows for {rows} input rows")
-    frame.columns = [str(c) for c in frame.columns]
-    return frame.reset_index(drop=True)
-
-
 def main() -> int:
     channel = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # until a job log is assigned, model output goes to the boot log
@@ -148,7 +140,7 @@ def main() -> int:
         try:
             req = json.loads(line)
             op = req.get("op")
-            if op not in ("load", "train", "predict"):
+            if op not in OPS:
                 raise ValueError(f"unknown op {op!r}")
             if op != "load" and worker.model is None:
                 raise RuntimeError("no model loaded")
@@ -156,7 +148,8 @@ def main() -> int:
         except BaseException as exc:  # noqa: BLE001 - report, never die silently
             tb = traceback.format_exc()
             print(tb, file=sys.stderr, flush=True)
-            answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": tb}
+            answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}",
+                      "error_type": type(exc).__name__, "traceback": tb}
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 channel.write(json.dumps(answer) + "\n")
                 return 1
