@@ -201,9 +201,9 @@ class DaskExecutor:
         elif progress.stop.is_set():
             return  # stopped by an earlier failure: that one is the reason
         elif answer.get("timeout"):
-            progress.fail(timeout_reason(task, options, options.file_timeout), run)
+            progress.fail(timeout_reason(task, options, options.file_timeout), run, task)
         else:
-            progress.fail(f"scoring {task.input.name}: {answer.get('error')}", run)
+            progress.fail(f"scoring {task.input.name}: {answer.get('error')}", run, task)
 
     @staticmethod
     def _check_deadline(run: JobRun, progress: FileProgress, cluster: _ClusterJob) -> None:

@@ -103,10 +103,10 @@ def _score_files(process: ModelProcess, pending: "queue.Queue[FileTask]", run: J
                 local_in.unlink(missing_ok=True)
             progress.done(task, int(answer.get("rows", 0)))
         except TimeLimitExceeded:
-            progress.fail(timeout_reason(task, options, limit), run)
+            progress.fail(timeout_reason(task, options, limit), run, task)
             return
         except Exception as exc:  # noqa: BLE001 - recorded as the execution's failure
             if not progress.stop.is_set():
                 message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-                progress.fail(message, run)
+                progress.fail(message, run, task)
             return

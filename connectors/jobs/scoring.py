@@ -23,6 +23,9 @@ Contract (what ``job.scoring``, ``mlc jobs run-scoring`` and the REST layer prom
   once per worker process and job).
 - *Progress*: files done, rows and each file's output are written to the job's outputs
   every couple of seconds while it runs.
+- *Answers per file*: the job's ``files`` lists every file done with ``status: ok`` and its
+  row count, and the file that failed the execution with ``status: error`` and the error
+  text (as akerbp.mlops' services answer ``status`` / error per request).
 """
 
 from __future__ import annotations
@@ -141,21 +144,24 @@ class FileProgress:
 
     def done(self, task: FileTask, rows: int) -> None:
         with self.lock:
-            self.files.append({"input": task.input.uri, "output": task.output.uri, "rows": rows})
+            self.files.append({"input": task.input.uri, "output": task.output.uri, "rows": rows,
+                               "status": "ok"})
             self.rows += rows
             done, total, all_rows = len(self.files), self.total, self.rows
         if self.callback:
             self.callback(done, total, all_rows)
 
-    def fail(self, reason: str, run: JobRun) -> None:
+    def fail(self, reason: str, run: JobRun, task: Optional[FileTask] = None) -> None:
         with self.lock:
             first = self.failure is None
             if first:
                 self.failure = reason
+                if task is not None:
+                    self.files.append({"input": task.input.uri, "output": task.output.uri,
+                                       "rows": 0, "status": "error", "error": reason})
         self.stop.set()
         if first:
             run.stop()  # stop the other files promptly: the execution has failed
-
 
 
 def scoring_body(data: DataStore, executor: "JobExecutor", *, source: str, destination: str,
@@ -203,6 +209,7 @@ def _outputs(src: Location, dst: Location, state: FileProgress, options: Scoring
              existing: list[str]) -> dict[str, Any]:
     with state.lock:
         files = sorted(state.files, key=lambda f: f["input"])
+        done = sum(1 for f in files if f["status"] == "ok")
         return {"source": src.uri, "destination": dst.uri, "files_total": state.total,
-                "files_done": len(files), "rows": state.rows, "files": files,
+                "files_done": done, "rows": state.rows, "files": files,
                 "options": options.to_dict(), "overwritten": existing}
