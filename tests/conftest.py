@@ -68,3 +68,16 @@ def pytest_terminal_summary(terminalreporter) -> None:
     from tests.tck.summary import print_totals
 
     print_totals(terminalreporter)
+
+
+@pytest.fixture(scope="session")
+def model_envs(tmp_path_factory):
+    """Model environments shared by every test of the run, in one folder that the xdist
+    workers share too: a requirements.model is built once per run (the per-key file lock
+    makes the other workers wait for that build), from the machine's uv cache."""
+    from connectors.packages import ModelEnvironments
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    return ModelEnvironments(base / "model-envs")

@@ -128,9 +128,8 @@ class ModelEnvironments:
             found = self._cached(target, requirements, started, say)  # built meanwhile
             if found is not None:
                 return found
-            remaining = None if limit is None else max(1.0, limit - (time.monotonic()
-                                                                     - started))
-            self._build(target, requirements, say, remaining)
+            self._build(target, requirements, say, limit,
+                        None if limit is None else started + limit)
         seconds = time.monotonic() - started
         say(f"environment {target.name}: ready in {seconds:.1f}s")
         return ModelEnvironment(requirements.key, target, requirements, self.installer.name,
@@ -149,7 +148,7 @@ class ModelEnvironments:
                                 seconds=time.monotonic() - started)
 
     def _build(self, target: Path, requirements: ModelRequirements, say: LogLine,
-               limit: Optional[float]) -> None:
+               limit: Optional[float], deadline: Optional[float]) -> None:
         building = self.root / f".build-{target.name}-{os.getpid()}-{threading.get_ident()}"
         shutil.rmtree(building, ignore_errors=True)
         shutil.rmtree(target, ignore_errors=True)  # a build that died before its rename
@@ -162,10 +161,10 @@ class ModelEnvironments:
         try:
             with open(output_path, "w") as output:
                 self._run(self.installer.create(building / "venv", base_python()), output,
-                          say, _left(limit, started), requirements, "creating the environment")
+                          say, (limit, deadline), requirements, "creating the environment")
                 self._run(self.installer.install(building / "venv" / "bin" / "python",
                                                  requirements.path, RUNNER_REQUIREMENTS),
-                          output, say, _left(limit, started), requirements,
+                          output, say, (limit, deadline), requirements,
                           f"installing {requirements.path.name}")
             venv = building / "venv"
             shutil.move(str(output_path), venv / BUILD_LOG)
@@ -179,8 +178,10 @@ class ModelEnvironments:
             shutil.rmtree(building, ignore_errors=True)
             output_path.unlink(missing_ok=True)
 
-    def _run(self, command: list[str], output, say: LogLine, limit: Optional[float],
+    def _run(self, command: list[str], output, say: LogLine,
+             time_limit: tuple[Optional[float], Optional[float]],
              requirements: ModelRequirements, what: str) -> None:
+        limit, deadline = time_limit
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLC_")}
         env.update({"UV_PYTHON_DOWNLOADS": "never", "PYTHONNOUSERSITE": "1",
                     "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
@@ -198,22 +199,19 @@ class ModelEnvironments:
                                   daemon=True)
         reader.start()
         try:
-            code = process.wait(timeout=limit)
+            code = process.wait(timeout=None if deadline is None
+                                else max(0.01, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             _kill(process)
             reader.join(5)
             raise EnvironmentBuildError(f"{what} for {requirements.path} exceeded its time "
-                                        f"limit of {limit:.0f}s") from None
+                                        f"limit of {limit:g}s") from None
         reader.join()
         if code != 0:
             text = "".join(lines)
             culprit = requirements.blame(text)
             where = f" at {culprit}" if culprit else ""
             raise EnvironmentBuildError(f"{what} failed{where}: {_summary(text)}")
-
-
-def _left(limit: Optional[float], started: float) -> Optional[float]:
-    return None if limit is None else max(1.0, limit - (time.monotonic() - started))
 
 
 def _pump(process: subprocess.Popen, output, say: LogLine, lines: list[str]) -> None:
