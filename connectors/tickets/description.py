@@ -14,6 +14,8 @@ builder reads these process variables (all optional; absent ones are left out):
 ``JOB_ID``             the training / metrics / scoring job concerned
 ``JOB_ERROR``          why that job failed (text, or dict with ``message`` / ``traceback``)
 ``FAILURE_DETAILS``    further failure text (e.g. the failing DMN rules)
+``MODEL_TEST_REPORT``  report of the model's own tests (``model.run-tests``) -> counts and
+                       the failing tests' output
 ``REJECTION_REASON``   why a reviewer or a decision rejected the snapshot
 ``ERROR_CODE``         a BPMN error code (kind ``error``)
 ``ERROR_MESSAGE``      its message
@@ -96,6 +98,10 @@ def build_ticket_content(kind: str, variables: Mapping[str, Any], *,
     failure = _failure_text(variables)
     if failure:
         sections.append(Section("Failure details", "code", failure))
+
+    report = variables.get("MODEL_TEST_REPORT")
+    if isinstance(report, Mapping) and report:
+        sections.extend(_model_test_sections(report))
 
     if variables.get("REJECTION_REASON"):
         sections.append(Section("Rejection reason", "text", _text(variables["REJECTION_REASON"])))
@@ -187,6 +193,24 @@ def _text(value: Any) -> str:
     else:
         text = str(value)
     return text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS - 1] + "…"
+
+
+def _model_test_sections(report: Mapping[str, Any]) -> list[Section]:
+    """The report of ``test_model.py``: a table of what ran, then each failing test's output."""
+    rows = [(label, _cell(report[name])) for label, name in (
+        ("Status", "status"), ("Passed", "passed"), ("Failed", "failed"), ("Errors", "errors"),
+        ("Skipped", "skipped"), ("Duration (s)", "duration"), ("Why it could not run", "reason"),
+    ) if report.get(name) not in (None, "")]
+    environment = report.get("environment")
+    if isinstance(environment, Mapping) and environment.get("requirements"):
+        rows.append(("Environment", _cell(", ".join(map(str, environment["requirements"])))))
+    sections = [Section("Model tests", "table", rows=tuple(rows))]
+    failures = [f for f in report.get("failures") or () if isinstance(f, Mapping)]
+    if failures:
+        text = "\n\n".join(f"{f.get('test')}: {f.get('message', '')}\n{f.get('output', '')}"
+                           for f in failures)
+        sections.append(Section("Failing tests", "code", _text(text)))
+    return sections
 
 
 def _failure_text(variables: Mapping[str, Any]) -> str:
