@@ -1,0 +1,1 @@
+"""Code shared by the models of this repository (importable as ``common`` from any of them)."""
