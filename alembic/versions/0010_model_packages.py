@@ -1,11 +1,12 @@
 """Model packages: artifacts per (model, environment), the artifact a deployment runs with,
 and the report of a snapshot's own tests.
 
-Revision ID: 0009_model_packages
-Revises: 0007_nodes
+Revision ID: 0010_model_packages
+Revises: 0008_metrics_reader
 
-Hand-written to match ``connectors/registry/_tables.py`` (a test compares the two). Chained
-after 0007_nodes for now; it follows 0008_metrics_reader once that has landed.
+Hand-written to match ``connectors/registry/_tables.py`` (a test compares the two). Numbered
+0010 and chained after 0008_metrics_reader for now: another branch adds 0009, and the
+merge rechains this one after it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from alembic import op
 
 from engine.db import UTCDateTime
 
-revision = "0009_model_packages"
-down_revision = "0007_nodes"
+revision = "0010_model_packages"
+down_revision = "0008_metrics_reader"
 branch_labels = None
 depends_on = None
 
