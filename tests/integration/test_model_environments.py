@@ -193,3 +193,36 @@ def test_a_build_past_its_time_limit_fails_and_leaves_nothing(tmp_path):
     with pytest.raises(EnvironmentBuildError, match="exceeded its time limit"):
         environments.for_model(folder)
     assert [p for p in (tmp_path / "envs").iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_the_predict_route_answers_status_ok_or_error(sqlite_database, model_envs, tmp_path):
+    from tests.integration.test_api_helpers import make_wired_app
+
+    app = make_wired_app(sqlite_database, model_envs=str(model_envs.root),
+                         artifact_store=str(tmp_path / "store"))
+    client = app.test_client()
+    try:
+        registry = app.extensions["mlc_runtime"].services["registry"]
+        runtime = registry.add_runtime("online", "DEV", endpoints=["http://127.0.0.1:9/p"])
+        snapshot = registry.create_snapshot(
+            registry.register_model("pinned", "classification").id, str(PINNED_A))
+        deployment = registry.deploy(snapshot.id, runtime.id)
+
+        def predict(records):
+            return client.post(f"/api/deployed-models/{deployment.id}/predict",
+                               json={"records": records})
+
+        ok = predict([{"f0": 1.5}])
+        assert ok.status_code == 200, ok.json
+        assert ok.json == {"status": "ok", "deployed_model_id": deployment.id,
+                           "predictions": [{"prediction": 1, "tabulate": "0.8.10"}]}
+        for records, status, text in (
+                ([{"f0": 1.0, "boom": 1}], 502, "RuntimeError: the model broke"),
+                ([{"x": 1}], 400, "rejected the records: KeyError"),
+                ("f0=1", 400, "")):
+            answer = predict(records)
+            assert answer.status_code == status, answer.json
+            assert answer.json["status"] == "error" and text in answer.json["message"]
+        assert predict([{"f0": -2.0}]).json["predictions"][0]["prediction"] == 0
+    finally:
+        app.extensions["mlc_runtime"].close()
