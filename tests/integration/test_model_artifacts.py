@@ -218,3 +218,40 @@ def test_artifacts_cli(tmp_path, monkeypatch):
     assert missing.exit_code != 0 and "has no test artifact (version 5)" in missing.output
     wrong_env = cli("artifacts", "upload", "churn", str(folder), "--env", "qa")
     assert wrong_env.exit_code == 2
+
+
+def test_an_s3_store_keeps_versions_and_checks_the_hash_on_fetch(registry, tmp_path,
+                                                                 monkeypatch):
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from engine.errors import MlcError
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        for name, value in (("AWS_ACCESS_KEY_ID", "testing"),
+                            ("AWS_SECRET_ACCESS_KEY", "testing"),
+                            ("AWS_DEFAULT_REGION", "us-east-1")):
+            monkeypatch.setenv(name, value)
+        client = boto3.client("s3", endpoint_url=f"http://{host}:{port}")
+        client.create_bucket(Bucket="models")
+        service = ArtifactService(registry, ArtifactStore("s3://models/artifacts",
+                                                          s3_client=client), tmp_path / "cache")
+        model = registry.register_model("churn", "classification")
+        made = service.upload(model.id, "test", _folder(tmp_path, "v1", '{"w": 1}'))
+        assert made.uri.startswith(f"s3://models/artifacts/{model.id}/test/")
+        promoted = service.promote(model.id, 1)
+        assert promoted.uri.startswith(f"s3://models/artifacts/{model.id}/prod/")
+        local = service.local_dir(promoted.id)
+        assert (local / "weights.json").read_text() == '{"w": 1}'
+        assert (local / "scalers" / "x.json").is_file()
+
+        key = made.uri[len("s3://models/"):] + "weights.json"
+        client.put_object(Bucket="models", Key=key, Body=b'{"w": "tampered"}')
+        with pytest.raises(MlcError, match="do not match its content hash"):
+            service.local_dir(made.id)
+        assert not (tmp_path / "cache" / made.id).exists()
+    finally:
+        server.stop()
