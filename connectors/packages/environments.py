@@ -5,9 +5,9 @@ An environment lives at ``<root>/<key>`` where ``key`` is the sha256 of the requ
 :attr:`~connectors.packages.requirements.ModelRequirements.key`). It is built under a
 temporary name and renamed into place when complete, so a reader never sees half an
 environment; a file lock per key makes concurrent jobs (threads or processes on one host)
-wait for one build instead of racing. Every job, the online predictor, the model tests and
-Dask workers on the host reuse it. ``mlc-env.json`` inside records how it was built and
-``build.log`` keeps the installer's output.
+wait for one build instead of racing. Every job, the online predictor and the model tests
+reuse it, in any process on the host that shares the folder. ``mlc-env.json`` inside records
+how it was built and ``build.log`` keeps the installer's output.
 
 A failed build raises :class:`EnvironmentBuildError` naming the requirement the installer
 choked on; nothing is left in the cache, so the next job tries again.
