@@ -3,7 +3,8 @@
 Each :class:`ModelProcess` serves exactly one job and is then discarded, so no model state
 leaks between jobs. :class:`ProcessPool` optionally keeps *spare* processes that have already
 imported pandas / pyarrow / scikit-learn: in a long-lived worker, a job then pays for loading
-its model, not for starting Python.
+its model, not for starting Python. Spares run the engine's Python and, after a job ran in a
+model's own environment, that environment's Python too (for the few used most recently).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Optional
 
@@ -23,6 +25,7 @@ from engine.errors import MlcError
 
 _PROJECT_ROOT = str(Path(__file__).resolve().parent.parent.parent)
 RUNNER = str(Path(__file__).resolve().parent / "model_side" / "mlc_runner.py")
+ENV_SPARES = 2  # model environments whose spare processes a pool keeps warm
 
 
 # MLC_* settings the model subprocess needs itself (where git checkouts are cached).
@@ -187,44 +190,55 @@ class ProcessPool:
     def __init__(self, spares: int = 0, python: str = sys.executable) -> None:
         self.spares = max(0, spares)
         self.python = python
-        self._idle: list[ModelProcess] = []
+        # Idle processes per interpreter: the engine's own first, then the model environments
+        # jobs ran in most recently (at most ENV_SPARES of them, least recent dropped first).
+        self._idle: OrderedDict[str, list[ModelProcess]] = OrderedDict({python: []})
         self._lock = threading.Lock()
         self._closed = False
-        self._refill()
+        self._refill(python)
 
     def acquire(self, count: int, python: Optional[str] = None) -> list[ModelProcess]:
         """``count`` processes for one job; hand them back with :meth:`release`.
 
-        ``python`` names a model environment's interpreter: its processes are started fresh
-        and isolated (the spares run the engine's own Python).
+        ``python`` names a model environment's interpreter: its processes run isolated, and
+        are warm spares when a job ran in that environment lately.
         """
-        if python is not None and python != self.python:
-            return [ModelProcess(python, isolated=True) for _ in range(count)]
+        python = python or self.python
         with self._lock:
-            taken, self._idle = self._idle[:count], self._idle[count:]
-        return taken + [ModelProcess(self.python) for _ in range(count - len(taken))]
+            idle = self._idle.get(python, [])
+            taken, idle[:] = idle[:count], idle[count:]
+        isolated = python != self.python
+        return taken + [ModelProcess(python, isolated=isolated)
+                        for _ in range(count - len(taken))]
 
     def release(self, processes: list[ModelProcess]) -> None:
-        """End a job's processes and start replacement spares.
+        """End a job's processes and start replacement spares of the same interpreter.
 
         Spares are replaced only now, not when taken: starting interpreters costs seconds of
         CPU that would otherwise be stolen from the job that just began.
         """
         for process in processes:
             process.close(graceful=False)  # outputs are already renamed into place
-        if self.spares:
-            threading.Thread(target=self._refill, daemon=True).start()
+        if self.spares and processes:
+            python = processes[0].python
+            threading.Thread(target=self._refill, args=(python,), daemon=True).start()
 
-    def _refill(self) -> None:
+    def _refill(self, python: str) -> None:
         while True:
             with self._lock:
-                if self._closed or len(self._idle) >= self.spares:
+                if self._closed or len(self._idle.get(python, ())) >= self.spares:
                     return
-            process = ModelProcess(self.python)
+            process = ModelProcess(python, isolated=python != self.python)
+            dropped: list[ModelProcess] = []
             with self._lock:
-                surplus = self._closed or len(self._idle) >= self.spares
+                surplus = self._closed or len(self._idle.get(python, ())) >= self.spares
                 if not surplus:
-                    self._idle.append(process)
+                    self._idle.setdefault(python, []).append(process)
+                    if python != self.python:
+                        self._idle.move_to_end(python)
+                        dropped = self._drop_old_environments()
+            for old in dropped:
+                old.close()
             if surplus:
                 process.close()
                 return
@@ -233,23 +247,36 @@ class ProcessPool:
     def spare_pids(self) -> set[int]:
         """The process ids of the warm spares (what a process listing should expect)."""
         with self._lock:
-            return {process.pid for process in self._idle}
+            return {p.pid for processes in self._idle.values() for p in processes}
 
     def keep_spares(self, spares: int) -> None:
         """Keep ``spares`` warm processes from now on (started in the background)."""
         self.spares = max(0, spares)
-        threading.Thread(target=self._refill, daemon=True).start()
+        threading.Thread(target=self._refill, args=(self.python,), daemon=True).start()
+
+    def _drop_old_environments(self) -> list[ModelProcess]:
+        environments = [p for p in self._idle if p != self.python]
+        dropped = []
+        for python in environments[:max(0, len(environments) - ENV_SPARES)]:
+            dropped.extend(self._idle.pop(python))
+        return dropped
+
+    def spare_count(self, python: Optional[str] = None) -> int:
+        """Idle processes kept for ``python`` (the engine's own when None)."""
+        with self._lock:
+            return len(self._idle.get(python or self.python, ()))
 
     def wait_ready(self, timeout: Optional[float] = None) -> None:
         """Block until every spare has started (benchmarks use it to measure a warm pool)."""
         with self._lock:
-            idle = list(self._idle)
+            idle = [p for processes in self._idle.values() for p in processes]
         for process in idle:
             process.wait_ready(timeout)
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            idle, self._idle = self._idle, []
+            idle = [p for processes in self._idle.values() for p in processes]
+            self._idle = OrderedDict()
         for process in idle:
             process.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+import time
 
 import pandas as pd
 import pytest
@@ -226,3 +227,38 @@ def test_the_predict_route_answers_status_ok_or_error(sqlite_database, model_env
         assert predict([{"f0": -2.0}]).json["predictions"][0]["prediction"] == 0
     finally:
         app.extensions["mlc_runtime"].close()
+
+
+def test_a_pool_keeps_warm_spares_for_the_environments_used_lately(model_envs, monkeypatch):
+    from connectors.jobs import _process
+
+    monkeypatch.setattr(_process, "ENV_SPARES", 1)
+    pythons = [str(model_envs.for_model(folder).python) for folder in (PINNED_A, PINNED_B)]
+    pool = _process.ProcessPool(spares=1)
+    try:
+        def run_once(python: str) -> None:
+            [process] = pool.acquire(1, python)
+            assert process.isolated and process.python == python
+            pool.release([process])
+            deadline = time.monotonic() + 120
+            while pool.spare_count(python) < 1:
+                assert time.monotonic() < deadline, "no spare was started"
+                time.sleep(0.05)
+
+        run_once(pythons[0])
+        assert pool.spare_count(pythons[0]) == 1 and pool.spare_count() == 1
+        [warm] = pool.acquire(1, pythons[0])
+        assert pool.spare_count(pythons[0]) == 0
+        try:
+            warm.call({"op": "load", "model_dir": str(PINNED_A), "artifact_dir": None}, 120,
+                      "loading")
+            answer = warm.call({"op": "predict_records", "records": [{"f0": 2.0}]}, 60, "p")
+            assert answer["predictions"] == [{"prediction": 1, "tabulate": "0.8.10"}]
+        finally:
+            pool.release([warm])
+        while pool.spare_count(pythons[0]) < 1:  # its replacement, before the next env's
+            time.sleep(0.05)
+        run_once(pythons[1])  # the most recent environment pushes the older one out
+        assert pool.spare_count(pythons[1]) == 1 and pool.spare_count(pythons[0]) == 0
+    finally:
+        pool.close()
