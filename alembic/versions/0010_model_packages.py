@@ -2,11 +2,10 @@
 and the report of a snapshot's own tests.
 
 Revision ID: 0010_model_packages
-Revises: 0008_metrics_reader
+Revises: 0009_runtime_engines
 
-Hand-written to match ``connectors/registry/_tables.py`` (a test compares the two). Numbered
-0010 and chained after 0008_metrics_reader for now: another branch adds 0009, and the
-merge rechains this one after it.
+Hand-written to match ``connectors/registry/_tables.py`` (a test compares the two). Chained
+after 0009_runtime_engines (the Dask runtimes).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from alembic import op
 from engine.db import UTCDateTime
 
 revision = "0010_model_packages"
-down_revision = "0008_metrics_reader"
+down_revision = "0009_runtime_engines"
 branch_labels = None
 depends_on = None
 

@@ -23,6 +23,9 @@ import queue
 import threading
 from typing import Any, Callable, Optional
 
+from connectors.packages import read_requirements
+from engine.errors import ConfigurationError
+
 from . import dask_tasks
 from ._process import ModelProcessError, TimeLimitExceeded
 from ._run import JobRun
@@ -168,6 +171,12 @@ class DaskExecutor:
         self.connect_timeout = connect_timeout or CONNECT_SECONDS
 
     def _connect(self, run: JobRun, data: DataStore) -> _ClusterJob:
+        if read_requirements(run.model_dir()) is not None:
+            # Dask workers start models with their own Python: a model with its own
+            # environment would silently run with the wrong packages there.
+            raise ConfigurationError(
+                f"model {run.model.name} has a requirements.model, and Dask workers do not "
+                f"build model environments yet: run it on a local runtime")
         return _ClusterJob(self.scheduler, run, data, self.connect_timeout)
 
     def score_files(self, run: JobRun, data: DataStore, tasks: list[FileTask],

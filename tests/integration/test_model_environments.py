@@ -262,3 +262,17 @@ def test_a_pool_keeps_warm_spares_for_the_environments_used_lately(model_envs, m
         assert pool.spare_count(pythons[1]) == 1 and pool.spare_count(pythons[0]) == 0
     finally:
         pool.close()
+
+
+def test_a_model_with_its_own_environment_is_refused_on_a_dask_runtime(jobs, registry,
+                                                                      data_root):
+    _frame().to_csv(data_root / "in.csv", index=False)
+    runtime = registry.add_runtime("cluster", "DEV", engine="dask",
+                                   scheduler="tcp://127.0.0.1:9")
+    snapshot = registry.create_snapshot(registry.register_model("pinned", "classification").id,
+                                        str(PINNED_A))
+    job = jobs.score(snapshot.id, str(data_root / "in.csv"), str(data_root / "out.csv"),
+                     runtime=runtime.id)
+    assert job.state == "failed"
+    assert job.reason == ("model pinned has a requirements.model, and Dask workers do not "
+                          "build model environments yet: run it on a local runtime")
