@@ -7,7 +7,6 @@ the Alembic config (``sqlalchemy.url``) or ``MLC_DATABASE_URL``.
 from __future__ import annotations
 
 from alembic import context
-
 from engine.db import Base, database_url, open_database
 
 config = context.config

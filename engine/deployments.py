@@ -6,8 +6,9 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from lxml import etree
 from sqlalchemy import delete, select
@@ -18,7 +19,13 @@ from .bpmn.model import ProcessModel
 from .bpmn.parser import load_models, parse_bpmn
 from .bpmn.timers import first_due, next_schedule, schedule
 from .errors import ExecutionFault, NotFoundError, Problem, ValidationError
-from .persistence import DecisionDefinition, Deployment, EventSubscription, ProcessDefinition, Resource
+from .persistence import (
+    DecisionDefinition,
+    Deployment,
+    EventSubscription,
+    ProcessDefinition,
+    Resource,
+)
 from .xmlsafe import parse_xml
 
 MAX_FILE_BYTES = 5 * 1024 * 1024

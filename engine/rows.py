@@ -9,20 +9,21 @@ implied before with what it implies after and writes only the difference
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Connection
 
 from . import statements
-from .hotpath import Writes
-
 from .bpmn.model import Kind, ProcessModel
 from .bpmn.state import InstanceState, Token, TokenState
 from .bpmn.timers import due_of
+from .hotpath import Writes
 from .statements import JOBS, USER
 from .values import scalar_text
+
 _NAMESPACE = uuid.UUID("6f1c2a9e-4b7d-4c1e-9a3f-2d8e5b7c1a00")
 
 

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, select, update
 
 from . import clock, statements
-from .hotpath import hot
 from .bpmn.runner import InstanceFacts, Runner
 from .bpmn.state import InstanceState, decode, encode, is_current_format
 from .errors import ConflictError, NotFoundError
+from .hotpath import hot
 from .rows import Derived, Meta, derive, write_difference, write_rare_rows
 from .values import jsonable
 

@@ -9,8 +9,9 @@ import logging
 import signal as signals
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 from sqlalchemy.exc import SQLAlchemyError

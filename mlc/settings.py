@@ -47,7 +47,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None,
-                 toml_path: str | Path | None = None) -> "Settings":
+                 toml_path: str | Path | None = None) -> Settings:
         """Read ``mlc.toml`` (if present) then ``MLC_*`` variables, which win."""
         env = dict(os.environ if environ is None else environ)
         values: dict[str, Any] = {}

@@ -19,8 +19,8 @@ from engine import Database, Engine, ExternalTaskService, HandlerRegistry
 from engine.budget import configure as configure_budget
 from engine.db import open_database
 from engine.errors import ConfigurationError
-from engine.user_tasks import UserTaskService
 from engine.migrate import upgrade
+from engine.user_tasks import UserTaskService
 
 from .settings import Settings
 

@@ -10,7 +10,8 @@ import hmac
 import importlib
 import logging
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError, StatementError

@@ -17,12 +17,27 @@ resume / delete / run now), :func:`discover` (find declarations in files),
 """
 
 from ._build import GitBuilder
-from ._declarations import (Automation, BuildAndDeploy, BuildMetric, BuildSpecifications,
-                            CustomWebhook, DeploymentSpecifications, MetricBasedTrigger,
-                            ScheduledTrigger, SlackNotification, SqlMetric, ThresholdDirection)
+from ._declarations import (
+    Automation,
+    BuildAndDeploy,
+    BuildMetric,
+    BuildSpecifications,
+    CustomWebhook,
+    DeploymentSpecifications,
+    MetricBasedTrigger,
+    ScheduledTrigger,
+    SlackNotification,
+    SqlMetric,
+    ThresholdDirection,
+)
 from ._discovery import Discovery, discover
-from ._errors import (AutomationConflict, AutomationNotFound, BuildError, DeclarationError,
-                      MetricQueryError)
+from ._errors import (
+    AutomationConflict,
+    AutomationNotFound,
+    BuildError,
+    DeclarationError,
+    MetricQueryError,
+)
 from ._poller import MetricTriggerPoller
 from ._service import AutomationService, Change
 from ._sql import MetricQueryRunner, check_query

@@ -21,7 +21,8 @@ import collections
 import logging
 import queue
 import threading
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from . import dask_tasks
 from ._process import ModelProcessError, TimeLimitExceeded
@@ -69,7 +70,7 @@ class _ClusterJob:
                      "s3_endpoint_url": data.s3_endpoint_url, "host_threads": host_threads}
         self.running: dict[Any, Any] = {}  # future -> what it works on
         self.stopped = False
-        self._done: "queue.Queue[Any]" = queue.Queue()
+        self._done: queue.Queue[Any] = queue.Queue()
         self._lock = threading.Lock()
         self._count = 0
         run.on_stop(self.stop)
@@ -123,7 +124,7 @@ class _ClusterJob:
                                          on_error="ignore"))
         self.client.close()
 
-    def __enter__(self) -> "_ClusterJob":
+    def __enter__(self) -> _ClusterJob:
         return self
 
     def __exit__(self, *exc: object) -> None:

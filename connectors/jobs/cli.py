@@ -13,9 +13,8 @@ from typing import Optional
 
 import click
 
-from connectors.cli_context import context_service
+from connectors.cli_context import context_service, echo_json
 from connectors.registry import JOB_STATES, JobRecord, JobStore
-from connectors.cli_context import echo_json
 from connectors.registry.cli import registry_from_context
 
 from .formats import FORMATS

@@ -12,8 +12,9 @@ runs on this node.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional
 
 from connectors.registry import JobRecord, JobStore, ModelRegistry, RuntimeRecord
 
@@ -65,7 +66,7 @@ class JobService:
 
     @classmethod
     def from_settings(cls, db, settings, *, registry: Optional[ModelRegistry] = None,
-                      spares: int = 0, s3_endpoint_url: Optional[str] = None) -> "JobService":
+                      spares: int = 0, s3_endpoint_url: Optional[str] = None) -> JobService:
         """The usual wiring from the project's Database and Settings."""
         from connectors.registry import SqlModelRegistry
 

@@ -6,11 +6,11 @@ be swapped for another (e.g. a remote ModelOp model manager) later.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Iterable, Optional, Protocol, Sequence
+from typing import Any, Optional, Protocol
 
-from ._records import (AssetRecord, DeploymentRecord, ModelRecord, RuntimeRecord,
-                       SnapshotRecord)
+from ._records import AssetRecord, DeploymentRecord, ModelRecord, RuntimeRecord, SnapshotRecord
 
 SNAPSHOT_CREATED_SIGNAL = "mlc.snapshot.created"
 

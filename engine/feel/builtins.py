@@ -14,15 +14,26 @@ contexts, dates and ranges have modules of their own, imported at the end.
 from __future__ import annotations
 
 import re
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, \
-    ROUND_HALF_UP, ROUND_UP, Context, Decimal, DecimalException
-from typing import Any, Callable
+from collections.abc import Callable
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Context,
+    Decimal,
+    DecimalException,
+)
+from typing import Any
 
 from engine.feel import temporal
 from engine.feel.scope import Scope
 from engine.feel.values import DECIMAL, FeelFunction, Range, normalize_number, type_name
 
-BUILTINS: dict[str, "Builtin"] = {}
+BUILTINS: dict[str, Builtin] = {}
 
 _FAILURES = (TypeError, ValueError, ArithmeticError, DecimalException, IndexError, KeyError,
              AttributeError, OverflowError, re.error)
@@ -323,5 +334,10 @@ def _even(n: Any) -> bool:
 
 # The other families register themselves into BUILTINS; imported last because they use the
 # helpers above.
-from engine.feel import builtins_contexts, builtins_lists, builtins_ranges, \
-    builtins_strings, temporal_builtins  # noqa: E402,F401
+from engine.feel import (  # noqa: E402,F401,I001
+    builtins_contexts,
+    builtins_lists,
+    builtins_ranges,
+    builtins_strings,
+    temporal_builtins,
+)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import functools
 import statistics
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from engine.budget import check_size
 from engine.feel.builtins import as_list, builtin, integer, items_of, num

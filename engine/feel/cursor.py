@@ -9,7 +9,7 @@ of words is one name (``Monthly Salary``).
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from engine.feel.errors import FeelError
 from engine.feel.lexer import OPERATORS, Token, tokenize

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from engine.budget import EvaluationLimits, Meter
 from engine.feel.compiler import Compiler, Node
@@ -66,7 +67,7 @@ class FeelView(dict):
         super().__init__()
         self._source = source
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         if key in self:
             return self[key]
         if key not in self._source:

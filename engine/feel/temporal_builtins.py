@@ -8,8 +8,15 @@ from typing import Any
 
 from engine.feel import temporal_parse
 from engine.feel.builtins import builtin, integer, num, text
-from engine.feel.temporal import MAX_OFFSET, NANOS_PER_SECOND, DayTimeDuration, FeelDate, \
-    FeelDateTime, FeelTime, YearsMonthsDuration
+from engine.feel.temporal import (
+    MAX_OFFSET,
+    NANOS_PER_SECOND,
+    DayTimeDuration,
+    FeelDate,
+    FeelDateTime,
+    FeelTime,
+    YearsMonthsDuration,
+)
 from engine.feel.values import type_name
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -136,6 +143,6 @@ def _today() -> FeelDate:
 
 @builtin("now")
 def _now() -> FeelDateTime:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return FeelDateTime(now.year, now.month, now.day, now.hour, now.minute, now.second,
                         now.microsecond * 1000, 0)

@@ -13,8 +13,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.feel.temporal import NANOS_PER_DAY, NANOS_PER_SECOND, DayTimeDuration, FeelDate, \
-    FeelDateTime, FeelTime, YearsMonthsDuration, month_length
+from engine.feel.temporal import (
+    NANOS_PER_DAY,
+    NANOS_PER_SECOND,
+    DayTimeDuration,
+    FeelDate,
+    FeelDateTime,
+    FeelTime,
+    YearsMonthsDuration,
+    month_length,
+)
 
 _NANOS_PER_MILLI = 1_000_000
 

@@ -62,7 +62,7 @@ class Load:
         self._threads = [threading.Thread(target=self._client, daemon=True)
                          for _ in range(clients)]
 
-    def __enter__(self) -> "Load":
+    def __enter__(self) -> Load:
         for t in self._threads:
             t.start()
         return self

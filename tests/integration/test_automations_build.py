@@ -9,9 +9,18 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from connectors.automations import (Automation, BuildAndDeploy, BuildMetric, BuildRow,
-                                    BuildSpecifications, CustomWebhook, DeploymentSpecifications,
-                                    ScheduledTrigger, SlackNotification, ThresholdDirection)
+from connectors.automations import (
+    Automation,
+    BuildAndDeploy,
+    BuildMetric,
+    BuildRow,
+    BuildSpecifications,
+    CustomWebhook,
+    DeploymentSpecifications,
+    ScheduledTrigger,
+    SlackNotification,
+    ThresholdDirection,
+)
 from connectors.notifications import NotificationFeed
 from connectors.registry import SqlModelRegistry
 from engine import clock

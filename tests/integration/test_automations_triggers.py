@@ -5,15 +5,23 @@ read-only metric SQL runner, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import update
 
-from connectors.automations import (Automation, AutomationConflict, BuildAndDeploy,
-                                    BuildSpecifications, MetricBasedTrigger, MetricQueryError,
-                                    MetricQueryRunner, ScheduledTrigger, SqlMetric,
-                                    ThresholdDirection)
+from connectors.automations import (
+    Automation,
+    AutomationConflict,
+    BuildAndDeploy,
+    BuildSpecifications,
+    MetricBasedTrigger,
+    MetricQueryError,
+    MetricQueryRunner,
+    ScheduledTrigger,
+    SqlMetric,
+    ThresholdDirection,
+)
 from connectors.registry import tables as registry_tables
 from engine import Engine, HandlerRegistry, clock
 from tests.automation_support import automation_runtime

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from engine import clock
 from tests.bpmn import bpmn, chain, external, flow
 

@@ -1,6 +1,6 @@
 """Signals, messages and timers through the event-subscription index."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -177,7 +177,8 @@ def test_timer_start_cycle_and_cron_start_instances_on_schedule(harness):
     harness.deploy("cron.bpmn", bpmn(
         "hourly", f'<bpmn:startEvent id="s">{timer("timeCycle", "0 0 * * * ?")}</bpmn:startEvent>',
         END, chain("s", "e")))
-    started = lambda key: len(harness.engine.list_instances(key=key))
+    def started(key):
+        return len(harness.engine.list_instances(key=key))
     for _ in range(6):
         clock.advance(timedelta(minutes=10, seconds=1))
         harness.engine.fire_due_timers()

@@ -37,7 +37,7 @@ class Task:
     id: str
     external: bool = False
     fails: bool = False           # an external task whose handler throws a BPMN error
-    handler: "Block | None" = None  # error boundary path (external tasks that may fail)
+    handler: Block | None = None  # error boundary path (external tasks that may fail)
 
 
 @dataclass
@@ -49,8 +49,8 @@ class Seq:
 class Xor:
     id: str
     threshold: int
-    then: "Block"
-    other: "Block"
+    then: Block
+    other: Block
 
 
 @dataclass
@@ -63,14 +63,14 @@ class And:
 class Loop:
     id: str
     times: int
-    body: "Block"
+    body: Block
     var: str = ""  # the counter: ids may hold '-' and '.', which an expression cannot name
 
 
 @dataclass
 class Sub:
     id: str
-    body: "Block"
+    body: Block
 
 
 @dataclass

@@ -21,7 +21,15 @@ from tests.integration.test_api_helpers import wired_client  # noqa: F401 - fixt
 from tests.integration.test_api_registry import created, problem_fields, services
 from tests.integration.test_jobs_cli import run  # noqa: F401 - fixture
 from tests.integration.test_jobs_support import (  # noqa: F401 - fixtures
-    context, data_root, jobs, model_pool, registry, sample, signals, write_model)
+    context,
+    data_root,
+    jobs,
+    model_pool,
+    registry,
+    sample,
+    signals,
+    write_model,
+)
 
 DASK = {"name": "dask-dev", "stage": "DEV", "engine": "dask", "scheduler": "tcp://dask:8786"}
 
