@@ -188,7 +188,7 @@ class UnitOfWork:
         if not resync:
             handle.before = self.derive(handle)
         else:
-            from .bpmn.legacy import rows_in_tables
+            from .rows import rows_in_tables
 
             handle.before = rows_in_tables(self.conn, handle.id)
         return handle

@@ -132,8 +132,7 @@ class GitBuilder:
 
     def _train_and_test(self, spec: BuildSpecifications, code_dir: Path, artifact_dir: Path,
                         log_path: Path, env: Mapping[str, str], methodology: str) -> dict:
-        from connectors.jobs import ModelProcessError, compute_metrics
-        from connectors.jobs._process import ModelProcess
+        from connectors.jobs import ModelProcess, ModelProcessError, compute_metrics
         from connectors.jobs.formats import format_of, read_frame
 
         train = self._data_file(code_dir, spec.training_data, "training data")

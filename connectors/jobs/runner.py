@@ -86,7 +86,7 @@ class _Worker:
         drop = [c for c in req.get("drop") or () if c in frame.columns]
         if drop:
             frame = frame.drop(columns=drop)
-        result = _as_frame(self.model.predict(frame), len(frame))
+        result = as_frame(self.model.predict(frame), len(frame))
         write_frame(result, req["output"], req["output_format"])
         return {"rows": len(result)}
 
@@ -109,7 +109,7 @@ def _limit_threads(threads: int) -> None:
         pass
 
 
-def _as_frame(result: Any, rows: int):
+def as_frame(result: Any, rows: int):
     """Normalise ``predict``'s answer to a DataFrame (a Series becomes ``prediction``)."""
     import numpy as np
     import pandas as pd

@@ -71,11 +71,11 @@ class OnlinePredictor:
         if not records:
             return []
         frame = pd.DataFrame.from_records(list(records))
-        from connectors.jobs.runner import _as_frame
+        from connectors.jobs.runner import as_frame
 
         try:
             with loaded.lock:  # model code need not be thread-safe
-                result = _as_frame(loaded.module.predict(frame), len(frame))
+                result = as_frame(loaded.module.predict(frame), len(frame))
         except (KeyError, ValueError, TypeError) as exc:
             raise ValidationError(f"the model rejected the records: {exc}") from exc
         return [{k: _json_value(v) for k, v in row.items()}
