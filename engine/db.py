@@ -4,7 +4,6 @@ to open a database (SQLite tuned for concurrent readers, or PostgreSQL), one ses
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -64,8 +63,10 @@ DEFAULT_DATABASE_URL = "sqlite:///var/mlc.db"
 
 
 def database_url(url: str | None = None) -> str:
-    """The configured database URL: the argument, ``MLC_DATABASE_URL``, or ``var/mlc.db``."""
-    url = url or os.environ.get("MLC_DATABASE_URL") or DEFAULT_DATABASE_URL
+    """The database URL to use: the argument (``Settings.database_url``), or ``var/mlc.db``.
+
+    The engine reads no environment: the composition root passes the URL in."""
+    url = url or DEFAULT_DATABASE_URL
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return url

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from engine import Database, Engine, ExternalTaskService, HandlerRegistry
@@ -145,4 +146,4 @@ def _wire_models(runtime: Runtime, job_spares: int) -> None:
     register_model_handlers(runtime.handlers, registry, jobs)
     runtime.services[REGISTRY] = registry
     runtime.services[JOBS] = jobs
-    runtime.services[PREDICTOR] = OnlinePredictor(registry)
+    runtime.services[PREDICTOR] = OnlinePredictor(registry, Path(runtime.settings.model_cache))

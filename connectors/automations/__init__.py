@@ -16,7 +16,7 @@ resume / delete / run now), :func:`discover` (find declarations in files),
 (safe metric SQL), :data:`ANALYTICS_VIEWS`, and the errors.
 """
 
-from ._build import GitBuilder
+from ._build import GitBuilder, secrets_in
 from ._declarations import (
     Automation,
     BuildAndDeploy,
@@ -52,5 +52,5 @@ __all__ = [
     "DeclarationError", "DeploymentSpecifications", "Discovery", "GitBuilder",
     "MetricBasedTrigger", "MetricQueryError", "MetricQueryRunner", "MetricTriggerPoller",
     "ScheduledTrigger", "SlackNotification", "SqlMetric", "ThresholdDirection", "check_query",
-    "create_views", "discover", "install_automations",
+    "create_views", "discover", "install_automations", "secrets_in",
 ]

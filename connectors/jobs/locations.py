@@ -92,8 +92,8 @@ class DataStore:
     def __init__(self, data_roots: Sequence[str], *, s3_endpoint_url: Optional[str] = None,
                  s3_client=None) -> None:
         self.data_roots = list(data_roots)
-        # an empty MLC_S3_ENDPOINT_URL (as compose passes an unset one) means boto3's default
-        self.s3_endpoint_url = s3_endpoint_url or os.environ.get("MLC_S3_ENDPOINT_URL") or None
+        # an empty endpoint (as compose passes an unset MLC_S3_ENDPOINT_URL) means boto3's default
+        self.s3_endpoint_url = s3_endpoint_url or None
         self._s3 = s3_client
         self._lock = threading.Lock()
 

@@ -67,12 +67,15 @@ class JobService:
     @classmethod
     def from_settings(cls, db, settings, *, registry: Optional[ModelRegistry] = None,
                       spares: int = 0, s3_endpoint_url: Optional[str] = None) -> JobService:
-        """The usual wiring from the project's Database and Settings."""
+        """The usual wiring from the project's Database and Settings (data roots, S3 endpoint,
+        model cache)."""
         from connectors.registry import SqlModelRegistry
 
-        return cls(registry or SqlModelRegistry(db), JobStore(db),
-                   DataStore(settings.data_roots, s3_endpoint_url=s3_endpoint_url),
-                   pool_factory=lambda: ProcessPool(spares=spares))
+        data = DataStore(settings.data_roots,
+                         s3_endpoint_url=s3_endpoint_url or settings.s3_endpoint_url)
+        return cls(registry or SqlModelRegistry(db), JobStore(db), data,
+                   pool_factory=lambda: ProcessPool(spares=spares),
+                   model_cache=Path(settings.model_cache))
 
     def _run(self, job_type: str, snapshot_id: str, inputs: dict[str, Any], body,
              job_timeout: float, idempotency_key: Optional[str]) -> JobRecord:
