@@ -10,10 +10,9 @@ same name, which is how decision services receive their input decisions.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.budget import EvaluationLimits, Meter
-from engine.dmn.definitions import DmnDefinitions
 from engine.dmn.model import (
     BusinessKnowledgeModel,
     Decision,
@@ -30,6 +29,9 @@ from engine.feel import FeelFunction, Scope, to_feel
 from engine.feel.calls import call_function
 from engine.feel.scope import MISSING
 from engine.feel.types import coerce
+
+if TYPE_CHECKING:  # pragma: no cover - definitions imports this module to evaluate
+    from engine.dmn.definitions import DmnDefinitions
 
 
 class Evaluation:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.budget import check_size
-from engine.feel.builtins import as_list, builtin, integer, items_of, num
+from engine.feel.builtin_registry import as_list, builtin, integer, items_of, num
 from engine.feel.operators import compare, equals, logical_and, logical_or
 from engine.feel.scope import Scope
 from engine.feel.values import DECIMAL, FeelFunction, type_name

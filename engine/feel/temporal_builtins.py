@@ -1,4 +1,4 @@
-"""FEEL's date, time and duration built-ins, registered into engine.feel.builtins."""
+"""FEEL's date, time and duration built-ins, registered into engine.feel.builtin_registry."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.feel import temporal_parse
-from engine.feel.builtins import builtin, integer, num, text
+from engine.feel.builtin_registry import builtin, integer, num, text
 from engine.feel.temporal import (
     MAX_OFFSET,
     NANOS_PER_SECOND,

@@ -1,8 +1,8 @@
 """The packages' import graph, read from the source with ``ast``: DESIGN.md's layering holds.
 
 ``engine`` imports nothing above it, ``connectors`` neither ``web`` nor ``mlc``, ``web`` not
-``mlc`` (the composition root passes what ``web`` needs in); no circle between packages or
-between the modules directly under a package; nothing private (``_name``) is imported from
+``mlc`` (the composition root passes what ``web`` needs in); no circle between packages,
+between the modules directly under a package, or between any modules; nothing private (``_name``) is imported from
 another package. Imports under ``if TYPE_CHECKING:`` are annotations only and do not count;
 imports inside functions do.
 """
@@ -150,6 +150,20 @@ def test_no_circle_between_packages_or_between_a_packages_modules():
         source, target = _edge_units(edge)
         if source != target and target != source.split(".")[0]:
             graph[source].add(target)
+    assert _cycles(graph) == []
+
+
+def test_no_circle_between_modules():
+    """The stricter form: not even a function-level import closes a circle of modules (the
+    FEEL built-ins and the evaluator, DMN definitions and evaluation used to)."""
+    modules = {_module_name(path) for layer in LAYERS for path in (ROOT / layer).rglob("*.py")}
+    graph: dict[str, set[str]] = defaultdict(set)
+    for edge in EDGES:
+        target = edge.target
+        if edge.name and f"{target}.{edge.name}" in modules:
+            target = f"{target}.{edge.name}"
+        if target in modules and target != edge.source:
+            graph[edge.source].add(target)
     assert _cycles(graph) == []
 
 
