@@ -10,7 +10,7 @@ from datetime import UTC
 from flask import Blueprint
 
 from engine.db import Database
-from tests.integration.test_api_helpers import (  # noqa: F401
+from tests.support.api import (  # noqa: F401
     BPMN,
     MODELER,
     api_app,
@@ -334,7 +334,7 @@ def test_unexpected_error_is_json_500_without_traceback(database):
     def boom():
         raise RuntimeError("secret internals")
 
-    from tests.integration.test_api_helpers import make_runtime
+    from tests.support.api import make_runtime
     from web import create_app
 
     app = create_app(make_runtime(database), blueprints=[bp])
@@ -348,7 +348,7 @@ def test_timestamps_anywhere_in_an_answer_are_iso_8601(database):
 
     from flask import jsonify
 
-    from tests.integration.test_api_helpers import make_runtime
+    from tests.support.api import make_runtime
     from web import create_app
 
     bp = Blueprint("stamps", __name__)

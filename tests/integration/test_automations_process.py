@@ -4,7 +4,7 @@ Modeler (a shape for every node, an edge for every flow)."""
 from __future__ import annotations
 
 from connectors.automations._service import PROCESS_FILE
-from tests.automation_support import automation_runtime
+from tests.support.automations import automation_runtime
 from tests.unit.test_automation_declarations import diagram_gaps
 
 

@@ -24,7 +24,7 @@ from connectors.automations import (
 )
 from connectors.registry import tables as registry_tables
 from engine import Engine, HandlerRegistry, clock
-from tests.automation_support import automation_runtime
+from tests.support.automations import automation_runtime
 
 DRIFT_SQL = ("SELECT max(value) FROM analytics_job_metrics "
              "WHERE metric = 'drift' AND model_id = 'm-1'")

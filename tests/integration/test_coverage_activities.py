@@ -9,7 +9,7 @@ import pytest
 
 from engine import ValidationError, clock
 from engine.user_tasks import UserTaskService
-from tests.bpmn import bpmn, chain, definitions, external, flow, process
+from tests.support.bpmn import bpmn, chain, definitions, external, flow, process
 
 START, END = '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />'
 

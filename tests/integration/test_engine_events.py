@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from engine import ConflictError, Engine, NotFoundError, clock
-from tests.bpmn import bpmn, chain, external, flow
+from tests.support.bpmn import bpmn, chain, external, flow
 
 START, END = '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />'
 SIGNALS = '<bpmn:signal id="SigGo" name="go" /><bpmn:signal id="SigRun" name="mlc.run" />'

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import BpmnError, Database, Engine, HandlerRegistry, Worker, clock
-from tests.bpmn import flow
+from tests.support.bpmn import flow
 
 pytestmark = pytest.mark.slow
 
@@ -270,7 +270,7 @@ def diagram(block: Block, key: str) -> bytes:
     entry, exit_ = w.write(block)
     w.link("generated_start", entry)
     w.link(exit_, "generated_end")
-    from tests.bpmn import HEADER
+    from tests.support.bpmn import HEADER
 
     return (HEADER + f'<bpmn:process id="{key}" isExecutable="true">'
             '<bpmn:startEvent id="generated_start" /><bpmn:endEvent id="generated_end" />'

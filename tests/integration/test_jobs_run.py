@@ -12,7 +12,7 @@ from connectors.jobs import JobService, ScoringOptions
 from connectors.jobs.locations import DataStore
 from connectors.registry import JobStore
 from connectors.samples import FEATURES, sample_frame
-from tests.integration.test_jobs_support import (  # noqa: F401 - fixtures
+from tests.support.jobs import (  # noqa: F401 - fixtures
     IDENTITY_MODEL,
     data_root,
     jobs,

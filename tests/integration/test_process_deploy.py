@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.processes_support import mlc  # noqa: F401 - fixture
+from tests.support.processes import mlc  # noqa: F401 - fixture
 
 KEY = "deploy_with_test_and_jira"
 

@@ -7,7 +7,7 @@ import pytest
 from connectors.samples import FEATURES, sample_frame
 from connectors.serving import OnlinePredictor
 from engine.errors import ConflictError, NotFoundError, ValidationError
-from tests.integration.test_jobs_support import (  # noqa: F401 - fixtures
+from tests.support.jobs import (  # noqa: F401 - fixtures
     data_root,
     jobs,
     model_pool,

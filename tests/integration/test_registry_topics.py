@@ -9,7 +9,7 @@ import pytest
 from connectors.jobs import register_model_handlers
 from engine.errors import BpmnError
 from engine.handlers import HandlerRegistry
-from tests.integration.test_jobs_support import (  # noqa: F401 - fixtures
+from tests.support.jobs import (  # noqa: F401 - fixtures
     context,
     data_root,
     jobs,

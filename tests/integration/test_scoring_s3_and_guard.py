@@ -14,7 +14,7 @@ from moto.server import ThreadedMotoServer
 from connectors.jobs import DataStore, JobService, ScoringOptions
 from connectors.registry import JobStore, RedundantExecutionError
 from connectors.samples import sample_frame
-from tests.integration.test_jobs_support import (  # noqa: F401 - fixtures
+from tests.support.jobs import (  # noqa: F401 - fixtures
     data_root,
     jobs,
     model_pool,

@@ -14,7 +14,7 @@ from connectors.automations import GitBuilder, create_views, install_automations
 from engine import Engine, ExternalTaskService, HandlerRegistry, Worker
 from mlc.settings import secrets_from
 
-SAMPLE = Path(__file__).resolve().parent.parent / "connectors" / "samples" / "classifier"
+SAMPLE = Path(__file__).resolve().parents[2] / "connectors" / "samples" / "classifier"
 
 # Appended to the sample model: proves env vars and the secret reach the build's process
 # (as metrics) without their values ever being logged.

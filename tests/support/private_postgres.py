@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.serve_support import free_port
+from tests.support.serve import free_port
 
 
 def postgres_bin() -> Path | None:

@@ -13,7 +13,7 @@ import requests
 from sqlalchemy import text
 
 from engine.db import Database
-from tests.bpmn import bpmn, chain, external
+from tests.support.bpmn import bpmn, chain, external
 
 RETRIES = ('<camunda:failedJobRetryTimeCycle>R20/PT1S</camunda:failedJobRetryTimeCycle>')
 
