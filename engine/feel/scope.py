@@ -21,6 +21,11 @@ class Scope:
     """
 
     __slots__ = ("variables", "parent", "errors", "meter", "types")
+    variables: Mapping[str, Any]
+    parent: Scope | None
+    errors: list[str]
+    meter: Meter
+    types: Mapping[str, Any]
 
     def __init__(self, variables: Mapping[str, Any], parent: Scope | None = None,
                  errors: list[str] | None = None, meter: Meter | None = None,

@@ -33,7 +33,7 @@ def add_months(value: FeelDate | FeelDateTime, months: int) -> FeelDate | FeelDa
     year, month = divmod(total, 12)
     month += 1
     day = min(value.day, month_length(year, month))
-    if type(value) is FeelDate:
+    if isinstance(value, FeelDate):
         return FeelDate(year, month, day)
     return FeelDateTime(year, month, day, value.hour, value.minute, value.second, value.nanos,
                         value.tz)
