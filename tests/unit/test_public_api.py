@@ -36,10 +36,10 @@ PUBLIC = {
     ],
     "connectors.registry": [
         "ASSET_ROLES", "AssetRecord", "DEPLOYMENT_MODES", "DeploymentRecord", "JOB_STATES",
-        "JOB_TYPES", "JobRecord", "JobStore", "LeaseKeeper", "METHODOLOGIES", "ModelRecord",
-        "ModelRegistry", "RedundantExecutionError", "RuntimeRecord", "SNAPSHOT_CREATED_SIGNAL",
-        "STAGES", "SignalPublisher", "SnapshotRecord", "SqlModelRegistry", "execution_key",
-        "tables",
+        "JOB_TYPES", "JobCancelled", "JobRecord", "JobStore", "LeaseKeeper", "METHODOLOGIES",
+        "ModelRecord", "ModelRegistry", "RUNTIME_ENGINES", "RedundantExecutionError",
+        "RuntimeRecord", "SNAPSHOT_CREATED_SIGNAL", "STAGES", "SignalPublisher", "SnapshotRecord",
+        "SqlModelRegistry", "execution_key", "tables",
     ],
     "connectors.serving": ["OnlinePredictor"],
     "connectors.tickets": [
