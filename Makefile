@@ -45,6 +45,11 @@ demo: $(RUNTIME)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 4 --dist loadgroup
 
+## Lint: ruff over the tree, mypy (strict, ratchet in pyproject.toml) over engine/
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
 ## Run the benchmarks and write docs/benchmarks.md
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -1,13 +1,12 @@
 """Alembic environment: migrations for the engine's and the connectors' tables.
 
 ``mlc db upgrade`` runs these with the configured database URL; the URL is passed in through
-the Alembic config (``sqlalchemy.url``) or ``MLC_DATABASE_URL``.
+the Alembic config (``sqlalchemy.url``) by :func:`engine.migrate.upgrade`.
 """
 
 from __future__ import annotations
 
 from alembic import context
-
 from engine.db import Base, database_url, open_database
 
 config = context.config

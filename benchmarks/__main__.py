@@ -7,7 +7,7 @@ import os
 import pkgutil
 import platform
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import benchmarks
@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
         sections.append(module.run())
     header = (
         "# Benchmarks\n\n"
-        f"Latest `make bench` run: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+        f"Latest `make bench` run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
         f"Python {platform.python_version()}, {platform.machine()}, "
         f"{os.cpu_count() or 1} cores. Each figure is compared with a baseline measured in the same run.\n"
     )

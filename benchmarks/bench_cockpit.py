@@ -28,8 +28,13 @@ from typing import Any
 from sqlalchemy import insert, select, text
 
 from engine import Worker, clock
-from engine.persistence import (EventSubscription, HistoryEvent, Incident, InstanceVariable,
-                                ProcessInstance)
+from engine.persistence import (
+    EventSubscription,
+    HistoryEvent,
+    Incident,
+    InstanceVariable,
+    ProcessInstance,
+)
 
 from .bench_engine import POSTGRES_URL, _databases
 

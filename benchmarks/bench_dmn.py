@@ -13,13 +13,16 @@ The budget's cost is measured against the same code with a meter that counts not
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 from lxml import etree
 
-from engine.dmn import evaluation as dmn_evaluation, load_dmn
-from engine.feel import compile_expression, scope as feel_scope
+from engine.dmn import evaluation as dmn_evaluation
+from engine.dmn import load_dmn
+from engine.feel import compile_expression
+from engine.feel import scope as feel_scope
 
 DMN13 = "https://www.omg.org/spec/DMN/20191111/MODEL/"
 RULES = 20
@@ -155,7 +158,7 @@ def _tck_section() -> str:
     except ImportError:  # pragma: no cover - benchmarks run from the source tree
         return ""
     lines = []
-    for level, folder in LEVELS.items():
+    for level in LEVELS:
         passed, total, elapsed, _ = run_level(level)
         if total:
             print(f"DMN TCK level {level}: {passed} of {total} cases pass, {elapsed:.1f} s")

@@ -27,8 +27,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import event, func, insert, select, text
 
@@ -165,7 +166,7 @@ class Counter:
         self.writer = engine.writer
         self.statements = self.transactions = self.writes = 0
 
-    def __enter__(self) -> "Counter":
+    def __enter__(self) -> Counter:
         event.listen(self.db.engine, "before_cursor_execute", self._statement)
         event.listen(self.db.engine, "commit", self._commit)
         self._hot = statements_sent()

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _direct(inputs: list[Path], out_dir: Path) -> float:
     from connectors.jobs.formats import read_frame, write_frame
-    from connectors.jobs.model_side.mlc_frames import as_frame as _as_frame
+    from connectors.jobs.model_side.mlc_frames import as_frame
     from connectors.samples import CLASSIFIER_DIR
 
     spec = importlib.util.spec_from_file_location("bench_model", CLASSIFIER_DIR / "model.py")
@@ -51,7 +51,7 @@ def _direct(inputs: list[Path], out_dir: Path) -> float:
     module.init(None)
     for path in inputs:
         frame = read_frame(path, "parquet")
-        write_frame(_as_frame(module.predict(frame), len(frame)), out_dir / path.name,
+        write_frame(as_frame(module.predict(frame), len(frame)), out_dir / path.name,
                     "parquet")
     return time.perf_counter() - start
 

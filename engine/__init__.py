@@ -4,9 +4,18 @@ Knows nothing about models, tickets or HTTP; connectors register topic handlers 
 """
 
 from .db import Base, Database
-from .errors import (BpmnError, ConcurrentUpdateError, ConfigurationError, ConflictError,
-                     DecisionError, ExpressionError, MlcError, NotFoundError, Problem,
-                     ValidationError)
+from .errors import (
+    BpmnError,
+    ConcurrentUpdateError,
+    ConfigurationError,
+    ConflictError,
+    DecisionError,
+    ExpressionError,
+    MlcError,
+    NotFoundError,
+    Problem,
+    ValidationError,
+)
 from .external_tasks import ExternalTaskService, LockedTask
 from .facade import Engine, ExecutionError
 from .handlers import HandlerRegistry, TaskContext

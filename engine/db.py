@@ -4,11 +4,10 @@ to open a database (SQLite tuned for concurrent readers, or PostgreSQL), one ses
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
@@ -48,24 +47,26 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 DEFAULT_DATABASE_URL = "sqlite:///var/mlc.db"
 
 
 def database_url(url: str | None = None) -> str:
-    """The configured database URL: the argument, ``MLC_DATABASE_URL``, or ``var/mlc.db``."""
-    url = url or os.environ.get("MLC_DATABASE_URL") or DEFAULT_DATABASE_URL
+    """The database URL to use: the argument (``Settings.database_url``), or ``var/mlc.db``.
+
+    The engine reads no environment: the composition root passes the URL in."""
+    url = url or DEFAULT_DATABASE_URL
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return url

@@ -6,8 +6,9 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from lxml import etree
 from sqlalchemy import delete, select
@@ -18,7 +19,13 @@ from .bpmn.model import ProcessModel
 from .bpmn.parser import load_models, parse_bpmn
 from .bpmn.timers import first_due, next_schedule, schedule
 from .errors import ExecutionFault, NotFoundError, Problem, ValidationError
-from .persistence import DecisionDefinition, Deployment, EventSubscription, ProcessDefinition, Resource
+from .persistence import (
+    DecisionDefinition,
+    Deployment,
+    EventSubscription,
+    ProcessDefinition,
+    Resource,
+)
 from .xmlsafe import parse_xml
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -132,52 +139,39 @@ class DefinitionStore:
                          tenant_id=tenant_id, created_at=clock.now())
         session.add(dep)
         result = DeploymentResult(dep.id, dep.name, dep.created_at)
-        for filename, data, infos in bpmn:
-            resource = self._resource(session, dep, filename, "bpmn", data)
-            for info in infos:
-                info_dict = {"signal_starts": info.signal_starts,
-                             "message_starts": info.message_starts,
-                             "timer_starts": info.timer_starts,
-                             "conditional_starts": info.conditional_starts,
-                             "none_start": info.none_start,
-                             "called_elements": info.called_elements, "file": filename,
-                             "version_tag": info.version_tag}
-                row = self._version(session, ProcessDefinition, info.key, data, dep, resource,
-                                    duplicate_filtering, result, name=info.name, info=info_dict)
-                if row is not None:
-                    session.flush()
-                    self._replace_start_subscriptions(session, row)
-                    result.processes.append(self.describe(row))
-        for filename, data, model in dmn:
-            resource = self._resource(session, dep, filename, "dmn", data)
-            # decisions, decision services and business knowledge models can all be evaluated
-            for decision_id, decision in getattr(model, "invocables", model.decisions).items():
-                row = self._version(session, DecisionDefinition, decision_id, data, dep, resource,
-                                    duplicate_filtering, result,
-                                    name=getattr(decision, "name", None))
-                if row is not None:
-                    result.decisions.append(self.describe_decision(row))
+        for kind, parsed in (("bpmn", bpmn), ("dmn", dmn)):
+            for filename, data, content in parsed:
+                resource = self._resource(session, dep, filename, kind, data)
+                for table, key, fields in _definitions_in(kind, filename, content):
+                    row, created = self._version(session, table, key, data, dep, resource,
+                                                 duplicate_filtering, **fields)
+                    if not created:
+                        result.filtered.append(key)
+                    elif table is ProcessDefinition:
+                        session.flush()
+                        self._replace_start_subscriptions(session, row)
+                    if table is ProcessDefinition:
+                        result.processes.append(self.describe(row))
+                    else:
+                        result.decisions.append(self.describe_decision(row))
         session.flush()
         return result
 
-    def _version(self, session: Session, table, key: str, data: bytes, dep: Deployment,
-                 resource: Resource, duplicate_filtering: bool, result: DeploymentResult,
-                 **fields: Any):
-        """The next version of ``key`` (None when unchanged content is filtered)."""
+    def _version(self, session: Session, table: Any, key: str, data: bytes, dep: Deployment,
+                 resource: Resource, duplicate_filtering: bool, **fields: Any
+                 ) -> tuple[Any, bool]:
+        """The next version of ``key``, and True; or, when duplicate filtering finds the
+        content unchanged, the latest version and False."""
         digest = hashlib.sha256(data + key.encode()).hexdigest()
         latest = self._latest(session, table, key)
         if duplicate_filtering and latest is not None and latest.content_hash == digest:
-            result.filtered.append(key)
-            listed = (result.processes, self.describe) if table is ProcessDefinition else \
-                (result.decisions, self.describe_decision)
-            listed[0].append(listed[1](latest))
-            return None
+            return latest, False
         version = (latest.version + 1) if latest else 1
         row = table(id=f"{key}:{version}:{uuid.uuid4()}", key=key, version=version,
                     deployment_id=dep.id, resource_id=resource.id, content_hash=digest,
                     created_at=dep.created_at, **fields)
         session.add(row)
-        return row
+        return row, True
 
     def _load_dmn_with(self, data: bytes, filename: str, siblings: list[tuple[str, bytes]]):
         """Load one DMN file; one that imports other models is loaded with the DMN files
@@ -417,3 +411,20 @@ def _imports_models(data: bytes, filename: str) -> bool:
     """Whether a DMN file has ``<import>`` elements (of other models)."""
     root = parse_xml(data, filename)
     return root.find(f"{{{etree.QName(root).namespace}}}import") is not None
+
+
+def _definitions_in(kind: str, filename: str, content: Any
+                    ) -> list[tuple[type[ProcessDefinition] | type[DecisionDefinition], str,
+                                    dict[str, Any]]]:
+    """What one parsed file versions: (table, key, columns) for each process of a BPMN file;
+    for a DMN file each decision, decision service and business knowledge model (all can be
+    evaluated)."""
+    if kind == "bpmn":
+        return [(ProcessDefinition, info.key, {"name": info.name, "info": {
+            "signal_starts": info.signal_starts, "message_starts": info.message_starts,
+            "timer_starts": info.timer_starts, "conditional_starts": info.conditional_starts,
+            "none_start": info.none_start, "called_elements": info.called_elements,
+            "file": filename, "version_tag": info.version_tag}}) for info in content]
+    invocables = getattr(content, "invocables", content.decisions)
+    return [(DecisionDefinition, key, {"name": getattr(decision, "name", None)})
+            for key, decision in invocables.items()]

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import select, update
 
 from . import clock, statements
-from .hotpath import hot
 from .bpmn.state import TokenState
 from .bpmn.timers import parse_duration
 from .errors import ConflictError, NotFoundError, ValidationError
 from .facade import Engine, ExecutionError, execution_errors
+from .hotpath import hot
 from .persistence import ExternalTaskRow, Incident, Job
 from .unit_of_work import UnitOfWork
 from .values import check_variables

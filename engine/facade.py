@@ -8,9 +8,10 @@ connections and never wait for a writer.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from sqlalchemy import and_, delete, insert, select
 

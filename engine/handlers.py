@@ -10,8 +10,9 @@ effects uses ``context.idempotency_key`` to do them only once.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Optional
 
 from .errors import ConfigurationError
 
@@ -105,7 +106,7 @@ class HandlerRegistry:
         return sorted(self._handlers)
 
     def subset(self, include: list[str] | None = None,
-               exclude: list[str] | None = None) -> "HandlerRegistry":
+               exclude: list[str] | None = None) -> HandlerRegistry:
         """The same handlers (and listeners) restricted to some topics, for placing work on
         nodes (``mlc worker --topics`` / ``--exclude-topics``). Unknown topics are an error."""
         unknown = sorted((set(include or []) | set(exclude or [])) - set(self._handlers))

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import datetime, timezone
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from . import jsonsafe
 from .notify import CHANNEL_SQL
@@ -44,7 +45,7 @@ class HotSQL:
         """A timestamp as ``UTCDateTime`` stores it: naive UTC (SQLite: its text form)."""
         if value is None:
             return None
-        naive = value.astimezone(timezone.utc).replace(tzinfo=None)
+        naive = value.astimezone(UTC).replace(tzinfo=None)
         return naive.strftime("%Y-%m-%d %H:%M:%S.%f") if self.dialect == "sqlite" else naive
 
     def json(self, value: Any) -> Any:
@@ -58,7 +59,7 @@ class HotSQL:
             return None
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
 
     def read_json(self, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value

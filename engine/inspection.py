@@ -10,9 +10,18 @@ from typing import Any
 from sqlalchemy import func, select
 
 from .errors import NotFoundError, Problem, ValidationError
-from .persistence import (DecisionDefinition, EventSubscription, ExternalTaskRow, HistoryEvent,
-                          Incident, Job, ProcessDefinition, ProcessInstance, Resource, UserTask)
-
+from .persistence import (
+    DecisionDefinition,
+    EventSubscription,
+    ExternalTaskRow,
+    HistoryEvent,
+    Incident,
+    Job,
+    ProcessDefinition,
+    ProcessInstance,
+    Resource,
+    UserTask,
+)
 
 # -- what an operator's cockpit draws (read-only, each one indexed query) --------------------
 

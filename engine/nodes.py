@@ -16,8 +16,9 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
 

@@ -29,7 +29,8 @@ import os
 import threading
 import uuid
 from collections import Counter
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import func, or_, select
 

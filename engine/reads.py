@@ -10,8 +10,15 @@ from sqlalchemy import func, select, text
 from . import statements
 from .errors import NotFoundError
 from .outcome import OUTCOME_VARIABLE, has_outcome, outcome_of
-from .persistence import (Deployment, ExternalTaskRow, HistoryEvent, Incident,
-                          Node, ProcessDefinition, ProcessInstance)
+from .persistence import (
+    Deployment,
+    ExternalTaskRow,
+    HistoryEvent,
+    Incident,
+    Node,
+    ProcessDefinition,
+    ProcessInstance,
+)
 
 INSTANCES = ProcessInstance.__table__
 INCIDENTS = Incident.__table__

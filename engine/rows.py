@@ -9,20 +9,22 @@ implied before with what it implies after and writes only the difference
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from . import statements
-from .hotpath import Writes
-
 from .bpmn.model import Kind, ProcessModel
 from .bpmn.state import InstanceState, Token, TokenState
 from .bpmn.timers import due_of
+from .hotpath import Writes
+from .persistence import EventSubscription, ExternalTaskRow, InstanceVariable, Job, UserTask
 from .statements import JOBS, USER
 from .values import scalar_text
+
 _NAMESPACE = uuid.UUID("6f1c2a9e-4b7d-4c1e-9a3f-2d8e5b7c1a00")
 
 
@@ -243,3 +245,21 @@ def _sync_index(out: Writes, instance_id: str, before: dict[str, str],
         fast.index_insert(out, instance_id, new)
     if changed:
         fast.index_update(out, instance_id, changed)
+
+
+def rows_in_tables(conn: Connection, instance_id: str) -> Derived:
+    """The rows an instance has in the tables now, as :class:`~engine.rows.Derived`."""
+    out = Derived()
+    subs = EventSubscription.__table__
+    for r in conn.execute(select(subs).where(subs.c.instance_id == instance_id)).mappings():
+        out.subscriptions[r["id"]] = dict(r)
+    ext = ExternalTaskRow.__table__
+    for r in conn.execute(select(ext).where(ext.c.instance_id == instance_id)).mappings():
+        out.external[r["id"]] = dict(r)
+    for table, target in ((UserTask.__table__, out.user), (Job.__table__, out.jobs)):
+        for row in conn.execute(select(table.c.id).where(table.c.instance_id == instance_id)):
+            target[row.id] = {"id": row.id}
+    index = InstanceVariable.__table__
+    out.index = {r.name: r.value for r in conn.execute(
+        select(index.c.name, index.c.value).where(index.c.instance_id == instance_id))}
+    return out

@@ -7,12 +7,20 @@ binds values and reuses the compiled form.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
-from .persistence import (EventSubscription, ExternalTaskRow, HistoryEvent, Incident,
-                          InstanceVariable, Job, ProcessInstance, UserTask)
+from .persistence import (
+    EventSubscription,
+    ExternalTaskRow,
+    HistoryEvent,
+    Incident,
+    InstanceVariable,
+    Job,
+    ProcessInstance,
+    UserTask,
+)
 
 INSTANCES = ProcessInstance.__table__
 HISTORY = HistoryEvent.__table__
@@ -72,7 +80,7 @@ def external_due(now_param: str = "now"):
                 EXTERNAL.c.next_attempt_at <= now)
 
 
-@lru_cache(maxsize=None)
+@cache
 def any_external_due(by_topic: bool, by_business_key: bool):
     q = select(EXTERNAL.c.id).where(external_due()).limit(1)
     if by_topic:
@@ -82,7 +90,7 @@ def any_external_due(by_topic: bool, by_business_key: bool):
     return q
 
 
-@lru_cache(maxsize=None)
+@cache
 def claim_external(dialect: str, by_topic: bool, by_business_key: bool):
     """Lock up to ``:wanted`` due tasks in one ``UPDATE ... RETURNING`` (SKIP LOCKED on
     PostgreSQL, so concurrent claimers never wait for or take each other's rows).

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, select, update
 
 from . import clock, statements
-from .hotpath import hot
 from .bpmn.runner import InstanceFacts, Runner
 from .bpmn.state import InstanceState, decode, encode, is_current_format
 from .errors import ConflictError, NotFoundError
+from .hotpath import hot
 from .rows import Derived, Meta, derive, write_difference, write_rare_rows
 from .values import jsonable
 
@@ -188,7 +188,7 @@ class UnitOfWork:
         if not resync:
             handle.before = self.derive(handle)
         else:
-            from .bpmn.legacy import rows_in_tables
+            from .rows import rows_in_tables
 
             handle.before = rows_in_tables(self.conn, handle.id)
         return handle

@@ -146,7 +146,8 @@ class Worker:
                     # the stuck handler finishes (or not) on its own. Its result is ignored.
                     self._pool.shutdown(wait=False)
                     self._pool = self._new_pool()
-                    raise TimeoutError(f"handler for {task.topic} timed out after {timeout:g}s")
+                    raise TimeoutError(
+                        f"handler for {task.topic} timed out after {timeout:g}s") from None
             result = dict(result or {})
             jsonsafe.check(result, "result")  # a value no database can store fails the task
             outcome: tuple = (self.tasks.complete, result)

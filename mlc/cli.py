@@ -9,8 +9,9 @@ import logging
 import signal as signals
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -128,8 +129,8 @@ def runtime():
 
 
 @click.group(cls=CommandLine)
-@click.option("--database", "database_url", envvar="MLC_DATABASE_URL", default=None,
-              help="Database URL (default sqlite:///var/mlc.db).")
+@click.option("--database", "database_url", default=None,
+              help="Database URL (default MLC_DATABASE_URL, else sqlite:///var/mlc.db).")
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
     """MLC Engine: BPMN/DMN model-lifecycle workflows."""

@@ -4,8 +4,9 @@ tests: the same calls a user makes with curl, plus polling helpers for asynchron
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import requests
 

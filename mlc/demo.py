@@ -22,9 +22,18 @@ from typing import Any
 import click
 
 from .client import MlcClient
-from .sample import (BATCH_RUNTIME, DMN_DIR, ONLINE_RUNTIME, PROCESSES_DIR, ROOT,
-                     SAMPLE_DECISION, SAMPLE_MODEL, SAMPLE_ONLINE_TAG, SAMPLE_SERVICE_TAG,
-                     sample_data)
+from .sample import (
+    BATCH_RUNTIME,
+    DMN_DIR,
+    ONLINE_RUNTIME,
+    PROCESSES_DIR,
+    ROOT,
+    SAMPLE_DECISION,
+    SAMPLE_MODEL,
+    SAMPLE_ONLINE_TAG,
+    SAMPLE_SERVICE_TAG,
+    sample_data,
+)
 
 BACK_TEST_JIRA = "com.modelop.mlc.definitions.Signals_Run_Back_Test_Jira"
 BACK_TEST_SERVICENOW = "com.modelop.mlc.definitions.Signals_Run_Back_Test_ServiceNow"
@@ -107,7 +116,7 @@ class ServedMlc:
                 self.proc.wait(timeout=15)
         self._log.close()
 
-    def __enter__(self) -> "ServedMlc":
+    def __enter__(self) -> ServedMlc:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from engine.errors import ConfigurationError
 from engine.outcome import OUTCOME_VARIABLE
 
 SECRET_FIELDS = {"api_token", "jira_token", "jira_webhook_secret", "servicenow_password",
-                 "servicenow_webhook_secret", "slack_webhook"}
+                 "servicenow_webhook_secret", "slack_webhook", "secrets"}
+SECRET_PREFIX = "MLC_SECRET_"  # automation secrets: MLC_SECRET_<NAME>, one variable each
 
 
 @dataclass
@@ -50,10 +52,19 @@ class Settings:
     eval_max_items: int = 1_000_000
     eval_max_seconds: float = 5.0
     outcome_variable: str = OUTCOME_VARIABLE  # what instance summaries show as outcome
+    # Where git model sources are checked out (jobs, online serving).
+    model_cache: str = "var/model-cache"
+    # An S3-compatible endpoint (MinIO...) for s3:// job files; None: AWS.
+    s3_endpoint_url: str | None = None
+    # Where automation builds go; None: automation-builds in the first data root.
+    automation_builds: str | None = None
+    # The automation secret store: every MLC_SECRET_<NAME> variable, by its full name
+    # (environment only, never mlc.toml).
+    secrets: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None,
-                 toml_path: str | Path | None = None) -> "Settings":
+                 toml_path: str | Path | None = None) -> Settings:
         """Read ``mlc.toml`` (if present) then ``MLC_*`` variables, which win."""
         env = dict(os.environ if environ is None else environ)
         values: dict[str, Any] = {}
@@ -63,7 +74,7 @@ class Settings:
                 values.update(tomllib.loads(path.read_text()))
             except tomllib.TOMLDecodeError as exc:
                 raise ConfigurationError(f"{path}: {exc}") from exc
-        known = {f.name: f for f in fields(cls)}
+        known = {f.name: f for f in fields(cls) if f.name != "secrets"}
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise ConfigurationError(f"{path}: unknown setting(s) {', '.join(unknown)}")
@@ -89,7 +100,7 @@ class Settings:
                            ("eval_max_seconds", float)):
             values[name] = _positive(values.get(name, getattr(cls, name)), kind,
                                      "MLC_" + name.upper())
-        settings = cls(**values)
+        settings = cls(**values, secrets=secrets_from(env))
         if settings.model_env_installer not in ("auto", "uv", "pip"):
             raise ConfigurationError("MLC_MODEL_ENV_INSTALLER must be auto, uv or pip, not "
                                      f"{settings.model_env_installer!r}")
@@ -115,6 +126,11 @@ class Settings:
                 value = _without_password(value)
             out[f.name] = value
         return out
+
+
+def secrets_from(environ: Mapping[str, str]) -> dict[str, str]:
+    """The ``MLC_SECRET_<NAME>`` variables of ``environ`` (empty ones left out)."""
+    return {k: v for k, v in environ.items() if k.startswith(SECRET_PREFIX) and v}
 
 
 def _positive(raw: Any, kind: type, name: str) -> Any:

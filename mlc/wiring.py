@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from engine import Database, Engine, ExternalTaskService, HandlerRegistry
 from engine.budget import configure as configure_budget
 from engine.db import open_database
 from engine.errors import ConfigurationError
-from engine.user_tasks import UserTaskService
 from engine.migrate import upgrade
+from engine.user_tasks import UserTaskService
 
 from .settings import Settings
 
@@ -149,5 +150,5 @@ def _wire_models(runtime: Runtime, job_spares: int) -> None:
     runtime.services[REGISTRY] = registry
     runtime.services[JOBS] = jobs
     runtime.services[ARTIFACTS] = artifacts
-    runtime.services[PREDICTOR] = OnlinePredictor(registry, environments=jobs.environments,
+    runtime.services[PREDICTOR] = OnlinePredictor(registry, Path(runtime.settings.model_cache), environments=jobs.environments,
                                                   artifacts=artifacts)

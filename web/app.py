@@ -4,13 +4,11 @@ stay out of the log)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import importlib
 import logging
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError, StatementError
@@ -18,6 +16,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import MlcError
+
+from .tokens import token_ok
 
 log = logging.getLogger("mlc.web")
 
@@ -124,21 +124,6 @@ def _register_error_handlers(app: Flask) -> None:
                               "internal error; the server log has the details", exc=exc)
 
 
-def _token_ok(header: str, token: str) -> bool:
-    scheme, _, value = header.partition(" ")
-    value = value.strip()
-    if scheme.lower() == "bearer":
-        return hmac.compare_digest(value.encode(), token.encode())
-    if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(value, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return False
-        _user, _, password = decoded.partition(":")
-        return hmac.compare_digest(password.encode(), token.encode())
-    return False
-
-
 def _install_auth_and_logging(app: Flask, token: str | None,
                               open_paths: Iterable[str] = ()) -> None:
     open_paths = OPEN_PATHS | set(open_paths)
@@ -160,7 +145,7 @@ def _install_auth_and_logging(app: Flask, token: str | None,
         if not header:
             return error_response(401, "unauthorized",
                                   "authentication required: Authorization: Bearer <token>")
-        if not _token_ok(header, token):
+        if not token_ok(header, token):
             return error_response(401, "unauthorized", "invalid credentials")
         return None
 
@@ -202,29 +187,20 @@ def _load_blueprints(names: Iterable[str]) -> list[Blueprint]:
     return [importlib.import_module(name).bp for name in names]
 
 
-def _runtime(runtime_or_config: Any):
-    from mlc.settings import Settings
-    from mlc.wiring import Runtime, build_runtime
-
-    if isinstance(runtime_or_config, Runtime) or hasattr(runtime_or_config, "engine"):
-        return runtime_or_config
-    if runtime_or_config is None or isinstance(runtime_or_config, Settings):
-        return build_runtime(runtime_or_config)
-    if isinstance(runtime_or_config, dict):
-        return build_runtime(Settings(**runtime_or_config))
-    raise TypeError(f"create_app needs a Runtime, Settings or dict, not {type(runtime_or_config)}")
-
-
-def create_app(runtime_or_config: Any = None, *, config: dict[str, Any] | None = None,
+def create_app(runtime: Any, *, config: dict[str, Any] | None = None,
                blueprints: Iterable[Blueprint] = ()) -> Flask:
-    """Build the app over a :class:`mlc.wiring.Runtime` (or Settings / a settings dict).
+    """Build the app over a runtime the composition root built (:class:`mlc.wiring.Runtime`).
+
+    The runtime is passed in, never built here: ``web`` sits below ``mlc`` and imports
+    nothing of it.
 
     Args:
-        runtime_or_config: the runtime whose engine and services the routes call.
+        runtime: the runtime whose engine, settings and services the routes call.
         config: Flask config overrides (e.g. ``MAX_CONTENT_LENGTH``).
         blueprints: extra blueprints (the lead's connector routes) registered after the core.
     """
-    runtime = _runtime(runtime_or_config)
+    if not hasattr(runtime, "engine") or not hasattr(runtime, "settings"):
+        raise TypeError(f"create_app needs the composition root's Runtime, not {type(runtime)}")
     from .json import MlcJSONProvider
 
     app = Flask("mlc", static_folder=None)  # the cockpit blueprint serves /static

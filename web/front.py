@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from a2wsgi import WSGIMiddleware
 from flask import Flask
@@ -147,7 +148,7 @@ class Front:
             self._polls -= 1
 
     async def _poll_until_answer(self, scope: Message, body: bytes, woken: asyncio.Event,
-                                 waiter: Waiter, gone: asyncio.Future) -> "_Captured | None":
+                                 waiter: Waiter, gone: asyncio.Future) -> _Captured | None:
         loop = asyncio.get_running_loop()
         deadline: float | None = None
         while True:
@@ -173,7 +174,7 @@ class Front:
             if not woken.is_set():
                 return answer  # the deadline passed: the empty list stands
 
-    async def _capture(self, scope: Message, body: bytes) -> "_Captured":
+    async def _capture(self, scope: Message, body: bytes) -> _Captured:
         captured = _Captured()
         await self._work(scope, _replay(body), captured.keep)
         return captured

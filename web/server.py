@@ -17,10 +17,10 @@ import resource
 import signal
 import socket
 import threading
-from typing import Callable
+from collections.abc import Callable
 
-from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.asyncio import run as hypercorn_run
+from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config, Sockets
 
 from .front import Front

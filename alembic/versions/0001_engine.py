@@ -1,13 +1,13 @@
 """engine tables
 
 Revision ID: 0001_engine
-Revises: 
+Revises:
 Create Date: 2026-11-23 09:12:18.408729
 """
-from alembic import op
 import sqlalchemy as sa
-import engine.db
 
+import engine.db
+from alembic import op
 
 revision = '0001_engine'
 down_revision = None

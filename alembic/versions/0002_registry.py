@@ -9,8 +9,8 @@ Hand-written to match ``connectors/registry/_tables.py`` (a test compares the tw
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
+from alembic import op
 from engine.db import UTCDateTime
 
 revision = "0002_registry"

@@ -10,8 +10,8 @@ Hand-written to match ``connectors/tickets/_models.py`` and
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
+from alembic import op
 from engine.db import UTCDateTime
 
 revision = "0003_tickets"

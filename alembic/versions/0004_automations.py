@@ -11,8 +11,8 @@ compares the whole chain with the models). The view statements are a frozen copy
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
+from alembic import op
 from engine.db import UTCDateTime
 
 revision = "0004_automations"

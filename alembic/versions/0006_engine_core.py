@@ -6,10 +6,10 @@ Revises: 0005_instance_time_indexes
 Instances written by the SpiffWorkflow-based engine are converted when first loaded
 (engine/bpmn/legacy.py); no data migration is needed here.
 """
-from alembic import op
 import sqlalchemy as sa
-import engine.db
 
+import engine.db
+from alembic import op
 
 revision = '0006_engine_core'
 down_revision = '0005_instance_time_indexes'

@@ -4,10 +4,10 @@ Revision ID: 0007_nodes
 Revises: 0006_engine_core
 
 """
-from alembic import op
 import sqlalchemy as sa
-import engine.db
 
+import engine.db
+from alembic import op
 
 revision = '0007_nodes'
 down_revision = '0006_engine_core'

@@ -10,6 +10,7 @@ which is what they were.
 from __future__ import annotations
 
 import sqlalchemy as sa
+
 from alembic import op
 
 revision = "0009_runtime_engines"

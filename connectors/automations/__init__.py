@@ -16,13 +16,28 @@ resume / delete / run now), :func:`discover` (find declarations in files),
 (safe metric SQL), :data:`ANALYTICS_VIEWS`, and the errors.
 """
 
-from ._build import GitBuilder
-from ._declarations import (Automation, BuildAndDeploy, BuildMetric, BuildSpecifications,
-                            CustomWebhook, DeploymentSpecifications, MetricBasedTrigger,
-                            ScheduledTrigger, SlackNotification, SqlMetric, ThresholdDirection)
+from ._build import GitBuilder, secrets_in
+from ._declarations import (
+    Automation,
+    BuildAndDeploy,
+    BuildMetric,
+    BuildSpecifications,
+    CustomWebhook,
+    DeploymentSpecifications,
+    MetricBasedTrigger,
+    ScheduledTrigger,
+    SlackNotification,
+    SqlMetric,
+    ThresholdDirection,
+)
 from ._discovery import Discovery, discover
-from ._errors import (AutomationConflict, AutomationNotFound, BuildError, DeclarationError,
-                      MetricQueryError)
+from ._errors import (
+    AutomationConflict,
+    AutomationNotFound,
+    BuildError,
+    DeclarationError,
+    MetricQueryError,
+)
 from ._poller import MetricTriggerPoller
 from ._service import AutomationService, Change
 from ._sql import MetricQueryRunner, check_query
@@ -37,5 +52,5 @@ __all__ = [
     "DeclarationError", "DeploymentSpecifications", "Discovery", "GitBuilder",
     "MetricBasedTrigger", "MetricQueryError", "MetricQueryRunner", "MetricTriggerPoller",
     "ScheduledTrigger", "SlackNotification", "SqlMetric", "ThresholdDirection", "check_query",
-    "create_views", "discover", "install_automations",
+    "create_views", "discover", "install_automations", "secrets_in",
 ]

@@ -14,9 +14,10 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Optional
 
 from ._declarations import BuildSpecifications
 from ._errors import BuildError
@@ -28,9 +29,9 @@ def secret_env_name(secret: str) -> str:
     return "MLC_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", secret).upper()
 
 
-def env_secrets(secret: str) -> Optional[str]:
-    """The default secret store: environment variable ``MLC_SECRET_<NAME>``."""
-    return os.environ.get(secret_env_name(secret))
+def secrets_in(variables: Mapping[str, str]) -> Callable[[str], Optional[str]]:
+    """The secret store over ``MLC_SECRET_<NAME>`` variables (``Settings.secrets``)."""
+    return lambda secret: variables.get(secret_env_name(secret))
 
 
 @dataclass
@@ -48,11 +49,11 @@ class GitBuilder:
 
     Args:
         builds_root: where build folders go.
-        secrets: name -> value (None when unknown); default reads ``MLC_SECRET_<NAME>``.
+        secrets: name -> value (None when unknown), e.g. :func:`secrets_in` over
+            ``Settings.secrets`` (the ``MLC_SECRET_<NAME>`` variables).
     """
 
-    def __init__(self, builds_root: Path,
-                 secrets: Callable[[str], Optional[str]] = env_secrets) -> None:
+    def __init__(self, builds_root: Path, secrets: Callable[[str], Optional[str]]) -> None:
         self.builds_root = Path(builds_root).resolve()
         self.secrets = secrets
 
@@ -131,8 +132,7 @@ class GitBuilder:
 
     def _train_and_test(self, spec: BuildSpecifications, code_dir: Path, artifact_dir: Path,
                         log_path: Path, env: Mapping[str, str], methodology: str) -> dict:
-        from connectors.jobs import ModelProcessError, compute_metrics
-        from connectors.jobs._process import ModelProcess
+        from connectors.jobs import ModelProcess, ModelProcessError, compute_metrics
         from connectors.jobs.formats import format_of, read_frame
 
         train = self._data_file(code_dir, spec.training_data, "training data")

@@ -9,11 +9,12 @@ secrets are stored as *names* (``git_access_token_secret``) and resolved only at
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Optional, Union
 
 from ._errors import DeclarationError
 
@@ -25,7 +26,7 @@ INTERVALS = {"Hourly": "0 * * * *", "Daily": "0 0 * * *", "Weekly": "0 0 * * 0"}
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
-class ThresholdDirection(str, Enum):
+class ThresholdDirection(str, Enum):  # noqa: UP042 - StrEnum changes str(member)
     """Which side of the threshold counts: a metric ABOVE 0.7, a drift score BELOW 0.1."""
 
     ABOVE = "ABOVE"
@@ -111,7 +112,7 @@ class ScheduledTrigger:
     def next_runs(self, count: int = 3, start: Optional[datetime] = None) -> list[datetime]:
         from croniter import croniter
 
-        it = croniter(self.cron_expression, start or datetime.now(timezone.utc))
+        it = croniter(self.cron_expression, start or datetime.now(UTC))
         return [it.get_next(datetime) for _ in range(count)]
 
 
@@ -364,7 +365,7 @@ class Automation:
                 "on_success": _tagged(self.on_success), "on_error": _tagged(self.on_error)}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Automation":
+    def from_dict(cls, data: Mapping[str, Any]) -> Automation:
         return cls(name=data["name"], model_id=data["model_id"],
                    description=data.get("description", ""),
                    trigger=_untagged(data["trigger"]), action=_untagged(data["action"]),

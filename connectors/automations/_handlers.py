@@ -18,7 +18,8 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from sqlalchemy import delete, select
 
@@ -26,7 +27,7 @@ from connectors.jobs.topics import keep_lock
 from engine import BpmnError, clock
 from engine.handlers import HandlerRegistry, TaskContext
 
-from ._build import BuildError, GitBuilder
+from ._build import GitBuilder
 from ._declarations import is_sql_threshold
 from ._notify import AutomationNotifier
 from ._service import AutomationService
@@ -150,7 +151,7 @@ class AutomationTopics:
                     "THRESHOLD_VALUE": None, "DECISION": "no deployment condition: deploy"}
         value = self.service.build_metric(build_id, condition.metric_name)
         if value is None:
-            logged = sorted((self.service.build(build_id)["metrics"] or {}))
+            logged = sorted(self.service.build(build_id)["metrics"] or {})
             raise BpmnError(ERROR_CODE, f"the build did not log metric {condition.metric_name!r}",
                             {"FAILED_STEP": "evaluate-condition", "AUTOMATION_OUTCOME": "failed",
                              "ERROR_REASON": f"the build did not log metric "

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-from ._build import GitBuilder
+from ._build import GitBuilder, secrets_in
 from ._handlers import AutomationTopics, register_automation_handlers
 from ._notify import AutomationNotifier
 from ._poller import MetricTriggerPoller
@@ -17,9 +16,9 @@ POLL_INTERVAL_SECONDS = 15.0  # how often the poller looks; each trigger has its
 
 
 def builds_root(settings: Any) -> Path:
-    """``MLC_AUTOMATION_BUILDS``, else ``automation-builds`` under the first data root, else
-    ``var/automation-builds``."""
-    explicit = os.environ.get("MLC_AUTOMATION_BUILDS")
+    """``settings.automation_builds`` (``MLC_AUTOMATION_BUILDS``), else ``automation-builds``
+    under the first data root, else ``var/automation-builds``."""
+    explicit = getattr(settings, "automation_builds", None)
     if explicit:
         return Path(explicit)
     roots = list(getattr(settings, "data_roots", None) or [])
@@ -37,7 +36,9 @@ def install_automations(runtime: Any, *, builder: GitBuilder | None = None,
     # no signal publisher: a build's snapshot should not also start the snapshot-created MLC
     registry = SqlModelRegistry(runtime.db)
     sql = MetricQueryRunner(runtime.db)
-    topics = AutomationTopics(service, registry, builder or GitBuilder(builds_root(runtime.settings)),
+    builder = builder or GitBuilder(builds_root(runtime.settings),
+                                    secrets_in(getattr(runtime.settings, "secrets", {})))
+    topics = AutomationTopics(service, registry, builder,
                               AutomationNotifier(service, NotificationFeed(runtime.db),
                                                  notify_timeout), sql)
     register_automation_handlers(runtime.handlers, topics)

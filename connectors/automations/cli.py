@@ -10,7 +10,6 @@ declaration failed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 

@@ -21,7 +21,8 @@ import collections
 import logging
 import queue
 import threading
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from connectors.packages import read_requirements
 from engine.errors import ConfigurationError
@@ -72,7 +73,7 @@ class _ClusterJob:
                      "s3_endpoint_url": data.s3_endpoint_url, "host_threads": host_threads}
         self.running: dict[Any, Any] = {}  # future -> what it works on
         self.stopped = False
-        self._done: "queue.Queue[Any]" = queue.Queue()
+        self._done: queue.Queue[Any] = queue.Queue()
         self._lock = threading.Lock()
         self._count = 0
         run.on_stop(self.stop)
@@ -126,7 +127,7 @@ class _ClusterJob:
                                          on_error="ignore"))
         self.client.close()
 
-    def __enter__(self) -> "_ClusterJob":
+    def __enter__(self) -> _ClusterJob:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Callable, Optional, Protocol
+from collections.abc import Callable
+from typing import Optional, Protocol
 
 from engine.errors import ValidationError
 
@@ -53,7 +54,7 @@ class LocalExecutor:
                     options: ScoringOptions, progress: FileProgress, report: Report) -> None:
         processes = run.loaded_processes(min(int(options.parallelism), len(tasks)),
                                          run.artifact_dir)
-        pending: "queue.Queue[FileTask]" = queue.Queue()
+        pending: queue.Queue[FileTask] = queue.Queue()
         for task in tasks:
             pending.put(task)
         threads = [threading.Thread(target=_score_files,
@@ -81,7 +82,7 @@ class LocalExecutor:
         return labelled[label].to_numpy(), read_frame(predictions_path, "parquet")
 
 
-def _score_files(process: ModelProcess, pending: "queue.Queue[FileTask]", run: JobRun,
+def _score_files(process: ModelProcess, pending: queue.Queue[FileTask], run: JobRun,
                  data: DataStore, options: ScoringOptions, progress: FileProgress) -> None:
     """One process's loop: take the next file until none is left or the execution failed."""
     while not progress.stop.is_set():

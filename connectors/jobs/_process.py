@@ -83,7 +83,7 @@ class ModelProcess:
             [python, RUNNER], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._boot_log, env=env, text=True, bufsize=1,
             start_new_session=True)
-        self._answers: "queue.Queue[Optional[dict]]" = queue.Queue()
+        self._answers: queue.Queue[Optional[dict]] = queue.Queue()
         self._ready = False
         threading.Thread(target=self._read_answers, daemon=True,
                          name=f"runner-{self._popen.pid}").start()

@@ -12,13 +12,21 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from connectors.packages import ModelEnvironment, ModelEnvironments
-from connectors.registry import (JobCancelled, JobRecord, JobStore, LeaseKeeper, ModelRecord,
-                                 ModelRegistry, SnapshotRecord)
+from connectors.registry import (
+    JobCancelled,
+    JobRecord,
+    JobStore,
+    LeaseKeeper,
+    ModelRecord,
+    ModelRegistry,
+    SnapshotRecord,
+)
 from engine.errors import MlcError
 
 from ._cancel import CancelWatch

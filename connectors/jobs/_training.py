@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from connectors.registry import ModelRegistry, execution_key
 from engine.errors import ValidationError
@@ -61,7 +62,7 @@ def training_body(registry: ModelRegistry, data: DataStore, artifact_root: Path,
     return body
 
 
-def metrics_body(registry: ModelRegistry, data: DataStore, executor: "JobExecutor", *,
+def metrics_body(registry: ModelRegistry, data: DataStore, executor: JobExecutor, *,
                  input_uri: Optional[str],
                  input_format: Optional[str]) -> Callable[[JobRun], tuple[dict, dict]]:
     """Predict on labelled data (on ``executor``), compute metrics here, store them on the job

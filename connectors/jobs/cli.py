@@ -13,20 +13,18 @@ from typing import Optional
 
 import click
 
-from connectors.cli_context import context_service
-from connectors.registry import JOB_STATES, JobRecord, JobStore
-from connectors.cli_context import echo_json
+from connectors.cli_context import context_service, echo_json
+from connectors.registry import JOB_STATES, JobRecord
 from connectors.registry.cli import registry_from_context
 
 from .formats import FORMATS
-from .locations import DataStore
 from .scoring import ScoringOptions
 from .service import JobService
 
 
 def _service() -> JobService:
-    return context_service("jobs", lambda obj: JobService(
-        registry_from_context(), JobStore(obj.db), DataStore(obj.settings.data_roots)))
+    return context_service("jobs", lambda obj: JobService.from_settings(
+        obj.db, obj.settings, registry=registry_from_context()))
 
 
 def _report(job: JobRecord, as_json: bool) -> None:

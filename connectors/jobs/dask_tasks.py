@@ -29,9 +29,10 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from engine.errors import MlcError
 
@@ -80,7 +81,7 @@ class _WorkerModels:
         self._busy: dict[str, list[_Loaded]] = {}
         self._folders: dict[str, Path] = {}
         self._ending: set[str] = set()  # released while a file was still running
-        self._cancelled: "OrderedDict[str, None]" = OrderedDict()
+        self._cancelled: OrderedDict[str, None] = OrderedDict()
         self._reaper: Optional[threading.Thread] = None
 
     def checkout(self, spec: dict[str, Any]) -> _Loaded:

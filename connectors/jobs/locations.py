@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Optional, Union
 from urllib.parse import unquote, urlparse
 
 from engine.errors import ConfigurationError, ValidationError
@@ -33,7 +34,7 @@ class LocalLocation:
     def name(self) -> str:
         return self.path.name
 
-    def child(self, name: str) -> "LocalLocation":
+    def child(self, name: str) -> LocalLocation:
         return LocalLocation(self.path / name)
 
 
@@ -50,7 +51,7 @@ class S3Location:
     def name(self) -> str:
         return self.key.rstrip("/").rsplit("/", 1)[-1]
 
-    def child(self, name: str) -> "S3Location":
+    def child(self, name: str) -> S3Location:
         prefix = self.key if not self.key or self.key.endswith("/") else self.key + "/"
         return S3Location(self.bucket, prefix + name)
 
@@ -91,8 +92,8 @@ class DataStore:
     def __init__(self, data_roots: Sequence[str], *, s3_endpoint_url: Optional[str] = None,
                  s3_client=None) -> None:
         self.data_roots = list(data_roots)
-        # an empty MLC_S3_ENDPOINT_URL (as compose passes an unset one) means boto3's default
-        self.s3_endpoint_url = s3_endpoint_url or os.environ.get("MLC_S3_ENDPOINT_URL") or None
+        # an empty endpoint (as compose passes an unset MLC_S3_ENDPOINT_URL) means boto3's default
+        self.s3_endpoint_url = s3_endpoint_url or None
         self._s3 = s3_client
         self._lock = threading.Lock()
 

@@ -8,7 +8,8 @@ problem, and the confusion matrix with its label order. Regression: RMSE, MAE, R
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Optional
 
 from engine.errors import ValidationError
 

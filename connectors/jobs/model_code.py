@@ -14,12 +14,13 @@ confined to the data roots; data paths are.
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 from pathlib import Path
 from typing import Optional
 
 from engine.errors import ConfigurationError, ValidationError
+
+DEFAULT_MODEL_CACHE = Path("var/model-cache")  # Settings.model_cache's default
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 
@@ -35,8 +36,7 @@ def resolve_model_dir(source: str, cache_dir: Optional[Path] = None) -> Path:
     if source.startswith("sample:"):
         folder = SAMPLES_DIR / source.split(":", 1)[1]
     elif _is_git(source):
-        folder = _git_checkout(source, cache_dir or Path(os.environ.get(
-            "MLC_MODEL_CACHE", "var/model-cache")))
+        folder = _git_checkout(source, cache_dir or DEFAULT_MODEL_CACHE)
     elif source.startswith("file://"):
         folder = Path(source[len("file://"):])
     else:

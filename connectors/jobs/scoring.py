@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from connectors.registry import execution_key
 from engine.errors import ValidationError
@@ -41,7 +42,7 @@ from engine.errors import ValidationError
 from ._process import ModelProcessError
 from ._run import JobRun
 from .formats import FORMATS, format_of, output_name
-from .locations import DataStore, Location, LocalLocation
+from .locations import DataStore, LocalLocation, Location
 
 if TYPE_CHECKING:
     from ._executor import JobExecutor
@@ -164,7 +165,8 @@ class FileProgress:
             run.stop()  # stop the other files promptly: the execution has failed
 
 
-def scoring_body(data: DataStore, executor: "JobExecutor", *, source: str, destination: str,
+
+def scoring_body(data: DataStore, executor: JobExecutor, *, source: str, destination: str,
                  options: ScoringOptions, progress: Optional[ProgressCallback] = None
                  ) -> Callable[[JobRun], tuple[dict, dict]]:
     def body(run: JobRun) -> tuple[dict, dict]:

@@ -12,8 +12,9 @@ runs on this node.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional
 
 from connectors.packages import ModelEnvironments
 from connectors.packages.artifacts import ArtifactService
@@ -76,14 +77,17 @@ class JobService:
 
     @classmethod
     def from_settings(cls, db, settings, *, registry: Optional[ModelRegistry] = None,
-                      spares: int = 0, s3_endpoint_url: Optional[str] = None) -> "JobService":
-        """The usual wiring from the project's Database and Settings."""
+                      spares: int = 0, s3_endpoint_url: Optional[str] = None) -> JobService:
+        """The usual wiring from the project's Database and Settings (data roots, S3 endpoint,
+        model cache)."""
         from connectors.registry import SqlModelRegistry
 
         registry = registry or SqlModelRegistry(db)
-        return cls(registry, JobStore(db),
-                   DataStore(settings.data_roots, s3_endpoint_url=s3_endpoint_url),
+        data = DataStore(settings.data_roots,
+                         s3_endpoint_url=s3_endpoint_url or settings.s3_endpoint_url)
+        return cls(registry, JobStore(db), data,
                    pool_factory=lambda: ProcessPool(spares=spares),
+                   model_cache=Path(settings.model_cache),
                    environments=ModelEnvironments.from_settings(settings),
                    artifacts=ArtifactService.from_settings(registry, settings))
 

@@ -78,13 +78,15 @@ import hashlib
 import json
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Optional
 
 from connectors.packages import has_tests
 from connectors.registry import JobRecord, ModelRegistry
-from connectors.registry.topics import HANDLERS as REGISTRY_HANDLERS, snapshot_for
+from connectors.registry.topics import HANDLERS as REGISTRY_HANDLERS
+from connectors.registry.topics import snapshot_for
 from engine.errors import BpmnError, ConfigurationError, MlcError, NotFoundError
 from engine.handlers import HandlerRegistry, TaskContext
 
@@ -313,7 +315,7 @@ def register_model_handlers(handlers: HandlerRegistry, registry: ModelRegistry,
     """
     topics = ModelTopics(registry, jobs)
     bound: dict[str, tuple[Callable[[TaskContext], Any], Optional[float]]] = {
-        name: ((lambda fn: lambda ctx: fn(registry, ctx))(fn), None)
+        name: ((lambda fn: lambda ctx: fn(registry, ctx))(fn), None)  # noqa: B023 - bound
         for name, fn in REGISTRY_HANDLERS.items()}
     job_timeout = job_lock_seconds or LOCK_SECONDS
     bound.update({

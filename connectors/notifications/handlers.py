@@ -18,7 +18,8 @@ was recorded does not notify twice.
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from engine.errors import ConfigurationError, ValidationError
 from engine.handlers import HandlerRegistry, TaskContext

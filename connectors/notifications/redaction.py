@@ -7,7 +7,7 @@ the path or query, so only the scheme and host of a target are ever printed.
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 

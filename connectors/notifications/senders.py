@@ -6,7 +6,8 @@ Every failure is reported with the target redacted to scheme and host, and witho
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import requests
 

@@ -8,15 +8,28 @@ Public surface (implementation lives in the private modules):
 - :class:`SignalPublisher` — what the registry needs to broadcast ``mlc.snapshot.created``.
 """
 
+from . import _tables as tables
 from ._artifacts import ArtifactRefused
 from ._interface import SNAPSHOT_CREATED_SIGNAL, ModelRegistry, SignalPublisher
-from ._job_store import (JobCancelled, JobStore, LeaseKeeper, RedundantExecutionError,
-                         execution_key)
-from ._records import (ARTIFACT_ENVS, ASSET_ROLES, DEPLOYMENT_MODES, JOB_STATES, JOB_TYPES,
-                       METHODOLOGIES, RUNTIME_ENGINES, STAGES, ArtifactRecord, AssetRecord,
-                       DeploymentRecord, JobRecord, ModelRecord, RuntimeRecord, SnapshotRecord)
+from ._job_store import JobCancelled, JobStore, LeaseKeeper, RedundantExecutionError, execution_key
+from ._records import (
+    ARTIFACT_ENVS,
+    ASSET_ROLES,
+    DEPLOYMENT_MODES,
+    JOB_STATES,
+    JOB_TYPES,
+    METHODOLOGIES,
+    RUNTIME_ENGINES,
+    STAGES,
+    ArtifactRecord,
+    AssetRecord,
+    DeploymentRecord,
+    JobRecord,
+    ModelRecord,
+    RuntimeRecord,
+    SnapshotRecord,
+)
 from ._sql_registry import SqlModelRegistry
-from . import _tables as tables
 
 __all__ = [
     "ARTIFACT_ENVS", "ArtifactRecord", "ArtifactRefused", "ASSET_ROLES", "DEPLOYMENT_MODES",

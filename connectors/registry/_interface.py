@@ -6,8 +6,9 @@ be swapped for another (e.g. a remote ModelOp model manager) later.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Iterable, Optional, Protocol, Sequence
+from typing import Any, Optional, Protocol
 
 from ._records import (ArtifactRecord, AssetRecord, DeploymentRecord, ModelRecord,
                        RuntimeRecord, SnapshotRecord)

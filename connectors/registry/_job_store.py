@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.db import Database, utcnow
-from engine.errors import ConflictError, MlcError, NotFoundError, ValidationError
+from engine.errors import ConflictError, MlcError, ValidationError
 from engine.ids import resolve_id
 
 from ._records import JOB_TYPES, JobRecord
@@ -125,7 +125,7 @@ class JobStore:
                         continue
                     raise RedundantExecutionError(
                         f"redundant execution: job {holder.id} is already running the same "
-                        f"model, build, source and destination")
+                        f"model, build, source and destination") from None
         raise ConflictError("could not take the execution key; retry")
 
     def renew_lease(self, job_id: str) -> None:
@@ -216,7 +216,7 @@ class LeaseKeeper:
         self._thread = threading.Thread(target=self._run, name=f"lease-{job_id[:8]}",
                                         daemon=True)
 
-    def __enter__(self) -> "LeaseKeeper":
+    def __enter__(self) -> LeaseKeeper:
         self._thread.start()
         return self
 

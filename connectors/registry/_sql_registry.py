@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -16,10 +17,18 @@ from engine.ids import resolve_id
 
 from ._artifacts import ArtifactRows, deployable_artifact
 from ._interface import SNAPSHOT_CREATED_SIGNAL, SignalPublisher
-from ._records import (ASSET_ROLES, METHODOLOGIES, STAGES, AssetRecord, DeploymentRecord,
-                       ModelRecord, RuntimeRecord, SnapshotRecord)
+from ._records import (
+    ASSET_ROLES,
+    METHODOLOGIES,
+    STAGES,
+    AssetRecord,
+    DeploymentRecord,
+    ModelRecord,
+    RuntimeRecord,
+    SnapshotRecord,
+)
 from ._runtime_engines import check_runtime_engine
-from ._tables import (AssetRow, DeployedModelRow, ModelRow, RuntimeRow, SnapshotRow)
+from ._tables import AssetRow, DeployedModelRow, ModelRow, RuntimeRow, SnapshotRow
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ Collaborators come from ``click.get_current_context().obj``: an object with ``db
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Optional
 
@@ -145,7 +145,7 @@ def create_snapshot(model: str, source: str, tags: tuple[str, ...], stage: str,
             expires = datetime.fromisoformat(expiration)
         except ValueError:
             raise ValidationError(f"--expiration {expiration!r} is not an ISO date") from None
-        expires = expires if expires.tzinfo else expires.replace(tzinfo=timezone.utc)
+        expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
     assets = [{"role": role, "uri": uri} for role, uri in
               (("TEST_DATA", test_data), ("TRAINING_DATA", training_data)) if uri]
     registry = registry_from_context()

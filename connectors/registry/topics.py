@@ -7,7 +7,7 @@ the MLC processes call between jobs.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Optional
 
 from engine.errors import BpmnError, NotFoundError, ValidationError
@@ -213,14 +213,14 @@ def parse_expiration(value: Any) -> datetime:
         except ValueError:
             raise BpmnError("INVALID_EXPIRATION_DATE",
                             f"EXPIRATION_DATE {text!r} is not an ISO 8601 date") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def update_expiration(registry: ModelRegistry, ctx: TaskContext) -> dict[str, Any]:
     snapshot = snapshot_for(registry, ctx)
     raw = ctx.get("EXPIRATION_DATE")
     expiration = (parse_expiration(raw) if raw not in (None, "")
-                  else datetime.now(timezone.utc) + timedelta(days=365))
+                  else datetime.now(UTC) + timedelta(days=365))
     updated = registry.set_expiration(snapshot.id, expiration)
     assert updated.expiration_date is not None
     return {"EXPIRATION_DATE": updated.expiration_date.isoformat()}

@@ -17,10 +17,11 @@ from __future__ import annotations
 import importlib.util
 import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from connectors.jobs._process import ModelProcess, ModelProcessError, TimeLimitExceeded
 from connectors.jobs.model_code import resolve_model_dir

@@ -8,11 +8,21 @@ Public surface (the composition root wires these):
 - :class:`TicketPoller` (``poll_once`` / ``run``)
 """
 
-from .backend import (DEFAULT_TERMINAL_STATUSES, TICKET_KINDS, Ticket, TicketBackend,
-                      TicketRequest, ticket_ref)
+from .backend import (
+    DEFAULT_TERMINAL_STATUSES,
+    TICKET_KINDS,
+    Ticket,
+    TicketBackend,
+    TicketRequest,
+    ticket_ref,
+)
+from .errors import (
+    AmbiguousTicketError,
+    TicketSystemError,
+    WebhookAuthenticationError,
+    WebhookSignatureError,
+)
 from .factory import TicketComponents, build_ticket_components
-from .errors import (AmbiguousTicketError, TicketSystemError, WebhookAuthenticationError,
-                     WebhookSignatureError)
 from .handlers import register_ticket_handlers
 from .local import LocalTicketBackend
 from .poller import TicketPoller

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 TICKET_KINDS = ("test_failure", "review", "rejection", "error")

@@ -30,8 +30,9 @@ the local back end and ServiceNow get plain text.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 MAX_METRIC_ROWS = 60
 MAX_CELL_CHARS = 200

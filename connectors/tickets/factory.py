@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Protocol
 
 from engine.db import Database
 from engine.errors import ConfigurationError
-from mlc.settings import Settings
 
 from .backend import Ticket, TicketBackend
 from .jira_backend import JiraTicketBackend
@@ -18,6 +18,22 @@ from .service import TicketService
 from .servicenow_backend import ServiceNowTicketBackend
 from .store import TicketStore
 from .webhooks import TicketWebhookReceiver
+
+
+class TicketSettings(Protocol):
+    """The settings the ticket parts read (``mlc.settings.Settings`` has them): passed in by
+    the composition root, so this package imports nothing above it."""
+
+    tickets: str
+    jira_url: str | None
+    jira_user: str | None
+    jira_token: str | None
+    jira_project: str
+    jira_webhook_secret: str | None
+    servicenow_url: str | None
+    servicenow_user: str | None
+    servicenow_password: str | None
+    servicenow_webhook_secret: str | None
 
 
 @dataclass
@@ -58,7 +74,7 @@ class TicketComponents:
                                              {**fields, **ticket.fields})
 
 
-def build_ticket_components(settings: Settings, db: Database, correlator: MessageCorrelator,
+def build_ticket_components(settings: TicketSettings, db: Database, correlator: MessageCorrelator,
                             *, terminal_statuses: Mapping[str, Sequence[str]] | None = None
                             ) -> TicketComponents:
     """Local tickets always; Jira / ServiceNow when their URL is set (required if default).

@@ -21,14 +21,15 @@ Inputs (``camunda:properties`` win over variables):
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from engine.errors import ValidationError
 from engine.handlers import HandlerRegistry, TaskContext
 
 from .backend import TICKET_KINDS, TicketRequest
-from .resolution import REF_VARIABLE
 from .description import build_ticket_content, render_jira, render_plain
+from .resolution import REF_VARIABLE
 from .service import TicketService
 
 TOPIC_CREATE = "ticket.create"
@@ -55,8 +56,8 @@ def make_create_ticket_handler(service: TicketService):
         content = build_ticket_content(kind, variables, process_key=ctx.process_key,
                                        instance_id=ctx.instance_id)
         render = render_jira if backend.system == "jira" else render_plain
-        labels = tuple(l.strip() for l in ctx.properties.get("labels", "").split(",")
-                       if l.strip())
+        labels = tuple(label.strip() for label in ctx.properties.get("labels", "").split(",")
+                       if label.strip())
         request = TicketRequest(
             kind=kind, summary=content.summary, description=render(content),
             idempotency_key=ctx.idempotency_key, fields=_fields(ctx.get("TICKET_FIELDS")),

@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import requests
 
 from engine.errors import ConfigurationError, NotFoundError
 
-from .backend import DEFAULT_TERMINAL_STATUSES, Ticket, TicketBackend, TicketRequest, \
-    idempotency_tag, split_credentials
+from .backend import (
+    DEFAULT_TERMINAL_STATUSES,
+    Ticket,
+    TicketBackend,
+    TicketRequest,
+    idempotency_tag,
+    split_credentials,
+)
 from .errors import TicketSystemError
 
 log = logging.getLogger(__name__)
@@ -155,8 +162,8 @@ class JiraTicketBackend(TicketBackend):
     def _ticket(self, raw: dict[str, Any]) -> Ticket:
         fields = raw.get("fields") or {}
         labels = fields.get("labels") or []
-        kind = next((l[4:].replace("-", "_") for l in labels
-                     if l.startswith("mlc-") and not l.startswith("mlc-idem-")), "")
+        kind = next((label[4:].replace("-", "_") for label in labels
+                     if label.startswith("mlc-") and not label.startswith("mlc-idem-")), "")
         return Ticket(key=raw["key"], system=self.system,
                       status=(fields.get("status") or {}).get("name", ""),
                       summary=fields.get("summary") or "",

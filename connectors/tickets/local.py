@@ -6,7 +6,8 @@ It is the default so that a laptop without Jira runs the same processes; reviewe
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from engine.errors import ValidationError
 

@@ -16,8 +16,9 @@ the local ``MLC-1``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from engine.errors import NotFoundError
 

@@ -11,7 +11,8 @@ module uses ``requests`` with explicit timeouts and bounded retries, behind the 
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -19,8 +20,14 @@ from urllib3.util.retry import Retry
 
 from engine.errors import ConfigurationError, NotFoundError
 
-from .backend import DEFAULT_TERMINAL_STATUSES, Ticket, TicketBackend, TicketRequest, \
-    idempotency_tag, split_credentials
+from .backend import (
+    DEFAULT_TERMINAL_STATUSES,
+    Ticket,
+    TicketBackend,
+    TicketRequest,
+    idempotency_tag,
+    split_credentials,
+)
 from .errors import TicketSystemError
 
 log = logging.getLogger(__name__)

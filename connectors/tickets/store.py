@@ -8,8 +8,9 @@ race-free (unique idempotency key, resolve-once claim, delivery ids).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError

@@ -9,7 +9,8 @@ entry behaviour.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ExecutionFault
 from ..values import jsonable

@@ -8,10 +8,20 @@ calls them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from .extensions import (NS, c, call_mappings, delegate_name, listeners, local, properties,
-                         timer_definition, user_task)
+from .extensions import (
+    NS,
+    c,
+    call_mappings,
+    delegate_name,
+    listeners,
+    local,
+    properties,
+    timer_definition,
+    user_task,
+)
 from .model import EventDefinition, Kind, Node, Trigger
 
 if TYPE_CHECKING:  # pragma: no cover

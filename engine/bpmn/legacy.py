@@ -6,7 +6,7 @@ waiting task becomes a waiting token, a started sub-process or call activity bec
 scope, an event-based gateway's waiting events become one token at the gateway, arrived
 join inputs become joined tokens. Variables are the instance's stored process variables.
 Rows that pointed at SpiffWorkflow task ids are re-pointed by the first write
-(:func:`rows_in_tables` gives that write the tables as they are).
+(:func:`engine.rows.rows_in_tables` gives that write the tables as they are).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..persistence import EventSubscription, ExternalTaskRow, InstanceVariable, Job, UserTask
+from ..persistence import ExternalTaskRow
 from .model import Kind, ProcessModel, Trigger
 from .state import InstanceState, Scope, ScopeKind, TokenState
 
@@ -177,23 +177,3 @@ class _Walker:
 
         return {"n": node.id, "k": "timer",
                 "t": schedule(event.timer.kind, event.timer.text.source)}
-
-
-def rows_in_tables(conn, instance_id: str):
-    """The rows an instance has in the tables now, as :class:`~engine.rows.Derived`."""
-    from ..rows import Derived
-
-    out = Derived()
-    subs = EventSubscription.__table__
-    for r in conn.execute(select(subs).where(subs.c.instance_id == instance_id)).mappings():
-        out.subscriptions[r["id"]] = dict(r)
-    ext = ExternalTaskRow.__table__
-    for r in conn.execute(select(ext).where(ext.c.instance_id == instance_id)).mappings():
-        out.external[r["id"]] = dict(r)
-    for table, target in ((UserTask.__table__, out.user), (Job.__table__, out.jobs)):
-        for r in conn.execute(select(table.c.id).where(table.c.instance_id == instance_id)):
-            target[r.id] = {"id": r.id}
-    index = InstanceVariable.__table__
-    out.index = {r.name: r.value for r in conn.execute(
-        select(index.c.name, index.c.value).where(index.c.instance_id == instance_id))}
-    return out

@@ -10,14 +10,24 @@ is a valid id: ids are only ever keys of the model's own dictionaries.
 
 from __future__ import annotations
 
-
 from lxml import etree
 
 from ..errors import Problem, ValidationError
 from ..xmlsafe import parse_xml
 from .elements import BUILDERS
-from .extensions import (BPMN_NS, NS, Located, c, flag, io_mapping, listeners, local,
-                         multi_instance, properties, retry_cycle)
+from .extensions import (
+    BPMN_NS,
+    NS,
+    Located,
+    c,
+    flag,
+    io_mapping,
+    listeners,
+    local,
+    multi_instance,
+    properties,
+    retry_cycle,
+)
 from .model import Container, Flow, Kind, Node, ProcessInfo, ProcessModel, Trigger
 
 #: Elements that may appear inside a process or sub-process without being flow nodes.

@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Protocol
 
 from ..errors import ExecutionFault, ExpressionError
 from ..values import jsonable
-from .context import ExecutionContext, ScopeView
 from .activities import BEHAVIOURS, ActivitiesMixin
 from .compensation import CompensationMixin
+from .context import ExecutionContext, ScopeView
 from .events import EventsMixin
 from .model import Flow, Kind, Listener, Node, ProcessModel, Trigger
 from .multi import MultiInstanceMixin

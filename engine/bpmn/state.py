@@ -17,9 +17,10 @@ predicted tasks, no per-path data copies. :func:`encode` / :func:`decode` give i
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Iterator
+from typing import Any
 
 FORMAT = 2
 

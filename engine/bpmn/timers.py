@@ -13,7 +13,7 @@ time and, for cycles, how to compute the one after.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from croniter import croniter
@@ -74,8 +74,8 @@ def parse_date(text: str) -> datetime:
         text = text[:-1] + "+00:00"
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def parse_cycle(text: str) -> tuple[int, datetime, timedelta]:
@@ -128,7 +128,7 @@ def schedule(kind: str, value: Any, now: datetime | None = None) -> dict[str, An
     """
     now = now or clock.now()
     if isinstance(value, datetime):
-        value = value.astimezone(timezone.utc).isoformat()
+        value = value.astimezone(UTC).isoformat()
     text = str(value).strip()
     try:
         if kind == "date":

@@ -11,9 +11,19 @@ Public API::
 
 from engine.dmn.definitions import DmnDefinitions
 from engine.dmn.loader import DMN_NAMESPACES, load_dmn, load_dmn_files
-from engine.dmn.model import BoxedExpression, BusinessKnowledgeModel, Decision, \
-    DecisionResult, DecisionService, DecisionTable, InputData, LiteralExpression, Rule
-from engine.dmn.results import MODES as MAP_DECISION_RESULT_MODES, map_decision_result
+from engine.dmn.model import (
+    BoxedExpression,
+    BusinessKnowledgeModel,
+    Decision,
+    DecisionResult,
+    DecisionService,
+    DecisionTable,
+    InputData,
+    LiteralExpression,
+    Rule,
+)
+from engine.dmn.results import MODES as MAP_DECISION_RESULT_MODES
+from engine.dmn.results import map_decision_result
 from engine.xmlsafe import MAX_XML_BYTES as MAX_DMN_BYTES
 
 __all__ = [

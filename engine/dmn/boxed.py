@@ -19,9 +19,9 @@ from engine.dmn.tables import evaluate_table
 from engine.dmn.types import conform, resolve
 from engine.feel import Scope
 from engine.feel.calls import call_function, define_function
-from engine.feel.sequences import filter_list, iteration_domain
 from engine.feel.external import external_function
 from engine.feel.operators import logical_and, logical_or
+from engine.feel.sequences import filter_list, iteration_domain
 
 KINDS = ("literalExpression", "decisionTable", "context", "invocation", "relation", "list",
          "conditional", "filter", "for", "some", "every", "functionDefinition")

@@ -3,12 +3,19 @@ them (see :mod:`engine.dmn.evaluation` for how one evaluation runs)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from engine.budget import EvaluationLimits
-from engine.dmn.model import BusinessKnowledgeModel, Decision, DecisionResult, \
-    DecisionService, Import, InputData
+from engine.dmn.model import (
+    BusinessKnowledgeModel,
+    Decision,
+    DecisionResult,
+    DecisionService,
+    Import,
+    InputData,
+)
 from engine.errors import DecisionError, NotFoundError
 from engine.feel.types import FeelType
 
@@ -28,7 +35,7 @@ class DmnDefinitions:
     services: dict[str, DecisionService] = field(default_factory=dict)
     types: dict[str, FeelType] = field(default_factory=dict)
     imports: tuple[Import, ...] = ()
-    imported: dict[str, "DmnDefinitions"] = field(default_factory=dict)
+    imported: dict[str, DmnDefinitions] = field(default_factory=dict)
     dmn_version: str = "1.3"
     filename: str = "<string>"
     names: frozenset[str] = frozenset()

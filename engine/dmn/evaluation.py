@@ -9,12 +9,19 @@ same name, which is how decision services receive their input decisions.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from engine.budget import EvaluationLimits, Meter
-from engine.dmn.definitions import DmnDefinitions
-from engine.dmn.model import BusinessKnowledgeModel, Decision, DecisionResult, \
-    DecisionService, DecisionTable, LiteralExpression, Logic
+from engine.dmn.model import (
+    BusinessKnowledgeModel,
+    Decision,
+    DecisionResult,
+    DecisionService,
+    DecisionTable,
+    LiteralExpression,
+    Logic,
+)
 from engine.dmn.tables import evaluate_table
 from engine.dmn.types import conform, resolve
 from engine.errors import DecisionError
@@ -22,6 +29,9 @@ from engine.feel import FeelFunction, Scope, to_feel
 from engine.feel.calls import call_function
 from engine.feel.scope import MISSING
 from engine.feel.types import coerce
+
+if TYPE_CHECKING:  # pragma: no cover - definitions imports this module to evaluate
+    from engine.dmn.definitions import DmnDefinitions
 
 
 class Evaluation:
@@ -210,7 +220,7 @@ class Evaluation:
                               output_name=service.name, outputs=outputs)
 
     # ---- imports
-    def imported(self, prefix: str, namespace: str) -> "_ImportedElements":
+    def imported(self, prefix: str, namespace: str) -> _ImportedElements:
         key = "import:" + prefix
         found = self.functions.get(key)
         if found is None:

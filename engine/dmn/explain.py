@@ -3,8 +3,9 @@ those that did not, and a short account of the rule that decided (for ``mlc deci
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from engine.dmn.definitions import DmnDefinitions
 from engine.dmn.model import Decision, DecisionTable

@@ -11,8 +11,9 @@ input data and table inputs, their ``typeRef`` (or item definition) and their al
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from engine.dmn.definitions import DmnDefinitions
 from engine.dmn.explain import shown

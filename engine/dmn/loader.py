@@ -11,20 +11,25 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from typing import Iterable
+from collections.abc import Iterable
 
 from lxml import etree
 
 from engine.dmn.boxed import BoxedReader
 from engine.dmn.definitions import DmnDefinitions
-from engine.dmn.model import BoxedExpression, BusinessKnowledgeModel, Decision, \
-    DecisionService, Import, InputData
+from engine.dmn.model import (
+    BoxedExpression,
+    BusinessKnowledgeModel,
+    Decision,
+    DecisionService,
+    Import,
+    InputData,
+)
 from engine.dmn.reader import Reader
 from engine.dmn.types import resolve
 from engine.errors import Problem, ValidationError
 from engine.feel import Scope
-from engine.feel.types import ANY, ConstrainedType, ContextType, FeelType, FunctionType, \
-    ListType
+from engine.feel.types import ANY, ConstrainedType, ContextType, FeelType, FunctionType, ListType
 from engine.xmlsafe import parse_xml
 
 DMN_NAMESPACES = {
@@ -35,7 +40,7 @@ DMN_NAMESPACES = {
     "https://www.omg.org/spec/DMN/20230324/MODEL/": "1.5",
 }
 
-_CACHE: "OrderedDict[tuple, DmnDefinitions]" = OrderedDict()
+_CACHE: OrderedDict[tuple, DmnDefinitions] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 256
 
@@ -160,7 +165,7 @@ class _DocumentReader(Reader):
         for definitions in imported.values():
             names |= definitions.names
         names.discard(None)
-        return names  # type: ignore[return-value]
+        return names
 
     def imports(self, root: etree._Element) -> tuple[list[Import], dict[str, DmnDefinitions]]:
         imports, imported = [], {}

@@ -6,8 +6,13 @@ from __future__ import annotations
 from lxml import etree
 
 from engine.errors import Problem
-from engine.feel import CompiledExpression, FeelError, UnaryTests, compile_expression, \
-    compile_unary_tests
+from engine.feel import (
+    CompiledExpression,
+    FeelError,
+    UnaryTests,
+    compile_expression,
+    compile_unary_tests,
+)
 
 _FEEL_LANGUAGES = {"feel", "http://www.omg.org/spec/feel/20140401"}
 

@@ -8,13 +8,23 @@ becomes null, with a message in the evaluation's errors.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 from engine.feel import FeelError, type_name
 from engine.feel.type_parser import parse_type
-from engine.feel.types import ANY, BUILT_IN, BaseType, ConstrainedType, FeelType, NamedType, \
-    coerce, from_tree, local_name
+from engine.feel.types import (
+    ANY,
+    BUILT_IN,
+    BaseType,
+    ConstrainedType,
+    FeelType,
+    NamedType,
+    coerce,
+    from_tree,
+    local_name,
+)
 
 
 @lru_cache(maxsize=1024)

@@ -15,7 +15,7 @@ from importlib.resources import files
 from lark import Lark, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from engine.expressions.compiler import CompileError, Compiled, compile_tree
+from engine.expressions.compiler import Compiled, CompileError, compile_tree
 
 _GRAMMAR = files("engine.expressions").joinpath("juel.lark").read_text(encoding="utf-8")
 _PARSER = Lark(_GRAMMAR, parser="lalr", lexer="basic", start="start", propagate_positions=False)

@@ -16,8 +16,13 @@ from engine.feel.builtins import BUILTINS
 from engine.feel.errors import FeelError
 from engine.feel.expression import CompiledExpression, compile_expression, evaluate
 from engine.feel.scope import Scope
-from engine.feel.temporal import DayTimeDuration, FeelDate, FeelDateTime, FeelTime, \
-    YearsMonthsDuration
+from engine.feel.temporal import (
+    DayTimeDuration,
+    FeelDate,
+    FeelDateTime,
+    FeelTime,
+    YearsMonthsDuration,
+)
 from engine.feel.unary import UnaryTests, compile_unary_tests
 from engine.feel.values import FeelFunction, Range, to_feel, to_python, type_name
 

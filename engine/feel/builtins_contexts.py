@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.feel.builtins import as_list, builtin, text
+from engine.feel.builtin_registry import as_list, builtin, text
 from engine.feel.values import type_name
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import functools
 import statistics
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from engine.budget import check_size
-from engine.feel.builtins import as_list, builtin, integer, items_of, num
+from engine.feel.builtin_registry import as_list, builtin, integer, items_of, num
 from engine.feel.operators import compare, equals, logical_and, logical_or
 from engine.feel.scope import Scope
 from engine.feel.values import DECIMAL, FeelFunction, type_name

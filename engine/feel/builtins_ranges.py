@@ -1,5 +1,6 @@
-"""FEEL's range functions (DMN 1.4+): ``range(text)`` and the interval relations
-``before``, ``after``, ``meets``, ``overlaps`` ... between points and ranges.
+"""FEEL's range functions (DMN 1.4+): the interval relations
+``before``, ``after``, ``meets``, ``overlaps`` ... between points and ranges (``range(text)``
+evaluates FEEL text, so it lives in :mod:`engine.feel.expression`).
 
 The relations follow the spec's definitions term by term, in three-valued logic: an
 unknown comparison gives null rather than a guess. A range written as a comparison
@@ -10,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.feel.builtins import builtin, text
-from engine.feel.errors import FeelError
+from engine.feel.builtin_registry import builtin
 from engine.feel.operators import compare, logical_and, logical_or
 from engine.feel.scope import Scope
 from engine.feel.values import Range
@@ -214,41 +214,3 @@ def _coincides(a: Any, b: Any) -> bool | None:
     (s1, e1), (s2, e2) = _ends(a), _ends(b)
     return _and(_cmp("=", s1, s2), a.start_included == b.start_included,
                 _cmp("=", e1, e2), a.end_included == b.end_included)
-
-
-# ---------------------------------------------------------------- range(text)
-_LITERAL_CALLS = {"date", "time", "date and time", "duration"}
-
-
-@builtin("range", "from")
-def _range(source: Any) -> Range:
-    from engine.feel.expression import BUILTIN_NAMES, compile_expression
-    from engine.feel.parser import parse_expression
-
-    body = text(source, "from").strip()
-    try:
-        tree = parse_expression(body, BUILTIN_NAMES)
-    except FeelError as exc:
-        raise ValueError(exc.message) from None
-    if tree[0] != "range" or not all(_literal(end) for end in tree[2:4]):
-        raise ValueError(f"{body!r} is not a range of literal values")
-    value = compile_expression(body).evaluate({})
-    if not isinstance(value, Range):
-        raise ValueError(f"{body!r} is not a valid range")
-    if value.start is None and value.end is None:
-        raise ValueError("a range needs at least one end")
-    if value.start is not None and value.end is not None and \
-            compare("<=", value.start, value.end, Scope({})) is not True:
-        raise ValueError("the start of a range must not be after its end")
-    return value
-
-
-def _literal(tree: tuple) -> bool:
-    kind = tree[0]
-    if kind in ("num", "str", "temporal", "null"):
-        return True
-    if kind == "call":
-        _, callee, args, named = tree
-        return callee[0] == "name" and callee[1] in _LITERAL_CALLS and named is None and \
-            len(args) == 1 and args[0][0] == "str"
-    return False

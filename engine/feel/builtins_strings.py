@@ -7,8 +7,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from engine.budget import EvaluationLimitError, check_size
-from engine.feel.builtins import as_list, builtin, num, text
+from engine.budget import check_size
+from engine.errors import EvaluationLimitError
+from engine.feel.builtin_registry import as_list, builtin, num, text
 from engine.feel.scope import Scope
 from engine.feel.xpath_regex import compile_pattern, expand_replacement
 

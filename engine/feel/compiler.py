@@ -12,7 +12,8 @@ arithmetic ``add sub mul div pow neg``.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from engine.errors import EvaluationLimitError
 from engine.feel import operators as ops

@@ -9,7 +9,8 @@ of words is one name (``Monthly Salary``).
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
+from typing import NoReturn
 
 from engine.feel.errors import FeelError
 from engine.feel.lexer import OPERATORS, Token, tokenize
@@ -115,7 +116,7 @@ class TokenCursor:
         if not self.accept(text):
             self.fail(repr(text))
 
-    def fail(self, wanted: str) -> None:
+    def fail(self, wanted: str) -> NoReturn:
         token = self.tokens[self.pos]
         found = "end of text" if token.kind == "end" else repr(token.text)
         raise FeelError(f"syntax error at column {token.start + 1}: expected {wanted}, "

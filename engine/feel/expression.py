@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from engine.budget import EvaluationLimits, Meter
+from engine.feel.builtin_registry import builtin, text
+from engine.feel.builtins import BUILTINS
 from engine.feel.compiler import Compiler, Node
 from engine.feel.cursor import needs_declaring
+from engine.feel.errors import FeelError
+from engine.feel.operators import compare
 from engine.feel.parser import parse_expression
 from engine.feel.scope import Scope
-from engine.feel.values import to_feel
+from engine.feel.values import Range, to_feel
 
 
 class CompiledExpression:
@@ -66,7 +71,7 @@ class FeelView(dict):
         super().__init__()
         self._source = source
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         if key in self:
             return self[key]
         if key not in self._source:
@@ -105,8 +110,44 @@ def evaluate(text: str, context: Mapping[str, Any] | None = None,
 
 
 def _builtin_names() -> frozenset[str]:
-    from engine.feel.builtins import BUILTINS
     return frozenset(n for n in BUILTINS if needs_declaring(n))
 
 
 BUILTIN_NAMES = _builtin_names()
+
+
+# ---------------------------------------------------------------- range(text)
+# A built-in that evaluates FEEL text, so it lives with the evaluator rather than with the
+# other range functions (engine.feel.builtins_ranges): no family imports the compiler.
+_LITERAL_CALLS = {"date", "time", "date and time", "duration"}
+
+
+@builtin("range", "from")
+def _range(source: Any) -> Range:
+    body = text(source, "from").strip()
+    try:
+        tree = parse_expression(body, BUILTIN_NAMES)
+    except FeelError as exc:
+        raise ValueError(exc.message) from None
+    if tree[0] != "range" or not all(_literal(end) for end in tree[2:4]):
+        raise ValueError(f"{body!r} is not a range of literal values")
+    value = compile_expression(body).evaluate({})
+    if not isinstance(value, Range):
+        raise ValueError(f"{body!r} is not a valid range")
+    if value.start is None and value.end is None:
+        raise ValueError("a range needs at least one end")
+    if value.start is not None and value.end is not None and \
+            compare("<=", value.start, value.end, Scope({})) is not True:
+        raise ValueError("the start of a range must not be after its end")
+    return value
+
+
+def _literal(tree: tuple) -> bool:
+    kind = tree[0]
+    if kind in ("num", "str", "temporal", "null"):
+        return True
+    if kind == "call":
+        _, callee, args, named = tree
+        return callee[0] == "name" and callee[1] in _LITERAL_CALLS and named is None and \
+            len(args) == 1 and args[0][0] == "str"
+    return False

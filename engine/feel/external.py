@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from engine.feel.scope import Scope
 from engine.feel.values import FeelFunction
@@ -46,7 +47,8 @@ def _resolve(class_name: str, method: str) -> Callable[..., Any] | None:
     if method == "valueOf" and class_name in _VALUE_OF:
         return _VALUE_OF[class_name]
     if class_name == "java.lang.String":
-        return {"valueOf": str, "format": _format}.get(method)
+        string_methods: dict[str, Callable[..., Any]] = {"valueOf": str, "format": _format}
+        return string_methods.get(method)
     return None
 
 

@@ -7,8 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 from engine.feel.scope import MISSING, Scope
-from engine.feel.temporal import NANOS_PER_SECOND, DayTimeDuration, FeelDate, FeelDateTime, \
-    FeelTime, YearsMonthsDuration
+from engine.feel.temporal import (
+    NANOS_PER_SECOND,
+    DayTimeDuration,
+    FeelDate,
+    FeelDateTime,
+    FeelTime,
+    YearsMonthsDuration,
+)
 from engine.feel.values import Range, type_name
 
 

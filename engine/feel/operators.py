@@ -13,8 +13,13 @@ from typing import Any
 
 from engine.feel import temporal_ops as tops
 from engine.feel.scope import Scope
-from engine.feel.temporal import DayTimeDuration, FeelDate, FeelDateTime, FeelTime, \
-    YearsMonthsDuration
+from engine.feel.temporal import (
+    DayTimeDuration,
+    FeelDate,
+    FeelDateTime,
+    FeelTime,
+    YearsMonthsDuration,
+)
 from engine.feel.values import DECIMAL, FeelFunction, Range, type_name
 
 

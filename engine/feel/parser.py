@@ -7,12 +7,12 @@ Hand-written rather than generated because FEEL names are context-sensitive (see
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
-from typing import Iterable
 
-from engine.feel.type_parser import TypeParser
 from engine.feel.errors import FeelError
 from engine.feel.lexer import unescape
+from engine.feel.type_parser import TypeParser
 
 Tree = tuple
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from engine.budget import Meter
 
@@ -20,8 +21,13 @@ class Scope:
     """
 
     __slots__ = ("variables", "parent", "errors", "meter", "types")
+    variables: Mapping[str, Any]
+    parent: Scope | None
+    errors: list[str]
+    meter: Meter
+    types: Mapping[str, Any]
 
-    def __init__(self, variables: Mapping[str, Any], parent: "Scope | None" = None,
+    def __init__(self, variables: Mapping[str, Any], parent: Scope | None = None,
                  errors: list[str] | None = None, meter: Meter | None = None,
                  types: Mapping[str, Any] | None = None) -> None:
         self.variables = variables
@@ -35,7 +41,7 @@ class Scope:
             self.meter = meter if meter is not None else Meter()
             self.types = types if types is not None else _NO_TYPES
 
-    def child(self, variables: Mapping[str, Any]) -> "Scope":
+    def child(self, variables: Mapping[str, Any]) -> Scope:
         return Scope(variables, self)
 
     def lookup(self, name: str, default: Any = _MISSING) -> Any:

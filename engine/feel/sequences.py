@@ -4,8 +4,9 @@ visited is a step of the evaluation budget."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from engine.feel import operators as ops
 from engine.feel.scope import MISSING, Scope

@@ -91,7 +91,7 @@ def zone_offset_instant(zone_id: str, epoch_seconds: int) -> int:
     """The offset (seconds) of zone ``zone_id`` at an instant (seconds since the epoch)."""
     year, month, day = civil_from_days(epoch_seconds // SECONDS_PER_DAY)
     if 1 < year < 9999:
-        moment = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + \
+        moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + \
             dt.timedelta(seconds=epoch_seconds)
         offset = moment.astimezone(zone_info(zone_id)).utcoffset()
         return int(offset.total_seconds()) if offset is not None else 0
@@ -129,7 +129,7 @@ class FeelDate:
         self.year, self.month, self.day = year, month, day
 
     @classmethod
-    def from_days(cls, days: int) -> "FeelDate":
+    def from_days(cls, days: int) -> FeelDate:
         return cls(*civil_from_days(days))
 
     def days(self) -> int:
@@ -139,21 +139,21 @@ class FeelDate:
         return (self.year, self.month, self.day)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is FeelDate and self.key() == other.key()  # type: ignore[union-attr]
+        return type(other) is FeelDate and self.key() == other.key()
 
     def __hash__(self) -> int:
         return hash(self.key())
 
-    def __lt__(self, other: "FeelDate") -> bool:
+    def __lt__(self, other: FeelDate) -> bool:
         return self.key() < other.key()
 
-    def __le__(self, other: "FeelDate") -> bool:
+    def __le__(self, other: FeelDate) -> bool:
         return self.key() <= other.key()
 
-    def __gt__(self, other: "FeelDate") -> bool:
+    def __gt__(self, other: FeelDate) -> bool:
         return self.key() > other.key()
 
-    def __ge__(self, other: "FeelDate") -> bool:
+    def __ge__(self, other: FeelDate) -> bool:
         return self.key() >= other.key()
 
     def __str__(self) -> str:
@@ -197,7 +197,7 @@ class FeelTime:
         return (self.hour, self.minute, self.second, self.nanos, self.tz)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is FeelTime and self.identity() == other.identity()  # type: ignore
+        return type(other) is FeelTime and self.identity() == other.identity()
 
     def __hash__(self) -> int:
         return hash(self.identity())
@@ -232,12 +232,12 @@ class FeelDateTime:
             nanos, tz
 
     @classmethod
-    def combine(cls, date: "FeelDate | FeelDateTime", time: FeelTime) -> "FeelDateTime":
+    def combine(cls, date: FeelDate | FeelDateTime, time: FeelTime) -> FeelDateTime:
         return cls(date.year, date.month, date.day, time.hour, time.minute, time.second,
                    time.nanos, time.tz)
 
     @classmethod
-    def from_local_nanos(cls, local: int, tz: int | str | None) -> "FeelDateTime":
+    def from_local_nanos(cls, local: int, tz: int | str | None) -> FeelDateTime:
         """The date and time whose local wall clock is ``local`` ns after 1970-01-01T00:00."""
         days, rest = divmod(local, NANOS_PER_DAY)
         seconds, nanos = divmod(rest, NANOS_PER_SECOND)
@@ -245,7 +245,7 @@ class FeelDateTime:
         return cls(*civil_from_days(days), hour, rest // 60, rest % 60, nanos, tz)
 
     @classmethod
-    def from_instant(cls, epoch_nanos: int, tz: int | str | None) -> "FeelDateTime":
+    def from_instant(cls, epoch_nanos: int, tz: int | str | None) -> FeelDateTime:
         """The date and time of an instant, shown in zone ``tz`` (None: as UTC, local)."""
         if isinstance(tz, str):
             offset = zone_offset_instant(tz, epoch_nanos // NANOS_PER_SECOND)
@@ -281,7 +281,7 @@ class FeelDateTime:
                 self.nanos, self.tz)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is FeelDateTime and self.identity() == other.identity()  # type: ignore
+        return type(other) is FeelDateTime and self.identity() == other.identity()
 
     def __hash__(self) -> int:
         return hash(self.identity())
@@ -311,21 +311,21 @@ class DayTimeDuration:
         self.nanos = nanos
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is DayTimeDuration and self.nanos == other.nanos  # type: ignore
+        return type(other) is DayTimeDuration and self.nanos == other.nanos
 
     def __hash__(self) -> int:
         return hash(("dtd", self.nanos))
 
-    def __lt__(self, other: "DayTimeDuration") -> bool:
+    def __lt__(self, other: DayTimeDuration) -> bool:
         return self.nanos < other.nanos
 
-    def __le__(self, other: "DayTimeDuration") -> bool:
+    def __le__(self, other: DayTimeDuration) -> bool:
         return self.nanos <= other.nanos
 
-    def __gt__(self, other: "DayTimeDuration") -> bool:
+    def __gt__(self, other: DayTimeDuration) -> bool:
         return self.nanos > other.nanos
 
-    def __ge__(self, other: "DayTimeDuration") -> bool:
+    def __ge__(self, other: DayTimeDuration) -> bool:
         return self.nanos >= other.nanos
 
     def parts(self) -> tuple[int, int, int, int, int]:
@@ -365,21 +365,21 @@ class YearsMonthsDuration:
         return int(self.months / 12)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is YearsMonthsDuration and self.months == other.months  # type: ignore
+        return type(other) is YearsMonthsDuration and self.months == other.months
 
     def __hash__(self) -> int:
         return hash(("ymd", self.months))
 
-    def __lt__(self, other: "YearsMonthsDuration") -> bool:
+    def __lt__(self, other: YearsMonthsDuration) -> bool:
         return self.months < other.months
 
-    def __le__(self, other: "YearsMonthsDuration") -> bool:
+    def __le__(self, other: YearsMonthsDuration) -> bool:
         return self.months <= other.months
 
-    def __gt__(self, other: "YearsMonthsDuration") -> bool:
+    def __gt__(self, other: YearsMonthsDuration) -> bool:
         return self.months > other.months
 
-    def __ge__(self, other: "YearsMonthsDuration") -> bool:
+    def __ge__(self, other: YearsMonthsDuration) -> bool:
         return self.months >= other.months
 
     def __str__(self) -> str:

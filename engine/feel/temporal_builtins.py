@@ -1,4 +1,4 @@
-"""FEEL's date, time and duration built-ins, registered into engine.feel.builtins."""
+"""FEEL's date, time and duration built-ins, registered into engine.feel.builtin_registry."""
 
 from __future__ import annotations
 
@@ -7,9 +7,16 @@ from decimal import Decimal
 from typing import Any
 
 from engine.feel import temporal_parse
-from engine.feel.builtins import builtin, integer, num, text
-from engine.feel.temporal import MAX_OFFSET, NANOS_PER_SECOND, DayTimeDuration, FeelDate, \
-    FeelDateTime, FeelTime, YearsMonthsDuration
+from engine.feel.builtin_registry import builtin, integer, num, text
+from engine.feel.temporal import (
+    MAX_OFFSET,
+    NANOS_PER_SECOND,
+    DayTimeDuration,
+    FeelDate,
+    FeelDateTime,
+    FeelTime,
+    YearsMonthsDuration,
+)
 from engine.feel.values import type_name
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -136,6 +143,6 @@ def _today() -> FeelDate:
 
 @builtin("now")
 def _now() -> FeelDateTime:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return FeelDateTime(now.year, now.month, now.day, now.hour, now.minute, now.second,
                         now.microsecond * 1000, 0)

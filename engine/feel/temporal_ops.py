@@ -13,8 +13,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.feel.temporal import NANOS_PER_DAY, NANOS_PER_SECOND, DayTimeDuration, FeelDate, \
-    FeelDateTime, FeelTime, YearsMonthsDuration, month_length
+from engine.feel.temporal import (
+    NANOS_PER_DAY,
+    NANOS_PER_SECOND,
+    DayTimeDuration,
+    FeelDate,
+    FeelDateTime,
+    FeelTime,
+    YearsMonthsDuration,
+    month_length,
+)
 
 _NANOS_PER_MILLI = 1_000_000
 
@@ -25,7 +33,7 @@ def add_months(value: FeelDate | FeelDateTime, months: int) -> FeelDate | FeelDa
     year, month = divmod(total, 12)
     month += 1
     day = min(value.day, month_length(year, month))
-    if type(value) is FeelDate:
+    if isinstance(value, FeelDate):
         return FeelDate(year, month, day)
     return FeelDateTime(year, month, day, value.hour, value.minute, value.second, value.nanos,
                         value.tz)

@@ -7,9 +7,19 @@ import datetime as dt
 import re
 from typing import Any
 
-from engine.feel.temporal import MAX_OFFSET, NANOS_PER_DAY, NANOS_PER_SECOND, \
-    SECONDS_PER_DAY, DayTimeDuration, FeelDate, FeelDateTime, FeelTime, YearsMonthsDuration, \
-    valid_date, zone_info
+from engine.feel.temporal import (
+    MAX_OFFSET,
+    NANOS_PER_DAY,
+    NANOS_PER_SECOND,
+    SECONDS_PER_DAY,
+    DayTimeDuration,
+    FeelDate,
+    FeelDateTime,
+    FeelTime,
+    YearsMonthsDuration,
+    valid_date,
+    zone_info,
+)
 
 _DATE = re.compile(r"(-?)(\d{4,9})-(\d\d)-(\d\d)")
 _TIME = re.compile(r"(\d\d):(\d\d):(\d\d)(?:\.(\d+))?"

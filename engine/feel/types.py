@@ -13,7 +13,8 @@ when that makes them conform, anything else becomes null.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from engine.feel.values import FeelFunction, Range, type_name
 
@@ -38,14 +39,14 @@ class FeelType:
 
     name = "Any"
 
-    def is_instance(self, value: Any, types: Mapping[str, "FeelType"]) -> bool:
+    def is_instance(self, value: Any, types: Mapping[str, FeelType]) -> bool:
         return value is not None
 
-    def conforms(self, value: Any, types: Mapping[str, "FeelType"]) -> bool:
+    def conforms(self, value: Any, types: Mapping[str, FeelType]) -> bool:
         """``is_instance``, null allowed, plus constraints (allowed values)."""
         return value is None or self.is_instance(value, types)
 
-    def is_collection(self, types: Mapping[str, "FeelType"]) -> bool:
+    def is_collection(self, types: Mapping[str, FeelType]) -> bool:
         return False
 
     def __repr__(self) -> str:

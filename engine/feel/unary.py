@@ -6,9 +6,10 @@ True, False, or None (FEEL null, e.g. comparing a string with a number).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from engine.feel import operators as ops
 from engine.feel.compiler import Compiler, is_constant, uses_input

@@ -21,11 +21,17 @@ Python ``date``/``time``/``datetime``/``timedelta`` given by callers become the 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Context, Decimal, ROUND_HALF_EVEN, DivisionByZero, InvalidOperation, Overflow
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+from typing import Any
 
-from engine.feel.temporal import DayTimeDuration, FeelDate, FeelDateTime, FeelTime, \
-    YearsMonthsDuration
+from engine.feel.temporal import (
+    DayTimeDuration,
+    FeelDate,
+    FeelDateTime,
+    FeelTime,
+    YearsMonthsDuration,
+)
 from engine.feel.temporal_parse import from_python
 
 # FEEL numbers are IEEE 754-2008 decimal128: 34 significant digits, half-even rounding.
@@ -49,7 +55,7 @@ class Range:
         self.start_included, self.end_included, self.op = start_included, end_included, op
 
     @classmethod
-    def comparison(cls, op: str, value: Any) -> "Range":
+    def comparison(cls, op: str, value: Any) -> Range:
         if op == "<":
             return cls(None, value, False, False, op)
         if op == "<=":

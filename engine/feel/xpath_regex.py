@@ -26,7 +26,7 @@ _BLOCKS = {
 _CATEGORIES = {"L": "[^\\W\\d_]", "N": "\\d", "Nd": "\\d", "P": "[!-/:-@\\[-`{-~]"}
 
 
-def compile_pattern(pattern: str, flags: str) -> "re.Pattern[str]":
+def compile_pattern(pattern: str, flags: str) -> re.Pattern[str]:
     """Compile an XPath pattern with XPath flags; raises ValueError or re.error if invalid."""
     if len(pattern) > MAX_PATTERN:
         raise ValueError(f"pattern longer than {MAX_PATTERN} characters")
@@ -34,7 +34,7 @@ def compile_pattern(pattern: str, flags: str) -> "re.Pattern[str]":
 
 
 @lru_cache(maxsize=512)
-def _compile(pattern: str, flags: str) -> "re.Pattern[str]":
+def _compile(pattern: str, flags: str) -> re.Pattern[str]:
     bad = set(flags) - set("smixq")
     if bad:
         raise ValueError(f"unknown regular expression flag {sorted(bad)[0]!r}")

@@ -9,11 +9,11 @@ from .schema import (
     IdempotencyKey,
     Incident,
     InstanceVariable,
+    Job,
+    Node,
     ProcessDefinition,
     ProcessInstance,
     Resource,
-    Job,
-    Node,
     UserTask,
 )
 

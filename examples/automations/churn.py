@@ -4,10 +4,19 @@ The git repository may be local (file:// or a path) or remote (https, with
 git_access_token_secret naming a secret kept in MLC_SECRET_<NAME>).
 """
 
-from connectors.automations import (Automation, BuildAndDeploy, BuildMetric, BuildSpecifications,
-                                    CustomWebhook, DeploymentSpecifications, MetricBasedTrigger,
-                                    ScheduledTrigger, SlackNotification, SqlMetric,
-                                    ThresholdDirection)
+from connectors.automations import (
+    Automation,
+    BuildAndDeploy,
+    BuildMetric,
+    BuildSpecifications,
+    CustomWebhook,
+    DeploymentSpecifications,
+    MetricBasedTrigger,
+    ScheduledTrigger,
+    SlackNotification,
+    SqlMetric,
+    ThresholdDirection,
+)
 
 build = BuildSpecifications(
     git_uri="file:///srv/git/models.git#classifier",  # <repository>#<folder holding model.py>

@@ -60,7 +60,7 @@ def test_back_test_job_exception_review_ticket(world):
     model, _ = deployed_model(world)
     unlabeled = world.path(f"unlabeled-{uuid.uuid4().hex[:6]}.csv")
     lines = world.path("test.csv").read_text().splitlines()
-    unlabeled.write_text("\n".join(",".join(l.split(",")[:-1]) for l in lines) + "\n")
+    unlabeled.write_text("\n".join(",".join(line.split(",")[:-1]) for line in lines) + "\n")
     done = started(world, BACK_TEST_JIRA, {"MODEL_ID": model["id"],
                                            "INPUT_FILE": str(unlabeled)})
     assert done["variables"]["OUTCOME"] == "job failed"

@@ -3,7 +3,7 @@ every numbered step and every error path of issue 7."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -53,7 +53,7 @@ def test_review_done_without_expiration_one_year_and_online_deploy(world):
     done = client.wait_ended(instance["id"])
     assert done["variables"]["DEPLOYMENT_MODE"] == "online"
     expiration = datetime.fromisoformat(client.snapshot(snapshot["id"])["expiration_date"])
-    expected = datetime.now(timezone.utc) + timedelta(days=365)
+    expected = datetime.now(UTC) + timedelta(days=365)
     assert abs((expiration - expected).total_seconds()) < 3600
     [deployment] = client.deployed_models(snapshot_id=snapshot["id"])
     assert deployment["mode"] == "online"

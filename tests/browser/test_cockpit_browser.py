@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.integration.test_api_helpers import MODELER, ROOT
 from tests.integration.test_serve_e2e import free_port
+from tests.support.api import MODELER, ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("cockpit-browser")]
 

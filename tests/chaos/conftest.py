@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chaos.private_postgres import PrivatePostgres, postgres_bin
+from tests.support.private_postgres import PrivatePostgres, postgres_bin
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ import time
 import pytest
 import requests
 
-from tests.bpmn import bpmn, chain, external
-from tests.chaos.support import CHAOS_PROCESS, Load, assert_nothing_lost_or_doubled, deploy
 from tests.integration.test_serving import answer, has_answered, poll
-from tests.serve_support import Server
+from tests.support.bpmn import bpmn, chain, external
+from tests.support.chaos import CHAOS_PROCESS, Load, assert_nothing_lost_or_doubled, deploy
+from tests.support.serve import Server
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("chaos")]
 

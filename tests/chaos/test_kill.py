@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from tests.chaos.support import CHAOS_PROCESS, Load, assert_nothing_lost_or_doubled, deploy
-from tests.serve_support import Server, mlc_env
+from tests.support.chaos import CHAOS_PROCESS, Load, assert_nothing_lost_or_doubled, deploy
+from tests.support.serve import Server, mlc_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("chaos")]
 

@@ -10,8 +10,8 @@ import time
 import pytest
 import requests
 
-from tests.chaos.support import CHAOS_PROCESS, Load, assert_nothing_lost_or_doubled, deploy
-from tests.serve_support import Server
+from tests.support.chaos import CHAOS_PROCESS, Load, assert_nothing_lost_or_doubled, deploy
+from tests.support.serve import Server
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("chaos")]
 

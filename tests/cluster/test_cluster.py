@@ -26,9 +26,9 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from tests.bpmn import HEADER, chain, external
-from tests.cluster.support import Client, NodeProcess, mlc, mlc_env
 from tests.conftest import POSTGRES_URL, _fresh_database
+from tests.support.bpmn import HEADER, chain, external
+from tests.support.cluster import Client, NodeProcess, mlc, mlc_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cluster"),
               pytest.mark.skipif(not POSTGRES_URL, reason="the cluster test runs on "

@@ -11,9 +11,10 @@ from __future__ import annotations
 import base64
 import re
 import shlex
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from flask import Flask, jsonify, request
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from flask import Flask, jsonify, request
 
@@ -93,7 +94,7 @@ def _encoded_query(query: str):
     for part in filter(None, query.split("^")):
         if "NOT IN" in part:
             column, values = part.split("NOT IN", 1)
-            tests.append(lambda r, c=column, vs=values.split(","): str(r.get(c)) not in vs)
+            tests.append(lambda r, c=column, vs=values.split(","): str(r.get(c)) not in vs)  # noqa: B008
         else:
             column, value = part.split("=", 1)
             tests.append(lambda r, c=column, v=value: str(r.get(c)) == v)

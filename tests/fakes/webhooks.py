@@ -6,9 +6,9 @@ Records every request (method, path, query, headers, JSON body) and answers with
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 from flask import Flask, Response
 

@@ -1,7 +1,7 @@
 import pytest
 
 from engine import clock
-from tests.engine_helpers import Harness
+from tests.support.engine import Harness
 
 
 @pytest.fixture

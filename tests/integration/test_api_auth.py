@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from tests.integration.test_api_helpers import TOKEN, make_app
+from tests.support.api import TOKEN, make_app
 
 
 def basic(user: str, password: str) -> dict:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 
-from tests.bpmn import bpmn, chain, flow
-from tests.integration.test_api_helpers import api_app, client  # noqa: F401
+from tests.support.api import api_app, client  # noqa: F401
+from tests.support.bpmn import bpmn, chain, flow
 
 START, END = '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />'
 USER = ('<bpmn:userTask id="approve" name="Approve" camunda:candidateGroups="risk">'

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 from engine import Database
-from tests.integration.test_api_helpers import BPMN, MODELER, make_wired_app
+from tests.support.api import BPMN, MODELER, make_wired_app
 
 pytestmark = pytest.mark.slow
 

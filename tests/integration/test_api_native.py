@@ -5,12 +5,19 @@ from __future__ import annotations
 import io
 import json
 import logging
+from datetime import UTC
 
 from flask import Blueprint
-from engine.db import Database
 
-from tests.integration.test_api_helpers import (BPMN, MODELER, api_app, client,  # noqa: F401
-                                                deploy_files, make_app)
+from engine.db import Database
+from tests.support.api import (  # noqa: F401
+    BPMN,
+    MODELER,
+    api_app,
+    client,
+    deploy_files,
+    make_app,
+)
 
 
 def rt(client):
@@ -327,8 +334,8 @@ def test_unexpected_error_is_json_500_without_traceback(database):
     def boom():
         raise RuntimeError("secret internals")
 
+    from tests.support.api import make_runtime
     from web import create_app
-    from tests.integration.test_api_helpers import make_runtime
 
     app = create_app(make_runtime(database), blueprints=[bp])
     r = app.test_client().get("/api/boom")
@@ -337,18 +344,18 @@ def test_unexpected_error_is_json_500_without_traceback(database):
 
 
 def test_timestamps_anywhere_in_an_answer_are_iso_8601(database):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from flask import jsonify
 
+    from tests.support.api import make_runtime
     from web import create_app
-    from tests.integration.test_api_helpers import make_runtime
 
     bp = Blueprint("stamps", __name__)
 
     @bp.route("/api/stamps")
     def stamps():
-        return jsonify({"at": datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)})
+        return jsonify({"at": datetime(2026, 11, 30, 8, 0, tzinfo=UTC)})
 
     app = create_app(make_runtime(database), blueprints=[bp])
     assert app.test_client().get("/api/stamps").json == {"at": "2026-11-30T08:00:00+00:00"}

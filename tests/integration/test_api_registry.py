@@ -8,8 +8,8 @@ from datetime import datetime
 import pytest
 
 from connectors.samples import CLASSIFIER_SOURCE, FEATURES
-from tests.bpmn import bpmn, chain
-from tests.integration.test_api_helpers import make_wired_app, wired_client  # noqa: F401
+from tests.support.api import make_wired_app, wired_client  # noqa: F401
+from tests.support.bpmn import bpmn, chain
 
 
 def services(client):

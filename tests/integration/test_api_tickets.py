@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 from connectors.tickets import TicketRequest
-from tests.integration.test_api_helpers import (TOKEN, wired_apps,  # noqa: F401
-                                                wired_client)
 from tests.integration.test_tickets_webhooks import SECRET, SNOW_SECRET, jira_payload, signed
+from tests.support.api import TOKEN, wired_apps, wired_client  # noqa: F401
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -9,14 +9,23 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from connectors.automations import (Automation, BuildAndDeploy, BuildMetric, BuildRow,
-                                    BuildSpecifications, CustomWebhook, DeploymentSpecifications,
-                                    ScheduledTrigger, SlackNotification, ThresholdDirection)
+from connectors.automations import (
+    Automation,
+    BuildAndDeploy,
+    BuildMetric,
+    BuildRow,
+    BuildSpecifications,
+    CustomWebhook,
+    DeploymentSpecifications,
+    ScheduledTrigger,
+    SlackNotification,
+    ThresholdDirection,
+)
 from connectors.notifications import NotificationFeed
 from connectors.registry import SqlModelRegistry
 from engine import clock
-from tests.automation_support import automation_runtime, model_repository
 from tests.fakes.webhooks import running_webhook_receiver
+from tests.support.automations import automation_runtime, model_repository
 
 TOKEN = "ghp_s3cr3t-token-never-in-history"
 SLACK_PATH = "/services/T01/B02/slack-credential-xyz"

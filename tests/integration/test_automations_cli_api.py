@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from engine import clock
 from mlc.cli import main
-from tests.automation_support import automation_runtime
+from tests.support.automations import automation_runtime
 from web import create_app
 
 GOOD = '''

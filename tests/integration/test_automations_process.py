@@ -3,10 +3,9 @@ Modeler (a shape for every node, an edge for every flow)."""
 
 from __future__ import annotations
 
-from tests.automation_support import automation_runtime
-from tests.unit.test_automation_declarations import diagram_gaps
-
 from connectors.automations._service import PROCESS_FILE
+from tests.support.automations import automation_runtime
+from tests.unit.test_automation_declarations import diagram_gaps
 
 
 def test_build_and_deploy_has_complete_diagram_interchange():

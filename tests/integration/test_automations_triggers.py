@@ -5,18 +5,26 @@ read-only metric SQL runner, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import update
 
-from connectors.automations import (Automation, AutomationConflict, BuildAndDeploy,
-                                    BuildSpecifications, MetricBasedTrigger, MetricQueryError,
-                                    MetricQueryRunner, ScheduledTrigger, SqlMetric,
-                                    ThresholdDirection)
+from connectors.automations import (
+    Automation,
+    AutomationConflict,
+    BuildAndDeploy,
+    BuildSpecifications,
+    MetricBasedTrigger,
+    MetricQueryError,
+    MetricQueryRunner,
+    ScheduledTrigger,
+    SqlMetric,
+    ThresholdDirection,
+)
 from connectors.registry import tables as registry_tables
 from engine import Engine, HandlerRegistry, clock
-from tests.automation_support import automation_runtime
+from tests.support.automations import automation_runtime
 
 DRIFT_SQL = ("SELECT max(value) FROM analytics_job_metrics "
              "WHERE metric = 'drift' AND model_id = 'm-1'")

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from tests.bpmn import definitions
-from tests.integration.test_api_helpers import (BPMN, MODELER, api_app, client,  # noqa: F401
-                                                deploy_files)
+from tests.support.api import BPMN, MODELER, api_app, client, deploy_files  # noqa: F401
+from tests.support.bpmn import definitions
 
 ER = "/engine-rest"
 

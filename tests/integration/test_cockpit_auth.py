@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from tests.integration.test_api_helpers import make_wired_app
-from tests.integration.test_cockpit_support import TOKEN, guarded, world  # noqa: F401
+from tests.support.api import make_wired_app
+from tests.support.cockpit import TOKEN, guarded, world  # noqa: F401
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -3,7 +3,7 @@ changes nothing then, and refuses a missing or forged CSRF token."""
 
 from __future__ import annotations
 
-from tests.integration.test_cockpit_support import ROOT, world  # noqa: F401  (fixture)
+from tests.support.cockpit import ROOT, world  # noqa: F401  (fixture)
 
 
 def history_kinds(world, instance_id):

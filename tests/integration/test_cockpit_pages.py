@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_cockpit_support import world  # noqa: F401  (fixture)
+from tests.support.cockpit import world  # noqa: F401  (fixture)
 
 
 def page(world, path: str, status: int = 200) -> str:

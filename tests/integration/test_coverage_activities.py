@@ -9,7 +9,7 @@ import pytest
 
 from engine import ValidationError, clock
 from engine.user_tasks import UserTaskService
-from tests.bpmn import bpmn, chain, definitions, external, flow, process
+from tests.support.bpmn import bpmn, chain, definitions, external, flow, process
 
 START, END = '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />'
 
@@ -95,7 +95,7 @@ def test_called_element_expression_picks_the_process_at_run_time(harness):
 
 def tagged(tag: str | None, value: int) -> str:
     """The called process ``tagged``, returning ``value`` as ``v``, with a version tag."""
-    body = process("tagged", START, out("t", "v", "${%d}" % value), END, chain("s", "t", "e"))
+    body = process("tagged", START, out("t", "v", f"${{{value}}}"), END, chain("s", "t", "e"))
     return body if tag is None else body.replace(
         '<bpmn:process id="tagged"', f'<bpmn:process id="tagged" camunda:versionTag="{tag}"', 1)
 
@@ -160,7 +160,7 @@ def test_sequential_multi_instance_runs_one_after_another(harness):
     order = []
     harness.handle("step", lambda ctx: order.append(ctx.variables["loopCounter"]))
     instance = harness.engine.start("seq")
-    for expected in range(3):
+    for _ in range(3):
         assert len(harness.tasks.list()) == 1
         harness.worker.run_once()
     assert order == [0, 1, 2] and harness.status(instance["id"]) == "completed"

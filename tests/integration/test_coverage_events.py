@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from engine import clock
-from tests.bpmn import bpmn, chain, external, flow
+from tests.support.bpmn import bpmn, chain, external, flow
 
 START, END = '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />'
 MSG = '<bpmn:message id="M" name="poke" />'
@@ -274,7 +272,7 @@ def test_error_from_a_called_process_reaches_the_call_activity_boundary(harness)
                          'camunda:errorCodeVariable="code" />')
               + out("handled", "route", "handled") + END + '<bpmn:endEvent id="e2" />'
               + chain("s", "call", "e") + chain("caught", "handled", "e2") + '</bpmn:process>')
-    from tests.bpmn import definitions
+    from tests.support.bpmn import definitions
 
     harness.engine.deploy([("both.bpmn", definitions(parent, child, extra=ERR))])
     done = harness.engine.start("caller")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from engine import ExecutionError
-from tests.bpmn import bpmn, chain, external, flow
+from tests.support.bpmn import bpmn, chain, external, flow
 
 START, END = '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />'
 

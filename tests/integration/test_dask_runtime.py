@@ -20,8 +20,7 @@ import connectors.registry  # noqa: F401 - tables
 from connectors.jobs import DataStore, JobService, ScoringOptions
 from connectors.registry import JobStore, SqlModelRegistry
 from connectors.samples import CLASSIFIER_SOURCE, copy_sample_data, sample_frame
-from tests.integration.test_jobs_support import (  # noqa: F401 - fixtures
-    RecordingSignals, model_pool, write_model)
+from tests.support.jobs import RecordingSignals, model_pool, write_model  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dask")]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from tests.integration.test_api_helpers import api_app, client  # noqa: F401
+from tests.support.api import api_app, client  # noqa: F401
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dmn"
 SERVICE = (FIXTURES / "greeter_service.dmn").read_text()

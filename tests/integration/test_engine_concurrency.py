@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine import Engine, HandlerRegistry, Worker
-from tests.bpmn import bpmn, chain, external, flow
+from tests.support.bpmn import bpmn, chain, external, flow
 
 START, END = '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />'
 ROOT = Path(__file__).resolve().parents[2]

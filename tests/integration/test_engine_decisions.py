@@ -9,7 +9,7 @@ import pytest
 from connectors.decisions import register_decision_handlers
 from engine import ExecutionError
 from engine.persistence import Resource
-from tests.bpmn import bpmn, chain, external
+from tests.support.bpmn import bpmn, chain, external
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 GRADING = (FIXTURES / "bpmn" / "grading.bpmn").read_bytes()

@@ -3,7 +3,7 @@
 import pytest
 
 from engine import ValidationError
-from tests.bpmn import bpmn, chain, external, flow
+from tests.support.bpmn import bpmn, chain, external, flow
 
 SIMPLE = bpmn("simple", '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />', chain("s", "e"))
 

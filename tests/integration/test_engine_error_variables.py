@@ -2,7 +2,7 @@
 event subprocess), which the shipped processes use to put the reason on an error ticket."""
 
 from engine import BpmnError
-from tests.bpmn import bpmn, chain, external, flow
+from tests.support.bpmn import bpmn, chain, external, flow
 
 START, END = '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />'
 VARS = 'camunda:errorCodeVariable="CODE" camunda:errorMessageVariable="MSG"'

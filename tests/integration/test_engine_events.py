@@ -1,11 +1,11 @@
 """Signals, messages and timers through the event-subscription index."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
 from engine import ConflictError, Engine, NotFoundError, clock
-from tests.bpmn import bpmn, chain, external, flow
+from tests.support.bpmn import bpmn, chain, external, flow
 
 START, END = '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />'
 SIGNALS = '<bpmn:signal id="SigGo" name="go" /><bpmn:signal id="SigRun" name="mlc.run" />'
@@ -177,7 +177,8 @@ def test_timer_start_cycle_and_cron_start_instances_on_schedule(harness):
     harness.deploy("cron.bpmn", bpmn(
         "hourly", f'<bpmn:startEvent id="s">{timer("timeCycle", "0 0 * * * ?")}</bpmn:startEvent>',
         END, chain("s", "e")))
-    started = lambda key: len(harness.engine.list_instances(key=key))
+    def started(key):
+        return len(harness.engine.list_instances(key=key))
     for _ in range(6):
         clock.advance(timedelta(minutes=10, seconds=1))
         harness.engine.fire_due_timers()

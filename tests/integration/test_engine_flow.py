@@ -3,7 +3,7 @@
 import pytest
 
 from engine import ExecutionError, NotFoundError
-from tests.bpmn import bpmn, chain, definitions, external, flow, process
+from tests.support.bpmn import bpmn, chain, definitions, external, flow, process
 
 START, END = '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />'
 

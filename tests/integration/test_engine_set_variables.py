@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from engine import ConflictError, NotFoundError, ValidationError, clock
-from tests.bpmn import bpmn, chain, external
+from tests.support.bpmn import bpmn, chain, external
 
 START, END = '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />'
 INPUT = ('<bpmn:extensionElements><camunda:inputOutput>'

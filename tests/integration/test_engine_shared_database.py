@@ -15,7 +15,7 @@ import pytest
 
 from engine import Engine, ExternalTaskService, clock
 from engine.unit_of_work import StaleInstance, UnitOfWork
-from tests.bpmn import bpmn, chain, external
+from tests.support.bpmn import bpmn, chain, external
 
 START, END = '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />'
 TIMER_THEN_SIGNAL = bpmn(

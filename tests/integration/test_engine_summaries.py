@@ -4,7 +4,7 @@ filter on it (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 from engine import Engine
-from tests.bpmn import bpmn, chain
+from tests.support.bpmn import bpmn, chain
 
 STRAIGHT = bpmn("straight", '<bpmn:startEvent id="s"/>', '<bpmn:endEvent id="e"/>',
                 chain("s", "e"))

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from engine import BpmnError, ConflictError, NotFoundError, clock
-from tests.bpmn import bpmn, chain, external, flow
+from tests.support.bpmn import bpmn, chain, external, flow
 
 START, END = '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />'
 RETRY = ('<bpmn:extensionElements><camunda:failedJobRetryTimeCycle>R3/PT1M'

@@ -11,9 +11,9 @@ import sys
 import pytest
 import requests
 
-from tests.bpmn import bpmn, chain, flow
-from tests.integration.test_api_helpers import ROOT
-from tests.serve_support import Server
+from tests.support.api import ROOT
+from tests.support.bpmn import bpmn, chain, flow
+from tests.support.serve import Server
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import BpmnError, Database, Engine, HandlerRegistry, Worker, clock
-from tests.bpmn import flow
+from tests.support.bpmn import flow
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,7 @@ class Task:
     id: str
     external: bool = False
     fails: bool = False           # an external task whose handler throws a BPMN error
-    handler: "Block | None" = None  # error boundary path (external tasks that may fail)
+    handler: Block | None = None  # error boundary path (external tasks that may fail)
 
 
 @dataclass
@@ -49,8 +49,8 @@ class Seq:
 class Xor:
     id: str
     threshold: int
-    then: "Block"
-    other: "Block"
+    then: Block
+    other: Block
 
 
 @dataclass
@@ -63,14 +63,14 @@ class And:
 class Loop:
     id: str
     times: int
-    body: "Block"
+    body: Block
     var: str = ""  # the counter: ids may hold '-' and '.', which an expression cannot name
 
 
 @dataclass
 class Sub:
     id: str
-    body: "Block"
+    body: Block
 
 
 @dataclass
@@ -270,7 +270,7 @@ def diagram(block: Block, key: str) -> bytes:
     entry, exit_ = w.write(block)
     w.link("generated_start", entry)
     w.link(exit_, "generated_end")
-    from tests.bpmn import HEADER
+    from tests.support.bpmn import HEADER
 
     return (HEADER + f'<bpmn:process id="{key}" isExecutable="true">'
             '<bpmn:startEvent id="generated_start" /><bpmn:endEvent id="generated_end" />'

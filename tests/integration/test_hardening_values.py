@@ -10,9 +10,9 @@ import pytest
 
 from connectors.notifications import NotificationFeed
 from engine.db import Database
-from tests.bpmn import bpmn, chain, external
-from tests.engine_helpers import Harness
-from tests.integration.test_api_helpers import make_app
+from tests.support.api import make_app
+from tests.support.bpmn import bpmn, chain, external
+from tests.support.engine import Harness
 
 ONE_TASK = bpmn("one", '<bpmn:startEvent id="s"/>',
                 external("t", "produce", extra='<bpmn:extensionElements>'

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from connectors.tickets.webhooks import jira_signature
-from tests.serve_support import ROOT, Server
+from tests.support.serve import ROOT, Server
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from connectors.registry.cli import models, runtimes, snapshots
 from connectors.samples import copy_sample_data
 from mlc.cli import CommandLine
 from mlc.settings import Settings
-from tests.integration.test_jobs_support import RecordingSignals
+from tests.support.jobs import RecordingSignals
 
 
 @click.group(cls=CommandLine)

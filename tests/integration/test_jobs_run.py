@@ -12,8 +12,16 @@ from connectors.jobs import JobService, ScoringOptions
 from connectors.jobs.locations import DataStore
 from connectors.registry import JobStore
 from connectors.samples import FEATURES, sample_frame
-from tests.integration.test_jobs_support import (  # noqa: F401 - fixtures
-    IDENTITY_MODEL, data_root, jobs, model_pool, registry, sample, signals, write_model)
+from tests.support.jobs import (  # noqa: F401 - fixtures
+    IDENTITY_MODEL,
+    data_root,
+    jobs,
+    model_pool,
+    registry,
+    sample,
+    signals,
+    write_model,
+)
 
 
 def test_training_adds_a_new_artifact_version_and_records_metrics(jobs, registry, sample):
@@ -75,7 +83,7 @@ def test_scoring_each_format_writes_one_output_per_input(jobs, sample, data_root
     inputs.mkdir()
     for i in range(3):
         frame = sample_frame(50, seed=i, with_label=False)
-        {"csv": lambda p: frame.to_csv(p, index=False), "parquet": frame.to_parquet,
+        {"csv": lambda p, f=frame: f.to_csv(p, index=False), "parquet": frame.to_parquet,
          "feather": frame.to_feather}[fmt](inputs / f"part-{i}{ext}")
     (inputs / "notes.txt").write_text("not data")
     job = jobs.score(snapshot.id, str(inputs), str(data_root / f"out-{fmt}"),

@@ -10,7 +10,7 @@ and idempotency keys, its subscriptions re-pointed, its variables kept.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,7 +33,7 @@ def _value(column, value):
         return bytes.fromhex(value)
     if kind == "UTCDateTime":
         parsed = datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     if kind == "JSON" and isinstance(value, str):
         return json.loads(value)
     return value

@@ -5,11 +5,11 @@ change without its migration (or the reverse) fails here on SQLite and PostgreSQ
 from __future__ import annotations
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from alembic import command
 from engine.db import Base
 from engine.migrate import _import_models, alembic_config, current, upgrade
 from tests.conftest import BACKENDS, _fresh_database

@@ -15,8 +15,8 @@ from engine import ConfigurationError, HandlerRegistry, Worker, clock
 from engine.db import Database
 from engine.nodes import NodeRegistry, list_nodes
 from mlc.cli import main
-from tests.bpmn import bpmn, chain, external
-from tests.integration.test_api_helpers import api_app, client  # noqa: F401
+from tests.support.api import api_app, client  # noqa: F401
+from tests.support.bpmn import bpmn, chain, external
 
 START, END = '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />'
 ONE_TASK = bpmn("leased", START, external("t", "work"), END, chain("s", "t", "e"))

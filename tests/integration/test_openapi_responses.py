@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 
 from engine import Database
-from tests.integration.test_cockpit_support import build_world
+from tests.support.cockpit import build_world
 
 
 @pytest.fixture(scope="module")

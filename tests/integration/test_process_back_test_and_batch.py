@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tests.processes_support import mlc  # noqa: F401 - fixture
+from tests.support.processes import mlc  # noqa: F401 - fixture
 
 JIRA = "com.modelop.mlc.definitions.Signals_Run_Back_Test_Jira"
 SERVICENOW = "com.modelop.mlc.definitions.Signals_Run_Back_Test_ServiceNow"

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from tests.processes_support import mlc  # noqa: F401 - fixture
+from tests.support.processes import mlc  # noqa: F401 - fixture
 
 KEY = "deploy_with_test_and_jira"
 
@@ -50,7 +48,7 @@ def test_review_done_without_expiration_sets_one_year_and_online_runtime_deploys
     done = mlc.refresh(instance)
     assert done["status"] == "completed" and done["variables"]["DEPLOYMENT_MODE"] == "online"
     expiration = mlc.registry.get_snapshot(snap.id).expiration_date
-    expected = datetime.now(timezone.utc) + timedelta(days=365)
+    expected = datetime.now(UTC) + timedelta(days=365)
     assert abs((expiration - expected).total_seconds()) < 3600
     [deployment] = mlc.registry.list_deployments(model_id=mlc.sample.model_id)
     assert deployment.mode == "online" and deployment.runtime_id == mlc.sample.online_runtime_id

@@ -7,8 +7,14 @@ import pytest
 from connectors.samples import FEATURES, sample_frame
 from connectors.serving import OnlinePredictor
 from engine.errors import ConflictError, NotFoundError, ValidationError
-from tests.integration.test_jobs_support import (  # noqa: F401 - fixtures
-    data_root, jobs, model_pool, registry, sample, signals)
+from tests.support.jobs import (  # noqa: F401 - fixtures
+    data_root,
+    jobs,
+    model_pool,
+    registry,
+    sample,
+    signals,
+)
 
 
 def test_online_deployment_predicts_and_loads_the_model_once(registry, sample, jobs):

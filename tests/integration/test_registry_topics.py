@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from connectors.jobs import register_model_handlers
 from engine.errors import BpmnError
 from engine.handlers import HandlerRegistry
-from tests.integration.test_jobs_support import (  # noqa: F401 - fixtures
-    context, data_root, jobs, model_pool, registry, sample, signals, write_model)
+from tests.support.jobs import (  # noqa: F401 - fixtures
+    context,
+    data_root,
+    jobs,
+    model_pool,
+    registry,
+    sample,
+    signals,
+    write_model,
+)
 
 ALL_TOPICS = ["job.metrics", "job.scoring", "job.training", "model.copy-schedules",
               "model.deploy", "model.find-deployment", "model.get-snapshot",
@@ -205,7 +213,7 @@ def test_update_expiration_from_variable_or_one_year_ahead(handlers, registry, s
     default = call(handlers, "model.update-expiration", {"SNAPSHOT_ID": snapshot.id})
     stored = registry.get_snapshot(snapshot.id).expiration_date
     assert default["EXPIRATION_DATE"] == stored.isoformat()
-    expected = datetime.now(timezone.utc) + timedelta(days=365)
+    expected = datetime.now(UTC) + timedelta(days=365)
     assert abs((stored - expected).total_seconds()) < 3600
     with pytest.raises(BpmnError) as err:
         call(handlers, "model.update-expiration",

@@ -17,11 +17,19 @@ from connectors.registry import tables
 from connectors.samples import sample_frame
 from engine.db import utcnow
 from engine.errors import BpmnError, ConflictError
-from tests.integration.test_api_helpers import wired_client  # noqa: F401 - fixture
 from tests.integration.test_api_registry import created, problem_fields, services
 from tests.integration.test_jobs_cli import run  # noqa: F401 - fixture
-from tests.integration.test_jobs_support import (  # noqa: F401 - fixtures
-    context, data_root, jobs, model_pool, registry, sample, signals, write_model)
+from tests.support.api import wired_client  # noqa: F401 - fixture
+from tests.support.jobs import (  # noqa: F401 - fixtures
+    context,
+    data_root,
+    jobs,
+    model_pool,
+    registry,
+    sample,
+    signals,
+    write_model,
+)
 
 DASK = {"name": "dask-dev", "stage": "DEV", "engine": "dask", "scheduler": "tcp://dask:8786"}
 

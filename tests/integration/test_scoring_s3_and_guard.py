@@ -14,8 +14,15 @@ from moto.server import ThreadedMotoServer
 from connectors.jobs import DataStore, JobService, ScoringOptions
 from connectors.registry import JobStore, RedundantExecutionError
 from connectors.samples import sample_frame
-from tests.integration.test_jobs_support import (  # noqa: F401 - fixtures
-    data_root, jobs, model_pool, registry, sample, signals, write_model)
+from tests.support.jobs import (  # noqa: F401 - fixtures
+    data_root,
+    jobs,
+    model_pool,
+    registry,
+    sample,
+    signals,
+    write_model,
+)
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import time
 import pytest
 import requests
 
-from tests.bpmn import bpmn, chain, flow
 from tests.integration.test_serve_e2e import Server
+from tests.support.bpmn import bpmn, chain, flow
 
 pytestmark = pytest.mark.slow
 

@@ -16,8 +16,8 @@ import requests
 from camunda.client.engine_client import EngineClient
 from camunda.external_task.external_task_worker import ExternalTaskWorker
 
-from tests.integration.test_api_helpers import MODELER, ROOT, TOKEN
-from tests.serve_support import Server, free_port
+from tests.support.api import MODELER, ROOT, TOKEN
+from tests.support.serve import Server, free_port
 
 pytestmark = pytest.mark.slow
 

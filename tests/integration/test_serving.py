@@ -16,7 +16,7 @@ from sqlalchemy import text
 from engine import Engine
 from engine.db import Database
 from tests.conftest import POSTGRES_URL, _fresh_database
-from tests.serve_support import MODELER, Server
+from tests.support.serve import MODELER, Server
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +58,7 @@ def closed_by_server(sock: socket.socket, within: float) -> bool:
         return sock.recv(1) == b""
     except ConnectionResetError:
         return True
-    except socket.timeout:
+    except TimeoutError:
         return False
 
 

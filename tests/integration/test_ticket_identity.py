@@ -21,8 +21,8 @@ from mlc.sample import deploy_shipped
 from mlc.settings import Settings
 from mlc.wiring import TICKETS, build_runtime
 from tests.fakes.jira import running_fake_jira
-from tests.integration.test_api_helpers import make_wired_app
-from tests.processes_support import Mlc
+from tests.support.api import make_wired_app
+from tests.support.processes import Mlc
 
 SECRET = "identity-webhook-secret"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
-import pytest
 import click
+import pytest
 from click.testing import CliRunner
 
 from connectors.notifications import NotificationFeed

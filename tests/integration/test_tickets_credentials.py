@@ -13,10 +13,10 @@ import pytest
 import connectors.tickets  # noqa: F401 - registers the tables create_all makes
 from connectors.tickets import build_ticket_components, register_ticket_handlers
 from mlc.settings import Settings
-from tests.bpmn import bpmn, chain, external
-from tests.engine_helpers import Harness
 from tests.fakes.jira import running_fake_jira
-from tests.integration.test_api_helpers import make_app
+from tests.support.api import make_app
+from tests.support.bpmn import bpmn, chain, external
+from tests.support.engine import Harness
 
 TICKET = bpmn("ask", '<bpmn:startEvent id="s"/>',
               external("t", "ticket.create", extra='<bpmn:extensionElements>'

@@ -97,7 +97,7 @@ def test_jira_down_fails_the_task_for_retry_then_one_issue(jira, create, caplog)
     caplog.set_level(logging.DEBUG)
     ctx = task_context("ticket.create", REVIEW_VARIABLES, properties={"kind": "review"})
     state.down = True
-    for attempt in (1, 2):
+    for _attempt in (1, 2):
         with pytest.raises(TicketSystemError) as failure:
             create(ctx)
         assert not isinstance(failure.value, BpmnError)  # consumes a retry, no routing

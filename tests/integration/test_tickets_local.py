@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.tickets import (LocalTicketBackend, TicketResolver, TicketService, TicketStore,
-                                register_ticket_handlers)
+from connectors.tickets import (
+    LocalTicketBackend,
+    TicketResolver,
+    TicketService,
+    TicketStore,
+    register_ticket_handlers,
+)
 from engine.errors import NotFoundError, ValidationError
 from engine.handlers import HandlerRegistry
 from tests.fakes.correlator import RecordingCorrelator

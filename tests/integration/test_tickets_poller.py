@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from connectors.tickets import (LocalTicketBackend, TicketResolver, TicketService, TicketStore)
+from connectors.tickets import LocalTicketBackend, TicketResolver, TicketService, TicketStore
 from connectors.tickets.handlers import make_create_ticket_handler
 from connectors.tickets.jira_backend import JiraTicketBackend
 from connectors.tickets.poller import TicketPoller

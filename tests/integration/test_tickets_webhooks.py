@@ -6,8 +6,12 @@ import json
 
 import pytest
 
-from connectors.tickets import (TicketResolver, TicketStore, WebhookAuthenticationError,
-                                WebhookSignatureError)
+from connectors.tickets import (
+    TicketResolver,
+    TicketStore,
+    WebhookAuthenticationError,
+    WebhookSignatureError,
+)
 from connectors.tickets.backend import Ticket
 from connectors.tickets.jira_backend import JiraTicketBackend
 from connectors.tickets.webhooks import TicketWebhookReceiver, jira_signature

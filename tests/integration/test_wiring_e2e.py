@@ -9,10 +9,10 @@ import io
 import pytest
 
 from engine import Worker
-from tests.bpmn import bpmn, chain, external
 from tests.fakes.jira import running_fake_jira
-from tests.integration.test_api_helpers import TOKEN, wired_apps  # noqa: F401
 from tests.integration.test_tickets_webhooks import SECRET, jira_payload, signed
+from tests.support.api import TOKEN, wired_apps  # noqa: F401
+from tests.support.bpmn import bpmn, chain, external
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 REVIEW_PROCESS = bpmn(

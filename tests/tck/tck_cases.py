@@ -126,7 +126,7 @@ def all_cases(level: int) -> list[TckCase]:
     return cases
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def models_in(folder: Path) -> dict[str, DmnDefinitions] | MlcError:
     """Every DMN file of one TCK folder, loaded together (they may import each other)."""
     files = [(p.name, p.read_bytes()) for p in sorted(folder.glob("*.dmn"))]

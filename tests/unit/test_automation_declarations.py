@@ -6,11 +6,22 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from connectors.automations import (Automation, BuildAndDeploy, BuildMetric,
-                                    BuildSpecifications, CustomWebhook, DeclarationError,
-                                    DeploymentSpecifications, MetricBasedTrigger,
-                                    MetricQueryError, ScheduledTrigger, SlackNotification,
-                                    SqlMetric, ThresholdDirection, check_query)
+from connectors.automations import (
+    Automation,
+    BuildAndDeploy,
+    BuildMetric,
+    BuildSpecifications,
+    CustomWebhook,
+    DeclarationError,
+    DeploymentSpecifications,
+    MetricBasedTrigger,
+    MetricQueryError,
+    ScheduledTrigger,
+    SlackNotification,
+    SqlMetric,
+    ThresholdDirection,
+    check_query,
+)
 from connectors.automations._schedule import process_key, schedule_bpmn
 
 BUILD = BuildSpecifications(git_uri="https://github.com/acme/models.git#churn",

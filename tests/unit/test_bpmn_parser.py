@@ -8,7 +8,7 @@ from engine import ValidationError
 from engine.bpmn.model import Kind
 from engine.bpmn.parser import load_models, validate_bpmn
 from engine.xmlsafe import parse_xml
-from tests.bpmn import bpmn, chain, external, flow
+from tests.support.bpmn import bpmn, chain, external, flow
 
 START, END = '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />'
 

@@ -1,17 +1,26 @@
 """Timer values (engine.bpmn.timers, engine.deployments' start-timer schedule) on the engine
 clock: ISO durations, dates, repeating cycles and cron, moved forward with clock.advance."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from engine import ExpressionError, clock
-from engine.bpmn.timers import (cron_iterator, due_of, first_due, is_cron, next_schedule,
-                                parse_cycle, parse_date, parse_duration, schedule,
-                                validate_timer_value)
+from engine.bpmn.timers import (
+    cron_iterator,
+    due_of,
+    first_due,
+    is_cron,
+    next_schedule,
+    parse_cycle,
+    parse_date,
+    parse_duration,
+    schedule,
+    validate_timer_value,
+)
 from engine.deployments import next_cycle_due
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture(autouse=True)

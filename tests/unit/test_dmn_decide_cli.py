@@ -14,8 +14,9 @@ APPROVAL = str(Path(__file__).resolve().parents[1] / "fixtures" / "dmn" / "appro
 
 
 def test_values_are_feel_literals_when_they_parse():
-    from engine.feel import FeelDate
     from decimal import Decimal
+
+    from engine.feel import FeelDate
 
     assert parse_assignment("score=0.93") == ("score", Decimal("0.93"))
     assert parse_assignment('env="prod"') == ("env", "prod")

@@ -9,7 +9,8 @@ from engine import budget
 from engine.budget import EvaluationLimits, Meter
 from engine.dmn import load_dmn
 from engine.errors import EvaluationLimitError, MlcError
-from engine.expressions import compile_expression as compile_juel, compile_template
+from engine.expressions import compile_expression as compile_juel
+from engine.expressions import compile_template
 from engine.feel import compile_expression
 from mlc.settings import Settings
 

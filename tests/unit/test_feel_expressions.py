@@ -8,8 +8,15 @@ from decimal import Decimal
 import pytest
 
 from engine.errors import ExpressionError
-from engine.feel import DayTimeDuration, FeelDate, FeelError, YearsMonthsDuration, \
-    compile_expression, compile_unary_tests, evaluate
+from engine.feel import (
+    DayTimeDuration,
+    FeelDate,
+    FeelError,
+    YearsMonthsDuration,
+    compile_expression,
+    compile_unary_tests,
+    evaluate,
+)
 
 D = Decimal
 

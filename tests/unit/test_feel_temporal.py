@@ -8,8 +8,16 @@ from decimal import Decimal
 
 import pytest
 
-from engine.feel import DayTimeDuration, FeelDate, FeelDateTime, FeelTime, \
-    YearsMonthsDuration, evaluate, to_feel, to_python
+from engine.feel import (
+    DayTimeDuration,
+    FeelDate,
+    FeelDateTime,
+    FeelTime,
+    YearsMonthsDuration,
+    evaluate,
+    to_feel,
+    to_python,
+)
 from engine.feel.temporal import civil_from_days, days_from_civil
 from engine.feel.temporal_parse import parse_date, parse_date_time, parse_duration, parse_time
 
@@ -165,9 +173,9 @@ def test_property_of_the_wrong_kind_is_null_and_reported():
 def test_python_values_cross_both_ways():
     assert to_feel(dt.date(2026, 1, 2)) == FeelDate(2026, 1, 2)
     assert to_feel(dt.timedelta(hours=1)) == DayTimeDuration(3600 * 10**9)
-    aware = to_feel(dt.datetime(2026, 1, 2, 3, tzinfo=dt.timezone.utc))
+    aware = to_feel(dt.datetime(2026, 1, 2, 3, tzinfo=dt.UTC))
     assert aware == FeelDateTime(2026, 1, 2, 3, tz=0)
-    assert to_python(aware) == dt.datetime(2026, 1, 2, 3, tzinfo=dt.timezone.utc)
+    assert to_python(aware) == dt.datetime(2026, 1, 2, 3, tzinfo=dt.UTC)
     assert to_python(FeelDate(-5, 1, 1)) == "-0005-01-01"  # beyond Python's calendar
     assert to_python(FeelTime(10, 0, 0, tz="Europe/Paris")) == "10:00:00@Europe/Paris"
     assert to_python([YearsMonthsDuration(14)]) == ["P1Y2M"]

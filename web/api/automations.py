@@ -53,8 +53,7 @@ def list_automations(query: AutomationQuery):
                       409: "name used by another model"})
 def register_automation(body: AutomationBody):
     """Register or update one automation from its JSON declaration."""
-    from connectors.automations import Automation
-    from connectors.automations._errors import DeclarationError
+    from connectors.automations import Automation, DeclarationError
 
     try:
         automation = Automation.from_dict(body.model_dump())

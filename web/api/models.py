@@ -6,7 +6,7 @@ Creating a snapshot broadcasts the signal ``mlc.snapshot.created`` (with ``MODEL
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from flask import Blueprint, jsonify
@@ -57,7 +57,7 @@ def registry() -> Any:
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @operation(bp, "/models")

@@ -4,6 +4,8 @@ deploys, ``/api/docs``). Server-rendered Jinja templates with vendored JS bundle
 
 from .auth import signed_in
 from .blueprint import bp, init_app
+
+# isort: split
 from . import views_operate, views_registry  # noqa: E402,F401  (their routes join bp)
 
 __all__ = ["bp", "init_app", "signed_in"]

@@ -42,10 +42,10 @@ def signed_in() -> bool:
         return True
     if session.get("signed_in") is True:
         return True
-    from ..app import _token_ok
+    from ..tokens import token_ok
 
     header = request.headers.get("Authorization", "")
-    return bool(header) and _token_ok(header, token)
+    return bool(header) and token_ok(header, token)
 
 
 def token_matches(candidate: str) -> bool:

@@ -9,8 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flask import (Blueprint, Flask, Response, flash, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 

@@ -9,7 +9,7 @@ is the one module to adapt.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from engine import inspection
@@ -46,7 +46,7 @@ def _iso(value: Any) -> str | None:
 def dashboard() -> dict[str, Any]:
     counts = engine().counts()
     by_process = inspection.instances_by_key_and_status(_db())
-    since = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) \
+    since = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) \
         - timedelta(hours=THROUGHPUT_HOURS - 1)
     buckets = inspection.throughput_by_hour(_db(), since)
     hours = [(since + timedelta(hours=i)).strftime("%Y-%m-%dT%H") for i in range(THROUGHPUT_HOURS)]
@@ -161,7 +161,7 @@ def instance(instance_id: str, history_limit: int = 200) -> dict[str, Any]:
 
 def _task(task) -> dict[str, Any]:
     expires = task.lock_expires_at
-    locked = bool(task.worker_id and expires and expires > datetime.now(timezone.utc))
+    locked = bool(task.worker_id and expires and expires > datetime.now(UTC))
     return {"id": task.id, "topic": task.topic, "activity_id": task.activity_id,
             "locked": locked, "worker_id": task.worker_id or None,
             "lock_expires_at": _iso(expires), "retries": task.retries,

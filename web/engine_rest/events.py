@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response, jsonify
 
@@ -49,7 +49,7 @@ def message(body: MessageBody):
     if body.localCorrelationKeys or body.processVariablesLocal:
         raise ValidationError("local correlation keys and local variables are not supported")
     correlation = plain(body.correlationKeys, "correlationKeys") or None
-    since = datetime.now(timezone.utc)
+    since = datetime.now(UTC)
     try:
         ids = engine().correlate_message(body.messageName, business_key=body.businessKey,
                                          correlation=correlation,

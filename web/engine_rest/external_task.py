@@ -22,8 +22,15 @@ from engine.notify import Waiter, availability_for
 from ..context import engine, runtime, task_latency, tasks
 from ..openapi import operation
 from . import PREFIX, dtos
-from .schemas import (BpmnErrorBody, CompleteBody, ExtendLockBody, ExternalTaskQuery,
-                      FailureBody, FetchAndLockBody, plain)
+from .schemas import (
+    BpmnErrorBody,
+    CompleteBody,
+    ExtendLockBody,
+    ExternalTaskQuery,
+    FailureBody,
+    FetchAndLockBody,
+    plain,
+)
 
 bp = Blueprint("camunda_external_task", __name__, url_prefix=PREFIX)
 

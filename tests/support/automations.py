@@ -3,16 +3,18 @@ test database, a worker to drain it, and a real local git repository holding a m
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from connectors.automations import GitBuilder, create_views, install_automations
+from connectors.automations import GitBuilder, create_views, install_automations, secrets_in
 from engine import Engine, ExternalTaskService, HandlerRegistry, Worker
+from mlc.settings import secrets_from
 
-SAMPLE = Path(__file__).resolve().parent.parent / "connectors" / "samples" / "classifier"
+SAMPLE = Path(__file__).resolve().parents[2] / "connectors" / "samples" / "classifier"
 
 # Appended to the sample model: proves env vars and the secret reach the build's process
 # (as metrics) without their values ever being logged.
@@ -69,7 +71,8 @@ def automation_runtime(db, tmp_path: Path) -> AutomationRuntime:
     handlers = HandlerRegistry()
     engine = Engine(db, handlers)
     rt = AutomationRuntime(db, engine, handlers, ExternalTaskService(engine), Settings())
-    install_automations(rt, builder=GitBuilder(tmp_path / "builds"), notify_timeout=5)
+    builder = GitBuilder(tmp_path / "builds", secrets_in(secrets_from(os.environ)))
+    install_automations(rt, builder=builder, notify_timeout=5)
     return rt
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.serve_support import free_port
+from tests.support.serve import free_port
 
 
 def postgres_bin() -> Path | None:
@@ -51,7 +51,7 @@ class PrivatePostgres:
             command = ["runuser", "-u", self._user, "--", *command]
         subprocess.run(command, check=True, timeout=timeout, capture_output=True)
 
-    def start(self) -> "PrivatePostgres":
+    def start(self) -> PrivatePostgres:
         self._run("initdb", "-D", str(self.data), "-U", "mlc", "--auth=trust", "-E", "UTF8",
                   "--no-sync")
         self._pg_ctl("start")

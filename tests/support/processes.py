@@ -12,7 +12,7 @@ import connectors.notifications  # noqa: F401 - registers the tables create_all 
 import connectors.registry  # noqa: F401
 import connectors.tickets  # noqa: F401
 from engine import Worker, clock
-from mlc.sample import SAMPLE_MODEL, create_sample_snapshot, deploy_shipped, install_sample
+from mlc.sample import create_sample_snapshot, deploy_shipped, install_sample
 from mlc.settings import Settings
 from mlc.wiring import JOBS, NOTIFICATIONS, REGISTRY, TICKETS, build_runtime
 

@@ -1,8 +1,6 @@
 """Fixtures of the cockpit's route tests: a wired app over a fresh database holding a small
 world (processes waiting, an incident, a review ticket, a model with a deployment, a decision,
 an automation), and helpers that submit forms with their CSRF token as a browser would.
-
-Named ``test_cockpit_*`` so it lives with the tests it serves; it holds no tests itself.
 """
 
 from __future__ import annotations
@@ -15,8 +13,8 @@ import pytest
 
 from connectors.tickets import TicketRequest
 from engine import Worker
-from tests.bpmn import bpmn, chain, external
-from tests.integration.test_api_helpers import ROOT, make_wired_app
+from tests.support.api import ROOT, make_wired_app
+from tests.support.bpmn import bpmn, chain, external
 
 TOKEN = "cockpit-token-for-tests"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"|"csrf": "([^"]+)"')

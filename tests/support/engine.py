@@ -4,7 +4,8 @@ recording handler registry."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from engine import Engine, ExternalTaskService, HandlerRegistry, Worker
 

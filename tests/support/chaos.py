@@ -13,7 +13,7 @@ import requests
 from sqlalchemy import text
 
 from engine.db import Database
-from tests.bpmn import bpmn, chain, external
+from tests.support.bpmn import bpmn, chain, external
 
 RETRIES = ('<camunda:failedJobRetryTimeCycle>R20/PT1S</camunda:failedJobRetryTimeCycle>')
 
@@ -62,7 +62,7 @@ class Load:
         self._threads = [threading.Thread(target=self._client, daemon=True)
                          for _ in range(clients)]
 
-    def __enter__(self) -> "Load":
+    def __enter__(self) -> Load:
         for t in self._threads:
             t.start()
         return self

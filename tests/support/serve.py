@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BPMN = ROOT / "tests" / "fixtures" / "bpmn"
 MODELER = ROOT / "tests" / "fixtures" / "modeler"
 

@@ -1,7 +1,4 @@
-"""Fixtures shared by the REST API tests: an app over a fresh database, and fixture files.
-
-Named ``test_api_*`` so it lives with the tests it serves; it holds no tests itself.
-"""
+"""Fixtures shared by the REST API tests: an app over a fresh database, and fixture files."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fixtures and helpers shared by the registry / jobs / scoring tests (no tests here).
+"""Fixtures and helpers shared by the registry / jobs / scoring tests.
 
 Test modules import the fixtures by name; the model-process pool is shared by the session and
 keeps warm spares so each job does not pay for a cold Python start.
