@@ -15,8 +15,8 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 JOB_ROWS, JOB_RUNS, PREDICT_RUNS = 1_000, 5, 200
 

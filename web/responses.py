@@ -11,8 +11,13 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.registry import (ArtifactRecord, JobRecord, ModelRecord, RuntimeRecord,
-                                 SnapshotRecord)
+from connectors.registry import (
+    ArtifactRecord,
+    JobRecord,
+    ModelRecord,
+    RuntimeRecord,
+    SnapshotRecord,
+)
 
 JSON = Any
 Timestamp = Optional[str]

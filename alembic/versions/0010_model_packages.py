@@ -11,8 +11,8 @@ after 0009_runtime_engines (the Dask runtimes).
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
+from alembic import op
 from engine.db import UTCDateTime
 
 revision = "0010_model_packages"

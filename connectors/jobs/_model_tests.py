@@ -4,7 +4,7 @@ with the environment's build and pytest's output, a lease and a time limit)."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from connectors.packages import ModelEnvironments, ModelTestsFailed, run_model_tests
 from connectors.packages.model_tests import DEFAULT_TIMEOUT

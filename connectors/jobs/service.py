@@ -22,9 +22,9 @@ from connectors.registry import JobRecord, JobStore, ModelRegistry, RuntimeRecor
 from engine.errors import ConfigurationError
 
 from ._executor import JobExecutor, LocalExecutor
+from ._model_tests import model_tests_body
 from ._process import ProcessPool
 from ._run import run_job
-from ._model_tests import model_tests_body
 from ._training import metrics_body, training_body
 from .locations import DataStore
 from .scoring import ProgressCallback, ScoringOptions, scoring_body

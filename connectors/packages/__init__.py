@@ -14,8 +14,13 @@ The folder contract itself is documented in ``docs/models.md``.
 
 from .environments import EnvironmentBuildError, ModelEnvironment, ModelEnvironments
 from .model_tests import ModelTestsFailed, TestReport, has_tests, run_model_tests
-from .requirements import (REQUIREMENTS_FILE, RUNNER_REQUIREMENTS, TESTS_FILE,
-                           ModelRequirements, read_requirements)
+from .requirements import (
+                           REQUIREMENTS_FILE,
+                           RUNNER_REQUIREMENTS,
+                           TESTS_FILE,
+                           ModelRequirements,
+                           read_requirements,
+)
 
 __all__ = ["EnvironmentBuildError", "ModelEnvironment", "ModelEnvironments",
            "ModelRequirements", "ModelTestsFailed", "REQUIREMENTS_FILE", "RUNNER_REQUIREMENTS", "TESTS_FILE",

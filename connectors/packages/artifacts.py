@@ -17,13 +17,13 @@ import shutil
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO, Iterable, Optional
+from typing import Any, BinaryIO, Optional
 from urllib.parse import urlparse
 
-from connectors.registry import ArtifactRecord, ModelRegistry
-from connectors.registry._artifacts import check_env
+from connectors.registry import ArtifactRecord, ModelRegistry, check_artifact_env
 from engine.errors import ConfigurationError, MlcError, ValidationError
 
 _CHUNK = 1024 * 1024
@@ -88,7 +88,7 @@ class ArtifactStore:
 
     Args:
         root: ``MLC_ARTIFACT_STORE`` (default ``var/artifact-store``).
-        s3_endpoint_url: S3 endpoint (default ``MLC_S3_ENDPOINT_URL``, else boto3's own).
+        s3_endpoint_url: S3 endpoint (``Settings.s3_endpoint_url``; None: boto3's own).
         s3_client: a ready boto3 client (tests).
     """
 
@@ -97,7 +97,7 @@ class ArtifactStore:
         self.root = root.strip()
         if not self.root:
             raise ConfigurationError("MLC_ARTIFACT_STORE is empty")
-        self._endpoint = s3_endpoint_url or os.environ.get("MLC_S3_ENDPOINT_URL") or None
+        self._endpoint = s3_endpoint_url or None
         self._s3 = s3_client
         self._lock = threading.Lock()
         if self.is_s3:
@@ -208,14 +208,15 @@ class ArtifactService:
         self.cache = Path(cache).expanduser().resolve()
 
     @classmethod
-    def from_settings(cls, registry: ModelRegistry, settings: Any) -> "ArtifactService":
-        return cls(registry, ArtifactStore(settings.artifact_store),
+    def from_settings(cls, registry: ModelRegistry, settings: Any) -> ArtifactService:
+        return cls(registry, ArtifactStore(settings.artifact_store,
+                                         s3_endpoint_url=settings.s3_endpoint_url),
                    Path(settings.model_envs).parent / "artifact-cache")
 
     def upload(self, model: str, env: str, folder: Path, *,
                metadata: Optional[dict[str, Any]] = None, user: str = "") -> ArtifactRecord:
         """Store ``folder`` as the next ``env`` version of ``model`` (id or name)."""
-        env = check_env(env)
+        env = check_artifact_env(env)
         record = self.registry.get_model(model)
         stored = self.store.put_folder(folder, record.id, env)
         return self._record(record.id, env, stored, metadata or {}, user, "uploaded", None)
@@ -224,7 +225,7 @@ class ArtifactService:
                      metadata: Optional[dict[str, Any]] = None,
                      user: str = "") -> ArtifactRecord:
         """The same for uploaded file parts, each named by its path inside the artifact."""
-        env = check_env(env)
+        env = check_artifact_env(env)
         self.registry.get_model(model)  # an unknown model is refused before any copying
         with tempfile.TemporaryDirectory(prefix="mlc-upload-") as scratch:
             root = Path(scratch)

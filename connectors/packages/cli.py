@@ -1,7 +1,7 @@
 """``mlc artifacts ...``: a model's artifacts per environment from the command line.
 
-``mlc models test DIR`` (the model folder's own tests) lives with the other ``models``
-commands in :mod:`connectors.registry.cli`.
+Also ``mlc models test DIR`` (the model folder's own tests), added to the registry's
+``models`` group here so that the registry need not know about model packages.
 """
 
 from __future__ import annotations
@@ -15,9 +15,12 @@ import click
 
 from connectors.cli_context import context_service, echo_json
 from connectors.registry import ARTIFACT_ENVS, ArtifactRecord
+from connectors.registry.cli import models
 from engine.errors import ValidationError
 
 from .artifacts import ArtifactService
+from .environments import ModelEnvironments
+from .model_tests import ModelTestsFailed, has_tests, run_model_tests
 
 
 def artifacts_from_context() -> ArtifactService:
@@ -125,3 +128,30 @@ def show(model: str, env: str, version: Optional[int], as_json: bool) -> None:
         return
     for name, value in record.to_dict().items():
         click.echo(f"{name:<19} {value}")
+
+
+@models.command("test")
+@click.argument("folder", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--timeout", type=click.FloatRange(min=1), default=600.0, show_default=True,
+              help="Seconds the environment build and the tests may take.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def test_model(folder: Path, timeout: float, as_json: bool) -> None:
+    """Run FOLDER's test_model.py in the model's environment, as the deploy process does.
+
+    The environment's build and pytest's output go to stderr; the report to stdout. Exits
+    1 when a test fails or the tests cannot run.
+    """
+    if not (folder / "model.py").is_file() or not has_tests(folder):
+        raise ValidationError(f"{folder} is not a model folder with model.py and "
+                              f"test_model.py")
+    settings = click.get_current_context().find_root().obj.read_settings()
+    report = run_model_tests(folder, ModelEnvironments.from_settings(settings),
+                             timeout=timeout, log=lambda line: click.echo(line, err=True))
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        click.echo(f"{report.status}: {report.summary()}")
+        for failure in report.failures:
+            click.echo(f"--- {failure['test']} ({failure['kind']})\n{failure['output']}")
+    if not report.ok:
+        raise ModelTestsFailed(f"model tests {report.status}: {report.summary()}")

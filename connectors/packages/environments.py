@@ -24,11 +24,12 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Optional
 
 from engine.errors import MlcError
 
@@ -88,7 +89,7 @@ class ModelEnvironments:
         self.timeout = timeout
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "ModelEnvironments":
+    def from_settings(cls, settings: Any) -> ModelEnvironments:
         return cls(settings.model_envs, installer=settings.model_env_installer,
                    timeout=settings.model_env_timeout)
 
@@ -171,7 +172,7 @@ class ModelEnvironments:
             (venv / METADATA_FILE).write_text(json.dumps({
                 "key": requirements.key, "requirements": requirements.text,
                 "installer": self.installer.name,
-                "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "seconds": round(time.monotonic() - started, 3)}, indent=2))
             os.rename(venv, target)  # the publish: complete, or not there at all
         finally:

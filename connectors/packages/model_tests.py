@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Optional
 
@@ -90,7 +90,7 @@ def run_model_tests(model_dir: Path, environments: Optional[ModelEnvironments], 
     tests or the environment did: that is the report's ``status``."""
     say = log or (lambda line: None)
     model_dir = Path(model_dir).resolve()
-    ran_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    ran_at = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.monotonic()
     python, described = sys.executable, None
     if environments is not None:

@@ -9,7 +9,7 @@ Public surface (implementation lives in the private modules):
 """
 
 from . import _tables as tables
-from ._artifacts import ArtifactRefused
+from ._artifacts import ArtifactRefused, check_artifact_env
 from ._interface import SNAPSHOT_CREATED_SIGNAL, ModelRegistry, SignalPublisher
 from ._job_store import JobCancelled, JobStore, LeaseKeeper, RedundantExecutionError, execution_key
 from ._records import (
@@ -36,6 +36,6 @@ __all__ = [
     "JOB_STATES", "JOB_TYPES", "METHODOLOGIES", "RUNTIME_ENGINES", "STAGES",
     "SNAPSHOT_CREATED_SIGNAL", "AssetRecord", "DeploymentRecord", "JobCancelled", "JobRecord",
     "JobStore", "LeaseKeeper", "ModelRecord", "ModelRegistry", "RedundantExecutionError",
-    "RuntimeRecord", "SignalPublisher", "SnapshotRecord", "SqlModelRegistry", "execution_key",
+    "RuntimeRecord", "SignalPublisher", "SnapshotRecord", "SqlModelRegistry", "check_artifact_env", "execution_key",
     "tables",
 ]

@@ -38,7 +38,8 @@ def artifact_record(row: ArtifactRow) -> ArtifactRecord:
                           created_by=row.created_by or "", created_at=row.created_at)
 
 
-def check_env(env: str) -> str:
+def check_artifact_env(env: str) -> str:
+    """``env`` in its canonical spelling, or a ValidationError naming the environments."""
     value = (env or "").strip().lower()
     if value not in ARTIFACT_ENVS:
         raise ValidationError(f"artifact environment must be one of "
@@ -61,7 +62,7 @@ class ArtifactRows:
         The model row is locked first (PostgreSQL; SQLite writers queue anyway), so
         concurrent uploads take distinct versions; a unique constraint backs that up.
         """
-        env = check_env(env)
+        env = check_artifact_env(env)
         for attempt in range(_RETRIES):
             try:
                 with self.db.write_session() as s:
@@ -95,7 +96,7 @@ class ArtifactRows:
     def find_artifact(self, model_id: str, env: str,
                       version: Optional[int] = None) -> ArtifactRecord:
         """Version ``version`` of the model's artifact in ``env`` (the newest when None)."""
-        env = check_env(env)
+        env = check_artifact_env(env)
         query = select(ArtifactRow).where(ArtifactRow.model_id == model_id,
                                           ArtifactRow.env == env)
         query = (query.where(ArtifactRow.version == version) if version is not None
@@ -112,7 +113,7 @@ class ArtifactRows:
         happened, which is the artifact history."""
         query = select(ArtifactRow).where(ArtifactRow.model_id == model_id)
         if env is not None:
-            query = query.where(ArtifactRow.env == check_env(env))
+            query = query.where(ArtifactRow.env == check_artifact_env(env))
         with self.db.session() as s:
             rows = s.scalars(query.order_by(ArtifactRow.created_at, ArtifactRow.env,
                                             ArtifactRow.version)).all()

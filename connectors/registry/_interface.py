@@ -10,8 +10,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Optional, Protocol
 
-from ._records import (ArtifactRecord, AssetRecord, DeploymentRecord, ModelRecord,
-                       RuntimeRecord, SnapshotRecord)
+from ._records import (
+    ArtifactRecord,
+    AssetRecord,
+    DeploymentRecord,
+    ModelRecord,
+    RuntimeRecord,
+    SnapshotRecord,
+)
 
 SNAPSHOT_CREATED_SIGNAL = "mlc.snapshot.created"
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Optional
 
 import click
@@ -83,36 +82,6 @@ def show_model(model: str, as_json: bool) -> None:
     click.echo(f"{record.name} ({record.methodology}) {record.id}")
     for s in snapshots:
         click.echo(f"  v{s.version:<4} {s.id}  {s.stage:<5} {','.join(s.tags)}  {s.source}")
-
-
-@models.command("test")
-@click.argument("folder", type=click.Path(path_type=Path, exists=True, file_okay=False))
-@click.option("--timeout", type=click.FloatRange(min=1), default=600.0, show_default=True,
-              help="Seconds the environment build and the tests may take.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def test_model(folder: Path, timeout: float, as_json: bool) -> None:
-    """Run FOLDER's test_model.py in the model's environment, as the deploy process does.
-
-    The environment's build and pytest's output go to stderr; the report to stdout. Exits
-    1 when a test fails or the tests cannot run.
-    """
-    from connectors.packages import (ModelEnvironments, ModelTestsFailed, has_tests,
-                                     run_model_tests)
-
-    if not (folder / "model.py").is_file() or not has_tests(folder):
-        raise ValidationError(f"{folder} is not a model folder with model.py and "
-                              f"test_model.py")
-    settings = click.get_current_context().find_root().obj.read_settings()
-    report = run_model_tests(folder, ModelEnvironments.from_settings(settings),
-                             timeout=timeout, log=lambda line: click.echo(line, err=True))
-    if as_json:
-        echo_json(report.to_dict())
-    else:
-        click.echo(f"{report.status}: {report.summary()}")
-        for failure in report.failures:
-            click.echo(f"--- {failure['test']} ({failure['kind']})\n{failure['output']}")
-    if not report.ok:
-        raise ModelTestsFailed(f"model tests {report.status}: {report.summary()}")
 
 
 @click.group("snapshots")

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Optional
 
-from connectors.jobs._process import ModelProcess, ModelProcessError, TimeLimitExceeded
+from connectors.jobs import ModelProcess, ModelProcessError, TimeLimitExceeded
 from connectors.jobs.model_code import resolve_model_dir
 from connectors.jobs.model_side.mlc_frames import as_frame, json_records
 from connectors.packages import ModelEnvironments

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from connectors.packages.requirements import (RUNNER_REQUIREMENTS, parse_requirements,
-                                              read_requirements)
+from connectors.packages.requirements import (
+    RUNNER_REQUIREMENTS,
+    parse_requirements,
+    read_requirements,
+)
 from engine.errors import ValidationError
 
 FILE = Path("/models/churn/requirements.model")

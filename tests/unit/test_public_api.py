@@ -34,12 +34,17 @@ PUBLIC = {
     "connectors.notifications": [
         "Notification", "NotificationError", "NotificationFeed", "register_notification_handlers",
     ],
+    "connectors.packages": [
+        "EnvironmentBuildError", "ModelEnvironment", "ModelEnvironments", "ModelRequirements",
+        "ModelTestsFailed", "REQUIREMENTS_FILE", "RUNNER_REQUIREMENTS", "TESTS_FILE",
+        "TestReport", "has_tests", "read_requirements", "run_model_tests",
+    ],
     "connectors.registry": [
-        "ASSET_ROLES", "AssetRecord", "DEPLOYMENT_MODES", "DeploymentRecord", "JOB_STATES",
+        "ARTIFACT_ENVS", "ArtifactRecord", "ArtifactRefused", "ASSET_ROLES", "AssetRecord", "DEPLOYMENT_MODES", "DeploymentRecord", "JOB_STATES",
         "JOB_TYPES", "JobCancelled", "JobRecord", "JobStore", "LeaseKeeper", "METHODOLOGIES",
         "ModelRecord", "ModelRegistry", "RUNTIME_ENGINES", "RedundantExecutionError",
         "RuntimeRecord", "SNAPSHOT_CREATED_SIGNAL", "STAGES", "SignalPublisher", "SnapshotRecord",
-        "SqlModelRegistry", "execution_key", "tables",
+        "SqlModelRegistry", "check_artifact_env", "execution_key", "tables",
     ],
     "connectors.serving": ["OnlinePredictor"],
     "connectors.tickets": [

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 
-def read_frame(path: "str | Path", fmt: str):
+def read_frame(path: str | Path, fmt: str):
     import pandas as pd
 
     if fmt == "csv":
@@ -25,7 +25,7 @@ def read_frame(path: "str | Path", fmt: str):
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def write_frame(frame, path: "str | Path", fmt: str) -> None:
+def write_frame(frame, path: str | Path, fmt: str) -> None:
     """Write atomically (temp file + rename) so a killed job never leaves half an output."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.part-{os.getpid()}")

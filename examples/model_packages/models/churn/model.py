@@ -12,9 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from tabulate import tabulate
-
 from common.linear import LinearModel
+from tabulate import tabulate
 
 THRESHOLD = 0.5
 _model = LinearModel(Path(__file__).resolve().parent / "weights.json", THRESHOLD, tabulate)

@@ -2,9 +2,8 @@
 model's environment before its metrics test; ``mlc models test models/churn`` runs them
 locally the same way."""
 
-import tabulate
-
 import model
+import tabulate
 from common.checks import check_default_weights, check_trains_and_predicts
 
 

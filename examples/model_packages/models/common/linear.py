@@ -7,8 +7,8 @@ Shared by ``churn`` and ``churn_v2`` (:class:`LinearModel`); each model folder i
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
