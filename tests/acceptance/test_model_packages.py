@@ -10,7 +10,7 @@ import pytest
 
 from tests.acceptance.conftest import serve_world
 from tests.conftest import BACKENDS
-from tests.model_packages_support import EXAMPLE, copy_model
+from tests.support.model_packages import EXAMPLE, copy_model
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from connectors.registry._artifacts import ArtifactRefused
 from connectors.samples import CLASSIFIER_SOURCE
 from engine.errors import NotFoundError, ValidationError
 from mlc.cli import main
-from tests.integration.test_api_helpers import make_wired_app
+from tests.support.api import make_wired_app
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from connectors.registry import JobStore, SqlModelRegistry
 from connectors.serving import OnlinePredictor
 from connectors.serving._predictor import ModelFailed
 from engine.errors import ValidationError
-from tests.integration.test_jobs_support import data_root, model_pool  # noqa: F401
-from tests.model_packages_support import PINNED_A, PINNED_B, copy_model
+from tests.support.jobs import data_root, model_pool  # noqa: F401
+from tests.support.model_packages import PINNED_A, PINNED_B, copy_model
 
 
 @pytest.fixture
@@ -197,7 +197,7 @@ def test_a_build_past_its_time_limit_fails_and_leaves_nothing(tmp_path):
 
 
 def test_the_predict_route_answers_status_ok_or_error(sqlite_database, model_envs, tmp_path):
-    from tests.integration.test_api_helpers import make_wired_app
+    from tests.support.api import make_wired_app
 
     app = make_wired_app(sqlite_database, model_envs=str(model_envs.root),
                          artifact_store=str(tmp_path / "store"))

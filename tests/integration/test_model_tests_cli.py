@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from mlc.cli import main
-from tests.model_packages_support import EXAMPLE, FAILING_TEST, PASSING_TEST, PINNED_A, copy_model
+from tests.support.model_packages import EXAMPLE, FAILING_TEST, PASSING_TEST, PINNED_A, copy_model
 
 
 @pytest.fixture
