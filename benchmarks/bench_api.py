@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import os
 import queue
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -31,6 +29,7 @@ from pathlib import Path
 
 import requests
 
+from benchmarks.bench_serving import start_server
 from benchmarks.postgres import fresh_schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,33 +133,6 @@ def paced(call: Callable[[object], None], make_state: Callable[[], object], rate
     return _stats(latencies, errors[0], time.perf_counter() - began)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(folder: Path, url: str) -> tuple[subprocess.Popen, str]:
-    """``mlc serve`` with its defaults (no embedded worker: these processes have no tasks)."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLC_")}
-    env.update(MLC_DATABASE_URL=url, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-c", "from mlc.cli import main; main()", "serve",
-                             "--port", str(port), "--workers", "0", "--log-level", "WARNING"],
-                            cwd=folder, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/healthz", timeout=1).ok:
-                return proc, base
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("mlc serve did not start")
-
-
 def _stop(procs: list[subprocess.Popen]) -> None:
     for proc in procs:
         proc.terminate()
@@ -221,7 +193,7 @@ def run() -> str:
     base_signal = closed_loop(lambda _: engine.signal("bench.go", {"x": 1}), lambda: None)
     base_start = closed_loop(lambda _: engine.start("loop", {"limit": 1}), lambda: None)
     engine.db.dispose()
-    proc, base = _serve(folder, f"sqlite:///{folder / 'http.db'}")
+    proc, base = start_server(folder, url=f"sqlite:///{folder / 'http.db'}")
     try:
         _deploy(base)
         signal = closed_loop(*_post([base], "/api/signals", SIGNAL_BODY))
@@ -242,7 +214,7 @@ def run() -> str:
                 procs, bases = [], []
                 try:
                     for _ in range(count):
-                        p, b = _serve(folder, url)
+                        p, b = start_server(folder, url=url)
                         procs.append(p)
                         bases.append(b)
                     if count == 1:
