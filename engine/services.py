@@ -77,7 +77,10 @@ class LocalClaims:
         self.lock_seconds = 300.0
         self.topics: frozenset[str] = frozenset()
         self.deliver: Callable[[list[dict[str, Any]]], None] | None = None
-        self.capacity: Callable[[], int] = lambda: 0
+        # reserve(n) -> how many of n new tasks the worker takes (held until delivered or
+        # released: a poll between the commit and the delivery sees the room as taken)
+        self.reserve: Callable[[int], int] = lambda n: 0
+        self.release: Callable[[int], None] = lambda n: None
         self.overflow: Callable[[], None] = lambda: None  # local tasks left for the poll
 
 
@@ -119,9 +122,10 @@ class EngineServices:
         if claims.deliver is not None and claims.worker_id is not None:
             local = [derived.external[i] for i in new_ids
                      if derived.external[i]["topic"] in claims.topics]
-            # the batch's earlier commands took their share of the room already
-            mine = local[:max(claims.capacity() - uow.claimed_locally, 0)]
-            uow.claimed_locally += len(mine)
+            mine = local[:claims.reserve(len(local))] if local else []
+            if mine:
+                release, count = claims.release, len(mine)
+                uow.on_rollback(lambda: release(count))
             if len(mine) < len(local):
                 uow.on_commit(claims.overflow)
             if mine:

@@ -119,7 +119,8 @@ class UnitOfWork:
         self._handles: dict[str, InstanceHandle] = {}   # touched by the current command
         self.after_commit: list[Any] = []
         self._command_after_commit: list[Any] = []
-        self.claimed_locally = 0  # new tasks the batch handed to this process's worker
+        self.after_rollback: list[Any] = []
+        self._command_after_rollback: list[Any] = []
 
     # ------------------------------------------------------------------ loading
 
@@ -240,6 +241,11 @@ class UnitOfWork:
         """Run ``callback()`` once the current command's batch has committed."""
         self._command_after_commit.append(callback)
 
+    def on_rollback(self, callback) -> None:
+        """Run ``callback()`` if the current command's work is undone (the command failed, or
+        its batch rolled back)."""
+        self._command_after_rollback.append(callback)
+
     # ------------------------------------------------------------------ incidents
 
     def open_incident(self, handle: InstanceHandle, kind: str, message: str, *,
@@ -290,13 +296,17 @@ class UnitOfWork:
             if handle.touched:
                 self._write(handle)
         self.after_commit.extend(self._command_after_commit)
-        self._command_after_commit = []
+        self.after_rollback.extend(self._command_after_rollback)
+        self._command_after_commit, self._command_after_rollback = [], []
         self._handles = {}
 
     def discard(self) -> None:
         """The current command failed: forget what it did."""
         self._handles = {}
         self._command_after_commit = []
+        undo, self._command_after_rollback = self._command_after_rollback, []
+        for callback in undo:
+            callback()
 
     def _write(self, handle: InstanceHandle) -> None:
         now = clock.now()
@@ -387,3 +397,7 @@ class UnitOfWork:
     def rolled_back(self) -> None:
         for instance_id in self._batch:
             self.services.cache.drop(instance_id)
+        undo = self.after_rollback + self._command_after_rollback
+        self.after_rollback, self._command_after_rollback = [], []
+        for callback in undo:
+            callback()

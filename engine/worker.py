@@ -70,10 +70,12 @@ class Worker:
         self._wake = threading.Event()
         self._running: dict[str, tuple[LockedTask, float]] = {}  # task id -> (task, deadline)
         self._handed: set[str] = set()  # handed over, not yet dispatched
+        self._reserved = 0  # new tasks being locked for us by a transaction not yet committed
         self._abandoned: set[str] = set()
         self._lock = threading.Lock()
         self._jobs_checked = 0.0
         self._polled = 0.0
+        self._jobs_due = threading.Event()
         self._overflow = threading.Event()
         if node is not None:
             node.track(self.working)
@@ -180,8 +182,23 @@ class Worker:
 
     # ------------------------------------------------------------------ running
 
+    def _reserve(self, count: int) -> int:
+        """Room for ``count`` new tasks a transaction is about to lock for us: how many we take.
+        Held until they are handed over (or released), so that a poll in between cannot fill
+        the same room from the table."""
+        with self._lock:
+            taken = min(count, max(self._room_locked(), 0))
+            self._reserved += taken
+            return taken
+
+    def _release(self, count: int) -> None:
+        with self._lock:
+            self._reserved -= count
+        self._wake.set()
+
     def _handed_over(self, rows: list[dict]) -> None:
         with self._lock:
+            self._reserved -= len(rows)
             self._handed.update(row["id"] for row in rows)
         for row in rows:
             self._inbox.put(locked_task(row))
@@ -189,7 +206,10 @@ class Worker:
 
     def _room(self) -> int:
         with self._lock:
-            return self.concurrency * 2 - len(self._running) - self._inbox.qsize()
+            return self._room_locked()
+
+    def _room_locked(self) -> int:
+        return self.concurrency * 2 - len(self._running) - self._inbox.qsize() - self._reserved
 
     def _dispatch(self, task: LockedTask) -> None:
         deadline = time.monotonic() + self._timeout(self.handlers.get(task.topic))
@@ -254,10 +274,9 @@ class Worker:
         claims = self.engine.services.claims
         claims.worker_id, claims.lock_seconds = self.worker_id, self.lock_seconds
         claims.topics = frozenset(self.handlers.topics())
-        claims.capacity = self._room
+        claims.reserve, claims.release = self._reserve, self._release
         claims.overflow = self._overflowed
         claims.deliver = self._handed_over
-        self._jobs_due = threading.Event()
         self._jobs_due.set()
         self.engine.services.on_jobs_created.append(self._jobs_created)
         try:

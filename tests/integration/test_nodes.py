@@ -122,6 +122,24 @@ def test_a_batch_hands_the_embedded_worker_no_more_than_it_has_room_for(harness,
         assert sorted(owners) == [""] * 8 + [node.id] * 2, owners
 
 
+def test_room_a_transaction_reserved_is_not_claimed_by_a_poll_before_the_hand_over(
+        harness, database):
+    """The batch's new tasks are locked for the embedded worker before its commit and handed
+    over after it; a poll in between must see that room as taken (it claimed two more from
+    the table once, under load), and a rolled-back batch gives the room back."""
+    harness.deploy("p.bpmn", ONE_TASK)
+    for _ in range(4):
+        harness.engine.start("leased")
+    handlers = HandlerRegistry()
+    handlers.register("work", lambda ctx: {})
+    worker = Worker(harness.engine, handlers, concurrency=1)    # room for two
+    assert worker._reserve(5) == 2 and worker._reserve(1) == 0
+    assert worker._pass(0) == 0                                   # the poll finds no room
+    assert all(t.worker_id in ("", None) for t in harness.tasks.list())
+    worker._release(2)                                            # the batch rolled back
+    assert worker._pass(0) == 2
+
+
 def test_a_silent_nodes_locks_are_released_by_a_living_node(harness, database):
     harness.deploy("p.bpmn", ONE_TASK)
     instance = harness.engine.start("leased")
