@@ -197,11 +197,11 @@ class Worker:
         self._wake.set()
 
     def _handed_over(self, rows: list[dict]) -> None:
-        with self._lock:
+        with self._lock:  # from reserved to queued at once: no poll sees the room as free
             self._reserved -= len(rows)
             self._handed.update(row["id"] for row in rows)
-        for row in rows:
-            self._inbox.put(locked_task(row))
+            for row in rows:
+                self._inbox.put(locked_task(row))
         self._wake.set()
 
     def _room(self) -> int:
