@@ -45,17 +45,23 @@ class Deadline:
         self.seconds = seconds or 0
         self._end = time.monotonic() + self.seconds if self.seconds else None
 
-    def remaining(self) -> Optional[float]:
+    def remaining(self, what: Optional[str] = None) -> Optional[float]:
         if self._end is None:
             return None
         left = self._end - time.monotonic()
         if left <= 0:
-            raise TimeLimitExceeded(f"the job exceeded its job_timeout of {self.seconds:g}s")
+            raise TimeLimitExceeded(self.exceeded(what))
         return left
 
-    def limit(self, per_step: Optional[float] = None) -> Optional[float]:
+    def exceeded(self, what: Optional[str] = None) -> str:
+        """The reason a job past its limit fails with, naming the step it was on if known."""
+        reason = f"the job exceeded its job_timeout of {self.seconds:g}s"
+        return f"{reason} (while {what})" if what else reason
+
+    def limit(self, per_step: Optional[float] = None,
+              what: Optional[str] = None) -> Optional[float]:
         """The time one step may take: its own limit (0 = none) capped by the job's."""
-        left = self.remaining()
+        left = self.remaining(what)
         step = per_step or None
         if left is None:
             return step
@@ -153,8 +159,12 @@ class JobRun:
                    "threads": max(1, (os.cpu_count() or 1) // count) if count > 1 else None}
         for process in processes:  # send every load first so the processes load in parallel
             process.send(request)
-        for process in processes:
-            process.receive(self.deadline.limit(), "loading the model")
+        for process in processes:  # no limit of its own: running out of time is the job's
+            try:
+                process.receive(self.deadline.limit(what="loading the model"),
+                                "loading the model")
+            except TimeLimitExceeded:
+                raise TimeLimitExceeded(self.deadline.exceeded("loading the model")) from None
         return processes
 
     def stop(self) -> None:
