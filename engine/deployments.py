@@ -26,6 +26,7 @@ from .persistence import (
     ProcessDefinition,
     Resource,
 )
+from .statements import STATIC
 from .xmlsafe import parse_xml
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -96,6 +97,7 @@ class DefinitionStore:
         self._decisions: dict[str, Any] = {}
         self._decision_tags: dict[str, str | None] = {}
         self._lock = threading.Lock()
+        self._latest_by_key: dict[str, Any] = {}
 
     # -- deployment -------------------------------------------------------------------------
 
@@ -253,14 +255,31 @@ class DefinitionStore:
     def latest_definition(self, conn, key: str):
         """The newest definition row of ``key`` (any Session or Connection)."""
         found = conn.execute(select(DEFINITIONS).where(DEFINITIONS.c.key == key)
-                             .order_by(DEFINITIONS.c.version.desc()).limit(1)).mappings().first()
+                             .order_by(DEFINITIONS.c.version.desc()).limit(1)
+                             .execution_options(**{STATIC: True})).mappings().first()
         if found is None:
             raise NotFoundError(f"no process definition with key {key!r} is deployed")
         return found
 
+    def cached_latest_definition(self, conn, key: str):
+        """The newest definition row of ``key`` as this process last read it. Another node
+        may have deployed a newer one since: the caller must check, as the start command
+        does with its instance's INSERT (and then calls :meth:`forget_latest`)."""
+        found = self._latest_by_key.get(key)
+        if found is None:
+            found = self._latest_by_key[key] = self.latest_definition(conn, key)
+        return found
+
+    def forget_latest(self, key: str | None = None) -> None:
+        """Forget the cached latest definition of ``key`` (of every key: after a deploy)."""
+        if key is None:
+            self._latest_by_key.clear()
+        else:
+            self._latest_by_key.pop(key, None)
+
     def definition(self, conn, definition_id: str):
         found = conn.execute(select(DEFINITIONS).where(DEFINITIONS.c.id == definition_id)
-                             ).mappings().first()
+                             .execution_options(**{STATIC: True})).mappings().first()
         if found is None:
             raise NotFoundError(f"no process definition with id {definition_id!r}")
         return found
@@ -272,7 +291,8 @@ class DefinitionStore:
             return cached
         row = self.definition(conn, definition_id)
         content = conn.execute(select(RESOURCES.c.content).where(
-            RESOURCES.c.id == row["resource_id"])).scalar_one()
+            RESOURCES.c.id == row["resource_id"]).execution_options(**{STATIC: True})
+        ).scalar_one()
         file = (row["info"] or {}).get("file", row["key"])
         with self._lock:
             cached = self._models.get(definition_id)

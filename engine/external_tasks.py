@@ -138,6 +138,7 @@ class ExternalTaskService:
         return [locked_task(r) for r in claimed]
 
     def _held(self, uow: UnitOfWork, task_id: str, worker_id: str | None) -> dict:
+        uow.send_deferred()  # a raw read: the batch's earlier writes go first
         row = hot(uow.dialect).external_by_id(uow.conn, task_id)
         if row is None:
             raise NotFoundError(f"no external task {task_id!r} (completed, cancelled or unknown)")

@@ -114,8 +114,10 @@ class Engine:
                duplicate_filtering: bool = True, tenant_id: str | None = None) -> DeploymentResult:
         """Validate and store BPMN/DMN files; unchanged processes are filtered, changed ones get n+1."""
         with self.db.write_session() as s:
-            return self.definitions.deploy(s, list(files), name, source, duplicate_filtering,
-                                           tenant_id)
+            result = self.definitions.deploy(s, list(files), name, source, duplicate_filtering,
+                                             tenant_id)
+        self.definitions.forget_latest()
+        return result
 
     def list_definitions(self, key: str | None = None, latest_only: bool = False) -> list[dict]:
         return self.reads.definitions(key, latest_only)
@@ -156,18 +158,25 @@ class Engine:
         check_variables(variables)
 
         def command(uow: UnitOfWork) -> dict[str, Any]:
-            definition = (self.definitions.definition(uow.conn, definition_id) if definition_id
-                          else self.definitions.latest_definition(uow.conn, key))
-            handle = self.start_instance(uow, definition, variables or {}, business_key, None)
+            if definition_id:
+                definition = self.definitions.definition(uow.conn, definition_id)
+            else:  # the cached latest, checked when the instance is stored
+                definition = self.definitions.cached_latest_definition(uow.conn, key)
+                uow.on_rollback(lambda: self.definitions.forget_latest(key))
+            handle = self.start_instance(uow, definition, variables or {}, business_key, None,
+                                         latest=definition_id is None)
             return self.describe(uow, handle)
 
         return self._once("start", idempotency_key, command)
 
     def start_instance(self, uow: UnitOfWork, definition, variables: dict[str, Any],
                        business_key: str | None, trigger: tuple[str, str] | None,
-                       depth: int = 0) -> InstanceHandle:
-        """Create and run an instance of ``definition`` inside ``uow`` (for commands)."""
+                       depth: int = 0, *, latest: bool = False) -> InstanceHandle:
+        """Create and run an instance of ``definition`` inside ``uow`` (for commands).
+        ``latest``: started as the latest version of its key, which the INSERT checks."""
         handle = uow.new_instance(definition["id"], definition["key"], business_key)
+        if latest:
+            handle.latest_version = definition["version"]
         handle.record("instance.started", None, definition["key"],
                       definition_id=definition["id"], business_key=business_key,
                       trigger=trigger[0] if trigger else "api", variables=variables)

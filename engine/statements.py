@@ -43,6 +43,10 @@ UPDATE_INSTANCE = (update(INSTANCES)
                    .values(version=bindparam("v_version"),
                            **{name: bindparam(f"v_{name}") for name in _WRITTEN}))
 
+# Execution option of a read of what no command writes (definitions, resources): it need not
+# wait for a batch's collected writes (see engine.unit_of_work).
+STATIC = "mlc_static"
+
 
 def instance_update_params(instance_id: str, version: int, values: dict) -> dict:
     params = {f"v_{name}": values[name] for name in _WRITTEN}

@@ -6,8 +6,10 @@ caller's success means *committed*. Whoever finds the writer idle becomes the le
 takes everything queued (FIFO, up to ``max_batch``), runs each command in a savepoint of one
 transaction, commits once, answers every caller, and hands the lead to the next waiter.
 Under load a batch is whatever has arrived; alone, a command runs at once on its caller's
-thread. A command that fails rolls back to its savepoint without touching the others; one
-that lost an optimistic-lock race (another process wrote the instance) runs again.
+thread. The batch's writes are collected and sent together (see
+:mod:`engine.unit_of_work`). A command that fails rolls back to its savepoint without
+touching the others; one that lost an optimistic-lock race (another process wrote the
+instance) runs again.
 
 The leader holds the only write connection of this process, so on SQLite writers queue here
 in arrival order instead of racing for the file lock, and a read never waits for it.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -24,7 +27,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .errors import ConcurrentUpdateError
-from .unit_of_work import StaleInstance, UnitOfWork
+from .unit_of_work import DeferredWritesFailed, StaleInstance, UnitOfWork
 
 log = logging.getLogger("mlc.writer")
 
@@ -57,6 +60,7 @@ class Writer:
         self._leading = False
         self._local = threading.local()
         self._engine = db.engine.execution_options(mlc_write=True)
+        UnitOfWork.install(db.engine)
         self.batches = 0
         self.commands = 0
 
@@ -80,6 +84,8 @@ class Writer:
         return item.result
 
     def _lead(self, mine: _Pending) -> None:
+        if len(self._queue) == 1:
+            time.sleep(0)  # let threads that are already runnable queue first: one batch
         while True:
             with self._lock:
                 batch = [self._queue.popleft()
@@ -104,24 +110,29 @@ class Writer:
     def _execute(self, batch: list[_Pending]) -> list[_Pending]:
         """Run ``batch`` in one transaction; return the commands to run again.
 
-        Optimistic first: no savepoints (two statements per command saved). When a command
-        fails, the transaction is rolled back, that command gets its answer, and the others
-        run again, now each in a savepoint so one more failure costs nothing else.
+        Optimistic first: no savepoints (two statements per command saved) and the writes
+        of all commands sent together. When a command fails, the transaction is rolled back,
+        that command gets its answer, and the others run again, now each in a savepoint
+        with its own writes, so one more failure costs nothing else. When the collected
+        writes fail, nobody can tell whose they were: every command runs again that way.
         """
         self.batches += 1
         retry: list[_Pending] = []
+        rest: list[_Pending] = []
         try:
             self._transaction(batch, retry, savepoints=False)
         except _Failed as failure:
             self._settle(failure.item, failure.error, retry)
             rest = [item for item in batch if item is not failure.item]
-            for item in rest:
-                item.result, item.done = None, False
-            if rest:
-                try:
-                    self._transaction(rest, retry, savepoints=True)
-                except _Failed as again:  # pragma: no cover - savepoints catch command errors
-                    self._settle(again.item, again.error, retry)
+        except _BatchFailed:
+            rest = batch
+        for item in rest:
+            item.result, item.done = None, False
+        if rest:
+            try:
+                self._transaction(rest, retry, savepoints=True)
+            except _Failed as again:  # pragma: no cover - savepoints catch command errors
+                self._settle(again.item, again.error, retry)
         self.commands += sum(1 for item in batch if item.done)
         return retry
 
@@ -132,10 +143,18 @@ class Writer:
             with self._engine.connect() as conn:
                 uow = UnitOfWork(conn, self.services)
                 with conn.begin():
-                    for item in items:
-                        self._one(conn, uow, item, retry, savepoint=savepoints)
+                    if not savepoints:
+                        uow.defer_writes()
+                    try:
+                        for item in items:
+                            self._one(conn, uow, item, retry, savepoint=savepoints)
+                        uow.send_deferred()
+                    except DeferredWritesFailed as exc:
+                        raise _BatchFailed() from exc
+                    finally:
+                        uow.stop_deferring()
                 uow.committed()
-        except _Failed:
+        except (_Failed, _BatchFailed):
             if uow is not None:
                 uow.rolled_back()
             raise
@@ -167,6 +186,9 @@ class Writer:
             item.done = True
         except (OperationalError, DBAPIError):
             raise  # the connection is gone: the whole transaction fails
+        except DeferredWritesFailed as exc:  # earlier commands' writes, sent before a read
+            uow.discard()
+            raise _BatchFailed() from exc
         except Exception as exc:  # the command's own failure is its caller's answer
             exc = self._stale_or(uow, exc)
             uow.discard()
@@ -201,6 +223,10 @@ class Writer:
             error = ConcurrentUpdateError(f"{error.message}; gave up after {item.attempts} "
                                           "attempts")
         item.error, item.done = error, True
+
+
+class _BatchFailed(Exception):
+    """The batch's collected writes failed: every command runs again on its own."""
 
 
 class _Failed(Exception):
