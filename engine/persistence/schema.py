@@ -102,7 +102,8 @@ class InstanceVariable(Base):
     """Scalar top-level variables of live instances, indexed for message correlation."""
 
     __tablename__ = "mlc_instance_variables"
-    __table_args__ = (Index("ix_mlc_instance_variables_lookup", "name", "value"),)
+    # value first: see alembic 0011 (a name-first index drew updates away from the key)
+    __table_args__ = (Index("ix_mlc_instance_variables_value", "value", "name"),)
 
     instance_id: Mapped[str] = mapped_column(
         ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), primary_key=True)
