@@ -112,6 +112,8 @@ class Hot:
                                  f"WHERE id = {m}")
         self._select_external = (f"SELECT {', '.join(EXTERNAL_COLUMNS)} FROM mlc_external_tasks "
                                  f"WHERE id = {m}")
+        self._delete_locked = (f"DELETE FROM mlc_external_tasks WHERE id = {m} "
+                               f"AND lock_owner = {m} AND state = 'locked'")
         self._check_lock = (f"UPDATE mlc_external_tasks SET lock_owner = lock_owner "
                             f"WHERE id = {m} AND lock_owner = {m} AND state = 'locked'")
         self._insert_index = sql.insert("mlc_instance_variables", ("instance_id", "name", "value"))
@@ -151,6 +153,10 @@ class Hot:
             version + 1, row["status"], row["state"], s.json(row["variables"]),
             s.json(row["active_activities"]), row["error"], s.when(row["updated_at"]),
             s.when(row["ended_at"]), row["business_key"], instance_id, version), checked=ROW_CHANGED)
+
+    def delete_locked(self, out: Writes, task_id: str, owner: str) -> None:
+        """Delete a completed task, checked: it was still locked by ``owner``."""
+        out.add(self._delete_locked, (task_id, owner), checked=ROW_CHANGED)
 
     def check_lock(self, out: Writes, task_id: str, owner: str) -> None:
         """Checked like the instance update: the task is still locked by ``owner`` (a

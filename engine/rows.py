@@ -154,9 +154,13 @@ def _priority(value: Any) -> int:
 
 
 def write_difference(out: Writes, instance_id: str, before: Derived | None,
-                     after: Derived) -> list[str]:
+                     after: Derived, locked: dict[str, str] | None = None) -> list[str]:
     """Queue on ``out`` what makes the subscription, external-task and index tables match
-    ``after``; return the ids of external tasks that are new."""
+    ``after``; return the ids of external tasks that are new.
+
+    ``locked``: tasks (id -> owner) that must still be locked by their owner. A task among
+    them that goes is deleted only if it is (a checked DELETE: the lock check and the delete
+    in one statement); it is taken out of ``locked``, and the caller checks the rest."""
     before = before or Derived()
     fast = out.hot
     gone, new, changed = _difference(before.subscriptions, after.subscriptions,
@@ -167,6 +171,10 @@ def write_difference(out: Writes, instance_id: str, before: Derived | None,
     if new or changed:
         fast.insert_subscriptions(out, new + changed)
     gone, new_external, changed = _difference(before.external, after.external, _same_external)
+    if gone and locked:
+        for task_id in [i for i in gone if i in locked]:
+            fast.delete_locked(out, task_id, locked.pop(task_id))
+            gone.remove(task_id)
     if gone:
         fast.delete_ids(out, "mlc_external_tasks", gone)
     if new_external:

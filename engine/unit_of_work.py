@@ -377,15 +377,16 @@ class UnitOfWork:
         else:
             fast.update_instance(out, handle.id, handle.version, values)
             version = handle.version + 1
-        for task_id, owner in handle.lock_checks:
-            fast.check_lock(out, task_id, owner)
+        locked = dict(handle.lock_checks)
         handle.lock_checks = []
         before = handle.before
         new_jobs = set(derived.jobs) - set(before.jobs if before else ())
         new_external = [i for i in derived.external if before is None or i not in before.external]
         if new_external:
             self.services.claim_new_external(self, derived, new_external, out)
-        handle.new_external = write_difference(out, handle.id, before, derived)
+        handle.new_external = write_difference(out, handle.id, before, derived, locked)
+        for task_id, owner in locked.items():  # still there: checked on their own
+            fast.check_lock(out, task_id, owner)
         if handle.history:
             node = self.services.node_id
             if node is not None:
