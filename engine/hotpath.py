@@ -268,7 +268,7 @@ class Writes:
 
     def add_many(self, sql: str, rows: list[tuple]) -> None:
         if rows:
-            self.operations.append((sql, rows, True, False))
+            self.operations.append((sql, rows, True, None))
 
     def send(self, conn) -> bool:
         """Run every write; False when a checked one failed its check (a version-checked

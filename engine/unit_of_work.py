@@ -26,7 +26,6 @@ savepoint and an immediate send per command, where each failure has its owner.
 from __future__ import annotations
 
 import threading
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -39,6 +38,7 @@ from .bpmn.state import InstanceState, decode, encode, is_current_format
 from .errors import ConflictError, NotFoundError
 from .hotpath import Writes, hot
 from .rows import Derived, Meta, derive, write_difference, write_rare_rows
+from .uuids import new_id
 from .values import jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -244,7 +244,7 @@ class UnitOfWork:
     def new_instance(self, definition_id: str, definition_key: str,
                      business_key: str | None) -> InstanceHandle:
         now = clock.now()
-        handle = InstanceHandle(str(uuid.uuid4()), definition_id, definition_key, business_key,
+        handle = InstanceHandle(new_id(), definition_id, definition_key, business_key,
                                 "running", None, now, None, None, InstanceState(), None, {})
         handle.touched = True
         self._handles[handle.id] = handle
@@ -298,7 +298,7 @@ class UnitOfWork:
     def open_incident(self, handle: InstanceHandle, kind: str, message: str, *,
                       activity_id: str | None = None, external_task_id: str | None = None,
                       job_id: str | None = None, task_id: str | None = None) -> str:
-        incident_id = str(uuid.uuid4())
+        incident_id = new_id()
         handle.incidents.append(dict(
             id=incident_id, instance_id=handle.id, external_task_id=external_task_id,
             job_id=job_id, task_id=task_id, activity_id=activity_id, kind=kind,

@@ -8,11 +8,11 @@ entry behaviour.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExecutionFault
+from ..uuids import new_id
 from ..values import jsonable
 from .events import EventsMixin
 from .model import Kind, Node
@@ -30,7 +30,7 @@ class ActivitiesMixin:
 
     def _external(self: Runner, token: Token, node: Node) -> None:
         token.state = TokenState.WAIT
-        token.data["ext"] = str(uuid.uuid4())
+        token.data["ext"] = new_id()
         priority = node.user.get("taskPriority")
         if priority is not None:
             token.data["priority"] = self.evaluate(priority, token.var_scope, node.id)
@@ -93,7 +93,7 @@ class ActivitiesMixin:
             if compiled is not None:
                 info[key] = jsonable(self.evaluate(compiled, token.var_scope, node.id))
         token.data["task"] = info
-        token.data["ut"] = str(uuid.uuid4())
+        token.data["ut"] = new_id()
         self.arm_boundaries(token, node)
         self.arm_task_timeouts(token, node)
         self.record("activity.started", node.id, node.name, user_task=True)

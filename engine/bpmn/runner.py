@@ -18,13 +18,13 @@ resumes; execution and task listeners.
 
 from __future__ import annotations
 
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..errors import ExecutionFault, ExpressionError
+from ..uuids import new_id
 from ..values import jsonable
 from .activities import BEHAVIOURS, ActivitiesMixin
 from .compensation import CompensationMixin
@@ -242,7 +242,7 @@ class Runner(ActivitiesMixin, EventsMixin, CompensationMixin, MultiInstanceMixin
 
     def _park(self, token: Token, state: TokenState) -> None:
         token.state = state
-        token.data["job"] = str(uuid.uuid4())
+        token.data["job"] = new_id()
         self.record("job.created", token.node, None, continuation=state.value)
 
     def _param(self, value: tuple, scope_id: int, element_id: str) -> Any:
