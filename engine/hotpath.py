@@ -19,13 +19,17 @@ import itertools
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import jsonsafe
 from .notify import CHANNEL_SQL
 
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy import Connection
+
 _SENT = itertools.count()
 ROW_CHANGED, ROW_RETURNED = "changed", "returned"  # the checks a write can carry
+Row = tuple[Any, ...]  # one statement's parameters
 _HISTORY_FROM_JSON = (
     "INSERT INTO mlc_history (instance_id, at, kind, activity_id, name, data) "
     "SELECT r->>0, (r->>1)::timestamp, r->>2, r->>3, r->>4, r->5 "
@@ -34,6 +38,12 @@ _HISTORY_FROM_JSON = (
 
 def _naive_utc_text(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat()
+
+
+def _driver_connection(conn: Connection) -> Any:
+    """The driver's own connection (sqlite3's or psycopg's, with its extras such as
+    ``pipeline``) under a SQLAlchemy connection."""
+    return conn.connection.dbapi_connection
 
 
 class HotSQL:
@@ -66,9 +76,8 @@ class HotSQL:
     def read_when(self, value: Any) -> datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC)
+        when: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return when.replace(tzinfo=UTC)
 
     def read_json(self, value: Any) -> Any:
         return json.loads(value) if isinstance(value, str) else value
@@ -121,9 +130,9 @@ class Hot:
                               f"WHERE instance_id = {m} AND name = {m}")
 
     @staticmethod
-    def _cursor(conn):
+    def _cursor(conn: Connection) -> Any:
         next(_SENT)
-        return conn.connection.dbapi_connection.cursor()
+        return _driver_connection(conn).cursor()
 
     def writes(self) -> Writes:
         return Writes(self)
@@ -174,7 +183,7 @@ class Hot:
                 (r["instance_id"], _naive_utc_text(r["at"]), r["kind"], r["activity_id"],
                  r["name"], r["data"]) for r in rows)
 
-    def history_inserts(self, rows: list[tuple]) -> Iterable[tuple[str, Any, bool]]:
+    def history_inserts(self, rows: list[Row]) -> Iterable[tuple[str, Any, bool]]:
         """History rows as few statements as possible: (sql, params, many). PostgreSQL runs
         each row of an ``executemany`` as its own statement (and dumps array parameters in
         Python), so there the rows go as one JSON text, expanded in order by the server;
@@ -213,7 +222,7 @@ class Hot:
         out.add_many(self._update_external,
                      [(s.json(r["variables"]), r["task_id"], r["id"]) for r in rows])
 
-    def external_by_id(self, conn, task_id: str) -> dict[str, Any] | None:
+    def external_by_id(self, conn: Connection, task_id: str) -> dict[str, Any] | None:
         cursor = self._cursor(conn)
         try:
             cursor.execute(self._select_external, (task_id,))
@@ -257,25 +266,25 @@ class Writes:
     def __init__(self, hot: Hot) -> None:
         self.hot = hot
         self.operations: list[tuple[str, Any, bool, str | None]] = []  # sql, params, many, check
-        self.history: list[tuple] = []
+        self.history: list[Row] = []
 
     @property
     def empty(self) -> bool:
         return not self.operations and not self.history
 
-    def add(self, sql: str, params: tuple, *, checked: str | None = None) -> None:
+    def add(self, sql: str, params: Row, *, checked: str | None = None) -> None:
         self.operations.append((sql, params, False, checked))
 
-    def add_many(self, sql: str, rows: list[tuple]) -> None:
+    def add_many(self, sql: str, rows: list[Row]) -> None:
         if rows:
             self.operations.append((sql, rows, True, None))
 
-    def send(self, conn) -> bool:
+    def send(self, conn: Connection) -> bool:
         """Run every write; False when a checked one failed its check (a version-checked
         UPDATE changed no row, a check query returned none)."""
         if self.empty:
             return True
-        dbapi = conn.connection.dbapi_connection
+        dbapi = _driver_connection(conn)
         cursors = []
         pipeline = dbapi.pipeline() if self.hot.sql.dialect == "postgresql" else None
         operations = self.operations + [(sql, params, many, None) for sql, params, many

@@ -22,12 +22,18 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .errors import ConcurrentUpdateError
 from .unit_of_work import DeferredWritesFailed, StaleInstance, UnitOfWork
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy import Connection
+
+    from .db import Database
+    from .services import EngineServices
 
 log = logging.getLogger("mlc.writer")
 
@@ -39,7 +45,7 @@ MAX_ATTEMPTS = 20
 class _Pending:
     __slots__ = ("command", "result", "error", "done", "event", "attempts")
 
-    def __init__(self, command: Command) -> None:
+    def __init__(self, command: Command[Any]) -> None:
         self.command = command
         self.result: Any = None
         self.error: BaseException | None = None
@@ -51,7 +57,7 @@ class _Pending:
 class Writer:
     """Runs commands in batches on one connection; see the module docstring."""
 
-    def __init__(self, db, services, *, max_batch: int = 64) -> None:
+    def __init__(self, db: Database, services: EngineServices, *, max_batch: int = 64) -> None:
         self.db = db
         self.services = services
         self.max_batch = max_batch
@@ -81,7 +87,7 @@ class Writer:
             self._lead(item)
         if item.error is not None:
             raise item.error
-        return item.result
+        return cast(T, item.result)
 
     def _lead(self, mine: _Pending) -> None:
         if len(self._queue) == 1:
@@ -173,7 +179,7 @@ class Writer:
                 else:
                     item.error, item.done, item.result = exc, True, None
 
-    def _one(self, conn, uow: UnitOfWork, item: _Pending, retry: list[_Pending], *,
+    def _one(self, conn: Connection, uow: UnitOfWork, item: _Pending, retry: list[_Pending], *,
              savepoint: bool) -> None:
         item.attempts += 1
         nested = conn.begin_nested() if savepoint else None
