@@ -8,10 +8,11 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 from lxml import etree
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, RowMapping, Select, Table, delete, select
 from sqlalchemy.orm import Session
 
 from . import clock
@@ -30,9 +31,10 @@ from .statements import STATIC
 from .xmlsafe import parse_xml
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-DEFINITIONS = ProcessDefinition.__table__
-DECISIONS = DecisionDefinition.__table__
-RESOURCES = Resource.__table__
+DEFINITIONS = cast(Table, ProcessDefinition.__table__)
+DECISIONS = cast(Table, DecisionDefinition.__table__)
+RESOURCES = cast(Table, Resource.__table__)
+Reader = Connection | Session  # what lookups read through: a command's or a request's
 CAMUNDA_DMN_NS = "http://camunda.org/schema/1.0/dmn"
 
 
@@ -41,8 +43,8 @@ class DeploymentResult:
     id: str
     name: str
     created_at: Any
-    processes: list[dict] = field(default_factory=list)
-    decisions: list[dict] = field(default_factory=list)
+    processes: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
     filtered: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -60,7 +62,8 @@ def file_kind(name: str) -> str:
                           [Problem("unsupported file type", file=name)])
 
 
-def next_cycle_due(config: dict, fired_at):
+def next_cycle_due(config: dict[str, Any], fired_at: datetime
+                   ) -> tuple[datetime | None, dict[str, Any]]:
     """The next due time of a timer-start cycle after one firing, or None when exhausted."""
     entry = config.get("schedule")
     if entry is None:  # a subscription written before schedules were stored
@@ -73,8 +76,6 @@ def next_cycle_due(config: dict, fired_at):
     following = next_schedule(entry)
     if following is None:
         return None, config
-    from datetime import datetime
-
     return datetime.fromisoformat(following["due"]), dict(config, schedule=following)
 
 
@@ -107,7 +108,7 @@ class DefinitionStore:
         if not files:
             raise ValidationError("a deployment needs at least one .bpmn or .dmn file")
         problems: list[Problem] = []
-        bpmn: list[tuple[str, bytes, list]] = []
+        bpmn: list[tuple[str, bytes, list[Any]]] = []
         dmn: list[tuple[str, bytes, Any]] = []
         dmn_files = [(f, d) for f, d in files if f.lower().endswith((".dmn", ".dmn11.xml"))]
         for filename, data in files:
@@ -175,22 +176,27 @@ class DefinitionStore:
         session.add(row)
         return row, True
 
-    def _load_dmn_with(self, data: bytes, filename: str, siblings: list[tuple[str, bytes]]):
+    def _load_dmn_with(self, data: bytes, filename: str,
+                       siblings: list[tuple[str, bytes]]) -> Any:
         """Load one DMN file; one that imports other models is loaded with the DMN files
         deployed beside it (an import is resolved within its deployment)."""
+        if self._load_dmn is None:
+            raise ValidationError("DMN support is not installed")
         if b"import" not in data or not _imports_models(data, filename):
             return self._load_dmn(data, filename)
         from .dmn import load_dmn_files
 
         return load_dmn_files(siblings)[filename]
 
-    def _resource(self, session, dep, filename, kind, data) -> Resource:
+    def _resource(self, session: Session, dep: Deployment, filename: str, kind: str,
+                  data: bytes) -> Resource:
         resource = Resource(id=str(uuid.uuid4()), deployment_id=dep.id, name=filename, kind=kind,
                             content=data, content_hash=hashlib.sha256(data).hexdigest())
         session.add(resource)
         return resource
 
-    def _check_references(self, session: Session, bpmn) -> list[Problem]:
+    def _check_references(self, session: Session,
+                          bpmn: list[tuple[str, bytes, list[Any]]]) -> list[Problem]:
         """Called processes must exist; delegate listeners must be registered."""
         problems: list[Problem] = []
         local_keys = {info.key for _, _, infos in bpmn for info in infos}
@@ -212,7 +218,7 @@ class DefinitionStore:
         return problems
 
     @staticmethod
-    def _latest(session, model, key: str):
+    def _latest(session: Session, model: Any, key: str) -> Any:
         return session.scalars(select(model).where(model.key == key)
                                .order_by(model.version.desc()).limit(1)).first()
 
@@ -242,17 +248,17 @@ class DefinitionStore:
     # -- lookups ----------------------------------------------------------------------------
 
     @staticmethod
-    def describe(d) -> dict[str, Any]:
+    def describe(d: Any) -> dict[str, Any]:
         return {"id": d.id, "key": d.key, "name": d.name, "version": d.version,
                 "deployment_id": d.deployment_id, "resource": (d.info or {}).get("file"),
                 "version_tag": (d.info or {}).get("version_tag")}
 
     @staticmethod
-    def describe_decision(d) -> dict[str, Any]:
+    def describe_decision(d: Any) -> dict[str, Any]:
         return {"id": d.id, "key": d.key, "name": d.name, "version": d.version,
                 "deployment_id": d.deployment_id}
 
-    def latest_definition(self, conn, key: str):
+    def latest_definition(self, conn: Reader, key: str) -> RowMapping:
         """The newest definition row of ``key`` (any Session or Connection)."""
         found = conn.execute(select(DEFINITIONS).where(DEFINITIONS.c.key == key)
                              .order_by(DEFINITIONS.c.version.desc()).limit(1)
@@ -261,7 +267,7 @@ class DefinitionStore:
             raise NotFoundError(f"no process definition with key {key!r} is deployed")
         return found
 
-    def cached_latest_definition(self, conn, key: str):
+    def cached_latest_definition(self, conn: Reader, key: str) -> RowMapping:
         """The newest definition row of ``key`` as this process last read it. Another node
         may have deployed a newer one since: the caller must check, as the start command
         does with its instance's INSERT (and then calls :meth:`forget_latest`)."""
@@ -277,14 +283,14 @@ class DefinitionStore:
         else:
             self._latest_by_key.pop(key, None)
 
-    def definition(self, conn, definition_id: str):
+    def definition(self, conn: Reader, definition_id: str) -> RowMapping:
         found = conn.execute(select(DEFINITIONS).where(DEFINITIONS.c.id == definition_id)
                              .execution_options(**{STATIC: True})).mappings().first()
         if found is None:
             raise NotFoundError(f"no process definition with id {definition_id!r}")
         return found
 
-    def model(self, conn, definition_id: str) -> ProcessModel:
+    def model(self, conn: Reader, definition_id: str) -> ProcessModel:
         """The parsed model of a stored definition (parsed once per process)."""
         cached = self._models.get(definition_id)
         if cached is not None:
@@ -301,7 +307,7 @@ class DefinitionStore:
                 cached = self._models[definition_id] = models[row["key"]]
         return cached
 
-    def called(self, conn, key: str, binding: str, version: Any,
+    def called(self, conn: Reader, key: str, binding: str, version: Any,
                caller_definition_id: str) -> tuple[str, ProcessModel]:
         """The definition a call activity starts: latest, same deployment, a version, or the
         one with a version tag."""
@@ -318,12 +324,13 @@ class DefinitionStore:
             except (TypeError, ValueError):
                 raise NotFoundError(f"camunda:calledElementVersion {version!r} is not a "
                                     "version number") from None
-        found = conn.execute(q.order_by(DEFINITIONS.c.version.desc()).limit(1)).scalar()
-        if found is None:
+        latest: str | None = conn.execute(q.order_by(DEFINITIONS.c.version.desc()).limit(1)
+                                          ).scalar()
+        if latest is None:
             raise NotFoundError(f"called process {key!r} ({binding} binding) is not deployed")
-        return found, self.model(conn, found)
+        return latest, self.model(conn, latest)
 
-    def _tagged(self, conn, key: str, tag: str) -> str:
+    def _tagged(self, conn: Reader, key: str, tag: str) -> str:
         """The one definition of ``key`` whose ``camunda:versionTag`` is ``tag``; like Camunda
         7, none or several is an error. Definitions deployed before tags were recorded in
         ``info`` are asked through their (cached) parsed model."""
@@ -332,14 +339,14 @@ class DefinitionStore:
         found = [row.id for row in rows
                  if ((row.info or {}).get("version_tag") if "version_tag" in (row.info or {})
                      else self.model(conn, row.id).version_tag) == tag]
-        one = _only_tagged(found, "process", key, tag)
+        one: str | None = _only_tagged(found, "process", key, tag)
         if one is None:
             raise NotFoundError(f"called process {key!r} with camunda:versionTag {tag!r} is not "
                                 "deployed")
         return one
 
-    def bound_decision_model(self, conn, key: str, binding: str, version: Any,
-                             caller_definition_id: str | None):
+    def bound_decision_model(self, conn: Reader, key: str, binding: str, version: Any,
+                             caller_definition_id: str | None) -> Any:
         """The DMN a business rule task evaluates under its ``camunda:decisionRefBinding``:
         latest, a version, the caller's deployment, or a version tag."""
         if binding == "version":
@@ -351,8 +358,9 @@ class DefinitionStore:
             return self.decision_model(conn, key, version_tag=str(version))
         return self.decision_model(conn, key)
 
-    def decision_model(self, conn, key: str, version: int | None = None, *,
-                       deployment_id: str | None = None, version_tag: str | None = None):
+    def decision_model(self, conn: Reader, key: str, version: int | None = None, *,
+                       deployment_id: str | None = None, version_tag: str | None = None
+                       ) -> Any:
         """The loaded DMN definitions holding decision ``key`` (latest, a given version, the
         latest of a deployment, or the one carrying ``camunda:versionTag`` ``version_tag``).
 
@@ -389,16 +397,17 @@ class DefinitionStore:
         return model
 
     @staticmethod
-    def _decision_resource(conn, row):
+    def _decision_resource(conn: Reader, row: RowMapping) -> Any:
         return conn.execute(select(RESOURCES.c.content, RESOURCES.c.name,
                                    RESOURCES.c.deployment_id).where(
             RESOURCES.c.id == row["resource_id"])).one()
 
-    def _tagged_decision(self, conn, key: str, tag: str, query):
+    def _tagged_decision(self, conn: Reader, key: str, tag: str, query: Select[Any]
+                         ) -> RowMapping | None:
         """The one decision row of ``query`` whose element carries ``camunda:versionTag``
         ``tag`` (read from its stored DMN, once per row); several is an error, as in
         Camunda 7."""
-        found = []
+        found: list[RowMapping] = []
         for row in conn.execute(query).mappings().all():
             if row["id"] not in self._decision_tags:
                 resource = self._decision_resource(conn, row)
@@ -406,10 +415,11 @@ class DefinitionStore:
                     resource.content, resource.name, row["key"])
             if self._decision_tags[row["id"]] == tag:
                 found.append(row)
-        return _only_tagged(found, "decision", key, tag)
+        one: RowMapping | None = _only_tagged(found, "decision", key, tag)
+        return one
 
 
-def _only_tagged(found: list, what: str, key: str, tag: str):
+def _only_tagged(found: list[Any], what: str, key: str, tag: str) -> Any:
     """The single definition carrying a version tag, None for none; Camunda 7 refuses to
     choose among several, and so does this engine."""
     if len(found) > 1:
@@ -423,7 +433,8 @@ def _dmn_version_tag(data: bytes, filename: str, element_id: str) -> str | None:
     """The ``camunda:versionTag`` of the DMN element ``element_id`` (a decision)."""
     for element in parse_xml(data, filename).iter():
         if isinstance(element.tag, str) and element.get("id") == element_id:
-            return element.get(f"{{{CAMUNDA_DMN_NS}}}versionTag")
+            tag: str | None = element.get(f"{{{CAMUNDA_DMN_NS}}}versionTag")
+            return tag
     return None
 
 

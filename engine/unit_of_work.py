@@ -26,15 +26,16 @@ savepoint and an immediate send per command, where each failure has its owner.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, event, select, update
+from sqlalchemy import Connection, Engine, Table, event, select, update
 
 from . import clock, statements
 from .bpmn.runner import InstanceFacts, Runner
-from .bpmn.state import InstanceState, decode, encode, is_current_format
+from .bpmn.state import InstanceState, Token, decode, encode, is_current_format
 from .errors import ConflictError, NotFoundError
 from .hotpath import Writes, hot
 from .rows import Derived, Meta, derive, write_difference, write_rare_rows
@@ -44,7 +45,7 @@ from .values import jsonable
 if TYPE_CHECKING:  # pragma: no cover
     from .services import EngineServices
 
-INCIDENTS = statements.INCIDENTS
+INCIDENTS = cast(Table, statements.INCIDENTS)
 _MISSING = object()
 STATIC = statements.STATIC
 _DEFERRING = threading.local()  # the unit of work whose writes wait, on this thread
@@ -99,7 +100,7 @@ class InstanceHandle:
     def ended(self) -> bool:
         return self.status in ("completed", "terminated")
 
-    def external_token(self, row: dict[str, Any]):
+    def external_token(self, row: dict[str, Any]) -> Token | None:
         """The token an external-task row waits on (None when the instance moved on)."""
         task_id = row["task_id"] or ""
         token = self.state.tokens.get(int(task_id)) if task_id.isdigit() else None
@@ -141,7 +142,7 @@ class UnitOfWork:
         self._deferred: Writes | None = None
 
     @staticmethod
-    def install(engine) -> None:
+    def install(engine: Engine) -> None:
         """Send a batch's waiting writes before any other statement on its connection."""
         if not event.contains(engine, "before_execute", _send_deferred_first):
             event.listen(engine, "before_execute", _send_deferred_first)
@@ -284,11 +285,11 @@ class UnitOfWork:
         elif not handle.ended and handle.status in ("running", "waiting"):
             handle.status = "waiting"
 
-    def on_commit(self, callback) -> None:
+    def on_commit(self, callback: Callable[[], Any]) -> None:
         """Run ``callback()`` once the current command's batch has committed."""
         self._command_after_commit.append(callback)
 
-    def on_rollback(self, callback) -> None:
+    def on_rollback(self, callback: Callable[[], Any]) -> None:
         """Run ``callback()`` if the current command's work is undone (the command failed, or
         its batch rolled back)."""
         self._command_after_rollback.append(callback)
@@ -457,7 +458,8 @@ class UnitOfWork:
             callback()
 
 
-def _send_deferred_first(conn, clauseelement, _multiparams, _params, execution_options) -> None:
+def _send_deferred_first(conn: Connection, clauseelement: Any, _multiparams: Any, _params: Any,
+                         execution_options: Mapping[str, Any]) -> None:
     """``before_execute``: a statement on a deferring batch's connection runs after the
     batch's waiting writes, unless it only reads what no command writes."""
     uow = getattr(_DEFERRING, "uow", None)
