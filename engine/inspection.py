@@ -164,7 +164,7 @@ class _DryRun(Exception):
 def validate_deployment(db, definitions, files: list[tuple[str, bytes]]) -> list[Problem]:
     """The located problems deploying ``files`` would report, without deploying them.
 
-    Runs the very checks of a deployment (parse, Camunda dialect, SpiffWorkflow build, called
+    Runs the very checks of a deployment (parse, Camunda dialect, model build, called
     processes) in a transaction that is always rolled back.
     """
     try:

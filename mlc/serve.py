@@ -136,9 +136,7 @@ def serve(host: str, port: int, workers: int, threads: int, queue: int, max_long
                           body_timeout=body_timeout, grace=grace)
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # SpiffWorkflow logs every task state change at INFO; the engine's own history has them
-    for noisy in ("alembic", "spiff"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per migration step
     root.pool_size = threads + workers + 8  # each request thread, worker and the health lane
     rt = runtime()  # migrates the database first
     app = create_app(rt)
