@@ -588,6 +588,7 @@ def _report(results, chunk, rounds, width, fanned, waiting, unrelated, signal_ro
         "SpiffWorkflow in memory, this engine's interpreter in memory, then the persisted "
         "engine (N caller threads starting instances, the embedded worker running the external "
         "tasks on N handler threads), so a noisy machine moves baseline and measurement alike. "
+        "A persisted round ends when its last instance ended (the end time the engine stored). "
         "Ratio = persisted / SpiffWorkflow in memory, median of the rounds (min-max beside it). "
         f"The targets apply to the concurrent configuration ({BUSY} callers); {CALLERS} "
         "callers is `mlc serve`'s default handler count.", "",
