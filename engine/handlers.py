@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from .errors import ConfigurationError
 
@@ -43,7 +43,7 @@ class TaskContext:
     idempotency_key: str
     variables: dict[str, Any] = field(default_factory=dict)
     properties: dict[str, str] = field(default_factory=dict)
-    business_key: Optional[str] = None
+    business_key: str | None = None
     attempt: int = 1
     worker_id: str = ""
     extend_lock: Callable[[float], None] = field(default=lambda seconds: None, repr=False)
@@ -63,14 +63,14 @@ class TaskContext:
         return value
 
 
-Handler = Callable[[TaskContext], Optional[Mapping[str, Any]]]
+Handler = Callable[[TaskContext], Mapping[str, Any] | None]
 
 
 @dataclass(frozen=True)
 class HandlerSpec:
     topic: str
     handler: Handler
-    timeout: Optional[float] = None
+    timeout: float | None = None
 
 
 class HandlerRegistry:

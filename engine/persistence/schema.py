@@ -4,7 +4,7 @@ index, external tasks, incidents and the append-only history."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -28,8 +28,8 @@ class Deployment(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
-    source: Mapped[Optional[str]] = mapped_column(String(255))
-    tenant_id: Mapped[Optional[str]] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(255))
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -52,7 +52,7 @@ class ProcessDefinition(Base):
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)  # key:version:uuid
     key: Mapped[str] = mapped_column(String(255), index=True)
-    name: Mapped[Optional[str]] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
     version: Mapped[int] = mapped_column(Integer)
     deployment_id: Mapped[str] = mapped_column(ForeignKey("mlc_deployments.id"), index=True)
     resource_id: Mapped[str] = mapped_column(ForeignKey("mlc_resources.id"))
@@ -67,7 +67,7 @@ class DecisionDefinition(Base):
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), index=True)
-    name: Mapped[Optional[str]] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
     version: Mapped[int] = mapped_column(Integer)
     deployment_id: Mapped[str] = mapped_column(ForeignKey("mlc_deployments.id"), index=True)
     resource_id: Mapped[str] = mapped_column(ForeignKey("mlc_resources.id"))
@@ -84,16 +84,16 @@ class ProcessInstance(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     definition_id: Mapped[str] = mapped_column(ForeignKey("mlc_process_definitions.id"), index=True)
     definition_key: Mapped[str] = mapped_column(String(255))
-    business_key: Mapped[Optional[str]] = mapped_column(String(255), index=True)
+    business_key: Mapped[str | None] = mapped_column(String(255), index=True)
     status: Mapped[str] = mapped_column(String(16))  # running|waiting|completed|incident|terminated
     state: Mapped[str] = mapped_column(Text)  # serialized workflow, without its spec
     variables: Mapped[dict] = mapped_column(JSON, default=dict)
     active_activities: Mapped[list] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    error: Mapped[Optional[str]] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    ended_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -108,7 +108,7 @@ class InstanceVariable(Base):
     instance_id: Mapped[str] = mapped_column(
         ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
-    value: Mapped[Optional[str]] = mapped_column(String(512))
+    value: Mapped[str | None] = mapped_column(String(512))
 
 
 class EventSubscription(Base):
@@ -126,14 +126,14 @@ class EventSubscription(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
-    name: Mapped[Optional[str]] = mapped_column(String(255))
-    instance_id: Mapped[Optional[str]] = mapped_column(
+    name: Mapped[str | None] = mapped_column(String(255))
+    instance_id: Mapped[str | None] = mapped_column(
         ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), index=True)
-    definition_id: Mapped[Optional[str]] = mapped_column(ForeignKey("mlc_process_definitions.id"))
-    task_id: Mapped[Optional[str]] = mapped_column(String(36))  # t<token> / s<scope>
-    activity_id: Mapped[Optional[str]] = mapped_column(String(255))
-    business_key: Mapped[Optional[str]] = mapped_column(String(255))
-    due_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    definition_id: Mapped[str | None] = mapped_column(ForeignKey("mlc_process_definitions.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36))  # t<token> / s<scope>
+    activity_id: Mapped[str | None] = mapped_column(String(255))
+    business_key: Mapped[str | None] = mapped_column(String(255))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     config: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -148,7 +148,7 @@ class ExternalTaskRow(Base):
     instance_id: Mapped[str] = mapped_column(
         ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), index=True)
     definition_key: Mapped[str] = mapped_column(String(255))
-    business_key: Mapped[Optional[str]] = mapped_column(String(255))
+    business_key: Mapped[str | None] = mapped_column(String(255))
     activity_id: Mapped[str] = mapped_column(String(255))
     task_id: Mapped[str] = mapped_column(String(36))  # the token (activity instance) it waits on
     topic: Mapped[str] = mapped_column(String(255))
@@ -156,15 +156,15 @@ class ExternalTaskRow(Base):
     properties: Mapped[dict] = mapped_column(JSON, default=dict)
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
     state: Mapped[str] = mapped_column(String(16), default="available")  # available|locked|incident
-    lock_owner: Mapped[Optional[str]] = mapped_column(String(255))
-    lock_expires_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    retries: Mapped[Optional[int]] = mapped_column(Integer)
-    retry_cycle: Mapped[Optional[str]] = mapped_column(String(64))
+    lock_owner: Mapped[str | None] = mapped_column(String(255))
+    lock_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retries: Mapped[int | None] = mapped_column(Integer)
+    retry_cycle: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_error: Mapped[Optional[str]] = mapped_column(Text)
-    error_details: Mapped[Optional[str]] = mapped_column(Text)
-    pending_result: Mapped[Optional[dict]] = mapped_column(JSON)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_details: Mapped[str | None] = mapped_column(Text)
+    pending_result: Mapped[dict | None] = mapped_column(JSON)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -175,15 +175,15 @@ class Incident(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[str] = mapped_column(
         ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), index=True)
-    external_task_id: Mapped[Optional[str]] = mapped_column(String(36))
-    job_id: Mapped[Optional[str]] = mapped_column(String(36))
-    task_id: Mapped[Optional[str]] = mapped_column(String(36))  # the token it stopped
-    activity_id: Mapped[Optional[str]] = mapped_column(String(255))
+    external_task_id: Mapped[str | None] = mapped_column(String(36))
+    job_id: Mapped[str | None] = mapped_column(String(36))
+    task_id: Mapped[str | None] = mapped_column(String(36))  # the token it stopped
+    activity_id: Mapped[str | None] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(32))  # failedExternalTask | unhandledBpmnError | ...
     message: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    resolved_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class HistoryEvent(Base):
@@ -194,11 +194,11 @@ class HistoryEvent(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                     autoincrement=True)
-    instance_id: Mapped[Optional[str]] = mapped_column(String(36))
+    instance_id: Mapped[str | None] = mapped_column(String(36))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     kind: Mapped[str] = mapped_column(String(40))
-    activity_id: Mapped[Optional[str]] = mapped_column(String(255))
-    name: Mapped[Optional[str]] = mapped_column(String(255))
+    activity_id: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
@@ -213,17 +213,17 @@ class UserTask(Base):
         ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), index=True)
     definition_id: Mapped[str] = mapped_column(String(100))
     definition_key: Mapped[str] = mapped_column(String(255))
-    business_key: Mapped[Optional[str]] = mapped_column(String(255))
+    business_key: Mapped[str | None] = mapped_column(String(255))
     activity_id: Mapped[str] = mapped_column(String(255))
     task_id: Mapped[str] = mapped_column(String(36))  # the token it waits on
-    name: Mapped[Optional[str]] = mapped_column(String(255))
-    assignee: Mapped[Optional[str]] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    assignee: Mapped[str | None] = mapped_column(String(255))
     candidate_users: Mapped[list] = mapped_column(JSON, default=list)
     candidate_groups: Mapped[list] = mapped_column(JSON, default=list)
-    due_date: Mapped[Optional[str]] = mapped_column(String(64))
-    follow_up_date: Mapped[Optional[str]] = mapped_column(String(64))
+    due_date: Mapped[str | None] = mapped_column(String(64))
+    follow_up_date: Mapped[str | None] = mapped_column(String(64))
     priority: Mapped[int] = mapped_column(Integer, default=50)
-    form_key: Mapped[Optional[str]] = mapped_column(String(255))
+    form_key: Mapped[str | None] = mapped_column(String(255))
     form: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -243,13 +243,13 @@ class Job(Base):
     kind: Mapped[str] = mapped_column(String(16))  # async-before | async-after
     state: Mapped[str] = mapped_column(String(16), default="available")  # available|locked|incident
     exclusive: Mapped[bool] = mapped_column(Boolean, default=True)
-    lock_owner: Mapped[Optional[str]] = mapped_column(String(255))
-    lock_expires_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    retries: Mapped[Optional[int]] = mapped_column(Integer)
-    retry_cycle: Mapped[Optional[str]] = mapped_column(String(64))
+    lock_owner: Mapped[str | None] = mapped_column(String(255))
+    lock_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retries: Mapped[int | None] = mapped_column(Integer)
+    retry_cycle: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
