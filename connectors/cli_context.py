@@ -1,8 +1,8 @@
 """How the connectors' click groups find their collaborators.
 
-Under ``mlc`` the context object is the runtime (:class:`mlc.wiring.Runtime`, built lazily),
-whose ``services`` hold the one instance of each connector service the composition root
-wired. Tests and embedders may pass a bare object with ``db``, ``settings`` and ``engine``;
+Under ``mlc`` the context object is the application (:class:`mlc.wiring.Application`, built
+lazily), whose ``services`` hold the one instance of each connector service the composition
+root wired. Tests and embedders may pass a bare object with ``db``, ``settings`` and ``engine``;
 then the service is built from those.
 """
 

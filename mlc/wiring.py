@@ -2,9 +2,9 @@
 
 The CLI and the web app both build their collaborators here, so a topic is wired to its
 handler in exactly one place, and every command or route that needs a connector's service
-(tickets, the registry, jobs...) finds the same instance on ``Runtime.services``.
+(tickets, the registry, jobs...) finds the same instance on ``Application.services``.
 
-Building a runtime stays cheap enough for one-shot commands such as ``mlc instances``: no
+Building an application stays cheap enough for one-shot commands such as ``mlc instances``: no
 model subprocess, thread or network call is started until a service is actually used (the
 job service's process pool and the Jira client are created on first use).
 """
@@ -25,7 +25,7 @@ from engine.user_tasks import UserTaskService
 
 from .settings import Settings
 
-# Keys of ``Runtime.services`` (what the CLI groups, the web routes and ``mlc serve`` read).
+# Keys of ``Application.services`` (what the CLI groups, the web routes and ``mlc serve`` read).
 TICKETS = "tickets"              # connectors.tickets.TicketComponents
 TICKET_POLLER = "ticket_poller"  # TicketPoller; mlc.serve polls it in the background
 NOTIFICATIONS = "notifications"  # connectors.notifications.NotificationFeed
@@ -36,7 +36,7 @@ ARTIFACTS = "artifacts"          # connectors.packages.artifacts.ArtifactService
 
 
 @dataclass
-class Runtime:
+class Application:
     """Everything a command or request needs; ``click`` commands find it as ``ctx.obj``."""
 
     settings: Settings
@@ -58,8 +58,8 @@ class Runtime:
         self.db.dispose()
 
 
-def build_runtime(settings: Settings | None = None, *, migrate: bool = True,
-                  job_spares: int = 0, pool_size: int | None = None) -> Runtime:
+def build_application(settings: Settings | None = None, *, migrate: bool = True,
+                      job_spares: int = 0, pool_size: int | None = None) -> Application:
     """Open the configured database (migrating it when asked) and wire every handler.
 
     Args:
@@ -79,25 +79,29 @@ def build_runtime(settings: Settings | None = None, *, migrate: bool = True,
     handlers = HandlerRegistry()
     engine = Engine(db, handlers, allow_scripts=settings.allow_scripts,
                     outcome_variable=settings.outcome_variable)
-    runtime = Runtime(settings, db, engine, ExternalTaskService(engine), handlers)
-    register_handlers(runtime, job_spares=job_spares)
+    application = Application(settings, db, engine, ExternalTaskService(engine), handlers)
+    register_handlers(application, job_spares=job_spares)
     if migrate:
         engine.convert_stored_instances()  # after the handlers: listeners must be known
-    return runtime
+    return application
 
 
-def register_handlers(runtime: Runtime, *, job_spares: int = 0) -> None:
+# The old name, still called by benchmarks/bench_cockpit.py: drop it once that calls the new one.
+build_runtime = build_application
+
+
+def register_handlers(application: Application, *, job_spares: int = 0) -> None:
     """Register the topic handlers of every connector and keep their services."""
     from connectors.decisions import register_decision_handlers
 
-    register_decision_handlers(runtime.handlers, runtime.engine)
-    _wire_tickets(runtime)
-    _wire_notifications(runtime)
-    _wire_models(runtime, job_spares)
+    register_decision_handlers(application.handlers, application.engine)
+    _wire_tickets(application)
+    _wire_notifications(application)
+    _wire_models(application, job_spares)
     from connectors.automations import install_automations
 
-    install_automations(runtime)  # automation.* topics; services automations, automation_poller
-    load_handler_modules(runtime.handlers, runtime.settings.handler_modules)
+    install_automations(application)  # automation.* topics; services automations, automation_poller
+    load_handler_modules(application.handlers, application.settings.handler_modules)
 
 
 def load_handler_modules(handlers: HandlerRegistry, modules: list[str]) -> None:
@@ -120,35 +124,35 @@ def load_handler_modules(handlers: HandlerRegistry, modules: list[str]) -> None:
         register(handlers)
 
 
-def _wire_tickets(runtime: Runtime) -> None:
+def _wire_tickets(application: Application) -> None:
     from connectors.tickets import build_ticket_components, register_ticket_handlers
 
-    parts = build_ticket_components(runtime.settings, runtime.db, runtime.engine)
-    register_ticket_handlers(runtime.handlers, parts.service)
-    runtime.services[TICKETS] = parts
-    runtime.services[TICKET_POLLER] = parts.poller
+    parts = build_ticket_components(application.settings, application.db, application.engine)
+    register_ticket_handlers(application.handlers, parts.service)
+    application.services[TICKETS] = parts
+    application.services[TICKET_POLLER] = parts.poller
 
 
-def _wire_notifications(runtime: Runtime) -> None:
+def _wire_notifications(application: Application) -> None:
     from connectors.notifications import NotificationFeed, register_notification_handlers
 
-    feed = NotificationFeed(runtime.db)
-    register_notification_handlers(runtime.handlers, feed, runtime.settings.slack_webhook)
-    runtime.services[NOTIFICATIONS] = feed
+    feed = NotificationFeed(application.db)
+    register_notification_handlers(application.handlers, feed, application.settings.slack_webhook)
+    application.services[NOTIFICATIONS] = feed
 
 
-def _wire_models(runtime: Runtime, job_spares: int) -> None:
+def _wire_models(application: Application, job_spares: int) -> None:
     from connectors.jobs import JobService, register_model_handlers
     from connectors.registry import SqlModelRegistry
     from connectors.serving import OnlinePredictor
 
-    registry = SqlModelRegistry(runtime.db, signals=runtime.engine)
-    jobs = JobService.from_settings(runtime.db, runtime.settings, registry=registry,
+    registry = SqlModelRegistry(application.db, signals=application.engine)
+    jobs = JobService.from_settings(application.db, application.settings, registry=registry,
                                     spares=job_spares)
     artifacts = jobs.artifacts
-    register_model_handlers(runtime.handlers, registry, jobs)
-    runtime.services[REGISTRY] = registry
-    runtime.services[JOBS] = jobs
-    runtime.services[ARTIFACTS] = artifacts
-    runtime.services[PREDICTOR] = OnlinePredictor(registry, Path(runtime.settings.model_cache), environments=jobs.environments,
+    register_model_handlers(application.handlers, registry, jobs)
+    application.services[REGISTRY] = registry
+    application.services[JOBS] = jobs
+    application.services[ARTIFACTS] = artifacts
+    application.services[PREDICTOR] = OnlinePredictor(registry, Path(application.settings.model_cache), environments=jobs.environments,
                                                   artifacts=artifacts)

@@ -1,4 +1,4 @@
-"""Access to the runtime from a request: views stay free of globals and of wiring."""
+"""Access to the application from a request: views stay free of globals and of wiring."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from flask import current_app
 from engine.errors import MlcError
 
 
-def runtime() -> Any:
-    return current_app.extensions["mlc_runtime"]
+def application() -> Any:
+    return current_app.extensions["mlc_application"]
 
 
 def engine() -> Any:
-    return runtime().engine
+    return application().engine
 
 
 def tasks() -> Any:
-    return runtime().tasks
+    return application().tasks
 
 
 def idempotency_key() -> str | None:
@@ -34,15 +34,15 @@ def task_latency() -> Any:
 
 
 class ServiceNotConfigured(MlcError):
-    """The runtime behind this app was built without the connector a route needs."""
+    """The application behind this app was built without the connector a route needs."""
 
     code = "not_configured"
     status = 404
 
 
 def service(name: str) -> Any:
-    """The connector service ``name`` the composition root put on ``Runtime.services``."""
-    found = (getattr(runtime(), "services", None) or {}).get(name)
+    """The connector service ``name`` the composition root put on ``Application.services``."""
+    found = (getattr(application(), "services", None) or {}).get(name)
     if found is None:
         raise ServiceNotConfigured(f"this server has no {name} service (it was built without "
                                    "mlc.wiring.register_handlers)")

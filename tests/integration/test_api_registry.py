@@ -13,7 +13,7 @@ from tests.support.bpmn import bpmn, chain
 
 
 def services(client):
-    return client.application.extensions["mlc_runtime"].services
+    return client.application.extensions["mlc_application"].services
 
 
 def created(response, status=201):
@@ -86,7 +86,7 @@ def test_snapshot_create_broadcasts_mlc_snapshot_created(wired_client, model):
 
 
 def client_engine(client):
-    return client.application.extensions["mlc_runtime"].engine
+    return client.application.extensions["mlc_application"].engine
 
 
 def test_snapshots_listed_and_shown(wired_client, model, snapshot):
@@ -225,7 +225,7 @@ def test_oversized_body_is_413(database):
         answer = app.test_client().post("/api/deployed-models/x/predict", json=big)
         assert answer.status_code == 413 and answer.json["error"] == "request_entity_too_large"
     finally:
-        app.extensions["mlc_runtime"].close()
+        app.extensions["mlc_application"].close()
 
 
 def test_registry_routes_are_in_the_openapi_document(wired_client):

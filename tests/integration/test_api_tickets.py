@@ -12,7 +12,7 @@ BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def services(client):
-    return client.application.extensions["mlc_runtime"].services
+    return client.application.extensions["mlc_application"].services
 
 
 def open_ticket(client, kind="review", key="k-1", instance_id="i-1", summary="Review churn v2"):

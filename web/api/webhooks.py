@@ -18,7 +18,7 @@ from flask import Blueprint, jsonify, request
 
 from engine.errors import MlcError
 
-from ..context import runtime, service
+from ..context import application, service
 from ..openapi import operation
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api")
@@ -42,7 +42,7 @@ def webhook_paths_open(settings: Any) -> set[str]:
 
 def _receive(path: str, handle) -> Any:
     attr = WEBHOOK_SECRETS[path]
-    if not getattr(runtime().settings, attr, None):
+    if not getattr(application().settings, attr, None):
         raise WebhookNotConfigured(f"webhook deliveries are refused: set MLC_{attr.upper()}")
     outcome = handle(request.get_data(cache=True), request.headers)
     return jsonify(outcome.to_dict())
