@@ -22,6 +22,7 @@ from .persistence import (
     Resource,
     UserTask,
 )
+from .states import IncidentStatus, InstanceStatus
 
 # -- what an operator's cockpit draws (read-only, each one indexed query) --------------------
 
@@ -91,7 +92,7 @@ def throughput_by_hour(db, since: datetime) -> dict[str, dict[str, int]]:
             hour = _hour(db, column)
             q = select(hour, func.count()).where(column >= since).group_by(hour)
             if label == "completed":
-                q = q.where(ProcessInstance.status == "completed")
+                q = q.where(ProcessInstance.status == InstanceStatus.COMPLETED)
             for bucket, n in s.execute(q).all():
                 out.setdefault(bucket, {"started": 0, "completed": 0})[label] = int(n)
     return out
@@ -119,7 +120,7 @@ def open_incidents_by_activity(db, definition_id: str) -> dict[str, int]:
         rows = s.execute(select(Incident.activity_id, func.count())
                          .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
                          .where(ProcessInstance.definition_id == definition_id,
-                                Incident.status == "open")
+                                Incident.status == IncidentStatus.OPEN)
                          .group_by(Incident.activity_id)).all()
     return {activity or "": int(n) for activity, n in rows}
 

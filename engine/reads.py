@@ -19,6 +19,7 @@ from .persistence import (
     ProcessDefinition,
     ProcessInstance,
 )
+from .states import IncidentStatus
 
 INSTANCES = ProcessInstance.__table__
 INCIDENTS = Incident.__table__
@@ -59,7 +60,7 @@ class EngineReads:
             if row is None:
                 raise NotFoundError(f"no process instance {instance_id!r}")
             incidents = s.execute(select(INCIDENTS).where(
-                INCIDENTS.c.instance_id == instance_id, INCIDENTS.c.status == "open")
+                INCIDENTS.c.instance_id == instance_id, INCIDENTS.c.status == IncidentStatus.OPEN)
                 .order_by(INCIDENTS.c.created_at)).mappings().all()
             return describe_instance(row, incidents, self.outcome_variable)
 
@@ -90,7 +91,7 @@ class EngineReads:
                      "activity_id": h["activity_id"], "name": h["name"], "data": h["data"]}
                     for h in rows]
 
-    def incidents(self, status: str | None = "open") -> list[dict[str, Any]]:
+    def incidents(self, status: str | None = IncidentStatus.OPEN) -> list[dict[str, Any]]:
         q = select(INCIDENTS).order_by(INCIDENTS.c.created_at)
         if status:
             q = q.where(INCIDENTS.c.status == status)

@@ -23,6 +23,7 @@ from .bpmn.timers import due_of
 from .hotpath import Writes
 from .persistence import EventSubscription, ExternalTaskRow, InstanceVariable, Job, UserTask
 from .statements import JOBS, USER
+from .states import WorkState
 from .values import scalar_text
 
 _NAMESPACE = uuid.UUID("6f1c2a9e-4b7d-4c1e-9a3f-2d8e5b7c1a00")
@@ -103,7 +104,7 @@ def _token_rows(state: InstanceState, token: Token, meta: Meta,
             "activity_id": node.id, "task_id": str(token.id), "topic": node.topic,
             "variables": state.visible(token.var_scope), "properties": dict(node.properties),
             "idempotency_key": token.data.get("key") or f"{meta.instance_id}:{ext_id}",
-            "state": "available", "retry_cycle": node.retry_cycle,
+            "state": WorkState.AVAILABLE, "retry_cycle": node.retry_cycle,
             "priority": int(token.data.get("priority", 0)), "next_attempt_at": now,
             "created_at": now, "attempts": 0}
     task_id = token.data.get("ut")
@@ -126,7 +127,7 @@ def _token_rows(state: InstanceState, token: Token, meta: Meta,
         out.jobs[job_id] = {
             "id": job_id, "instance_id": meta.instance_id,
             "definition_key": meta.definition_key, "activity_id": node.id,
-            "task_id": str(token.id), "kind": token.state.value, "state": "available",
+            "task_id": str(token.id), "kind": token.state.value, "state": WorkState.AVAILABLE,
             "exclusive": node.exclusive, "retry_cycle": node.retry_cycle, "attempts": 0,
             "next_attempt_at": now, "created_at": now}
 

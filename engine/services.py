@@ -15,6 +15,7 @@ from .deployments import DefinitionStore
 from .dmn import map_decision_result as map_result
 from .hotpath import Writes, hot
 from .notify import TaskAvailability, notice
+from .states import ENDED, WorkState
 from .values import jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,7 +48,7 @@ class InstanceCache:
 
     def put(self, instance_id: str, entry: CachedInstance) -> None:
         with self._lock:
-            if entry.row.get("status") in ("completed", "terminated"):
+            if entry.row.get("status") in ENDED:
                 self._entries.pop(instance_id, None)
                 return
             self._entries[instance_id] = entry
@@ -131,7 +132,7 @@ class EngineServices:
             if mine:
                 expires = clock.now() + timedelta(seconds=claims.lock_seconds)
                 for row in mine:
-                    row.update(state="locked", lock_owner=claims.worker_id,
+                    row.update(state=WorkState.LOCKED, lock_owner=claims.worker_id,
                                lock_expires_at=expires, attempts=1)
                 handed = [dict(row) for row in mine]
                 deliver = claims.deliver

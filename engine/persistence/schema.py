@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime, utcnow
+from ..states import IncidentStatus, WorkState
 
 
 class Deployment(Base):
@@ -85,7 +86,7 @@ class ProcessInstance(Base):
     definition_id: Mapped[str] = mapped_column(ForeignKey("mlc_process_definitions.id"), index=True)
     definition_key: Mapped[str] = mapped_column(String(255))
     business_key: Mapped[str | None] = mapped_column(String(255), index=True)
-    status: Mapped[str] = mapped_column(String(16))  # running|waiting|completed|incident|terminated
+    status: Mapped[str] = mapped_column(String(16))  # engine.states.InstanceStatus
     state: Mapped[str] = mapped_column(Text)  # serialized workflow, without its spec
     variables: Mapped[dict] = mapped_column(JSON, default=dict)
     active_activities: Mapped[list] = mapped_column(JSON, default=list)
@@ -155,7 +156,7 @@ class ExternalTaskRow(Base):
     variables: Mapped[dict] = mapped_column(JSON, default=dict)
     properties: Mapped[dict] = mapped_column(JSON, default=dict)
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
-    state: Mapped[str] = mapped_column(String(16), default="available")  # available|locked|incident
+    state: Mapped[str] = mapped_column(String(16), default=WorkState.AVAILABLE)
     lock_owner: Mapped[str | None] = mapped_column(String(255))
     lock_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     retries: Mapped[int | None] = mapped_column(Integer)
@@ -181,7 +182,7 @@ class Incident(Base):
     activity_id: Mapped[str | None] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(32))  # failedExternalTask | unhandledBpmnError | ...
     message: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=IncidentStatus.OPEN, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -241,7 +242,7 @@ class Job(Base):
     activity_id: Mapped[str] = mapped_column(String(255))
     task_id: Mapped[str] = mapped_column(String(36))  # the token it continues
     kind: Mapped[str] = mapped_column(String(16))  # async-before | async-after
-    state: Mapped[str] = mapped_column(String(16), default="available")  # available|locked|incident
+    state: Mapped[str] = mapped_column(String(16), default=WorkState.AVAILABLE)
     exclusive: Mapped[bool] = mapped_column(Boolean, default=True)
     lock_owner: Mapped[str | None] = mapped_column(String(255))
     lock_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
