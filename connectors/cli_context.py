@@ -14,13 +14,18 @@ from typing import Any, TypeVar
 
 import click
 
+from .services import ConnectorServices
+
 T = TypeVar("T")
 
 
-def context_service(name: str, build: Callable[[Any], T]) -> T:
-    """``ctx.obj.services[name]``, or ``build(ctx.obj)`` when the object has no such service."""
+def context_service(pick: Callable[[ConnectorServices], T | None],
+                    build: Callable[[Any], T]) -> T:
+    """``pick(ctx.obj.services)`` (e.g. ``lambda s: s.jobs``), or ``build(ctx.obj)`` when the
+    object has no such service."""
     obj = click.get_current_context().obj
-    found = (getattr(obj, "services", None) or {}).get(name)
+    services = getattr(obj, "services", None)
+    found = pick(services) if isinstance(services, ConnectorServices) else None
     return found if found is not None else build(obj)
 
 

@@ -56,7 +56,6 @@ The README's walkthrough ("By hand, with curl") shows each step's answer.
 def setup(base_url: str, no_sample: bool) -> None:
     """Deploy processes/ and dmn/; register the sample model when the registry is empty."""
     from .cli import current_application
-    from .wiring import REGISTRY
 
     try:
         application = current_application()
@@ -70,7 +69,7 @@ def setup(base_url: str, no_sample: bool) -> None:
                 click.echo("error: MLC_DATA_ROOTS is empty: the sample data needs a data root "
                            "(make run sets var/data)", err=True)
                 sys.exit(1)
-            sample = install_sample(application.services[REGISTRY], Path(roots[0]))
+            sample = install_sample(application.services.registry, Path(roots[0]))
         open_reviews = _open_reviews(application)
     except Exception as exc:  # noqa: BLE001 - one line, as every command
         message = getattr(exc, "message", None) or str(exc)
@@ -104,7 +103,7 @@ def setup(base_url: str, no_sample: bool) -> None:
 
 def _open_reviews(application) -> list:
     """The review tickets still waiting for a decision."""
-    tickets = application.services.get("tickets")
+    tickets = application.services.tickets
     if tickets is None:
         return []
     return [t for t in tickets.store.list(kind="review")

@@ -63,16 +63,16 @@ def timed_worker_class():
 def background_loops(application) -> list[tuple[str, Callable[[], Any], float]]:
     """(name, poll_once, interval) of the pollers the application's services provide.
 
-    Hook point: a connector that puts e.g. ``services["ticket_poller"]`` (anything with
-    ``poll_once()``) on the application gets polled here every ``ticket_poll_interval`` seconds.
+    The ticket poller runs every ``ticket_poll_interval`` seconds, the metric-triggered
+    automations' poller every 15 s; a service the application was built without is skipped.
     """
     loops = []
-    poller = application.services.get("ticket_poller")
-    if poller is not None and hasattr(poller, "poll_once"):
-        loops.append(("ticket-poller", poller.poll_once, application.settings.ticket_poll_interval))
-    automation_poller = application.services.get("automation_poller")  # metric-triggered automations
-    if automation_poller is not None:
-        loops.append(("automation-poller", automation_poller.poll_once, 15.0))
+    services = application.services
+    if services.ticket_poller is not None:
+        loops.append(("ticket-poller", services.ticket_poller.poll_once,
+                      application.settings.ticket_poll_interval))
+    if services.automation_poller is not None:
+        loops.append(("automation-poller", services.automation_poller.poll_once, 15.0))
     return loops
 
 

@@ -42,6 +42,6 @@ def install_automations(application: Any, *, builder: GitBuilder | None = None,
                               AutomationNotifier(service, NotificationFeed(application.db),
                                                  notify_timeout), sql)
     register_automation_handlers(application.handlers, topics)
-    application.services["automations"] = service
-    application.services["automation_poller"] = MetricTriggerPoller(service, sql)
+    application.services.automations = service
+    application.services.automation_poller = MetricTriggerPoller(service, sql)
     return service

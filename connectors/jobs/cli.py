@@ -22,7 +22,7 @@ from .service import JobService
 
 
 def _service() -> JobService:
-    return context_service("jobs", lambda obj: JobService.from_settings(
+    return context_service(lambda s: s.jobs, lambda obj: JobService.from_settings(
         obj.db, obj.settings, registry=registry_from_context()))
 
 

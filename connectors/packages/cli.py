@@ -26,7 +26,7 @@ from .model_tests import ModelTestsFailed, has_tests, run_model_tests
 def artifacts_from_context() -> ArtifactService:
     from connectors.registry.cli import registry_from_context
 
-    return context_service("artifacts", lambda obj: ArtifactService.from_settings(
+    return context_service(lambda s: s.artifacts, lambda obj: ArtifactService.from_settings(
         registry_from_context(), obj.settings))
 
 

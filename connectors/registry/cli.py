@@ -20,7 +20,7 @@ from ._sql_registry import SqlModelRegistry
 
 
 def registry_from_context() -> SqlModelRegistry:
-    return context_service("registry", lambda obj: SqlModelRegistry(
+    return context_service(lambda s: s.registry, lambda obj: SqlModelRegistry(
         obj.db, getattr(obj, "engine", None)))
 
 

@@ -359,3 +359,14 @@ def test_timestamps_anywhere_in_an_answer_are_iso_8601(database):
 
     app = create_app(make_application(database), blueprints=[bp])
     assert app.test_client().get("/api/stamps").json == {"at": "2026-11-30T08:00:00+00:00"}
+
+
+def test_a_connector_route_on_an_app_built_without_connectors_is_404_not_configured(client):
+    # make_app builds the application without mlc.wiring.register_handlers: no services
+    for path, name in (("/api/models", "registry"), ("/api/jobs", "jobs"),
+                       ("/api/notifications", "notifications")):
+        r = client.get(path)
+        assert r.status_code == 404, (path, r.json)
+        assert r.json["error"] == "not_configured"
+        assert f"no {name} service" in r.json["message"]
+    assert client.get("/").status_code == 200  # the cockpit leaves those panels out instead

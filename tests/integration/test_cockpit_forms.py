@@ -174,7 +174,7 @@ def test_automation_actions(world):
     assert world.submit(page, "/automations/churn-daily/resume").status_code == 303
     started = world.submit(page, "/automations/churn-daily/run-now", {"next": "/automations"})
     assert started.status_code == 303
-    runs = world.application.services["automations"].runs("churn-daily")
+    runs = world.application.services.automations.runs("churn-daily")
     assert len(runs) == 1
     assert world.submit(page, "/automations/churn-daily/explode").status_code == 400
     assert world.submit(page, "/automations/nope/pause").status_code == 404

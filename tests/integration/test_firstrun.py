@@ -24,11 +24,11 @@ def test_setup_deploys_registers_the_sample_once_and_starts_its_deploy_process(t
     assert again.exit_code == 0 and "nothing registered" in again.output
 
     from mlc.settings import Settings
-    from mlc.wiring import REGISTRY, build_application
+    from mlc.wiring import build_application
 
     application = build_application(Settings(database_url=db, data_roots=[str(tmp_path / "data")]))
     try:
-        registry = application.services[REGISTRY]
+        registry = application.services.registry
         [model] = registry.list_models()
         assert [s.tags for s in registry.list_snapshots(model.id)] == [("run_test", "jira")]
         assert sorted(r.name for r in registry.list_runtimes()) == ["batch-dev", "online-dev"]
@@ -50,7 +50,7 @@ def test_the_restart_banner_follows_the_review_ticket(tmp_path):
                          env=env).exit_code == 0
     application = build_application(Settings(database_url=db, data_roots=[str(tmp_path / "data")]))
     try:
-        tickets = application.services["tickets"]
+        tickets = application.services.tickets
         review, _ = tickets.service.open_ticket(TicketRequest("review", "Review", "body",
                                                               idempotency_key="k"))
         waiting = runner.invoke(main, ["setup", "--base-url", "http://127.0.0.1:8099"], env=env)

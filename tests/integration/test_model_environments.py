@@ -203,7 +203,7 @@ def test_the_predict_route_answers_status_ok_or_error(sqlite_database, model_env
                          artifact_store=str(tmp_path / "store"))
     client = app.test_client()
     try:
-        registry = app.extensions["mlc_application"].services["registry"]
+        registry = app.extensions["mlc_application"].services.registry
         runtime = registry.add_runtime("online", "DEV", endpoints=["http://127.0.0.1:9/p"])
         snapshot = registry.create_snapshot(
             registry.register_model("pinned", "classification").id, str(PINNED_A))

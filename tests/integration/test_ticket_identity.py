@@ -19,7 +19,7 @@ from engine import clock
 from engine.persistence import InstanceVariable
 from mlc.sample import deploy_shipped
 from mlc.settings import Settings
-from mlc.wiring import TICKETS, build_application
+from mlc.wiring import build_application
 from tests.fakes.jira import running_fake_jira
 from tests.support.api import make_wired_app
 from tests.support.processes import Mlc
@@ -110,7 +110,7 @@ def test_api_addresses_tickets_by_system_and_key(database, jira, tmp_path):
     app = make_wired_app(database, jira_url=url, jira_user=state.user, jira_token=state.token,
                          jira_project="MLC", data_roots=[str(tmp_path)])
     try:
-        store = app.extensions["mlc_application"].services[TICKETS].store
+        store = app.extensions["mlc_application"].services.tickets.store
         local, _ = store.insert_local(kind="review", summary="s", description="", status="Open",
                                       fields={}, idempotency_key="k-1", instance_id=None)
         client = app.test_client()

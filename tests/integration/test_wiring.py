@@ -31,13 +31,14 @@ def test_every_topic_and_service_is_wired_without_starting_anything(db_url):
     application = build_application(Settings(database_url=db_url))
     try:
         assert TOPICS <= set(application.handlers.topics())  # a connector may add topics of its own
-        assert {"tickets", "ticket_poller", "notifications", "registry", "jobs", "predictor",
-                "automations", "automation_poller"} <= set(application.services)
-        assert application.services["ticket_poller"] is application.services["tickets"].poller
-        assert application.services["jobs"].registry is application.services["registry"]
-        assert application.services["predictor"].registry is application.services["registry"]
-        assert application.services["registry"].signals is application.engine
-        assert application.services["jobs"]._pool is None  # no model process until a job runs
+        assert application.services.wired() == [
+            "tickets", "ticket_poller", "notifications", "registry", "jobs", "artifacts",
+            "predictor", "automations", "automation_poller"]
+        assert application.services.ticket_poller is application.services.tickets.poller
+        assert application.services.jobs.registry is application.services.registry
+        assert application.services.predictor.registry is application.services.registry
+        assert application.services.registry.signals is application.engine
+        assert application.services.jobs._pool is None  # no model process until a job runs
         assert threading.active_count() == threads
     finally:
         application.close()
@@ -46,9 +47,10 @@ def test_every_topic_and_service_is_wired_without_starting_anything(db_url):
 def test_jira_client_is_not_contacted_when_building(db_url):
     # nothing listens on port 9: a connection attempt would fail the build
     application = build_application(Settings(database_url=db_url, tickets="jira",
-                                jira_url="http://127.0.0.1:9", jira_user="u", jira_token="t"))
+                                             jira_url="http://127.0.0.1:9", jira_user="u",
+                                             jira_token="t"))
     try:
-        assert application.services["tickets"].service.default_system == "jira"
+        assert application.services.tickets.service.default_system == "jira"
     finally:
         application.close()
 

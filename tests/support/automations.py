@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.automations import GitBuilder, create_views, install_automations, secrets_in
+from connectors.services import ConnectorServices
 from engine import Engine, ExternalTaskService, HandlerRegistry, Worker
 from mlc.settings import secrets_from
 
@@ -46,15 +47,15 @@ class AutomationApplication:
     handlers: HandlerRegistry
     tasks: ExternalTaskService
     settings: Settings
-    services: dict = field(default_factory=dict)
+    services: ConnectorServices = field(default_factory=ConnectorServices)
 
     @property
     def automations(self):
-        return self.services["automations"]
+        return self.services.automations
 
     @property
     def poller(self):
-        return self.services["automation_poller"]
+        return self.services.automation_poller
 
     def drain(self, limit: int = 100) -> int:
         worker = Worker(self.engine, self.handlers, worker_id="test-worker")

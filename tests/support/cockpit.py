@@ -100,7 +100,7 @@ def build_world(database, tmp_path, **settings) -> World:
     world.ids["incident"] = incident["id"]
     world.ids["ticket"] = application.engine.get_instance(world.ids["review"])["variables"]["TICKET_KEY"]
 
-    registry = application.services["registry"]
+    registry = application.services.registry
     model = registry.register_model("churn", "classification", owner="ops")
     snapshot = registry.create_snapshot(model.id, "sample:classifier", tags=["run_test"],
                                         dmn_decision_key="classification_approval")
@@ -109,9 +109,9 @@ def build_world(database, tmp_path, **settings) -> World:
         "confusion_matrix": {"labels": [0, 1], "matrix": [[40, 5], [7, 48]]}})
     batch = registry.add_runtime("batch-dev", "DEV", service_tags=["churn"])
     deployment = registry.deploy(snapshot.id, batch.id)
-    job = application.services["jobs"].store.create("metrics", snapshot_id=snapshot.id,
+    job = application.services.jobs.store.create("metrics", snapshot_id=snapshot.id,
                                            model_id=model.id, inputs={"input": "test.csv"})
-    application.services["tickets"].service.open_ticket(TicketRequest(
+    application.services.tickets.service.open_ticket(TicketRequest(
         kind="test_failure", summary="Model test failed: churn", description="## Failure\nboom"))
     world.ids.update(model=model.id, snapshot=snapshot.id, deployment=deployment.id, job=job.id)
     headers = {"Authorization": f"Bearer {TOKEN}"} if settings.get("api_token") else {}

@@ -14,7 +14,7 @@ import connectors.tickets  # noqa: F401
 from engine import Worker, clock
 from mlc.sample import create_sample_snapshot, deploy_shipped, install_sample
 from mlc.settings import Settings
-from mlc.wiring import JOBS, NOTIFICATIONS, REGISTRY, TICKETS, build_application
+from mlc.wiring import build_application
 
 
 class Mlc:
@@ -24,10 +24,10 @@ class Mlc:
         self.application = application
         self.engine = application.engine
         self.data_root = data_root
-        self.registry = application.services[REGISTRY]
-        self.tickets = application.services[TICKETS]
-        self.feed = application.services[NOTIFICATIONS]
-        self.jobs = application.services[JOBS]
+        self.registry = application.services.registry
+        self.tickets = application.services.tickets
+        self.feed = application.services.notifications
+        self.jobs = application.services.jobs
         self.worker = Worker(self.engine, application.handlers, worker_id="process-test")
         self.sample = None
 

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 from pydantic import BaseModel, Field
 
-from ..context import service
+from ..context import services
 from ..openapi import operation
 
 bp = Blueprint("automations", __name__, url_prefix="/api")
@@ -39,7 +39,7 @@ class RunBody(BaseModel):
 
 
 def _service():
-    return service("automations")
+    return services().automations
 
 
 @operation(bp, "/automations", query=AutomationQuery)

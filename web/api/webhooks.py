@@ -18,7 +18,7 @@ from flask import Blueprint, jsonify, request
 
 from engine.errors import MlcError
 
-from ..context import application, service
+from ..context import application, services
 from ..openapi import operation
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api")
@@ -53,7 +53,7 @@ def _receive(path: str, handle) -> Any:
                       401: "no X-Hub-Signature", 403: "wrong signature or no secret set"})
 def jira():
     """Jira ``jira:issue_updated``, signed ``X-Hub-Signature: sha256=<HMAC of the body>``."""
-    return _receive("/api/webhooks/jira", service("tickets").webhooks.handle_jira_webhook)
+    return _receive("/api/webhooks/jira", services().tickets.webhooks.handle_jira_webhook)
 
 
 @operation(bp, "/webhooks/servicenow", "POST",
@@ -62,4 +62,4 @@ def jira():
 def servicenow():
     """ServiceNow business-rule REST message ``{"number", "state", ...}`` with the shared secret."""
     return _receive("/api/webhooks/servicenow",
-                    service("tickets").webhooks.handle_servicenow_webhook)
+                    services().tickets.webhooks.handle_servicenow_webhook)
