@@ -85,7 +85,8 @@ def _product(*args: Any) -> Decimal:
 @builtin("mean", "list", variadic=True)
 def _mean(*args: Any) -> Decimal | None:
     numbers = _numbers(args)
-    return DECIMAL.divide(_sum(numbers), Decimal(len(numbers))) if numbers else None
+    total = _sum(numbers)  # None exactly when there are no numbers
+    return DECIMAL.divide(total, Decimal(len(numbers))) if total is not None else None
 
 
 @builtin("median", "list", variadic=True)
