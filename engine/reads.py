@@ -102,7 +102,8 @@ class EngineReads:
         with self.db.session() as s:
             return [describe_incident(i) for i in s.execute(q).mappings().all()]
 
-    def definitions(self, key: str | None = None, latest_only: bool = False) -> list[dict[str, Any]]:
+    def definitions(self, key: str | None = None,
+                    latest_only: bool = False) -> list[dict[str, Any]]:
         from .deployments import DefinitionStore
 
         with self.db.session() as s:

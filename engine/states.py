@@ -13,9 +13,9 @@ from enum import StrEnum
 class InstanceStatus(StrEnum):
     """``mlc_process_instances.status``."""
 
-    RUNNING = "running"        # created in this command, not yet stored
+    RUNNING = "running"        # just created; stored as waiting once its first command ends
     WAITING = "waiting"        # stored, waiting for a task, message, signal, timer or job
-    INCIDENT = "incident"      # an incident is open; nothing moves until it is resolved
+    INCIDENT = "incident"      # an incident is open on it
     COMPLETED = "completed"    # reached its end
     TERMINATED = "terminated"  # ended by an operator
 

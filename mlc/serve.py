@@ -153,8 +153,8 @@ def serve(host: str, port: int, workers: int, threads: int, queue: int, max_long
 
     from engine.nodes import NodeRegistry
 
-    node = NodeRegistry(application.db, "serve", application.handlers.topics() if workers else [],
-                        lease=lock_seconds)
+    served = application.handlers.topics() if workers else []
+    node = NodeRegistry(application.db, "serve", served, lease=lock_seconds)
     node.start()
     application.engine.services.node_id = node.id
     app.extensions["mlc_node"] = {"id": node.id, "kind": "serve"}

@@ -55,7 +55,7 @@ def test_jira_client_is_not_contacted_when_building(db_url):
         application.close()
 
 
-def test_cli_groups_use_the_runtime_services(db_url, monkeypatch):
+def test_cli_groups_use_the_application_services(db_url, monkeypatch):
     monkeypatch.setenv("MLC_DATABASE_URL", db_url)
     monkeypatch.setenv("MLC_CONFIG", "/nonexistent/mlc.toml")
     runner = CliRunner()
@@ -71,7 +71,7 @@ def test_cli_groups_use_the_runtime_services(db_url, monkeypatch):
         assert json.loads(result.output) == []
 
 
-def test_groups_take_the_runtime_instance_instead_of_building_one(db_url, monkeypatch):
+def test_groups_take_the_application_instance_instead_of_building_one(db_url, monkeypatch):
     import connectors.jobs.cli as jobs_cli
     import connectors.registry.cli as registry_cli
     import connectors.tickets.cli as tickets_cli
