@@ -58,7 +58,7 @@ class ProcessDefinition(Base):
     deployment_id: Mapped[str] = mapped_column(ForeignKey("mlc_deployments.id"), index=True)
     resource_id: Mapped[str] = mapped_column(ForeignKey("mlc_resources.id"))
     content_hash: Mapped[str] = mapped_column(String(64))
-    info: Mapped[dict] = mapped_column(JSON, default=dict)  # starts, called elements
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # starts, called elements
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -88,8 +88,8 @@ class ProcessInstance(Base):
     business_key: Mapped[str | None] = mapped_column(String(255), index=True)
     status: Mapped[str] = mapped_column(String(16))  # engine.states.InstanceStatus
     state: Mapped[str] = mapped_column(Text)  # serialized workflow, without its spec
-    variables: Mapped[dict] = mapped_column(JSON, default=dict)
-    active_activities: Mapped[list] = mapped_column(JSON, default=list)
+    variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    active_activities: Mapped[list[Any]] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer, default=1)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -135,7 +135,7 @@ class EventSubscription(Base):
     activity_id: Mapped[str | None] = mapped_column(String(255))
     business_key: Mapped[str | None] = mapped_column(String(255))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    config: Mapped[dict] = mapped_column(JSON, default=dict)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -153,8 +153,8 @@ class ExternalTaskRow(Base):
     activity_id: Mapped[str] = mapped_column(String(255))
     task_id: Mapped[str] = mapped_column(String(36))  # the token (activity instance) it waits on
     topic: Mapped[str] = mapped_column(String(255))
-    variables: Mapped[dict] = mapped_column(JSON, default=dict)
-    properties: Mapped[dict] = mapped_column(JSON, default=dict)
+    variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
     state: Mapped[str] = mapped_column(String(16), default=WorkState.AVAILABLE)
     lock_owner: Mapped[str | None] = mapped_column(String(255))
@@ -165,7 +165,7 @@ class ExternalTaskRow(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     error_details: Mapped[str | None] = mapped_column(Text)
-    pending_result: Mapped[dict | None] = mapped_column(JSON)
+    pending_result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -219,13 +219,13 @@ class UserTask(Base):
     task_id: Mapped[str] = mapped_column(String(36))  # the token it waits on
     name: Mapped[str | None] = mapped_column(String(255))
     assignee: Mapped[str | None] = mapped_column(String(255))
-    candidate_users: Mapped[list] = mapped_column(JSON, default=list)
-    candidate_groups: Mapped[list] = mapped_column(JSON, default=list)
+    candidate_users: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    candidate_groups: Mapped[list[Any]] = mapped_column(JSON, default=list)
     due_date: Mapped[str | None] = mapped_column(String(64))
     follow_up_date: Mapped[str | None] = mapped_column(String(64))
     priority: Mapped[int] = mapped_column(Integer, default=50)
     form_key: Mapped[str | None] = mapped_column(String(255))
-    form: Mapped[dict] = mapped_column(JSON, default=dict)
+    form: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -261,7 +261,7 @@ class IdempotencyKey(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     operation: Mapped[str] = mapped_column(String(64))
-    response: Mapped[dict] = mapped_column(JSON, default=dict)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
@@ -276,5 +276,5 @@ class Node(Base):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    topics: Mapped[list] = mapped_column(JSON, default=list)
-    info: Mapped[dict] = mapped_column(JSON, default=dict)
+    topics: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
