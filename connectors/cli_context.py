@@ -1,8 +1,8 @@
 """How the connectors' click groups find their collaborators.
 
-Under ``mlc`` the context object is the runtime (:class:`mlc.wiring.Runtime`, built lazily),
-whose ``services`` hold the one instance of each connector service the composition root
-wired. Tests and embedders may pass a bare object with ``db``, ``settings`` and ``engine``;
+Under ``mlc`` the context object is the application (:class:`mlc.wiring.Application`, built
+lazily), whose ``services`` hold the one instance of each connector service the composition
+root wired. Tests and embedders may pass a bare object with ``db``, ``settings`` and ``engine``;
 then the service is built from those.
 """
 
@@ -14,13 +14,18 @@ from typing import Any, TypeVar
 
 import click
 
+from .services import ConnectorServices
+
 T = TypeVar("T")
 
 
-def context_service(name: str, build: Callable[[Any], T]) -> T:
-    """``ctx.obj.services[name]``, or ``build(ctx.obj)`` when the object has no such service."""
+def context_service(pick: Callable[[ConnectorServices], T | None],
+                    build: Callable[[Any], T]) -> T:
+    """``pick(ctx.obj.services)`` (e.g. ``lambda s: s.jobs``), or ``build(ctx.obj)`` when the
+    object has no such service."""
     obj = click.get_current_context().obj
-    found = (getattr(obj, "services", None) or {}).get(name)
+    services = getattr(obj, "services", None)
+    found = pick(services) if isinstance(services, ConnectorServices) else None
     return found if found is not None else build(obj)
 
 

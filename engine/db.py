@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -32,7 +33,7 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict: JSON, list: JSON}
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp stored naive-UTC and always returned timezone-aware in UTC.
 
     SQLite has no time zones; storing naive UTC everywhere keeps comparisons (due timers,
@@ -42,14 +43,15 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
         return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None,
+                             dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
@@ -72,7 +74,7 @@ def database_url(url: str | None = None) -> str:
     return url
 
 
-def open_database(url: str | None = None, **kwargs) -> Engine:
+def open_database(url: str | None = None, **kwargs: Any) -> Engine:
     """Create a SQLAlchemy engine for ``url``; SQLite gets WAL, a busy timeout and FK checks."""
     url = database_url(url)
     if url.startswith("sqlite"):
@@ -84,7 +86,7 @@ def open_database(url: str | None = None, **kwargs) -> Engine:
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:  # pragma: no cover
             # The driver's own transaction handling is replaced by explicit BEGIN IMMEDIATE in
             # write transactions (see ``write_session``), so writers queue instead of failing.
             dbapi_conn.isolation_level = None
@@ -96,7 +98,7 @@ def open_database(url: str | None = None, **kwargs) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):  # pragma: no cover - trivial
+        def _sqlite_begin(conn: Connection) -> None:  # pragma: no cover - trivial
             write = conn.get_execution_options().get("mlc_write")
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
@@ -148,7 +150,7 @@ class Database:
                 yield session
 
     @contextmanager
-    def connection(self) -> Iterator:
+    def connection(self) -> Iterator[Connection]:
         """A read transaction on a plain Core connection (no ORM session to build)."""
         with self.engine.connect() as conn:
             with conn.begin():

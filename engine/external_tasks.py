@@ -18,6 +18,7 @@ from .errors import ConflictError, NotFoundError, ValidationError
 from .facade import Engine, ExecutionError, execution_errors
 from .hotpath import hot
 from .persistence import ExternalTaskRow, Incident, Job
+from .states import IncidentStatus, InstanceStatus, WorkState
 from .unit_of_work import UnitOfWork
 from .values import check_variables
 
@@ -142,9 +143,10 @@ class ExternalTaskService:
         row = hot(uow.dialect).external_by_id(uow.conn, task_id)
         if row is None:
             raise NotFoundError(f"no external task {task_id!r} (completed, cancelled or unknown)")
-        if worker_id is not None and row["state"] == "locked" and row["lock_owner"] != worker_id:
+        locked = row["state"] == WorkState.LOCKED
+        if worker_id is not None and locked and row["lock_owner"] != worker_id:
             raise ConflictError(f"external task {task_id} is locked by another worker")
-        if worker_id is not None and row["state"] != "locked":
+        if worker_id is not None and not locked:
             raise ConflictError(f"external task {task_id} is not locked (state {row['state']}); "
                                 "fetch and lock it first")
         return dict(row)
@@ -186,7 +188,7 @@ class ExternalTaskService:
             if trusted:
                 row = {"id": task_id, "instance_id": held.instance_id, "task_id": None,
                        "activity_id": held.activity_id, "topic": held.topic,
-                       "attempts": held.attempt, "state": "locked"}
+                       "attempts": held.attempt, "state": WorkState.LOCKED}
             else:
                 row = self._held(uow, task_id, worker_id)
             handle = uow.instance(row["instance_id"])
@@ -204,7 +206,7 @@ class ExternalTaskService:
                 runner.complete_task(token.id, variables, local_variables)
             handle.record("external_task.completed", row["activity_id"], row["topic"],
                           worker_id=worker_id, attempt=row["attempts"], variables=variables or {})
-            if row["state"] == "incident" or handle.status == "incident":
+            if row["state"] == WorkState.INCIDENT or handle.status == InstanceStatus.INCIDENT:
                 uow.resolve_incidents(handle, external_task_id=row["id"], reason="completed")
             self.engine.settle(uow, handle, runner)
 
@@ -282,7 +284,7 @@ class ExternalTaskService:
             handle.record("external_task.failed", row["activity_id"], row["topic"],
                           error=last_error, attempt=row["attempts"], retries_left=left)
             if left > 0:
-                values.update(state="available", next_attempt_at=clock.now() + interval)
+                values.update(state=WorkState.AVAILABLE, next_attempt_at=clock.now() + interval)
                 uow.conn.execute(update(EXTERNAL).where(EXTERNAL.c.id == task_id).values(values))
             else:
                 uow.conn.execute(update(EXTERNAL).where(EXTERNAL.c.id == task_id).values(values))
@@ -306,9 +308,9 @@ class ExternalTaskService:
             row = uow.conn.execute(select(EXTERNAL.c.state).where(EXTERNAL.c.id == task_id)).first()
             if row is None:
                 raise NotFoundError(f"no external task {task_id!r}")
-            if row.state == "locked":
+            if row.state == WorkState.LOCKED:
                 uow.conn.execute(update(EXTERNAL).where(EXTERNAL.c.id == task_id).values(
-                    state="available", lock_owner=None, lock_expires_at=None))
+                    state=WorkState.AVAILABLE, lock_owner=None, lock_expires_at=None))
 
         self.writer.run(command)
 
@@ -321,7 +323,7 @@ class ExternalTaskService:
                                         ).mappings().first()
             if incident is None:
                 raise NotFoundError(f"no incident {incident_id!r}")
-            if incident["status"] != "open":
+            if incident["status"] != IncidentStatus.OPEN:
                 raise ConflictError(f"incident {incident_id} is already {incident['status']}")
             handle = uow.instance(incident["instance_id"])
             handle.record("operator.retry", incident["activity_id"], incident["kind"],
@@ -333,13 +335,13 @@ class ExternalTaskService:
                 if row is not None:
                     pending = row["pending_result"]
                     uow.conn.execute(update(EXTERNAL).where(EXTERNAL.c.id == row["id"]).values(
-                        state="available", retries=1, next_attempt_at=clock.now(),
+                        state=WorkState.AVAILABLE, retries=1, next_attempt_at=clock.now(),
                         lock_owner=None, lock_expires_at=None))
                 uow.resolve_incidents(handle, external_task_id=incident["external_task_id"],
                                       reason="retried")
             elif incident["job_id"]:
                 uow.conn.execute(update(JOBS).where(JOBS.c.id == incident["job_id"]).values(
-                    state="available", retries=1, next_attempt_at=clock.now(),
+                    state=WorkState.AVAILABLE, retries=1, next_attempt_at=clock.now(),
                     lock_owner=None, lock_expires_at=None))
                 uow.resolve_incidents(handle, job_id=incident["job_id"], reason="retried")
             else:
@@ -364,6 +366,6 @@ class ExternalTaskService:
     @staticmethod
     def _open_incident(uow: UnitOfWork, handle, row: dict, kind: str, message: str) -> None:
         uow.conn.execute(update(EXTERNAL).where(EXTERNAL.c.id == row["id"]).values(
-            state="incident", lock_owner=None, lock_expires_at=None))
+            state=WorkState.INCIDENT, lock_owner=None, lock_expires_at=None))
         uow.open_incident(handle, kind, message, activity_id=row["activity_id"],
                           external_task_id=row["id"])

@@ -27,6 +27,7 @@ from .outcome import OUTCOME_VARIABLE, outcome_of
 from .persistence import EventSubscription, IdempotencyKey, InstanceVariable
 from .reads import EngineReads
 from .services import EngineServices
+from .states import ENDED, IncidentStatus, InstanceStatus
 from .unit_of_work import InstanceHandle, UnitOfWork
 from .values import check_variables, jsonable, scalar_text
 from .writer import Writer
@@ -146,7 +147,7 @@ class Engine:
     def history(self, instance_id: str) -> list[dict[str, Any]]:
         return self.reads.history(instance_id)
 
-    def incidents(self, status: str | None = "open") -> list[dict[str, Any]]:
+    def incidents(self, status: str | None = IncidentStatus.OPEN) -> list[dict[str, Any]]:
         return self.reads.incidents(status)
 
     # ------------------------------------------------------------------ starting
@@ -190,7 +191,7 @@ class Engine:
     def settle(self, uow: UnitOfWork, handle: InstanceHandle, runner: Runner,
                depth: int = 0) -> None:
         """After a runner moved ``handle``: absorb its results, deliver the signals it threw."""
-        had_incident = handle.status == "incident"
+        had_incident = handle.status == InstanceStatus.INCIDENT
         uow.absorb(handle, runner)
         if handle.ended and had_incident:  # open incidents only exist while it is "incident"
             uow.resolve_incidents(handle, reason="instance ended")
@@ -422,11 +423,11 @@ class Engine:
             handle = uow.instance(instance_id)
             if handle.ended:
                 raise ConflictError(f"instance {instance_id} has already ended ({handle.status})")
-            if handle.status == "incident":
+            if handle.status == InstanceStatus.INCIDENT:
                 uow.resolve_incidents(handle, reason="instance terminated")
             runner = uow.runner(handle)
             runner.terminate(reason)
-            handle.status = "terminated"
+            handle.status = InstanceStatus.TERMINATED
             handle.ended_at = clock.now()
             handle.record("instance.terminated", None, None, reason=reason)
             self.settle(uow, handle, runner)
@@ -482,7 +483,7 @@ class Engine:
         while True:
             with self.db.session() as s:
                 rows = s.execute(select(instances.c.id, instances.c.state).where(
-                    instances.c.status.notin_(("completed", "terminated")))).all()
+                    instances.c.status.notin_(ENDED))).all()
             pending = [r.id for r in rows if not is_current_format(r.state or "")][:batch]
             if not pending:
                 return converted

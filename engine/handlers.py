@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, overload
 
 from .errors import ConfigurationError
 
@@ -43,7 +43,7 @@ class TaskContext:
     idempotency_key: str
     variables: dict[str, Any] = field(default_factory=dict)
     properties: dict[str, str] = field(default_factory=dict)
-    business_key: Optional[str] = None
+    business_key: str | None = None
     attempt: int = 1
     worker_id: str = ""
     extend_lock: Callable[[float], None] = field(default=lambda seconds: None, repr=False)
@@ -63,14 +63,15 @@ class TaskContext:
         return value
 
 
-Handler = Callable[[TaskContext], Optional[Mapping[str, Any]]]
+Handler = Callable[[TaskContext], Mapping[str, Any] | None]
+Listener = Callable[[Any], Any]  # gets a DelegateExecution
 
 
 @dataclass(frozen=True)
 class HandlerSpec:
     topic: str
     handler: Handler
-    timeout: Optional[float] = None
+    timeout: float | None = None
 
 
 class HandlerRegistry:
@@ -84,8 +85,17 @@ class HandlerRegistry:
         self._handlers: dict[str, HandlerSpec] = {}
         self._listeners: dict[str, Callable[[Any], Any]] = {}
 
+    @overload
+    def register(self, topic: str, handler: Handler, *, timeout: float | None = None,
+                 replace: bool = False) -> Handler: ...
+
+    @overload
+    def register(self, topic: str, handler: None = None, *, timeout: float | None = None,
+                 replace: bool = False) -> Callable[[Handler], Handler]: ...
+
     def register(self, topic: str, handler: Handler | None = None, *,
-                 timeout: float | None = None, replace: bool = False):
+                 timeout: float | None = None,
+                 replace: bool = False) -> Handler | Callable[[Handler], Handler]:
         """Register ``handler`` for ``topic``; usable as a decorator when ``handler`` is None."""
 
         def add(fn: Handler) -> Handler:
@@ -120,8 +130,16 @@ class HandlerRegistry:
                 chosen._handlers[topic] = spec
         return chosen
 
-    def register_listener(self, name: str, listener: Callable[[Any], Any] | None = None, *,
-                          replace: bool = False):
+    @overload
+    def register_listener(self, name: str, listener: Listener, *,
+                          replace: bool = False) -> Listener: ...
+
+    @overload
+    def register_listener(self, name: str, listener: None = None, *,
+                          replace: bool = False) -> Callable[[Listener], Listener]: ...
+
+    def register_listener(self, name: str, listener: Listener | None = None, *,
+                          replace: bool = False) -> Listener | Callable[[Listener], Listener]:
         """Register an in-process listener for ``delegateExpression="${name}"`` (or
         ``class="name"``) execution and task listeners; usable as a decorator.
 
@@ -129,7 +147,7 @@ class HandlerRegistry:
         the instance's transaction: keep it quick and free of outside effects.
         """
 
-        def add(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def add(fn: Listener) -> Listener:
             if name in self._listeners and not replace:
                 raise ConfigurationError(f"a listener named {name!r} is already registered")
             self._listeners[name] = fn

@@ -24,7 +24,7 @@ class AmbiguousIdError(ValidationError):
     code = "ambiguous_id"
 
 
-def resolve_id(session: Any, column: InstrumentedAttribute, text: str, what: str) -> str:
+def resolve_id(session: Any, column: InstrumentedAttribute[str], text: str, what: str) -> str:
     """The one id of ``column`` that is ``text`` or starts with it.
 
     Args:
@@ -51,10 +51,11 @@ def resolve_id(session: Any, column: InstrumentedAttribute, text: str, what: str
         shown = ", ".join(found[:SHOWN_MATCHES]) + (", ..." if len(found) > SHOWN_MATCHES else "")
         raise AmbiguousIdError(f"{what} id {text!r} is ambiguous: it starts {shown}; "
                                "give more characters")
-    return found[0]
+    only: str = found[0]
+    return only
 
 
-def resolve_with(db: Any, column: InstrumentedAttribute, text: str, what: str) -> str:
+def resolve_with(db: Any, column: InstrumentedAttribute[str], text: str, what: str) -> str:
     """:func:`resolve_id` in a session of its own on ``db`` (an :class:`engine.db.Database`)."""
     with db.session() as s:
         return resolve_id(s, column, text, what)

@@ -5,7 +5,7 @@ history pages, a deployment's dry run. (Instance reads, counts and health are in
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -22,10 +22,15 @@ from .persistence import (
     Resource,
     UserTask,
 )
+from .states import IncidentStatus, InstanceStatus
+
+if TYPE_CHECKING:
+    from .db import Database
+    from .deployments import DefinitionStore
 
 # -- what an operator's cockpit draws (read-only, each one indexed query) --------------------
 
-def definition_resource(db, definition_id: str) -> dict[str, Any]:
+def definition_resource(db: Database, definition_id: str) -> dict[str, Any]:
     """The deployed file of a process definition, byte for byte (diagram interchange included)."""
     with db.session() as s:
         row = s.execute(select(ProcessDefinition, Resource.name, Resource.content)
@@ -38,7 +43,7 @@ def definition_resource(db, definition_id: str) -> dict[str, Any]:
             "name": name, "content": content}
 
 
-def decision_definitions(db) -> list[dict[str, Any]]:
+def decision_definitions(db: Database) -> list[dict[str, Any]]:
     """Every deployed decision version, by key then version."""
     with db.session() as s:
         rows = s.scalars(select(DecisionDefinition).order_by(
@@ -47,7 +52,7 @@ def decision_definitions(db) -> list[dict[str, Any]]:
                  "deployment_id": d.deployment_id, "created_at": d.created_at} for d in rows]
 
 
-def decision_resource(db, key: str, version: int | None = None) -> dict[str, Any]:
+def decision_resource(db: Database, key: str, version: int | None = None) -> dict[str, Any]:
     """The DMN file holding decision ``key`` (latest version, or the given one)."""
     with db.session() as s:
         q = (select(DecisionDefinition, Resource.name, Resource.content)
@@ -64,7 +69,7 @@ def decision_resource(db, key: str, version: int | None = None) -> dict[str, Any
             "version": decision.version, "file": name, "content": content}
 
 
-def instances_by_key_and_status(db) -> dict[str, dict[str, int]]:
+def instances_by_key_and_status(db: Database) -> dict[str, dict[str, int]]:
     """{process key: {status: count}} over every instance (one grouped, indexed query)."""
     out: dict[str, dict[str, int]] = {}
     with db.session() as s:
@@ -76,13 +81,13 @@ def instances_by_key_and_status(db) -> dict[str, dict[str, int]]:
     return out
 
 
-def _hour(db, column):
+def _hour(db: Database, column: Any) -> Any:  # a SQL expression: the hour as text
     if db.dialect == "postgresql":
         return func.to_char(column, 'YYYY-MM-DD"T"HH24')
     return func.strftime("%Y-%m-%dT%H", column)
 
 
-def throughput_by_hour(db, since: datetime) -> dict[str, dict[str, int]]:
+def throughput_by_hour(db: Database, since: datetime) -> dict[str, dict[str, int]]:
     """{"YYYY-MM-DDTHH" (UTC): {"started": n, "completed": n}} for the hours since ``since``."""
     out: dict[str, dict[str, int]] = {}
     with db.session() as s:
@@ -91,13 +96,13 @@ def throughput_by_hour(db, since: datetime) -> dict[str, dict[str, int]]:
             hour = _hour(db, column)
             q = select(hour, func.count()).where(column >= since).group_by(hour)
             if label == "completed":
-                q = q.where(ProcessInstance.status == "completed")
+                q = q.where(ProcessInstance.status == InstanceStatus.COMPLETED)
             for bucket, n in s.execute(q).all():
                 out.setdefault(bucket, {"started": 0, "completed": 0})[label] = int(n)
     return out
 
 
-def waiting_by_activity(db, definition_id: str) -> dict[str, int]:
+def waiting_by_activity(db: Database, definition_id: str) -> dict[str, int]:
     """{activity id: instances of this definition waiting there} from the wait-state index
     (external tasks, user tasks, jobs and event subscriptions), never from the instances'
     stored state."""
@@ -108,23 +113,23 @@ def waiting_by_activity(db, definition_id: str) -> dict[str, int]:
                              .join(ProcessInstance, ProcessInstance.id == model.instance_id)
                              .where(ProcessInstance.definition_id == definition_id)).all()
             for activity_id, instance_id in rows:
-                if activity_id:
+                if activity_id and instance_id:  # (the join keeps only rows with one)
                     counts.setdefault(activity_id, set()).add(instance_id)
     return {activity: len(ids) for activity, ids in counts.items()}
 
 
-def open_incidents_by_activity(db, definition_id: str) -> dict[str, int]:
+def open_incidents_by_activity(db: Database, definition_id: str) -> dict[str, int]:
     """{activity id: open incidents} of the instances of one definition."""
     with db.session() as s:
         rows = s.execute(select(Incident.activity_id, func.count())
                          .join(ProcessInstance, ProcessInstance.id == Incident.instance_id)
                          .where(ProcessInstance.definition_id == definition_id,
-                                Incident.status == "open")
+                                Incident.status == IncidentStatus.OPEN)
                          .group_by(Incident.activity_id)).all()
     return {activity or "": int(n) for activity, n in rows}
 
 
-def completions_by_activity(db, definition_id: str) -> dict[str, int]:
+def completions_by_activity(db: Database, definition_id: str) -> dict[str, int]:
     """{activity id: times completed} over the history of one definition's instances."""
     with db.session() as s:
         rows = s.execute(select(HistoryEvent.activity_id, func.count())
@@ -135,7 +140,7 @@ def completions_by_activity(db, definition_id: str) -> dict[str, int]:
     return {activity: int(n) for activity, n in rows if activity}
 
 
-def completed_activity_ids(db, instance_id: str) -> list[str]:
+def completed_activity_ids(db: Database, instance_id: str) -> list[str]:
     """The activities an instance has completed at least once (for shading its path)."""
     with db.session() as s:
         return sorted(a for a in s.scalars(
@@ -144,7 +149,7 @@ def completed_activity_ids(db, instance_id: str) -> list[str]:
                 HistoryEvent.kind == "activity.completed")) if a)
 
 
-def history_tail(db, instance_id: str, limit: int = 200) -> dict[str, Any]:
+def history_tail(db: Database, instance_id: str, limit: int = 200) -> dict[str, Any]:
     """The newest ``limit`` history entries of an instance (oldest first) and the total count,
     so a page of an instance that looped ten thousand times stays small."""
     with db.session() as s:
@@ -161,7 +166,8 @@ class _DryRun(Exception):
     """Raised inside a validation transaction so that nothing it wrote is kept."""
 
 
-def validate_deployment(db, definitions, files: list[tuple[str, bytes]]) -> list[Problem]:
+def validate_deployment(db: Database, definitions: DefinitionStore,
+                        files: list[tuple[str, bytes]]) -> list[Problem]:
     """The located problems deploying ``files`` would report, without deploying them.
 
     Runs the very checks of a deployment (parse, Camunda dialect, model build, called
@@ -178,7 +184,7 @@ def validate_deployment(db, definitions, files: list[tuple[str, bytes]]) -> list
             or [Problem(exc.message)]
 
 
-def instance_rows(db, *, status: str | None = None, key: str | None = None,
+def instance_rows(db: Database, *, status: str | None = None, key: str | None = None,
                   business_key: str | None = None, limit: int = 50,
                   offset: int = 0) -> dict[str, Any]:
     """A page of instances, newest first, without their variables or serialized state (a
@@ -204,7 +210,7 @@ def instance_rows(db, *, status: str | None = None, key: str | None = None,
     return {"total": int(total), "instances": [dict(zip(names, row)) for row in rows]}
 
 
-def instance_subscriptions(db, instance_id: str) -> list[dict[str, Any]]:
+def instance_subscriptions(db: Database, instance_id: str) -> list[dict[str, Any]]:
     """What an instance waits for: signal and message names, timers with their due time."""
     with db.session() as s:
         rows = s.scalars(select(EventSubscription).where(

@@ -17,6 +17,7 @@ from . import clock
 from .external_tasks import parse_retry_cycle
 from .facade import Engine, ExecutionError, execution_errors
 from .persistence import Job
+from .states import WorkState
 from .unit_of_work import UnitOfWork
 
 log = logging.getLogger("mlc.jobs")
@@ -32,8 +33,8 @@ class JobExecutor:
         self.writer = engine.writer
 
     def _due(self, now):
-        return and_(or_(JOBS.c.state == "available",
-                        and_(JOBS.c.state == "locked", JOBS.c.lock_expires_at < now)),
+        return and_(or_(JOBS.c.state == WorkState.AVAILABLE,
+                        and_(JOBS.c.state == WorkState.LOCKED, JOBS.c.lock_expires_at < now)),
                     JOBS.c.next_attempt_at <= now)
 
     def run_due(self, worker_id: str, limit: int = 10) -> int:
@@ -54,7 +55,7 @@ class JobExecutor:
             pick = pick.with_for_update(skip_locked=True)
         rows = uow.conn.execute(
             update(JOBS).where(JOBS.c.id.in_(pick.scalar_subquery()))
-            .values(state="locked", lock_owner=worker_id,
+            .values(state=WorkState.LOCKED, lock_owner=worker_id,
                     lock_expires_at=now + timedelta(seconds=LOCK_SECONDS),
                     attempts=JOBS.c.attempts + 1)
             .returning(*JOBS.c)).mappings().all()
@@ -94,10 +95,10 @@ class JobExecutor:
         values = {"retries": left, "last_error": message[:4000], "lock_owner": None,
                   "lock_expires_at": None}
         if left > 0:
-            values.update(state="available", next_attempt_at=clock.now() + interval)
+            values.update(state=WorkState.AVAILABLE, next_attempt_at=clock.now() + interval)
             uow.conn.execute(update(JOBS).where(JOBS.c.id == row["id"]).values(values))
         else:
-            values.update(state="incident")
+            values.update(state=WorkState.INCIDENT)
             uow.conn.execute(update(JOBS).where(JOBS.c.id == row["id"]).values(values))
             uow.open_incident(handle, "failedJob", message, activity_id=row["activity_id"],
                               job_id=row["id"], task_id=row["task_id"])

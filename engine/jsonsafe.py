@@ -32,7 +32,7 @@ class JsonValueError(ValidationError):
 
     code = "invalid_value"
 
-    def __init__(self, message: str, problems: list | None = None, *,
+    def __init__(self, message: str, problems: list[Any] | None = None, *,
                  reason: str | None = None) -> None:
         super().__init__(message, problems)
         self.reason = reason or message

@@ -25,6 +25,7 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from . import clock
 from .db import Database
 from .persistence import ExternalTaskRow, Job, Node
+from .states import WorkState
 
 log = logging.getLogger("mlc.nodes")
 
@@ -105,7 +106,7 @@ class NodeRegistry:
             working = sorted({task_id for source in self._working for task_id in source()})
             renewed = s.execute(update(EXTERNAL).where(_free_rows(
                 EXTERNAL, EXTERNAL.c.id.in_(working), _held_by(EXTERNAL, self.id),
-                EXTERNAL.c.state == "locked")).values(lock_expires_at=expires)).rowcount \
+                EXTERNAL.c.state == WorkState.LOCKED)).values(lock_expires_at=expires)).rowcount \
                 if working else 0
             released = self._reap(s, now)
         return {"renewed": renewed, "released": released}
@@ -142,10 +143,10 @@ def release_locks(s, node_id: str, *, skip_locked: bool = False) -> int:
     claim of an expired lock) to that transaction."""
     released = 0
     for table in (EXTERNAL, JOBS):
-        held = (_held_by(table, node_id), table.c.state == "locked")
+        held = (_held_by(table, node_id), table.c.state == WorkState.LOCKED)
         released += s.execute(update(table).where(
             _free_rows(table, *held) if skip_locked else and_(*held))
-            .values(state="available", lock_owner=None, lock_expires_at=None)).rowcount
+            .values(state=WorkState.AVAILABLE, lock_owner=None, lock_expires_at=None)).rowcount
     return released
 
 
@@ -171,7 +172,7 @@ def list_nodes(db: Database) -> list[dict[str, Any]]:
         for label, table in (("external_tasks", EXTERNAL), ("jobs", JOBS)):
             for row in rows:
                 count = s.scalar(select(func.count()).where(
-                    _held_by(table, row["id"]), table.c.state == "locked")) or 0
+                    _held_by(table, row["id"]), table.c.state == WorkState.LOCKED)) or 0
                 held.setdefault(row["id"], {})[label] = int(count)
     out = []
     for row in rows:

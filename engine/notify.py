@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from . import clock
+from .states import WorkState
 
 log = logging.getLogger("mlc.notify")
 
@@ -160,9 +161,10 @@ def claimable_counts(db: Any, topics: Iterable[str]) -> dict[str, int]:
     if not topics:
         return {}
     now = clock.now()
-    q = (select(T.topic, func.count()).where(T.topic.in_(topics), T.next_attempt_at <= now,
-                                             or_(T.state == "available",
-                                                 (T.state == "locked") & (T.lock_expires_at < now)))
+    fetchable = or_(T.state == WorkState.AVAILABLE,
+                    (T.state == WorkState.LOCKED) & (T.lock_expires_at < now))
+    q = (select(T.topic, func.count())
+         .where(T.topic.in_(topics), T.next_attempt_at <= now, fetchable)
          .group_by(T.topic))
     with db.session() as s:
         return {topic: int(n) for topic, n in s.execute(q).all()}

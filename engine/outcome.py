@@ -29,4 +29,6 @@ def outcome_of(variables: dict[str, Any] | None, name: str = OUTCOME_VARIABLE) -
 
 def has_outcome(outcome: str, name: str = OUTCOME_VARIABLE) -> ColumnElement[bool]:
     """A WHERE clause: the instance's outcome variable is ``outcome`` (SQLite and PostgreSQL)."""
-    return ProcessInstance.__table__.c.variables[name].as_string() == outcome
+    clause: ColumnElement[bool] = \
+        ProcessInstance.__table__.c.variables[name].as_string() == outcome
+    return clause

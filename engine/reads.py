@@ -3,7 +3,8 @@ deployments, and the counts behind health checks and metrics. Nothing here write
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, text
 
@@ -19,14 +20,18 @@ from .persistence import (
     ProcessDefinition,
     ProcessInstance,
 )
+from .states import IncidentStatus
+
+if TYPE_CHECKING:
+    from .db import Database
 
 INSTANCES = ProcessInstance.__table__
 INCIDENTS = Incident.__table__
 HISTORY = HistoryEvent.__table__
 
 
-def describe_instance(row, incidents=(), outcome_variable: str = OUTCOME_VARIABLE
-                      ) -> dict[str, Any]:
+def describe_instance(row: Mapping[Any, Any], incidents: Iterable[Mapping[Any, Any]] = (),
+                      outcome_variable: str = OUTCOME_VARIABLE) -> dict[str, Any]:
     return {
         "id": row["id"], "definition_id": row["definition_id"], "key": row["definition_key"],
         "business_key": row["business_key"], "status": row["status"],
@@ -38,7 +43,7 @@ def describe_instance(row, incidents=(), outcome_variable: str = OUTCOME_VARIABL
     }
 
 
-def describe_incident(i) -> dict[str, Any]:
+def describe_incident(i: Mapping[Any, Any]) -> dict[str, Any]:
     return {"id": i["id"], "instance_id": i["instance_id"], "activity_id": i["activity_id"],
             "external_task_id": i["external_task_id"], "job_id": i["job_id"], "kind": i["kind"],
             "message": i["message"], "status": i["status"],
@@ -49,7 +54,7 @@ def describe_incident(i) -> dict[str, Any]:
 class EngineReads:
     """Queries over one database, each in its own read transaction."""
 
-    def __init__(self, db, outcome_variable: str = OUTCOME_VARIABLE) -> None:
+    def __init__(self, db: Database, outcome_variable: str = OUTCOME_VARIABLE) -> None:
         self.db = db
         self.outcome_variable = outcome_variable
 
@@ -59,7 +64,7 @@ class EngineReads:
             if row is None:
                 raise NotFoundError(f"no process instance {instance_id!r}")
             incidents = s.execute(select(INCIDENTS).where(
-                INCIDENTS.c.instance_id == instance_id, INCIDENTS.c.status == "open")
+                INCIDENTS.c.instance_id == instance_id, INCIDENTS.c.status == IncidentStatus.OPEN)
                 .order_by(INCIDENTS.c.created_at)).mappings().all()
             return describe_instance(row, incidents, self.outcome_variable)
 
@@ -90,14 +95,15 @@ class EngineReads:
                      "activity_id": h["activity_id"], "name": h["name"], "data": h["data"]}
                     for h in rows]
 
-    def incidents(self, status: str | None = "open") -> list[dict[str, Any]]:
+    def incidents(self, status: str | None = IncidentStatus.OPEN) -> list[dict[str, Any]]:
         q = select(INCIDENTS).order_by(INCIDENTS.c.created_at)
         if status:
             q = q.where(INCIDENTS.c.status == status)
         with self.db.session() as s:
             return [describe_incident(i) for i in s.execute(q).mappings().all()]
 
-    def definitions(self, key: str | None = None, latest_only: bool = False) -> list[dict]:
+    def definitions(self, key: str | None = None,
+                    latest_only: bool = False) -> list[dict[str, Any]]:
         from .deployments import DefinitionStore
 
         with self.db.session() as s:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Update, select
 
 from . import statements
 from .bpmn.model import Kind, ProcessModel
@@ -22,7 +22,7 @@ from .bpmn.state import InstanceState, Token, TokenState
 from .bpmn.timers import due_of
 from .hotpath import Writes
 from .persistence import EventSubscription, ExternalTaskRow, InstanceVariable, Job, UserTask
-from .statements import JOBS, USER
+from .states import WorkState
 from .values import scalar_text
 
 _NAMESPACE = uuid.UUID("6f1c2a9e-4b7d-4c1e-9a3f-2d8e5b7c1a00")
@@ -103,7 +103,7 @@ def _token_rows(state: InstanceState, token: Token, meta: Meta,
             "activity_id": node.id, "task_id": str(token.id), "topic": node.topic,
             "variables": state.visible(token.var_scope), "properties": dict(node.properties),
             "idempotency_key": token.data.get("key") or f"{meta.instance_id}:{ext_id}",
-            "state": "available", "retry_cycle": node.retry_cycle,
+            "state": WorkState.AVAILABLE, "retry_cycle": node.retry_cycle,
             "priority": int(token.data.get("priority", 0)), "next_attempt_at": now,
             "created_at": now, "attempts": 0}
     task_id = token.data.get("ut")
@@ -126,7 +126,7 @@ def _token_rows(state: InstanceState, token: Token, meta: Meta,
         out.jobs[job_id] = {
             "id": job_id, "instance_id": meta.instance_id,
             "definition_key": meta.definition_key, "activity_id": node.id,
-            "task_id": str(token.id), "kind": token.state.value, "state": "available",
+            "task_id": str(token.id), "kind": token.state.value, "state": WorkState.AVAILABLE,
             "exclusive": node.exclusive, "retry_cycle": node.retry_cycle, "attempts": 0,
             "next_attempt_at": now, "created_at": now}
 
@@ -188,12 +188,16 @@ def write_difference(out: Writes, instance_id: str, before: Derived | None,
 def write_rare_rows(conn: Connection, before: Derived | None, after: Derived) -> None:
     """User tasks and jobs, through SQLAlchemy (after the instance row exists)."""
     before = before or Derived()
-    _sync(conn, USER, before.user, after.user, _same_assignee,
+    _sync(conn, UserTask.__tablename__, before.user, after.user, _same_assignee,
           update=statements.UPDATE_USER_ASSIGNEE, fields=("assignee",))
-    _sync(conn, JOBS, before.jobs, after.jobs, lambda a, b: True)
+    _sync(conn, Job.__tablename__, before.jobs, after.jobs, lambda a, b: True)
 
 
-def _difference(before: dict[str, dict], after: dict[str, dict], same) -> tuple[list, list, list]:
+Row = dict[str, Any]
+
+
+def _difference(before: dict[str, Row], after: dict[str, Row], same: Callable[[Row, Row], bool]
+                ) -> tuple[list[str], list[Row], list[Row]]:
     """(ids gone, rows new, rows changed) from ``before`` to ``after``."""
     if not before and not after:
         return [], [], []
@@ -205,19 +209,21 @@ def _difference(before: dict[str, dict], after: dict[str, dict], same) -> tuple[
 
 
 def _same_subscription(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return a.get("due_at") == b["due_at"] and a.get("name") == b["name"]
+    same: bool = a.get("due_at") == b["due_at"] and a.get("name") == b["name"]
+    return same
 
 
 def _same_external(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return a["variables"] == b["variables"] and a["task_id"] == b["task_id"]
+    same: bool = a["variables"] == b["variables"] and a["task_id"] == b["task_id"]
+    return same
 
 
 def _same_assignee(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return a.get("assignee") == b.get("assignee")
 
 
-def _sync(conn: Connection, table, before: dict[str, dict], after: dict[str, dict],
-          same: Callable[[dict, dict], bool], *, update=None,
+def _sync(conn: Connection, table_name: str, before: dict[str, Row], after: dict[str, Row],
+          same: Callable[[Row, Row], bool], *, update: Update | None = None,
           fields: tuple[str, ...] = ()) -> list[str]:
     if not before and not after:
         return []
@@ -230,10 +236,10 @@ def _sync(conn: Connection, table, before: dict[str, dict], after: dict[str, dic
         new += changed
         changed = []
     if gone:
-        conn.execute(statements.DELETE_BY_IDS[table.name], {"ids": gone})
+        conn.execute(statements.DELETE_BY_IDS[table_name], {"ids": gone})
     if new:
-        conn.execute(statements.INSERT[table.name], new)
-    if changed:
+        conn.execute(statements.INSERT[table_name], new)
+    if changed and update is not None:  # (None: replaced above)
         conn.execute(update, [dict({f"v_{f}": row[f] for f in fields}, b_id=row["id"])
                               for row in changed])
     return [row["id"] for row in new]

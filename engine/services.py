@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -15,9 +15,12 @@ from .deployments import DefinitionStore
 from .dmn import map_decision_result as map_result
 from .hotpath import Writes, hot
 from .notify import TaskAvailability, notice
+from .states import ENDED, WorkState
 from .values import jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy import Connection
+
     from .rows import Derived
     from .unit_of_work import CachedInstance, UnitOfWork
 
@@ -47,7 +50,7 @@ class InstanceCache:
 
     def put(self, instance_id: str, entry: CachedInstance) -> None:
         with self._lock:
-            if entry.row.get("status") in ("completed", "terminated"):
+            if entry.row.get("status") in ENDED:
                 self._entries.pop(instance_id, None)
                 return
             self._entries[instance_id] = entry
@@ -88,7 +91,7 @@ class EngineServices:
     """The engine's shared collaborators, as the unit of work and the runner need them."""
 
     def __init__(self, definitions: DefinitionStore, *, allow_scripts: bool,
-                 delegates: Callable[[str], Callable | None]) -> None:
+                 delegates: Callable[[str], Callable[..., Any] | None]) -> None:
         self.definitions = definitions
         self.allow_scripts = allow_scripts
         self.delegates = delegates
@@ -98,13 +101,14 @@ class EngineServices:
         self.on_jobs_created: list[Callable[[], None]] = []
         self.node_id: str | None = None  # stamped on history this process writes
 
-    def model(self, definition_id: str, conn) -> ProcessModel:
+    def model(self, definition_id: str, conn: Connection) -> ProcessModel:
         return self.definitions.model(conn, definition_id)
 
-    def runner_services(self, conn) -> _BoundServices:
+    def runner_services(self, conn: Connection) -> _BoundServices:
         return _BoundServices(self, conn)
 
-    def decide(self, conn, ref: str, variables, *, binding: str = "latest", version: Any = None,
+    def decide(self, conn: Connection, ref: str, variables: Mapping[str, Any], *,
+               binding: str = "latest", version: Any = None,
                map_decision_result: str = "resultList", element_id: str | None = None,
                caller_definition_id: str | None = None) -> Any:
         model = self.definitions.bound_decision_model(conn, ref, binding, version,
@@ -131,7 +135,7 @@ class EngineServices:
             if mine:
                 expires = clock.now() + timedelta(seconds=claims.lock_seconds)
                 for row in mine:
-                    row.update(state="locked", lock_owner=claims.worker_id,
+                    row.update(state=WorkState.LOCKED, lock_owner=claims.worker_id,
                                lock_expires_at=expires, attempts=1)
                 handed = [dict(row) for row in mine]
                 deliver = claims.deliver
@@ -148,7 +152,7 @@ class EngineServices:
 class _BoundServices:
     """:class:`~engine.bpmn.runner.RunnerServices` over one connection."""
 
-    def __init__(self, services: EngineServices, conn) -> None:
+    def __init__(self, services: EngineServices, conn: Connection) -> None:
         self._services = services
         self._conn = conn
         self.allow_scripts = services.allow_scripts
@@ -161,8 +165,8 @@ class _BoundServices:
         return self._services.definitions.called(self._conn, key, binding, version,
                                                  caller_definition_id)
 
-    def decide(self, ref: str, variables, **kwargs) -> Any:
+    def decide(self, ref: str, variables: Mapping[str, Any], **kwargs: Any) -> Any:
         return self._services.decide(self._conn, ref, variables, **kwargs)
 
-    def delegate(self, name: str) -> Callable | None:
+    def delegate(self, name: str) -> Callable[..., Any] | None:
         return self._services.delegates(name)

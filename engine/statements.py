@@ -21,6 +21,7 @@ from .persistence import (
     ProcessInstance,
     UserTask,
 )
+from .states import IncidentStatus, WorkState
 
 INSTANCES = ProcessInstance.__table__
 HISTORY = HistoryEvent.__table__
@@ -79,8 +80,8 @@ EXTERNAL_BY_ID = select(EXTERNAL).where(EXTERNAL.c.id == bindparam("id"))
 
 def external_due(now_param: str = "now"):
     now = bindparam(now_param)
-    return and_(or_(EXTERNAL.c.state == "available",
-                    and_(EXTERNAL.c.state == "locked", EXTERNAL.c.lock_expires_at < now)),
+    return and_(or_(EXTERNAL.c.state == WorkState.AVAILABLE,
+                    and_(EXTERNAL.c.state == WorkState.LOCKED, EXTERNAL.c.lock_expires_at < now)),
                 EXTERNAL.c.next_attempt_at <= now)
 
 
@@ -112,7 +113,7 @@ def claim_external(dialect: str, by_topic: bool, by_business_key: bool):
     if dialect == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     return (update(EXTERNAL).where(EXTERNAL.c.id.in_(pick.scalar_subquery()))
-            .values(state="locked", lock_owner=bindparam("owner"),
+            .values(state=WorkState.LOCKED, lock_owner=bindparam("owner"),
                     lock_expires_at=bindparam("expires"), attempts=EXTERNAL.c.attempts + 1)
             .returning(*EXTERNAL.c))
 
@@ -121,7 +122,7 @@ UPDATE_EXTERNAL = update(EXTERNAL).where(EXTERNAL.c.id == bindparam("b_id"))
 
 # incidents
 OPEN_INCIDENT_COUNT = select(func.count()).where(INCIDENTS.c.instance_id == bindparam("instance_id"),
-                                                 INCIDENTS.c.status == "open")
+                                                 INCIDENTS.c.status == IncidentStatus.OPEN)
 
 # subscriptions
 SUBSCRIBERS = select(SUBS.c.definition_id, SUBS.c.instance_id).where(

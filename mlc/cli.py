@@ -94,37 +94,37 @@ class CommandLine(click.Group):
             return super().invoke(ctx)
 
 
-class LazyRuntime:
-    """Builds the runtime on first use, so ``mlc --help`` needs no database."""
+class LazyApplication:
+    """Builds the application on first use, so ``mlc --help`` needs no database."""
 
     def __init__(self, settings_factory: Callable[[], Settings], migrate: bool = True) -> None:
         self._factory = settings_factory
-        self._runtime = None
+        self._application = None
         self._settings: Settings | None = None
         self.migrate = migrate
         self.pool_size: int | None = None  # database connections; ``mlc serve`` sets it
 
     def read_settings(self) -> Settings:
         """The settings alone, for commands that need no database (``mlc decide``)."""
-        if self._runtime is not None:
-            return self._runtime.settings
+        if self._application is not None:
+            return self._application.settings
         if self._settings is None:
             self._settings = self._factory()
         return self._settings
 
     def get(self):
-        if self._runtime is None:
-            from .wiring import build_runtime
+        if self._application is None:
+            from .wiring import build_application
 
-            self._runtime = build_runtime(self.read_settings(), migrate=self.migrate,
-                                          pool_size=self.pool_size)
-        return self._runtime
+            self._application = build_application(self.read_settings(), migrate=self.migrate,
+                                                  pool_size=self.pool_size)
+        return self._application
 
     def __getattr__(self, name: str):  # db, engine, settings, tasks ... for connector commands
         return getattr(self.get(), name)
 
 
-def runtime():
+def current_application():
     return click.get_current_context().find_root().obj.get()
 
 
@@ -145,7 +145,7 @@ def main(ctx: click.Context, database_url: str | None) -> None:
             s.database_url = database_url
         return s
 
-    ctx.obj = LazyRuntime(settings)
+    ctx.obj = LazyApplication(settings)
 
 
 # ---------------------------------------------------------------------------- db
@@ -165,9 +165,9 @@ def db_upgrade() -> None:
     url = settings.database_url
     upgrade(url)
     click.echo(f"database at revision {current(url)}")
-    from mlc.wiring import build_runtime
+    from mlc.wiring import build_application
 
-    converted = build_runtime(settings, migrate=False).engine.convert_stored_instances()
+    converted = build_application(settings, migrate=False).engine.convert_stored_instances()
     if converted:
         click.echo(f"{converted} running instance(s) converted to the current state format")
 
@@ -198,7 +198,7 @@ def _collect(paths: tuple[str, ...]) -> list[tuple[str, bytes]]:
 def deploy(paths: tuple[str, ...], name: str, as_json: bool) -> None:
     """Deploy .bpmn/.dmn files (or every such file in the given folders)."""
     files = _collect(paths)
-    result = runtime().engine.deploy(files, name=name, source="mlc deploy").to_dict()
+    result = current_application().engine.deploy(files, name=name, source="mlc deploy").to_dict()
 
     def human(r):
         lines = [f"deployment {r['id']}"]
@@ -219,7 +219,7 @@ def definitions(as_json: bool) -> None:
     """List the latest version of each deployed process and decision."""
     from engine.inspection import decision_definitions
 
-    engine = runtime().engine
+    engine = current_application().engine
     latest_decisions = {d["key"]: d for d in decision_definitions(engine.db)}  # by version
     rows = ([{"kind": "process", **r} for r in engine.list_definitions(latest_only=True)]
             + [{"kind": "decision", **r} for r in latest_decisions.values()])
@@ -245,7 +245,7 @@ def _instance_line(i: dict) -> str:
 def start(key: str, variables: tuple[str, ...], business_key: str | None, as_json: bool) -> None:
     """Start the latest version of process KEY."""
     values = parse_assignments(variables)  # bad input fails before any database is opened
-    instance = runtime().engine.start(key, values, business_key)
+    instance = current_application().engine.start(key, values, business_key)
     emit(instance, as_json, _instance_line)
 
 
@@ -266,7 +266,7 @@ def signal_cmd(name: str, variables: tuple[str, ...], allow_unheard: bool,
 
     values = parse_assignments(variables)
     with _logged_elsewhere("mlc.engine", UNHEARD):  # said below, in one line
-        result = runtime().engine.signal(name, values)
+        result = current_application().engine.signal(name, values)
     emit(result, as_json, lambda r: f"started {len(r['started'])}, resumed {len(r['resumed'])}"
          + "".join(f"\n  started {i}" for i in r["started"])
          + "".join(f"\n  resumed {i}" for i in r["resumed"]))
@@ -300,7 +300,7 @@ def message(name: str, business_key: str | None, correlation: tuple[str, ...],
             variables: tuple[str, ...], all_instances: bool, as_json: bool) -> None:
     """Correlate message NAME to the instance waiting for it."""
     correlate, values = parse_assignments(correlation, "-c") or None, parse_assignments(variables)
-    ids = runtime().engine.correlate_message(
+    ids = current_application().engine.correlate_message(
         name, business_key=business_key, correlation=correlate, variables=values,
         all_instances=all_instances)
     emit({"instances": ids}, as_json, lambda r: "\n".join(f"delivered to {i}" for i in r["instances"]))
@@ -317,7 +317,7 @@ def message(name: str, business_key: str | None, correlation: tuple[str, ...],
 @click.option("--json", "as_json", is_flag=True)
 def instances(status, outcome, key, business_key, limit, quiet, as_json) -> None:
     """List process instances, newest first: id, process, status, outcome, activities."""
-    rows = runtime().engine.list_instances(status=status, outcome=outcome, key=key,
+    rows = current_application().engine.list_instances(status=status, outcome=outcome, key=key,
                                            business_key=business_key, limit=limit)
     if quiet:
         for row in rows:
@@ -337,7 +337,7 @@ def show(instance_id: str, history: bool, as_json: bool) -> None:
     activities, incidents, history."""
     from engine.ids import instance_id as full_id
 
-    engine = runtime().engine
+    engine = current_application().engine
     instance_id = full_id(engine.db, instance_id)
     data = engine.get_instance(instance_id)
     if history:
@@ -362,7 +362,7 @@ def terminate(instance_id: str, reason: str, as_json: bool) -> None:
     """Terminate a running instance (by id or a unique prefix of it)."""
     from engine.ids import instance_id as full_id
 
-    engine = runtime().engine
+    engine = current_application().engine
     emit(engine.terminate(full_id(engine.db, instance_id), reason), as_json, _instance_line)
 
 
@@ -371,7 +371,7 @@ def terminate(instance_id: str, reason: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def incidents(show_all: bool, as_json: bool) -> None:
     """List open incidents."""
-    rows = runtime().engine.incidents(None if show_all else "open")
+    rows = current_application().engine.incidents(None if show_all else "open")
     emit(rows, as_json, lambda rs: "\n".join(
         f"{i['id']}  {i['status']:8} {i['instance_id']} {i['activity_id']}: {i['message']}"
         for i in rs) or "no incidents")
@@ -384,8 +384,9 @@ def retry(incident_id: str, as_json: bool) -> None:
     """Retry the step behind an incident (by id or a unique prefix of it)."""
     from engine.ids import incident_id as full_id
 
-    rt = runtime()
-    emit(rt.tasks.retry_incident(full_id(rt.db, incident_id)), as_json, _instance_line)
+    application = current_application()
+    retried = application.tasks.retry_incident(full_id(application.db, incident_id))
+    emit(retried, as_json, _instance_line)
 
 
 # ---------------------------------------------------------------------------- workers
@@ -413,27 +414,27 @@ def worker(once: bool, poll: float, lease: float, topics: str | None,
     from engine import TimerScheduler, Worker
     from engine.nodes import NodeRegistry
 
-    rt = runtime()
-    handlers = rt.handlers.subset(_topic_list(topics), _topic_list(exclude_topics))
+    application = current_application()
+    handlers = application.handlers.subset(_topic_list(topics), _topic_list(exclude_topics))
     if once:
-        w = Worker(rt.engine, handlers, lock_seconds=lease)
-        fired = 0 if no_timers else rt.engine.fire_due_timers()
+        w = Worker(application.engine, handlers, lock_seconds=lease)
+        fired = 0 if no_timers else application.engine.fire_due_timers()
         ran = 0
         while w.run_once():
             ran += 1
         click.echo(f"ran {ran} task(s), fired {fired} timer(s)")
         return
-    node = NodeRegistry(rt.db, "worker", handlers.topics(), lease=lease)
+    node = NodeRegistry(application.db, "worker", handlers.topics(), lease=lease)
     node.start()
-    rt.engine.services.node_id = node.id
-    w = Worker(rt.engine, handlers, node=node, concurrency=concurrency)
+    application.engine.services.node_id = node.id
+    w = Worker(application.engine, handlers, node=node, concurrency=concurrency)
     stop = threading.Event()
     for sig in (signals.SIGINT, signals.SIGTERM):
         signals.signal(sig, lambda *_: stop.set())
     threads = []
     if not no_timers:
-        threads.append(threading.Thread(target=TimerScheduler(rt.engine).run, args=(stop,),
-                                        daemon=True))
+        timers = TimerScheduler(application.engine)
+        threads.append(threading.Thread(target=timers.run, args=(stop,), daemon=True))
         threads[-1].start()
     click.echo(f"node {node.id} serving topics: {', '.join(handlers.topics()) or '-'}"
                + ("" if not no_timers else " (no timers)"))
@@ -455,7 +456,7 @@ def nodes(as_json: bool) -> None:
     """Live serve/worker processes sharing this database, and what each holds."""
     from engine.nodes import list_nodes
 
-    emit(list_nodes(runtime().db), as_json, lambda rows: "\n".join(
+    emit(list_nodes(current_application().db), as_json, lambda rows: "\n".join(
         f"{n['id']}  {n['kind']:6} {'alive' if n['alive'] else 'silent':6} "
         f"heartbeat {n['heartbeat_at']}  holds {n['holds'].get('external_tasks', 0)} task(s), "
         f"{n['holds'].get('jobs', 0)} job(s)  topics: {', '.join(n['topics']) or '-'}"

@@ -132,11 +132,11 @@ def _load(file: Path) -> DmnDefinitions:
 
 def _limits() -> EvaluationLimits:
     """The configured evaluation budget (MLC_EVAL_*), read as every command reads settings."""
-    from mlc.cli import LazyRuntime
+    from mlc.cli import LazyApplication
     from mlc.settings import Settings
 
     root = click.get_current_context().find_root().obj
-    settings = root.read_settings() if isinstance(root, LazyRuntime) else Settings.from_env()
+    settings = root.read_settings() if isinstance(root, LazyApplication) else Settings.from_env()
     return settings.evaluation_limits()
 
 

@@ -55,23 +55,22 @@ The README's walkthrough ("By hand, with curl") shows each step's answer.
 @click.option("--no-sample", is_flag=True, help="Deploy the shipped files only.")
 def setup(base_url: str, no_sample: bool) -> None:
     """Deploy processes/ and dmn/; register the sample model when the registry is empty."""
-    from .cli import runtime
-    from .wiring import REGISTRY
+    from .cli import current_application
 
     try:
-        rt = runtime()
-        result = deploy_shipped(rt.engine)
+        application = current_application()
+        result = deploy_shipped(application.engine)
         deployed = _count(result)
         click.echo(f"deployed processes/ and dmn/ ({deployed})")
         sample = None
         if not no_sample:
-            roots = rt.settings.data_roots
+            roots = application.settings.data_roots
             if not roots:
                 click.echo("error: MLC_DATA_ROOTS is empty: the sample data needs a data root "
                            "(make run sets var/data)", err=True)
                 sys.exit(1)
-            sample = install_sample(rt.services[REGISTRY], Path(roots[0]))
-        open_reviews = _open_reviews(rt)
+            sample = install_sample(application.services.registry, Path(roots[0]))
+        open_reviews = _open_reviews(application)
     except Exception as exc:  # noqa: BLE001 - one line, as every command
         message = getattr(exc, "message", None) or str(exc)
         click.echo(f"error: {message}", err=True)
@@ -102,9 +101,9 @@ def setup(base_url: str, no_sample: bool) -> None:
     click.echo("\n".join(parts))
 
 
-def _open_reviews(rt) -> list:
+def _open_reviews(application) -> list:
     """The review tickets still waiting for a decision."""
-    tickets = rt.services.get("tickets")
+    tickets = application.services.tickets
     if tickets is None:
         return []
     return [t for t in tickets.store.list(kind="review")

@@ -24,7 +24,7 @@ import click
 from engine.errors import ConfigurationError
 from web.limits import ServerLimits
 
-from .cli import runtime
+from .cli import current_application
 
 log = logging.getLogger("mlc.serve")
 
@@ -60,19 +60,19 @@ def timed_worker_class():
     return TimedWorker
 
 
-def background_loops(rt) -> list[tuple[str, Callable[[], Any], float]]:
-    """(name, poll_once, interval) of the pollers the runtime's services provide.
+def background_loops(application) -> list[tuple[str, Callable[[], Any], float]]:
+    """(name, poll_once, interval) of the pollers the application's services provide.
 
-    Hook point: a connector that puts e.g. ``services["ticket_poller"]`` (anything with
-    ``poll_once()``) on the runtime gets polled here every ``ticket_poll_interval`` seconds.
+    The ticket poller runs every ``ticket_poll_interval`` seconds, the metric-triggered
+    automations' poller every 15 s; a service the application was built without is skipped.
     """
     loops = []
-    poller = rt.services.get("ticket_poller")
-    if poller is not None and hasattr(poller, "poll_once"):
-        loops.append(("ticket-poller", poller.poll_once, rt.settings.ticket_poll_interval))
-    automation_poller = rt.services.get("automation_poller")  # metric-triggered automations
-    if automation_poller is not None:
-        loops.append(("automation-poller", automation_poller.poll_once, 15.0))
+    services = application.services
+    if services.ticket_poller is not None:
+        loops.append(("ticket-poller", services.ticket_poller.poll_once,
+                      application.settings.ticket_poll_interval))
+    if services.automation_poller is not None:
+        loops.append(("automation-poller", services.automation_poller.poll_once, 15.0))
     return loops
 
 
@@ -138,12 +138,12 @@ def serve(host: str, port: int, workers: int, threads: int, queue: int, max_long
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per migration step
     root.pool_size = threads + workers + 8  # each request thread, worker and the health lane
-    rt = runtime()  # migrates the database first
-    app = create_app(rt)
+    application = current_application()  # migrates the database first
+    app = create_app(application)
     try:  # bind before any worker starts, so a busy port leaves nothing running
         sock = listen(host, port)
     except OSError as exc:
-        rt.close()
+        application.close()
         raise ConfigurationError(_bind_error(host, port, exc)) from None
     stop = threading.Event()
     app.extensions["mlc_stop"] = stop
@@ -151,30 +151,32 @@ def serve(host: str, port: int, workers: int, threads: int, queue: int, max_long
 
     from engine.nodes import NodeRegistry
 
-    node = NodeRegistry(rt.db, "serve", rt.handlers.topics() if workers else [],
-                        lease=lock_seconds)
+    served = application.handlers.topics() if workers else []
+    node = NodeRegistry(application.db, "serve", served, lease=lock_seconds)
     node.start()
-    rt.engine.services.node_id = node.id
+    application.engine.services.node_id = node.id
     app.extensions["mlc_node"] = {"id": node.id, "kind": "serve"}
     worker_class = timed_worker_class()
-    pool = [worker_class(rt.engine, rt.handlers, latency=latency, node=node,
+    pool = [worker_class(application.engine, application.handlers, latency=latency, node=node,
                          concurrency=workers)] if workers else []
     threads_running = [threading.Thread(target=w.run, args=(stop, poll), daemon=True,
                                         name="mlc-worker") for w in pool]
-    threads_running.append(threading.Thread(target=TimerScheduler(rt.engine).run, args=(stop,),
-                                            daemon=True, name="mlc-timers"))
-    threads_running.append(threading.Thread(target=TaskWatch(rt.db).run, args=(stop,),
+    timers = TimerScheduler(application.engine)
+    threads_running.append(threading.Thread(target=timers.run, args=(stop,), daemon=True,
+                                            name="mlc-timers"))
+    threads_running.append(threading.Thread(target=TaskWatch(application.db).run, args=(stop,),
                                             daemon=True, name="mlc-task-watch"))
-    for name, fn, interval in background_loops(rt):
+    for name, fn, interval in background_loops(application):
         threads_running.append(threading.Thread(target=_loop, args=(name, fn, interval, stop),
                                                 daemon=True, name=f"mlc-{name}"))
     for t in threads_running:
         t.start()
 
-    front = Front(app, availability_for(rt.db), limits)
+    front = Front(app, availability_for(application.db), limits)
     base = f"http://{host}:{sock.getsockname()[1]}"
+    topics = ", ".join(application.handlers.topics()) or "-"
     click.echo(f"mlc serving on {base} "
-               f"({workers} handler thread(s); topics: {', '.join(rt.handlers.topics()) or '-'})\n"
+               f"({workers} handler thread(s); topics: {topics})\n"
                f"  cockpit  {base}/   API docs  {base}/api/docs"
                + ("   (sign in with MLC_API_TOKEN)" if settings.api_token else ""), err=True)
     sys.stderr.flush()
@@ -184,9 +186,9 @@ def serve(host: str, port: int, workers: int, threads: int, queue: int, max_long
     finally:
         stop.set()
         sock.close()
-        _drain(rt, pool, threads_running, grace)
+        _drain(application, pool, threads_running, grace)
         node.stop()
-        rt.close()
+        application.close()
     click.echo("mlc stopped", err=True)
 
 
@@ -197,7 +199,7 @@ def _bind_error(host: str, port: int, exc: OSError) -> str:
     return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
-def _drain(rt, pool, threads_running, grace: float) -> None:
+def _drain(application, pool, threads_running, grace: float) -> None:
     deadline = time.monotonic() + grace
     for t in threads_running:
         t.join(max(0.0, deadline - time.monotonic()))

@@ -2,9 +2,10 @@
 
 The CLI and the web app both build their collaborators here, so a topic is wired to its
 handler in exactly one place, and every command or route that needs a connector's service
-(tickets, the registry, jobs...) finds the same instance on ``Runtime.services``.
+(tickets, the registry, jobs...) finds the same instance on ``Application.services``
+(a :class:`connectors.services.ConnectorServices`: ``application.services.registry``).
 
-Building a runtime stays cheap enough for one-shot commands such as ``mlc instances``: no
+Building an application stays cheap enough for one-shot commands such as ``mlc instances``: no
 model subprocess, thread or network call is started until a service is actually used (the
 job service's process pool and the Jira client are created on first use).
 """
@@ -14,8 +15,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from connectors.services import ConnectorServices
 from engine import Database, Engine, ExternalTaskService, HandlerRegistry
 from engine.budget import configure as configure_budget
 from engine.db import open_database
@@ -25,18 +26,13 @@ from engine.user_tasks import UserTaskService
 
 from .settings import Settings
 
-# Keys of ``Runtime.services`` (what the CLI groups, the web routes and ``mlc serve`` read).
-TICKETS = "tickets"              # connectors.tickets.TicketComponents
-TICKET_POLLER = "ticket_poller"  # TicketPoller; mlc.serve polls it in the background
-NOTIFICATIONS = "notifications"  # connectors.notifications.NotificationFeed
-REGISTRY = "registry"            # connectors.registry.SqlModelRegistry
-JOBS = "jobs"                    # connectors.jobs.JobService
-PREDICTOR = "predictor"          # connectors.serving.OnlinePredictor
-ARTIFACTS = "artifacts"          # connectors.packages.artifacts.ArtifactService
+# The old key of the registry service, still used by benchmarks/bench_cockpit.py (the lead's
+# file) with ``services[REGISTRY]``: drop it with ``build_runtime`` below.
+REGISTRY = "registry"
 
 
 @dataclass
-class Runtime:
+class Application:
     """Everything a command or request needs; ``click`` commands find it as ``ctx.obj``."""
 
     settings: Settings
@@ -44,22 +40,19 @@ class Runtime:
     engine: Engine
     tasks: ExternalTaskService
     handlers: HandlerRegistry
-    services: dict[str, Any] = field(default_factory=dict)
+    services: ConnectorServices = field(default_factory=ConnectorServices)
 
     @property
     def user_tasks(self) -> UserTaskService:
         return UserTaskService(self.engine)
 
     def close(self) -> None:
-        for name in (JOBS, PREDICTOR):
-            service = self.services.get(name)
-            if service is not None:
-                service.close()  # ends model processes, if any were started
+        self.services.close()  # ends model processes, if any were started
         self.db.dispose()
 
 
-def build_runtime(settings: Settings | None = None, *, migrate: bool = True,
-                  job_spares: int = 0, pool_size: int | None = None) -> Runtime:
+def build_application(settings: Settings | None = None, *, migrate: bool = True,
+                      job_spares: int = 0, pool_size: int | None = None) -> Application:
     """Open the configured database (migrating it when asked) and wire every handler.
 
     Args:
@@ -79,25 +72,29 @@ def build_runtime(settings: Settings | None = None, *, migrate: bool = True,
     handlers = HandlerRegistry()
     engine = Engine(db, handlers, allow_scripts=settings.allow_scripts,
                     outcome_variable=settings.outcome_variable)
-    runtime = Runtime(settings, db, engine, ExternalTaskService(engine), handlers)
-    register_handlers(runtime, job_spares=job_spares)
+    application = Application(settings, db, engine, ExternalTaskService(engine), handlers)
+    register_handlers(application, job_spares=job_spares)
     if migrate:
         engine.convert_stored_instances()  # after the handlers: listeners must be known
-    return runtime
+    return application
 
 
-def register_handlers(runtime: Runtime, *, job_spares: int = 0) -> None:
+# The old name, still called by benchmarks/bench_cockpit.py: drop it once that calls the new one.
+build_runtime = build_application
+
+
+def register_handlers(application: Application, *, job_spares: int = 0) -> None:
     """Register the topic handlers of every connector and keep their services."""
     from connectors.decisions import register_decision_handlers
 
-    register_decision_handlers(runtime.handlers, runtime.engine)
-    _wire_tickets(runtime)
-    _wire_notifications(runtime)
-    _wire_models(runtime, job_spares)
+    register_decision_handlers(application.handlers, application.engine)
+    _wire_tickets(application)
+    _wire_notifications(application)
+    _wire_models(application, job_spares)
     from connectors.automations import install_automations
 
-    install_automations(runtime)  # automation.* topics; services automations, automation_poller
-    load_handler_modules(runtime.handlers, runtime.settings.handler_modules)
+    install_automations(application)  # automation.* topics; services automations, automation_poller
+    load_handler_modules(application.handlers, application.settings.handler_modules)
 
 
 def load_handler_modules(handlers: HandlerRegistry, modules: list[str]) -> None:
@@ -120,35 +117,33 @@ def load_handler_modules(handlers: HandlerRegistry, modules: list[str]) -> None:
         register(handlers)
 
 
-def _wire_tickets(runtime: Runtime) -> None:
+def _wire_tickets(application: Application) -> None:
     from connectors.tickets import build_ticket_components, register_ticket_handlers
 
-    parts = build_ticket_components(runtime.settings, runtime.db, runtime.engine)
-    register_ticket_handlers(runtime.handlers, parts.service)
-    runtime.services[TICKETS] = parts
-    runtime.services[TICKET_POLLER] = parts.poller
+    parts = build_ticket_components(application.settings, application.db, application.engine)
+    register_ticket_handlers(application.handlers, parts.service)
+    application.services.tickets = parts
+    application.services.ticket_poller = parts.poller
 
 
-def _wire_notifications(runtime: Runtime) -> None:
+def _wire_notifications(application: Application) -> None:
     from connectors.notifications import NotificationFeed, register_notification_handlers
 
-    feed = NotificationFeed(runtime.db)
-    register_notification_handlers(runtime.handlers, feed, runtime.settings.slack_webhook)
-    runtime.services[NOTIFICATIONS] = feed
+    feed = NotificationFeed(application.db)
+    register_notification_handlers(application.handlers, feed, application.settings.slack_webhook)
+    application.services.notifications = feed
 
 
-def _wire_models(runtime: Runtime, job_spares: int) -> None:
+def _wire_models(application: Application, job_spares: int) -> None:
     from connectors.jobs import JobService, register_model_handlers
     from connectors.registry import SqlModelRegistry
     from connectors.serving import OnlinePredictor
 
-    registry = SqlModelRegistry(runtime.db, signals=runtime.engine)
-    jobs = JobService.from_settings(runtime.db, runtime.settings, registry=registry,
+    registry = SqlModelRegistry(application.db, signals=application.engine)
+    jobs = JobService.from_settings(application.db, application.settings, registry=registry,
                                     spares=job_spares)
-    artifacts = jobs.artifacts
-    register_model_handlers(runtime.handlers, registry, jobs)
-    runtime.services[REGISTRY] = registry
-    runtime.services[JOBS] = jobs
-    runtime.services[ARTIFACTS] = artifacts
-    runtime.services[PREDICTOR] = OnlinePredictor(registry, Path(runtime.settings.model_cache), environments=jobs.environments,
-                                                  artifacts=artifacts)
+    register_model_handlers(application.handlers, registry, jobs)
+    services = application.services
+    services.registry, services.jobs, services.artifacts = registry, jobs, jobs.artifacts
+    services.predictor = OnlinePredictor(registry, Path(application.settings.model_cache),
+                                         environments=jobs.environments, artifacts=jobs.artifacts)

@@ -187,27 +187,31 @@ def _load_blueprints(names: Iterable[str]) -> list[Blueprint]:
     return [importlib.import_module(name).bp for name in names]
 
 
-def create_app(runtime: Any, *, config: dict[str, Any] | None = None,
+def create_app(application: Any, *, config: dict[str, Any] | None = None,
                blueprints: Iterable[Blueprint] = ()) -> Flask:
-    """Build the app over a runtime the composition root built (:class:`mlc.wiring.Runtime`).
+    """Build the app over the application the composition root built
+    (:class:`mlc.wiring.Application`).
 
-    The runtime is passed in, never built here: ``web`` sits below ``mlc`` and imports
+    The application is passed in, never built here: ``web`` sits below ``mlc`` and imports
     nothing of it.
 
     Args:
-        runtime: the runtime whose engine, settings and services the routes call.
+        application: the application whose engine, settings and services the routes call.
         config: Flask config overrides (e.g. ``MAX_CONTENT_LENGTH``).
         blueprints: extra blueprints (the lead's connector routes) registered after the core.
     """
-    if not hasattr(runtime, "engine") or not hasattr(runtime, "settings"):
-        raise TypeError(f"create_app needs the composition root's Runtime, not {type(runtime)}")
+    if not hasattr(application, "engine") or not hasattr(application, "settings"):
+        raise TypeError("create_app needs the composition root's Application, "
+                        f"not {type(application)}")
     from .json import MlcJSONProvider
 
     app = Flask("mlc", static_folder=None)  # the cockpit blueprint serves /static
     app.json = MlcJSONProvider(app)
     app.config.update(MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, JSON_SORT_KEYS=False)
     app.config.update(config or {})
-    app.extensions["mlc_runtime"] = runtime
+    app.extensions["mlc_application"] = application
+    # The old key, still read by benchmarks/bench_cockpit.py: drop it once that reads the new one.
+    app.extensions["mlc_runtime"] = application
     from .metrics import TaskLatency
 
     app.extensions.setdefault("mlc_task_latency", TaskLatency())
@@ -215,8 +219,8 @@ def create_app(runtime: Any, *, config: dict[str, Any] | None = None,
     from .api.webhooks import webhook_paths_open
 
     # signed webhooks authenticate by their signature instead (see web.api.webhooks)
-    _install_auth_and_logging(app, runtime.settings.api_token,
-                              webhook_paths_open(runtime.settings))
+    _install_auth_and_logging(app, application.settings.api_token,
+                              webhook_paths_open(application.settings))
     for bp in [*_load_blueprints(CORE_BLUEPRINTS), *blueprints]:
         app.register_blueprint(bp)
     from . import cockpit

@@ -1,24 +1,36 @@
-"""Access to the runtime from a request: views stay free of globals and of wiring."""
+"""Access to the application from a request: views stay free of globals and of wiring."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from flask import current_app
 
+from connectors.services import ConnectorServices
 from engine.errors import MlcError
 
+if TYPE_CHECKING:
+    from connectors.automations import AutomationService
+    from connectors.jobs import JobService
+    from connectors.notifications import NotificationFeed
+    from connectors.packages.artifacts import ArtifactService
+    from connectors.registry import SqlModelRegistry
+    from connectors.serving import OnlinePredictor
+    from connectors.tickets import TicketComponents
 
-def runtime() -> Any:
-    return current_app.extensions["mlc_runtime"]
+T = TypeVar("T")
+
+
+def application() -> Any:
+    return current_app.extensions["mlc_application"]
 
 
 def engine() -> Any:
-    return runtime().engine
+    return application().engine
 
 
 def tasks() -> Any:
-    return runtime().tasks
+    return application().tasks
 
 
 def idempotency_key() -> str | None:
@@ -34,16 +46,48 @@ def task_latency() -> Any:
 
 
 class ServiceNotConfigured(MlcError):
-    """The runtime behind this app was built without the connector a route needs."""
+    """The application behind this app was built without the connector a route needs."""
 
     code = "not_configured"
     status = 404
 
 
-def service(name: str) -> Any:
-    """The connector service ``name`` the composition root put on ``Runtime.services``."""
-    found = (getattr(runtime(), "services", None) or {}).get(name)
-    if found is None:
-        raise ServiceNotConfigured(f"this server has no {name} service (it was built without "
-                                   "mlc.wiring.register_handlers)")
-    return found
+class _Required(Generic[T]):
+    """One field of :class:`RouteServices`: the application's service, or a 404."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, view: RouteServices, owner: type | None = None) -> T:
+        found: T | None = getattr(view.wired, self.name)
+        if found is None:
+            raise ServiceNotConfigured(f"this server has no {self.name} service (it was built "
+                                       "without mlc.wiring.register_handlers)")
+        return found
+
+
+class RouteServices:
+    """The connector services as a route reads them: typed, and a service the application was
+    built without answers 404 ``not_configured`` instead of failing on ``None``."""
+
+    tickets: _Required[TicketComponents] = _Required()
+    notifications: _Required[NotificationFeed] = _Required()
+    registry: _Required[SqlModelRegistry] = _Required()
+    jobs: _Required[JobService] = _Required()
+    artifacts: _Required[ArtifactService] = _Required()
+    predictor: _Required[OnlinePredictor] = _Required()
+    automations: _Required[AutomationService] = _Required()
+
+    def __init__(self, wired: ConnectorServices) -> None:
+        self.wired = wired
+
+
+def services() -> RouteServices:
+    """The services the composition root put on ``Application.services``."""
+    return RouteServices(wired_services())
+
+
+def wired_services() -> ConnectorServices:
+    """The same, ``None`` for a service the application was built without (for a page that
+    leaves that panel out rather than answering 404)."""
+    return getattr(application(), "services", None) or ConnectorServices()

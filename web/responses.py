@@ -7,7 +7,7 @@ real answers validate against them, so the document cannot drift from what is se
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,7 +20,7 @@ from connectors.registry import (
 )
 
 JSON = Any
-Timestamp = Optional[str]
+Timestamp = str | None
 
 
 class Schema(BaseModel):
@@ -34,8 +34,8 @@ class Schema(BaseModel):
 class IncidentOut(Schema):
     id: str
     instance_id: str
-    activity_id: Optional[str]
-    external_task_id: Optional[str]
+    activity_id: str | None
+    external_task_id: str | None
     kind: str
     message: str
     status: str
@@ -47,13 +47,13 @@ class InstanceOut(Schema):
     id: str
     definition_id: str
     key: str
-    business_key: Optional[str]
+    business_key: str | None
     status: str
-    outcome: Optional[str] = Field(description="the process's OUTCOME variable (engine "
+    outcome: str | None = Field(description="the process's OUTCOME variable (engine "
                                                "setting MLC_OUTCOME_VARIABLE), null until set")
     variables: dict[str, JSON]
     active_activities: list[str]
-    error: Optional[str]
+    error: str | None
     created_at: str
     ended_at: Timestamp
     incidents: list[IncidentOut]
@@ -63,24 +63,24 @@ class HistoryEntryOut(Schema):
     id: int
     at: str
     kind: str
-    activity_id: Optional[str]
-    name: Optional[str]
+    activity_id: str | None
+    name: str | None
     data: dict[str, JSON]
 
 
 class DefinitionOut(Schema):
     id: str
     key: str
-    name: Optional[str]
+    name: str | None
     version: int
     deployment_id: str
-    resource: Optional[str]
+    resource: str | None
 
 
 class DecisionDefinitionOut(Schema):
     id: str
     key: str
-    name: Optional[str]
+    name: str | None
     version: int
     deployment_id: str
 
@@ -110,17 +110,17 @@ class ExternalTaskOut(Schema):
     topic: str
     instance_id: str
     process_key: str
-    business_key: Optional[str]
+    business_key: str | None
     activity_id: str
     variables: dict[str, JSON]
     properties: dict[str, str]
     idempotency_key: str
     attempt: int
-    retries: Optional[int]
+    retries: int | None
     worker_id: str
     lock_expires_at: Timestamp
-    error_message: Optional[str]
-    error_details: Optional[str]
+    error_message: str | None
+    error_details: str | None
 
 
 class DecisionOut(Schema):
@@ -146,18 +146,18 @@ class TicketOut(Schema):
     description: str
     kind: str
     fields: dict[str, JSON]
-    idempotency_key: Optional[str]
-    instance_id: Optional[str]
-    url: Optional[str]
+    idempotency_key: str | None
+    instance_id: str | None
+    url: str | None
     created_at: Timestamp
     updated_at: Timestamp
 
 
 class TicketEventOut(Schema):
     event: str
-    body: Optional[str]
-    from_status: Optional[str]
-    to_status: Optional[str]
+    body: str | None
+    from_status: str | None
+    to_status: str | None
     fields: dict[str, JSON]
     created_at: str
 
@@ -168,7 +168,7 @@ class TicketWithEventsOut(TicketOut):
 
 class ResolutionOut(Schema):
     outcome: str = Field(description="resolved, not_terminal, already_resolved or not_waiting")
-    system: Optional[str]
+    system: str | None
     ticket_key: str
     status: str
     instance_ids: list[str]
@@ -181,24 +181,24 @@ class DeployedModelOut(Schema):
     id: str
     snapshot_id: str
     model_id: str
-    model_name: Optional[str]
+    model_name: str | None
     runtime_id: str
-    runtime_name: Optional[str]
+    runtime_name: str | None
     mode: str
     state: str
     deployed_at: Timestamp
     retired_at: Timestamp
-    artifact_id: Optional[str] = Field(default=None,
+    artifact_id: str | None = Field(default=None,
                                        description="the uploaded artifact it runs with")
 
 
 class TransitionOut(Schema):
     ticket: TicketOut
-    resolution: Optional[ResolutionOut]
+    resolution: ResolutionOut | None
 
 
 class WebhookOut(ResolutionOut):
-    reason: Optional[str]
+    reason: str | None
 
 
 class NotificationOut(Schema):
@@ -208,8 +208,8 @@ class NotificationOut(Schema):
     title: str
     text: str
     data: dict[str, JSON]
-    instance_id: Optional[str]
-    process_key: Optional[str]
+    instance_id: str | None
+    process_key: str | None
     created_at: Timestamp
 
 
@@ -217,17 +217,17 @@ class AutomationChangeOut(Schema):
     name: str
     model_id: str
     action: str
-    source_file: Optional[str]
+    source_file: str | None
 
 
 class BuildOut(Schema):
     id: str
     status: str
-    git_commit: Optional[str]
-    snapshot_id: Optional[str]
-    metrics: Optional[dict[str, JSON]]
+    git_commit: str | None
+    snapshot_id: str | None
+    metrics: dict[str, JSON] | None
     deployment: JSON
-    reason: Optional[str]
+    reason: str | None
     started_at: str
     finished_at: Timestamp
 
@@ -239,7 +239,7 @@ class AutomationRunOut(Schema):
     ended_at: Timestamp
     trigger: JSON
     outcome: JSON
-    build: Optional[BuildOut]
+    build: BuildOut | None
     incidents: list[IncidentOut]
 
 
@@ -250,13 +250,13 @@ class AutomationOut(Schema):
     trigger_kind: str
     description: str
     process_key: str
-    source_file: Optional[str]
+    source_file: str | None
     created_at: str
     updated_at: str
     spec: dict[str, JSON]
-    cron: Optional[str] = None
+    cron: str | None = None
     next_due_at: Timestamp = None
-    metric_state: Optional[dict[str, JSON]] = None
+    metric_state: dict[str, JSON] | None = None
 
 
 class AutomationWithRunsOut(AutomationOut):
@@ -271,8 +271,8 @@ class AutomationDeletedOut(Schema):
 class BuildDetailOut(BuildOut):
     automation: str
     model_id: str
-    instance_id: Optional[str]
-    log_tail: Optional[str]
+    instance_id: str | None
+    log_tail: str | None
 
 
 class HealthOut(Schema):
@@ -297,9 +297,9 @@ class CamundaTypedValue(Schema):
 class CamundaProcessDefinition(Schema):
     id: str
     key: str
-    name: Optional[str]
+    name: str | None
     version: int
-    resource: Optional[str]
+    resource: str | None
     deploymentId: str
     suspended: bool
 
@@ -307,43 +307,43 @@ class CamundaProcessDefinition(Schema):
 class CamundaDeployment(Schema):
     links: list[CamundaLink]
     id: str
-    name: Optional[str]
-    source: Optional[str]
-    deploymentTime: Optional[str]
-    tenantId: Optional[str]
+    name: str | None
+    source: str | None
+    deploymentTime: str | None
+    tenantId: str | None
 
 
 class CamundaDeploymentWithDefinitions(CamundaDeployment):
-    deployedProcessDefinitions: Optional[dict[str, CamundaProcessDefinition]]
-    deployedDecisionDefinitions: Optional[dict[str, dict[str, JSON]]]
+    deployedProcessDefinitions: dict[str, CamundaProcessDefinition] | None
+    deployedDecisionDefinitions: dict[str, dict[str, JSON]] | None
 
 
 class CamundaProcessInstance(Schema):
     links: list[CamundaLink]
     id: str
     definitionId: str
-    businessKey: Optional[str]
+    businessKey: str | None
     ended: bool
     suspended: bool
-    variables: Optional[dict[str, CamundaTypedValue]] = None
+    variables: dict[str, CamundaTypedValue] | None = None
 
 
 class CamundaExternalTask(Schema):
     activityId: str
     id: str
-    lockExpirationTime: Optional[str]
+    lockExpirationTime: str | None
     processDefinitionKey: str
     processInstanceId: str
-    retries: Optional[int]
-    workerId: Optional[str]
+    retries: int | None
+    workerId: str | None
     topicName: str
-    businessKey: Optional[str]
-    errorMessage: Optional[str]
+    businessKey: str | None
+    errorMessage: str | None
 
 
 class CamundaLockedExternalTask(CamundaExternalTask):
     variables: dict[str, CamundaTypedValue]
-    extensionProperties: Optional[dict[str, str]] = None
+    extensionProperties: dict[str, str] | None = None
 
 
 class CamundaCount(Schema):
@@ -360,9 +360,9 @@ class CamundaEngine(Schema):
 
 class CamundaMessageResult(Schema):
     resultType: str
-    execution: Optional[dict[str, JSON]] = None
-    processInstance: Optional[CamundaProcessInstance] = None
-    variables: Optional[dict[str, CamundaTypedValue]] = None
+    execution: dict[str, JSON] | None = None
+    processInstance: CamundaProcessInstance | None = None
+    variables: dict[str, CamundaTypedValue] | None = None
 
 
 class StartedOut(Schema):
@@ -371,19 +371,19 @@ class StartedOut(Schema):
 
 class UserTaskOut(Schema):
     id: str
-    name: Optional[str]
+    name: str | None
     instance_id: str
     definition_id: str
     process_key: str
-    business_key: Optional[str]
+    business_key: str | None
     activity_id: str
-    assignee: Optional[str]
+    assignee: str | None
     candidate_users: list[str]
     candidate_groups: list[str]
-    due_date: Optional[str]
-    follow_up_date: Optional[str]
+    due_date: str | None
+    follow_up_date: str | None
     priority: int
-    form_key: Optional[str]
+    form_key: str | None
     form: dict[str, JSON]
     created_at: str
 
@@ -407,15 +407,15 @@ class NodeOut(Schema):
 
 class CamundaTask(Schema):
     id: str
-    name: Optional[str]
-    assignee: Optional[str]
-    created: Optional[str]
-    due: Optional[str]
+    name: str | None
+    assignee: str | None
+    created: str | None
+    due: str | None
     priority: int
     processDefinitionId: str
     processInstanceId: str
     taskDefinitionKey: str
-    formKey: Optional[str]
+    formKey: str | None
 
 
 class ModelOpSignalResult(Schema):

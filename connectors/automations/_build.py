@@ -17,7 +17,7 @@ import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from ._declarations import BuildSpecifications
 from ._errors import BuildError
@@ -29,7 +29,7 @@ def secret_env_name(secret: str) -> str:
     return "MLC_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", secret).upper()
 
 
-def secrets_in(variables: Mapping[str, str]) -> Callable[[str], Optional[str]]:
+def secrets_in(variables: Mapping[str, str]) -> Callable[[str], str | None]:
     """The secret store over ``MLC_SECRET_<NAME>`` variables (``Settings.secrets``)."""
     return lambda secret: variables.get(secret_env_name(secret))
 
@@ -53,7 +53,7 @@ class GitBuilder:
             ``Settings.secrets`` (the ``MLC_SECRET_<NAME>`` variables).
     """
 
-    def __init__(self, builds_root: Path, secrets: Callable[[str], Optional[str]]) -> None:
+    def __init__(self, builds_root: Path, secrets: Callable[[str], str | None]) -> None:
         self.builds_root = Path(builds_root).resolve()
         self.secrets = secrets
 
@@ -87,7 +87,7 @@ class GitBuilder:
 
     # -- steps --------------------------------------------------------------------------------
 
-    def _clone(self, spec: BuildSpecifications, target: Path, token: Optional[str],
+    def _clone(self, spec: BuildSpecifications, target: Path, token: str | None,
                hide: list[str]) -> str:
         url = spec.repository
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}

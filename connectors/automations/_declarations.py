@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import Any, Optional, Union
+from typing import Any
 
 from ._errors import DeclarationError
 
@@ -92,8 +92,8 @@ def _cron(expression: str, where: str) -> str:
 class ScheduledTrigger:
     """Run on a cron expression or a named interval (``Hourly``, ``Daily``, ``Weekly``), UTC."""
 
-    cron: Optional[str] = None
-    interval: Optional[str] = None
+    cron: str | None = None
+    interval: str | None = None
 
     def __post_init__(self) -> None:
         if (self.cron is None) == (self.interval is None):
@@ -109,7 +109,7 @@ class ScheduledTrigger:
         """The cron expression the engine's timer start event runs on."""
         return self.cron if self.cron is not None else INTERVALS[self.interval]  # type: ignore[index]
 
-    def next_runs(self, count: int = 3, start: Optional[datetime] = None) -> list[datetime]:
+    def next_runs(self, count: int = 3, start: datetime | None = None) -> list[datetime]:
         from croniter import croniter
 
         it = croniter(self.cron_expression, start or datetime.now(UTC))
@@ -155,7 +155,7 @@ class MetricBasedTrigger:
             raise DeclarationError("MetricBasedTrigger.poll_seconds must be a positive integer")
 
 
-Trigger = Union[ScheduledTrigger, MetricBasedTrigger]
+Trigger = ScheduledTrigger | MetricBasedTrigger
 
 
 # ---------------------------------------------------------------------------------- action
@@ -174,7 +174,7 @@ class BuildSpecifications:
 
     git_uri: str
     git_branch: str = "main"
-    git_access_token_secret: Optional[str] = None
+    git_access_token_secret: str | None = None
     main_dir: str = "main"
     tags: Sequence[str] = ()
     env_vars: Sequence[str] = ()
@@ -255,7 +255,7 @@ class DeploymentSpecifications:
     number_of_pods: int = 1
     cpu_fraction: float = 1.0
     memory: str = "2Gi"
-    variation_name: Optional[str] = None
+    variation_name: str | None = None
     environments: Sequence[str] = ()
 
     def __post_init__(self) -> None:
@@ -274,7 +274,7 @@ class BuildAndDeploy:
     """Build from git, judge ``deployment_condition`` (None: always deploy), then deploy."""
 
     build_spec: BuildSpecifications
-    deployment_condition: Optional[BuildMetric] = None
+    deployment_condition: BuildMetric | None = None
     deployment_spec: DeploymentSpecifications = field(default_factory=DeploymentSpecifications)
 
     def __post_init__(self) -> None:
@@ -322,7 +322,7 @@ class CustomWebhook:
         object.__setattr__(self, "headers", {str(k): str(v) for k, v in self.headers.items()})
 
 
-Notification = Union[SlackNotification, CustomWebhook]
+Notification = SlackNotification | CustomWebhook
 
 
 # ---------------------------------------------------------------------------------- automation
@@ -335,8 +335,8 @@ class Automation:
     model_id: str
     trigger: Trigger
     action: BuildAndDeploy
-    on_success: Optional[Notification] = None
-    on_error: Optional[Notification] = None
+    on_success: Notification | None = None
+    on_error: Notification | None = None
     description: str = ""
 
     def __post_init__(self) -> None:

@@ -19,7 +19,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import delete, select
 
@@ -68,7 +68,7 @@ class AutomationTopics:
     """The handlers, bound to their collaborators."""
 
     def __init__(self, service: AutomationService, registry, builder: GitBuilder,
-                 notifier: AutomationNotifier, sql: Optional[MetricQueryRunner] = None) -> None:
+                 notifier: AutomationNotifier, sql: MetricQueryRunner | None = None) -> None:
         self.service = service
         self.registry = registry
         self.builder = builder
@@ -133,7 +133,7 @@ class AutomationTopics:
                                      logged_at=clock.now()) for k, v in result.metrics.items())
             return _build_variables(row)
 
-    def _finish(self, build_id: str, status: str, reason: Optional[str] = None, **values) -> None:
+    def _finish(self, build_id: str, status: str, reason: str | None = None, **values) -> None:
         with self.service.db.write_session() as s:
             row = s.get(BuildRow, build_id)
             if row is not None:

@@ -27,7 +27,7 @@ log = logging.getLogger("mlc.automations")
 
 
 class MetricTriggerPoller:
-    """``poll_once()`` is the hook ``mlc serve`` calls (``services["automation_poller"]``)."""
+    """``poll_once()`` is the hook ``mlc serve`` calls (``services.automation_poller``)."""
 
     def __init__(self, service: AutomationService, sql: MetricQueryRunner | None = None) -> None:
         self.service = service

@@ -12,7 +12,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -37,7 +37,7 @@ class Change:
     name: str
     model_id: str
     action: str
-    source_file: Optional[str] = None
+    source_file: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "model_id": self.model_id, "action": self.action,
@@ -89,7 +89,7 @@ class AutomationService:
                                "automations: build_and_deploy")
             self._process_ready = True
 
-    def register(self, automation: Automation, *, source_file: Optional[str] = None) -> Change:
+    def register(self, automation: Automation, *, source_file: str | None = None) -> Change:
         """Create or update one automation (idempotent: the same declaration is unchanged)."""
         if not isinstance(automation, Automation):
             raise DeclarationError("register() needs an Automation")
@@ -161,7 +161,7 @@ class AutomationService:
                                    "checked_at": row.checked_at.isoformat() if row.checked_at else None}
         return out
 
-    def _next_due(self, key: str) -> Optional[str]:
+    def _next_due(self, key: str) -> str | None:
         from engine.persistence import EventSubscription, ProcessDefinition
 
         with self.db.session() as s:
@@ -170,7 +170,7 @@ class AutomationService:
                 ProcessDefinition.key == key, EventSubscription.kind == "timer-start"))
         return due.isoformat() if due else None
 
-    def list(self, model_id: Optional[str] = None) -> list[dict[str, Any]]:
+    def list(self, model_id: str | None = None) -> list[dict[str, Any]]:
         with self.db.session() as s:
             q = select(AutomationRow).order_by(AutomationRow.name)
             if model_id:
@@ -223,7 +223,7 @@ class AutomationService:
         return {**self.describe_build(row), "automation": row.automation,
                 "model_id": row.model_id, "instance_id": row.instance_id, "log_tail": row.log_tail}
 
-    def build_metric(self, build_id: str, metric: str) -> Optional[float]:
+    def build_metric(self, build_id: str, metric: str) -> float | None:
         with self.db.session() as s:
             return s.scalar(select(BuildMetricRow.value).where(
                 BuildMetricRow.build_id == build_id, BuildMetricRow.name == metric))
@@ -254,7 +254,7 @@ class AutomationService:
             s.delete(s.get(AutomationRow, row.id))
         return {"name": name, "deleted": True}
 
-    def run_now(self, name: str, variables: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    def run_now(self, name: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Start a run at once (also for a paused automation: an operator asked for it)."""
         row = self._row(name)
         return self.engine.start(row.process_key, {"TRIGGER": "manual", **(variables or {})})

@@ -21,7 +21,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any
 
 import sqlglot
 from sqlalchemy import text
@@ -69,7 +69,7 @@ def check_query(sql: str, where: str = "metric query") -> None:
         raise MetricQueryError(f"{where}: only SELECT queries are allowed")
 
 
-def as_number(value: Any, what: str) -> Optional[float]:
+def as_number(value: Any, what: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool):
@@ -89,7 +89,7 @@ class MetricQueryRunner:
         self.db = db
         self.timeout_seconds = timeout_seconds
 
-    def value(self, sql: str, what: str = "metric query") -> Optional[float]:
+    def value(self, sql: str, what: str = "metric query") -> float | None:
         """The query's value, or None when it returns no row or NULL."""
         check_query(sql, what)
         row = self._sqlite(sql, what) if self.db.dialect == "sqlite" else self._postgres(sql, what)

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -31,10 +31,10 @@ class AutomationRow(Base):
     digest: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="active")
     process_key: Mapped[str] = mapped_column(String(200))
-    source_file: Mapped[Optional[str]] = mapped_column(String(1000))
+    source_file: Mapped[str | None] = mapped_column(String(1000))
     armed: Mapped[bool] = mapped_column(Boolean, default=True)
-    last_value: Mapped[Optional[float]] = mapped_column(Float)
-    checked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_value: Mapped[float | None] = mapped_column(Float)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -45,17 +45,17 @@ class BuildRow(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     automation: Mapped[str] = mapped_column(String(100), index=True)
     model_id: Mapped[str] = mapped_column(String(200))
-    instance_id: Mapped[Optional[str]] = mapped_column(String(64), index=True)
-    idempotency_key: Mapped[Optional[str]] = mapped_column(String(200), unique=True)
+    instance_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="running")
-    git_commit: Mapped[Optional[str]] = mapped_column(String(64))
-    snapshot_id: Mapped[Optional[str]] = mapped_column(String(36))
+    git_commit: Mapped[str | None] = mapped_column(String(64))
+    snapshot_id: Mapped[str | None] = mapped_column(String(36))
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     deployment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    reason: Mapped[Optional[str]] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
     log_tail: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class BuildMetricRow(Base):

@@ -1,4 +1,4 @@
-"""Building the automation collaborators for a runtime (called once by ``mlc.wiring``)."""
+"""Building the automation collaborators for an application (called once by ``mlc.wiring``)."""
 
 from __future__ import annotations
 
@@ -25,23 +25,23 @@ def builds_root(settings: Any) -> Path:
     return Path(roots[0]) / "automation-builds" if roots else Path("var/automation-builds")
 
 
-def install_automations(runtime: Any, *, builder: GitBuilder | None = None,
+def install_automations(application: Any, *, builder: GitBuilder | None = None,
                         notify_timeout: float | tuple[float, float] = (5.0, 15.0)) -> AutomationService:
-    """Register the automation topics on ``runtime.handlers`` and put the service and the
-    metric poller in ``runtime.services`` (``automations``, ``automation_poller``)."""
+    """Register the automation topics on ``application.handlers`` and put the service and the
+    metric poller in ``application.services`` (``automations``, ``automation_poller``)."""
     from connectors.notifications import NotificationFeed
     from connectors.registry import SqlModelRegistry
 
-    service = AutomationService(runtime.engine)
+    service = AutomationService(application.engine)
     # no signal publisher: a build's snapshot should not also start the snapshot-created MLC
-    registry = SqlModelRegistry(runtime.db)
-    sql = MetricQueryRunner(runtime.db)
-    builder = builder or GitBuilder(builds_root(runtime.settings),
-                                    secrets_in(getattr(runtime.settings, "secrets", {})))
+    registry = SqlModelRegistry(application.db)
+    sql = MetricQueryRunner(application.db)
+    builder = builder or GitBuilder(builds_root(application.settings),
+                                    secrets_in(getattr(application.settings, "secrets", {})))
     topics = AutomationTopics(service, registry, builder,
-                              AutomationNotifier(service, NotificationFeed(runtime.db),
+                              AutomationNotifier(service, NotificationFeed(application.db),
                                                  notify_timeout), sql)
-    register_automation_handlers(runtime.handlers, topics)
-    runtime.services["automations"] = service
-    runtime.services["automation_poller"] = MetricTriggerPoller(service, sql)
+    register_automation_handlers(application.handlers, topics)
+    application.services.automations = service
+    application.services.automation_poller = MetricTriggerPoller(service, sql)
     return service

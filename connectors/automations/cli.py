@@ -20,7 +20,7 @@ from engine.errors import MlcError
 def _service():
     from ._service import AutomationService
 
-    return context_service("automations", lambda obj: AutomationService(obj.engine))
+    return context_service(lambda s: s.automations, lambda obj: AutomationService(obj.engine))
 
 
 @click.group("automations")
@@ -133,7 +133,7 @@ def poll(as_json: bool) -> None:
     """Evaluate the metric triggers that are due once (mlc serve does this continuously)."""
     from ._poller import MetricTriggerPoller
 
-    poller = context_service("automation_poller",
+    poller = context_service(lambda s: s.automation_poller,
                              lambda obj: MetricTriggerPoller(_service()))
     results = poller.poll_once()
     if as_json:

@@ -22,7 +22,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any, Optional
+from typing import Any
 
 from connectors.packages import read_requirements
 from engine.errors import ConfigurationError
@@ -90,7 +90,7 @@ class _ClusterJob:
         future.add_done_callback(self._done.put)
         return True
 
-    def next_done(self, timeout: float) -> Optional[tuple[Any, Any]]:
+    def next_done(self, timeout: float) -> tuple[Any, Any] | None:
         """The next finished (or failed, cancelled or lost) future and its item, or None."""
         try:
             future = self._done.get(timeout=timeout)
@@ -167,7 +167,7 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, scheduler: str, *, connect_timeout: Optional[float] = None) -> None:
+    def __init__(self, scheduler: str, *, connect_timeout: float | None = None) -> None:
         self.scheduler = scheduler
         self.connect_timeout = connect_timeout or CONNECT_SECONDS
 

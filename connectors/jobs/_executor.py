@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from typing import Optional, Protocol
+from typing import Protocol
 
 from engine.errors import ValidationError
 
@@ -90,7 +90,7 @@ def _score_files(process: ModelProcess, pending: queue.Queue[FileTask], run: Job
             task = pending.get_nowait()
         except queue.Empty:
             return
-        limit: Optional[float] = None
+        limit: float | None = None
         try:
             limit = run.deadline.limit(options.file_timeout)
             local_in = data.fetch(task.input, run.scratch)

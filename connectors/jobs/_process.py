@@ -19,7 +19,7 @@ import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from engine.errors import MlcError
 
@@ -41,7 +41,7 @@ class ModelProcessError(MlcError):
 
     code = "job_failed"
 
-    def __init__(self, message: str, error_type: Optional[str] = None) -> None:
+    def __init__(self, message: str, error_type: str | None = None) -> None:
         super().__init__(message)
         self.error_type = error_type
 
@@ -61,7 +61,7 @@ class ModelProcess:
     """
 
     def __init__(self, python: str = sys.executable,
-                 extra_env: Optional[dict[str, str]] = None, *, isolated: bool = False) -> None:
+                 extra_env: dict[str, str] | None = None, *, isolated: bool = False) -> None:
         # The engine's own configuration (MLC_*: API token, Jira/ServiceNow credentials, the
         # database URL, the automation secret store) is never handed to model code.
         env = {**{k: v for k, v in os.environ.items()
@@ -83,7 +83,7 @@ class ModelProcess:
             [python, RUNNER], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._boot_log, env=env, text=True, bufsize=1,
             start_new_session=True)
-        self._answers: queue.Queue[Optional[dict]] = queue.Queue()
+        self._answers: queue.Queue[dict | None] = queue.Queue()
         self._ready = False
         threading.Thread(target=self._read_answers, daemon=True,
                          name=f"runner-{self._popen.pid}").start()
@@ -101,7 +101,7 @@ class ModelProcess:
                 continue
         self._answers.put(None)
 
-    def call(self, request: dict[str, Any], timeout: Optional[float], what: str) -> dict:
+    def call(self, request: dict[str, Any], timeout: float | None, what: str) -> dict:
         """Send one request and wait for its answer, at most ``timeout`` seconds (None = none).
 
         Raises:
@@ -120,7 +120,7 @@ class ModelProcess:
         except (BrokenPipeError, OSError):
             pass  # the death is reported by receive()
 
-    def receive(self, timeout: Optional[float], what: str) -> dict:
+    def receive(self, timeout: float | None, what: str) -> dict:
         """The answer to the last request sent; see :meth:`call`."""
         if not self._ready:
             self._wait(timeout, what)  # the "ready" line; counts against the same limit
@@ -131,13 +131,13 @@ class ModelProcess:
                                     answer.get("error_type") or "Exception")
         return answer
 
-    def wait_ready(self, timeout: Optional[float] = None) -> None:
+    def wait_ready(self, timeout: float | None = None) -> None:
         """Block until the child has imported its libraries and said so."""
         if not self._ready:
             self._wait(timeout, "starting the model process")
             self._ready = True
 
-    def _wait(self, timeout: Optional[float], what: str) -> dict:
+    def _wait(self, timeout: float | None, what: str) -> dict:
         try:
             answer = self._answers.get(timeout=timeout)
         except queue.Empty:
@@ -197,7 +197,7 @@ class ProcessPool:
         self._closed = False
         self._refill(python)
 
-    def acquire(self, count: int, python: Optional[str] = None) -> list[ModelProcess]:
+    def acquire(self, count: int, python: str | None = None) -> list[ModelProcess]:
         """``count`` processes for one job; hand them back with :meth:`release`.
 
         ``python`` names a model environment's interpreter: its processes run isolated, and
@@ -261,12 +261,12 @@ class ProcessPool:
             dropped.extend(self._idle.pop(python))
         return dropped
 
-    def spare_count(self, python: Optional[str] = None) -> int:
+    def spare_count(self, python: str | None = None) -> int:
         """Idle processes kept for ``python`` (the engine's own when None)."""
         with self._lock:
             return len(self._idle.get(python or self.python, ()))
 
-    def wait_ready(self, timeout: Optional[float] = None) -> None:
+    def wait_ready(self, timeout: float | None = None) -> None:
         """Block until every spare has started (benchmarks use it to measure a warm pool)."""
         with self._lock:
             idle = [p for processes in self._idle.values() for p in processes]

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from connectors.packages import ModelEnvironment, ModelEnvironments
 from connectors.registry import (
@@ -41,11 +41,11 @@ LOG_TAIL_CHARS = 8000
 class Deadline:
     """A job-wide time limit; ``seconds`` of 0 or None means none."""
 
-    def __init__(self, seconds: Optional[float]) -> None:
+    def __init__(self, seconds: float | None) -> None:
         self.seconds = seconds or 0
         self._end = time.monotonic() + self.seconds if self.seconds else None
 
-    def remaining(self, what: Optional[str] = None) -> Optional[float]:
+    def remaining(self, what: str | None = None) -> float | None:
         if self._end is None:
             return None
         left = self._end - time.monotonic()
@@ -53,13 +53,13 @@ class Deadline:
             raise TimeLimitExceeded(self.exceeded(what))
         return left
 
-    def exceeded(self, what: Optional[str] = None) -> str:
+    def exceeded(self, what: str | None = None) -> str:
         """The reason a job past its limit fails with, naming the step it was on if known."""
         reason = f"the job exceeded its job_timeout of {self.seconds:g}s"
         return f"{reason} (while {what})" if what else reason
 
-    def limit(self, per_step: Optional[float] = None,
-              what: Optional[str] = None) -> Optional[float]:
+    def limit(self, per_step: float | None = None,
+              what: str | None = None) -> float | None:
         """The time one step may take: its own limit (0 = none) capped by the job's."""
         left = self.remaining(what)
         step = per_step or None
@@ -79,15 +79,15 @@ class JobRun:
     store: JobStore
     pool: ProcessPool
     deadline: Deadline
-    model_cache: Optional[Path] = None
-    environments: Optional[ModelEnvironments] = None
-    environment: Optional[ModelEnvironment] = None  # the model's own, once resolved
+    model_cache: Path | None = None
+    environments: ModelEnvironments | None = None
+    environment: ModelEnvironment | None = None  # the model's own, once resolved
     # An uploaded artifact the job runs with instead of the snapshot's: (id, its local folder)
-    artifact: Optional[tuple[str, Callable[[], str]]] = None
+    artifact: tuple[str, Callable[[], str]] | None = None
     _processes: list[ModelProcess] = field(default_factory=list)
     _stoppers: list[Callable[[], None]] = field(default_factory=list)
-    _lease: Optional[LeaseKeeper] = None
-    _watch: Optional[CancelWatch] = None
+    _lease: LeaseKeeper | None = None
+    _watch: CancelWatch | None = None
 
     @property
     def log_path(self) -> Path:
@@ -98,7 +98,7 @@ class JobRun:
         return str(self.snapshot.metadata.get("label_column") or "label")
 
     @property
-    def artifact_dir(self) -> Optional[str]:
+    def artifact_dir(self) -> str | None:
         if self.artifact is not None:
             return self.artifact[1]()
         asset = self.snapshot.asset("ARTIFACT")
@@ -118,7 +118,7 @@ class JobRun:
         """A cancel was asked for (and the job's work has been told to stop)."""
         return self._watch is not None and self._watch.fired
 
-    def start(self, execution_key: Optional[str]) -> None:
+    def start(self, execution_key: str | None) -> None:
         """Take the execution key (refused when redundant), start renewing the lease and
         watching the row for a cancel request."""
         self.store.start(self.job.id, execution_key)
@@ -138,7 +138,7 @@ class JobRun:
     def model_dir(self) -> Path:
         return resolve_model_dir(self.snapshot.source, self.model_cache)
 
-    def model_python(self, model_dir: Path) -> Optional[str]:
+    def model_python(self, model_dir: Path) -> str | None:
         """The interpreter of the model's own environment (built or reused now, its progress
         in the job's log), or None when the model runs in the engine's environment."""
         if self.environments is None:
@@ -148,7 +148,7 @@ class JobRun:
                 model_dir, log=self.log_line, timeout=self.deadline.limit())
         return str(self.environment.python) if self.environment else None
 
-    def loaded_processes(self, count: int, artifact_dir: Optional[str]) -> list[ModelProcess]:
+    def loaded_processes(self, count: int, artifact_dir: str | None) -> list[ModelProcess]:
         """``count`` model processes with the snapshot's model loaded (``init`` called once),
         running in the model's environment."""
         model_dir = self.model_dir()
@@ -219,9 +219,9 @@ def await_prior_attempt(store: JobStore, prior: JobRecord,
 
 def run_job(store: JobStore, registry: ModelRegistry, pool: ProcessPool, *, job_type: str,
             snapshot_id: str, inputs: dict[str, Any], body: Body, job_timeout: float = 0,
-            idempotency_key: Optional[str] = None, model_cache: Optional[Path] = None,
-            environments: Optional[ModelEnvironments] = None,
-            artifact: Optional[tuple[str, Callable[[], str]]] = None) -> JobRecord:
+            idempotency_key: str | None = None, model_cache: Path | None = None,
+            environments: ModelEnvironments | None = None,
+            artifact: tuple[str, Callable[[], str]] | None = None) -> JobRecord:
     """Create the job row, run ``body`` and record the outcome; never raises for job failures.
 
     ``body`` returns ``(outputs, metrics)``. A retry of the same task (same idempotency key)
@@ -270,7 +270,7 @@ def run_job(store: JobStore, registry: ModelRegistry, pool: ProcessPool, *, job_
 
 
 def _with_environment(store: JobStore, run: JobRun,
-                      outputs: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
+                      outputs: dict[str, Any] | None) -> dict[str, Any] | None:
     """The job's outputs plus the model environment it ran in (None: leave them as stored)."""
     if run.environment is None:
         return outputs

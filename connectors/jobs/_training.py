@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from connectors.registry import ModelRegistry, execution_key
 from engine.errors import ValidationError
@@ -24,7 +24,7 @@ class MissingDataError(ValidationError):
     code = "missing_data"
 
 
-def data_uri(run: JobRun, explicit: Optional[str], role: str) -> str:
+def data_uri(run: JobRun, explicit: str | None, role: str) -> str:
     if explicit:
         return explicit
     asset = run.snapshot.asset(role)
@@ -35,7 +35,7 @@ def data_uri(run: JobRun, explicit: Optional[str], role: str) -> str:
 
 
 def training_body(registry: ModelRegistry, data: DataStore, artifact_root: Path, *,
-                  input_uri: Optional[str], input_format: Optional[str],
+                  input_uri: str | None, input_format: str | None,
                   params: dict[str, Any]) -> Callable[[JobRun], tuple[dict, dict]]:
     """Train the snapshot's model; the artifact folder becomes the snapshot's next ARTIFACT."""
 
@@ -63,8 +63,8 @@ def training_body(registry: ModelRegistry, data: DataStore, artifact_root: Path,
 
 
 def metrics_body(registry: ModelRegistry, data: DataStore, executor: JobExecutor, *,
-                 input_uri: Optional[str],
-                 input_format: Optional[str]) -> Callable[[JobRun], tuple[dict, dict]]:
+                 input_uri: str | None,
+                 input_format: str | None) -> Callable[[JobRun], tuple[dict, dict]]:
     """Predict on labelled data (on ``executor``), compute metrics here, store them on the job
     and the snapshot."""
 

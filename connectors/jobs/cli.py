@@ -9,7 +9,6 @@ Collaborators come from ``click.get_current_context().obj`` (``db``, ``settings`
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 import click
 
@@ -23,7 +22,7 @@ from .service import JobService
 
 
 def _service() -> JobService:
-    return context_service("jobs", lambda obj: JobService.from_settings(
+    return context_service(lambda s: s.jobs, lambda obj: JobService.from_settings(
         obj.db, obj.settings, registry=registry_from_context()))
 
 
@@ -60,8 +59,8 @@ def jobs() -> None:
 @click.option("--no-progress", is_flag=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def run_scoring(snapshot_id: str, source: str, destination: str, parallelism: int,
-                job_timeout: float, file_timeout: float, input_format: Optional[str],
-                output_format: Optional[str], overwrite: bool, runtime: Optional[str],
+                job_timeout: float, file_timeout: float, input_format: str | None,
+                output_format: str | None, overwrite: bool, runtime: str | None,
                 no_progress: bool, as_json: bool) -> None:
     """Score every data file of SOURCE into DESTINATION (same names)."""
     from tqdm import tqdm
@@ -95,8 +94,8 @@ def run_scoring(snapshot_id: str, source: str, destination: str, parallelism: in
 @click.option("--timeout", type=click.FloatRange(min=0), default=0, help="0 = none.")
 @click.option("--runtime", help="Run on this runtime's engine (id or name). Default: here.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def run_metrics(snapshot_id: str, input_uri: Optional[str], timeout: float,
-                runtime: Optional[str], as_json: bool) -> None:
+def run_metrics(snapshot_id: str, input_uri: str | None, timeout: float,
+                runtime: str | None, as_json: bool) -> None:
     """Test a snapshot on labelled data and store the metrics."""
     service = _service()
     try:
@@ -116,7 +115,7 @@ def run_metrics(snapshot_id: str, input_uri: Optional[str], timeout: float,
 @click.option("--state", type=click.Choice(JOB_STATES))
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def list_jobs(job_type: Optional[str], snapshot_id: Optional[str], state: Optional[str],
+def list_jobs(job_type: str | None, snapshot_id: str | None, state: str | None,
               limit: int, as_json: bool) -> None:
     """List jobs, newest first."""
     found = _service().list(job_type=job_type, snapshot_id=snapshot_id, state=state,

@@ -32,7 +32,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from engine.errors import MlcError
 
@@ -82,7 +82,7 @@ class _WorkerModels:
         self._folders: dict[str, Path] = {}
         self._ending: set[str] = set()  # released while a file was still running
         self._cancelled: OrderedDict[str, None] = OrderedDict()
-        self._reaper: Optional[threading.Thread] = None
+        self._reaper: threading.Thread | None = None
 
     def checkout(self, spec: dict[str, Any]) -> _Loaded:
         """An idle process of the job, or a new one with the model loaded.
@@ -207,7 +207,7 @@ def _worker_address() -> str:
         return "(not a Dask worker)"
 
 
-def _model_threads(host_threads: dict[str, int]) -> Optional[int]:
+def _model_threads(host_threads: dict[str, int]) -> int | None:
     """Cap a model process's BLAS / Arrow threads by the Dask threads sharing this host, as
     the local pool caps them by its parallelism (None: one thread on the host, no cap)."""
     host = _worker_address().split("://", 1)[-1].rsplit(":", 1)[0]
@@ -240,7 +240,7 @@ class _Task:
         self.spec = spec
         self.data = _data_store(spec)
         self.scratch = Path(tempfile.mkdtemp(prefix=f"mlc-dask-{spec['job_id'][:8]}-task-"))
-        self.loaded: Optional[_Loaded] = None
+        self.loaded: _Loaded | None = None
         self.healthy = False
 
     def model(self) -> ModelProcess:
@@ -260,7 +260,7 @@ class _Task:
 
 def _answered(spec: dict[str, Any], work: Callable[[_Task], dict[str, Any]]) -> dict[str, Any]:
     """Run ``work`` and turn whatever it raises into an answer the engine can tell apart."""
-    task: Optional[_Task] = None
+    task: _Task | None = None
     try:
         task = _Task(spec)
         return work(task)
@@ -275,7 +275,7 @@ def _answered(spec: dict[str, Any], work: Callable[[_Task], dict[str, Any]]) -> 
             task.close()
 
 
-def _failed(task: Optional[_Task], error: str, **flags: Any) -> dict[str, Any]:
+def _failed(task: _Task | None, error: str, **flags: Any) -> dict[str, Any]:
     if task is None:
         return {"ok": False, "error": error, "log": "", "worker": _worker_address(), **flags}
     return task.answer(False, error=error, **flags)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
 
 from engine.errors import ValidationError
 
@@ -20,7 +19,7 @@ EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".feather"
 CANONICAL_EXTENSION = {"csv": ".csv", "parquet": ".parquet", "feather": ".feather"}
 
 
-def format_of(name: str, declared: Optional[str] = None) -> str:
+def format_of(name: str, declared: str | None = None) -> str:
     """The format of a file: ``declared`` when given, else its extension."""
     if declared:
         fmt = declared.strip().lower()

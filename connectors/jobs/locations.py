@@ -14,7 +14,6 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
 from urllib.parse import unquote, urlparse
 
 from engine.errors import ConfigurationError, ValidationError
@@ -56,7 +55,7 @@ class S3Location:
         return S3Location(self.bucket, prefix + name)
 
 
-Location = Union[LocalLocation, S3Location]
+Location = LocalLocation | S3Location
 
 
 def _is_data_file(name: str) -> bool:
@@ -89,7 +88,7 @@ def confine_path(raw: str, data_roots: Sequence[str]) -> Path:
 class DataStore:
     """Lists, fetches and stores job files on local disk or S3."""
 
-    def __init__(self, data_roots: Sequence[str], *, s3_endpoint_url: Optional[str] = None,
+    def __init__(self, data_roots: Sequence[str], *, s3_endpoint_url: str | None = None,
                  s3_client=None) -> None:
         self.data_roots = list(data_roots)
         # an empty endpoint (as compose passes an unset MLC_S3_ENDPOINT_URL) means boto3's default

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any
 
 from engine.errors import ValidationError
 
@@ -25,7 +25,7 @@ def _label(value: Any) -> Any:
 
 
 def classification_metrics(y_true: Sequence, y_pred: Sequence,
-                           y_score: Optional[Sequence] = None) -> dict[str, Any]:
+                           y_score: Sequence | None = None) -> dict[str, Any]:
     import numpy as np
     from sklearn import metrics
 
@@ -50,7 +50,7 @@ def classification_metrics(y_true: Sequence, y_pred: Sequence,
 
 
 def roc_points(y_true: Sequence, y_score: Sequence, max_points: int = 101
-                ) -> Optional[dict[str, list[float]]]:
+                ) -> dict[str, list[float]] | None:
     """The ROC curve of a binary problem as at most ``max_points`` (fpr, tpr) points, for
     plotting (the cockpit's snapshot page); None when it is not defined."""
     import numpy as np
@@ -75,7 +75,7 @@ def regression_metrics(y_true: Sequence, y_pred: Sequence) -> dict[str, Any]:
 
 
 def compute_metrics(methodology: str, y_true: Sequence, y_pred: Sequence,
-                    y_score: Optional[Sequence] = None) -> dict[str, Any]:
+                    y_score: Sequence | None = None) -> dict[str, Any]:
     """The metrics for ``methodology`` (``classification`` or ``regression``)."""
     if len(y_true) != len(y_pred):
         raise ValidationError(f"{len(y_pred)} predictions for {len(y_true)} labels")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import subprocess
 from pathlib import Path
-from typing import Optional
 
 from engine.errors import ConfigurationError, ValidationError
 
@@ -30,7 +29,7 @@ def _is_git(source: str) -> bool:
     return source.startswith("git+") or base.endswith(".git")
 
 
-def resolve_model_dir(source: str, cache_dir: Optional[Path] = None) -> Path:
+def resolve_model_dir(source: str, cache_dir: Path | None = None) -> Path:
     """The local folder of a snapshot's code; it must contain ``model.py``."""
     source = (source or "").strip()
     if source.startswith("sample:"):

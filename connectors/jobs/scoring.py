@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from connectors.registry import execution_key
 from engine.errors import ValidationError
@@ -57,8 +57,8 @@ class ScoringOptions:
     parallelism: int = 1
     job_timeout: float = 0
     file_timeout: float = 0
-    input_format: Optional[str] = None
-    output_format: Optional[str] = None
+    input_format: str | None = None
+    output_format: str | None = None
     overwrite: bool = False
 
     def check(self) -> None:
@@ -121,7 +121,7 @@ def _has_data_extension(name: str) -> bool:
         return False
 
 
-def timeout_reason(task: FileTask, options: ScoringOptions, limit: Optional[float]) -> str:
+def timeout_reason(task: FileTask, options: ScoringOptions, limit: float | None) -> str:
     """Why a file's time ran out (``limit``: what it was given): its own ``file_timeout`` or
     the job's deadline."""
     if limit is None:  # the job's own deadline had already passed
@@ -135,11 +135,11 @@ def timeout_reason(task: FileTask, options: ScoringOptions, limit: Optional[floa
 class FileProgress:
     """What an executor reports as files finish, and the first failure that stops the rest."""
 
-    def __init__(self, total: int, callback: Optional[ProgressCallback]) -> None:
+    def __init__(self, total: int, callback: ProgressCallback | None) -> None:
         self.total, self.callback = total, callback
         self.files: list[dict[str, Any]] = []
         self.rows = 0
-        self.failure: Optional[str] = None
+        self.failure: str | None = None
         self.lock = threading.Lock()
         self.stop = threading.Event()
 
@@ -152,7 +152,7 @@ class FileProgress:
         if self.callback:
             self.callback(done, total, all_rows)
 
-    def fail(self, reason: str, run: JobRun, task: Optional[FileTask] = None) -> None:
+    def fail(self, reason: str, run: JobRun, task: FileTask | None = None) -> None:
         with self.lock:
             first = self.failure is None
             if first:
@@ -167,7 +167,7 @@ class FileProgress:
 
 
 def scoring_body(data: DataStore, executor: JobExecutor, *, source: str, destination: str,
-                 options: ScoringOptions, progress: Optional[ProgressCallback] = None
+                 options: ScoringOptions, progress: ProgressCallback | None = None
                  ) -> Callable[[JobRun], tuple[dict, dict]]:
     def body(run: JobRun) -> tuple[dict, dict]:
         options.check()

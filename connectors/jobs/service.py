@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from connectors.packages import ModelEnvironments
 from connectors.packages.artifacts import ArtifactService
@@ -49,11 +49,11 @@ class JobService:
     """
 
     def __init__(self, registry: ModelRegistry, store: JobStore, data: DataStore, *,
-                 artifact_root: Optional[Path] = None, pool: Optional[ProcessPool] = None,
-                 pool_factory: Optional[Callable[[], ProcessPool]] = None,
-                 model_cache: Optional[Path] = None,
-                 environments: Optional[ModelEnvironments] = None,
-                 artifacts: Optional[ArtifactService] = None) -> None:
+                 artifact_root: Path | None = None, pool: ProcessPool | None = None,
+                 pool_factory: Callable[[], ProcessPool] | None = None,
+                 model_cache: Path | None = None,
+                 environments: ModelEnvironments | None = None,
+                 artifacts: ArtifactService | None = None) -> None:
         self.registry = registry
         self.store = store
         self.data = data
@@ -76,8 +76,8 @@ class JobService:
             return self._pool
 
     @classmethod
-    def from_settings(cls, db, settings, *, registry: Optional[ModelRegistry] = None,
-                      spares: int = 0, s3_endpoint_url: Optional[str] = None) -> JobService:
+    def from_settings(cls, db, settings, *, registry: ModelRegistry | None = None,
+                      spares: int = 0, s3_endpoint_url: str | None = None) -> JobService:
         """The usual wiring from the project's Database and Settings (data roots, S3 endpoint,
         model cache)."""
         from connectors.registry import SqlModelRegistry
@@ -92,8 +92,8 @@ class JobService:
                    artifacts=ArtifactService.from_settings(registry, settings))
 
     def _run(self, job_type: str, snapshot_id: str, inputs: dict[str, Any], body,
-             job_timeout: float, idempotency_key: Optional[str],
-             artifact_id: Optional[str] = None) -> JobRecord:
+             job_timeout: float, idempotency_key: str | None,
+             artifact_id: str | None = None) -> JobRecord:
         artifact_dir = None
         if artifact_id:
             if self.artifacts is None:
@@ -105,7 +105,7 @@ class JobService:
                        model_cache=self.model_cache, environments=self.environments,
                        artifact=(artifact_id, artifact_dir) if artifact_id else None)
 
-    def executor_for(self, runtime: Optional[str]) -> tuple[JobExecutor, dict[str, Any]]:
+    def executor_for(self, runtime: str | None) -> tuple[JobExecutor, dict[str, Any]]:
         """Where a job on ``runtime`` (id or name; None: this node) runs, and how its inputs
         name that place.
 
@@ -127,9 +127,9 @@ class JobService:
         """Ask whichever node runs the job to stop it (see :meth:`JobStore.request_cancel`)."""
         return self.store.request_cancel(job_id)
 
-    def train(self, snapshot_id: str, *, input_uri: Optional[str] = None,
-              input_format: Optional[str] = None, params: Optional[dict[str, Any]] = None,
-              timeout: float = 0, idempotency_key: Optional[str] = None) -> JobRecord:
+    def train(self, snapshot_id: str, *, input_uri: str | None = None,
+              input_format: str | None = None, params: dict[str, Any] | None = None,
+              timeout: float = 0, idempotency_key: str | None = None) -> JobRecord:
         """Train on ``input_uri`` (or the TRAINING_DATA asset); adds a new ARTIFACT version."""
         inputs = {"input": input_uri, "input_format": input_format, "params": params or {},
                   "timeout": timeout}
@@ -137,10 +137,10 @@ class JobService:
                              input_format=input_format, params=params or {})
         return self._run("training", snapshot_id, inputs, body, timeout, idempotency_key)
 
-    def run_metrics(self, snapshot_id: str, *, input_uri: Optional[str] = None,
-                    input_format: Optional[str] = None, timeout: float = 0,
-                    idempotency_key: Optional[str] = None,
-                    runtime: Optional[str] = None) -> JobRecord:
+    def run_metrics(self, snapshot_id: str, *, input_uri: str | None = None,
+                    input_format: str | None = None, timeout: float = 0,
+                    idempotency_key: str | None = None,
+                    runtime: str | None = None) -> JobRecord:
         """Test on labelled data (``input_uri`` or the TEST_DATA asset), on ``runtime``'s
         engine; metrics go on the job and become the snapshot's test results."""
         executor, named = self.executor_for(runtime)
@@ -152,10 +152,10 @@ class JobService:
 
     def score(self, snapshot_id: str, source: str, destination: str,
               options: ScoringOptions = ScoringOptions(), *,
-              idempotency_key: Optional[str] = None,
-              progress: Optional[ProgressCallback] = None,
-              runtime: Optional[str] = None,
-              artifact_id: Optional[str] = None) -> JobRecord:
+              idempotency_key: str | None = None,
+              progress: ProgressCallback | None = None,
+              runtime: str | None = None,
+              artifact_id: str | None = None) -> JobRecord:
         """Batch-score every file of ``source`` into ``destination`` (see :mod:`.scoring`) on
         ``runtime``'s engine, with the uploaded artifact ``artifact_id`` (a deployment's)
         instead of the snapshot's own when one is named."""
@@ -169,7 +169,7 @@ class JobService:
                          idempotency_key, artifact_id)
 
     def run_model_tests(self, snapshot_id: str, *, timeout: float = 0,
-                        idempotency_key: Optional[str] = None) -> JobRecord:
+                        idempotency_key: str | None = None) -> JobRecord:
         """Run the snapshot's ``test_model.py`` in the model's environment; the report goes on
         the job (``outputs["report"]``) and on the snapshot (``model_tests``). A run whose
         tests fail, or cannot run, is a failed job."""

@@ -81,7 +81,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from connectors.packages import has_tests
 from connectors.registry import JobRecord, ModelRegistry
@@ -150,7 +150,7 @@ class ModelTopics:
     def __init__(self, registry: ModelRegistry, jobs: JobService) -> None:
         self.registry, self.jobs = registry, jobs
 
-    def _runtime(self, ctx: TaskContext) -> Optional[str]:
+    def _runtime(self, ctx: TaskContext) -> str | None:
         """The id of the runtime named by RUNTIME_ID, if any; an unknown one is a modelling
         error that the process can catch, not something a retry fixes."""
         named = ctx.get("RUNTIME_ID")
@@ -302,7 +302,7 @@ class ModelTopics:
 
 
 def register_model_handlers(handlers: HandlerRegistry, registry: ModelRegistry,
-                            jobs: JobService, *, job_lock_seconds: Optional[float] = None,
+                            jobs: JobService, *, job_lock_seconds: float | None = None,
                             replace: bool = False) -> list[str]:
     """Register every registry and job topic; return the topics registered.
 
@@ -314,7 +314,7 @@ def register_model_handlers(handlers: HandlerRegistry, registry: ModelRegistry,
         replace: replace handlers already registered for these topics.
     """
     topics = ModelTopics(registry, jobs)
-    bound: dict[str, tuple[Callable[[TaskContext], Any], Optional[float]]] = {
+    bound: dict[str, tuple[Callable[[TaskContext], Any], float | None]] = {
         name: ((lambda fn: lambda ctx: fn(registry, ctx))(fn), None)  # noqa: B023 - bound
         for name, fn in REGISTRY_HANDLERS.items()}
     job_timeout = job_lock_seconds or LOCK_SECONDS

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -26,7 +26,7 @@ class NotificationRow(Base):
     title: Mapped[str] = mapped_column(String(255))
     text: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    instance_id: Mapped[Optional[str]] = mapped_column(String(64), index=True)
-    process_key: Mapped[Optional[str]] = mapped_column(String(255))
-    idempotency_key: Mapped[Optional[str]] = mapped_column(String(200), unique=True)
+    instance_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    process_key: Mapped[str | None] = mapped_column(String(255))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

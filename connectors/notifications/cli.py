@@ -22,7 +22,7 @@ def notifications() -> None:
 def list_notifications(channel: str | None, instance_id: str | None, limit: int,
                        as_json: bool) -> None:
     """Newest first."""
-    feed = context_service("notifications", lambda obj: NotificationFeed(obj.db))
+    feed = context_service(lambda s: s.notifications, lambda obj: NotificationFeed(obj.db))
     found = feed.list(channel=channel, instance_id=instance_id, limit=limit)
     if as_json:
         echo_json([n.to_dict() for n in found])

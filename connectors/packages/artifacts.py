@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO, Optional
+from typing import Any, BinaryIO
 from urllib.parse import urlparse
 
 from connectors.registry import ArtifactRecord, ModelRegistry, check_artifact_env
@@ -93,7 +93,7 @@ class ArtifactStore:
     """
 
     def __init__(self, root: str = "var/artifact-store", *,
-                 s3_endpoint_url: Optional[str] = None, s3_client: Any = None) -> None:
+                 s3_endpoint_url: str | None = None, s3_client: Any = None) -> None:
         self.root = root.strip()
         if not self.root:
             raise ConfigurationError("MLC_ARTIFACT_STORE is empty")
@@ -214,7 +214,7 @@ class ArtifactService:
                    Path(settings.model_envs).parent / "artifact-cache")
 
     def upload(self, model: str, env: str, folder: Path, *,
-               metadata: Optional[dict[str, Any]] = None, user: str = "") -> ArtifactRecord:
+               metadata: dict[str, Any] | None = None, user: str = "") -> ArtifactRecord:
         """Store ``folder`` as the next ``env`` version of ``model`` (id or name)."""
         env = check_artifact_env(env)
         record = self.registry.get_model(model)
@@ -222,7 +222,7 @@ class ArtifactService:
         return self._record(record.id, env, stored, metadata or {}, user, "uploaded", None)
 
     def upload_files(self, model: str, env: str, files: Iterable[tuple[str, BinaryIO]], *,
-                     metadata: Optional[dict[str, Any]] = None,
+                     metadata: dict[str, Any] | None = None,
                      user: str = "") -> ArtifactRecord:
         """The same for uploaded file parts, each named by its path inside the artifact."""
         env = check_artifact_env(env)
@@ -239,7 +239,7 @@ class ArtifactService:
             return self.upload(model, env, root, metadata=metadata, user=user)
 
     def promote(self, model: str, version: int, *, user: str = "",
-                metadata: Optional[dict[str, Any]] = None) -> ArtifactRecord:
+                metadata: dict[str, Any] | None = None) -> ArtifactRecord:
         """Copy test version ``version`` to the next prod version (once: promoting it again
         answers with the prod artifact made the first time)."""
         record = self.registry.get_model(model)
@@ -253,7 +253,7 @@ class ArtifactService:
                             user, "promoted", source.id)
 
     def _record(self, model_id: str, env: str, stored: StoredFiles, metadata: dict[str, Any],
-                user: str, action: str, source_id: Optional[str]) -> ArtifactRecord:
+                user: str, action: str, source_id: str | None) -> ArtifactRecord:
         try:
             return self.registry.add_artifact(
                 model_id, env, uri=stored.uri, content_hash=stored.content_hash,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import getpass
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import click
 
@@ -26,7 +26,7 @@ from .model_tests import ModelTestsFailed, has_tests, run_model_tests
 def artifacts_from_context() -> ArtifactService:
     from connectors.registry.cli import registry_from_context
 
-    return context_service("artifacts", lambda obj: ArtifactService.from_settings(
+    return context_service(lambda s: s.artifacts, lambda obj: ArtifactService.from_settings(
         registry_from_context(), obj.settings))
 
 
@@ -44,7 +44,7 @@ def parse_metadata(pairs: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def _user(given: Optional[str]) -> str:
+def _user(given: str | None) -> str:
     if given:
         return given
     try:
@@ -74,7 +74,7 @@ def artifacts() -> None:
               help="KEY=VALUE (JSON values keep their type; repeatable).")
 @click.option("--user", help="Who uploads (default: the login name).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def upload(model: str, folder: Path, env: str, metadata: tuple[str, ...], user: Optional[str],
+def upload(model: str, folder: Path, env: str, metadata: tuple[str, ...], user: str | None,
            as_json: bool) -> None:
     """Upload FOLDER as the next ENV version of MODEL's artifact."""
     record = artifacts_from_context().upload(model, env, folder,
@@ -90,7 +90,7 @@ def upload(model: str, folder: Path, env: str, metadata: tuple[str, ...], user: 
 @click.option("--metadata", "metadata", multiple=True, help="KEY=VALUE added to its metadata.")
 @click.option("--user", help="Who promotes (default: the login name).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def promote(model: str, version: int, metadata: tuple[str, ...], user: Optional[str],
+def promote(model: str, version: int, metadata: tuple[str, ...], user: str | None,
             as_json: bool) -> None:
     """Copy test VERSION of MODEL's artifact to the next prod version."""
     record = artifacts_from_context().promote(model, version, user=_user(user),
@@ -103,7 +103,7 @@ def promote(model: str, version: int, metadata: tuple[str, ...], user: Optional[
 @click.argument("model")
 @click.option("--env", type=click.Choice(ARTIFACT_ENVS), help="Only this environment.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def list_artifacts(model: str, env: Optional[str], as_json: bool) -> None:
+def list_artifacts(model: str, env: str | None, as_json: bool) -> None:
     """MODEL's uploads and promotions, oldest first (its artifact history)."""
     service = artifacts_from_context()
     found = service.registry.list_artifacts(service.registry.get_model(model).id, env)
@@ -119,7 +119,7 @@ def list_artifacts(model: str, env: Optional[str], as_json: bool) -> None:
 @click.argument("env", type=click.Choice(ARTIFACT_ENVS))
 @click.argument("version", type=click.IntRange(min=1), required=False)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def show(model: str, env: str, version: Optional[int], as_json: bool) -> None:
+def show(model: str, env: str, version: int | None, as_json: bool) -> None:
     """One ENV version of MODEL's artifact (the newest without VERSION)."""
     registry = artifacts_from_context().registry
     record = registry.find_artifact(registry.get_model(model).id, env, version)

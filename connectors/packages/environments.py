@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from engine.errors import MlcError
 
@@ -96,8 +96,8 @@ class ModelEnvironments:
     def path_for(self, requirements: ModelRequirements) -> Path:
         return self.root / requirements.key[:24]
 
-    def for_model(self, model_dir: Path, *, log: Optional[LogLine] = None,
-                  timeout: Optional[float] = None) -> Optional[ModelEnvironment]:
+    def for_model(self, model_dir: Path, *, log: LogLine | None = None,
+                  timeout: float | None = None) -> ModelEnvironment | None:
         """The environment of the model in ``model_dir``: None when it has no
         ``requirements.model`` (it runs in the engine's own environment), else the cached
         one, built first when needed.
@@ -111,8 +111,8 @@ class ModelEnvironments:
             return None
         return self.ensure(requirements, log=log, timeout=timeout)
 
-    def ensure(self, requirements: ModelRequirements, *, log: Optional[LogLine] = None,
-               timeout: Optional[float] = None) -> ModelEnvironment:
+    def ensure(self, requirements: ModelRequirements, *, log: LogLine | None = None,
+               timeout: float | None = None) -> ModelEnvironment:
         """The environment for ``requirements``, built if it is not in the cache yet."""
         say = log or (lambda line: None)
         started = time.monotonic()
@@ -137,7 +137,7 @@ class ModelEnvironments:
                                 cached=False, seconds=seconds)
 
     def _cached(self, target: Path, requirements: ModelRequirements, started: float,
-                say: LogLine) -> Optional[ModelEnvironment]:
+                say: LogLine) -> ModelEnvironment | None:
         try:
             meta = json.loads((target / METADATA_FILE).read_text())
         except (OSError, ValueError):
@@ -149,7 +149,7 @@ class ModelEnvironments:
                                 seconds=time.monotonic() - started)
 
     def _build(self, target: Path, requirements: ModelRequirements, say: LogLine,
-               limit: Optional[float], deadline: Optional[float]) -> None:
+               limit: float | None, deadline: float | None) -> None:
         building = self.root / f".build-{target.name}-{os.getpid()}-{threading.get_ident()}"
         shutil.rmtree(building, ignore_errors=True)
         shutil.rmtree(target, ignore_errors=True)  # a build that died before its rename
@@ -180,7 +180,7 @@ class ModelEnvironments:
             output_path.unlink(missing_ok=True)
 
     def _run(self, command: list[str], output, say: LogLine,
-             time_limit: tuple[Optional[float], Optional[float]],
+             time_limit: tuple[float | None, float | None],
              requirements: ModelRequirements, what: str) -> None:
         limit, deadline = time_limit
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLC_")}
@@ -245,7 +245,7 @@ def _summary(text: str) -> str:
 
 
 @contextmanager
-def _file_lock(path: Path, limit: Optional[float], requirements: ModelRequirements,
+def _file_lock(path: Path, limit: float | None, requirements: ModelRequirements,
                waiting: Callable[[], None]) -> Iterator[None]:
     """An exclusive lock on ``path`` (between threads and processes alike: flock locks
     belong to the open file), waited for at most ``limit`` seconds."""

@@ -11,7 +11,6 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from engine.errors import ConfigurationError
 
@@ -23,7 +22,7 @@ class Installer:
     """How to create an environment and install requirements into it."""
 
     name: str
-    uv: Optional[str] = None  # the uv binary, for the uv installer
+    uv: str | None = None  # the uv binary, for the uv installer
 
     def create(self, target: Path, base_python: str) -> list[str]:
         if self.uv:
@@ -42,7 +41,7 @@ class Installer:
                 "--no-input", "--progress-bar", "off", "-r", str(requirements_file), *extra]
 
 
-def find_uv() -> Optional[str]:
+def find_uv() -> str | None:
     """The uv binary: the one the ``uv`` package installed next to this Python, else PATH."""
     try:
         import uv  # the PyPI package ships the binary

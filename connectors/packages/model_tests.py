@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from engine.errors import MlcError
 from engine.xmlsafe import parse_xml
@@ -52,8 +52,8 @@ class TestReport:
     duration: float = 0.0
     failures: list[dict[str, str]] = field(default_factory=list)
     reason: str = ""  # why pytest could not judge the tests (status error)
-    exit_code: Optional[int] = None
-    environment: Optional[dict[str, Any]] = None
+    exit_code: int | None = None
+    environment: dict[str, Any] | None = None
     output_tail: str = ""
     ran_at: str = ""
 
@@ -82,9 +82,9 @@ def has_tests(model_dir: Path) -> bool:
     return (Path(model_dir) / TESTS_FILE).is_file()
 
 
-def run_model_tests(model_dir: Path, environments: Optional[ModelEnvironments], *,
-                    timeout: Optional[float] = DEFAULT_TIMEOUT,
-                    log: Optional[LogLine] = None) -> TestReport:
+def run_model_tests(model_dir: Path, environments: ModelEnvironments | None, *,
+                    timeout: float | None = DEFAULT_TIMEOUT,
+                    log: LogLine | None = None) -> TestReport:
     """Run ``test_model.py`` of ``model_dir`` with pytest, in the model's environment (the
     engine's own when the folder has no ``requirements.model``). Never raises for what the
     tests or the environment did: that is the report's ``status``."""
@@ -128,7 +128,7 @@ def run_model_tests(model_dir: Path, environments: Optional[ModelEnvironments], 
     return report
 
 
-def _run(command: list[str], model_dir: Path, timeout: Optional[float]) -> tuple[int, str]:
+def _run(command: list[str], model_dir: Path, timeout: float | None) -> tuple[int, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLC_")}
     # The model folder for ``import model``, the folder above it for shared code (common/).
     env["PYTHONPATH"] = os.pathsep.join((str(model_dir), str(model_dir.parent)))
@@ -177,7 +177,7 @@ def _from_junit(path: Path) -> TestReport:
     return report
 
 
-def _reason(code: Optional[int], output: str) -> str:
+def _reason(code: int | None, output: str) -> str:
     if code == 5:
         return f"{TESTS_FILE} collected no tests"
     if code == 2:

@@ -17,7 +17,6 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -64,7 +63,7 @@ class ModelRequirements:
             digest.update(b"\0")
         return digest.hexdigest()
 
-    def blame(self, installer_output: str) -> Optional[str]:
+    def blame(self, installer_output: str) -> str | None:
         """The requirement an installer's error output is about (the first one it names), as
         ``'name==1.0' (line 3)``; the runner's own requirements are named as such."""
         text = _normalised(installer_output)
@@ -90,7 +89,7 @@ def _normalised(text: str) -> str:
     return re.sub(r"[-_.]+", "-", text.lower())
 
 
-def read_requirements(model_dir: Path) -> Optional[ModelRequirements]:
+def read_requirements(model_dir: Path) -> ModelRequirements | None:
     """The model folder's ``requirements.model``, checked; None when the folder has none.
 
     Raises:

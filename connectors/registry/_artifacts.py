@@ -8,7 +8,7 @@ artifacts" lives next to the deployment that it guards.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -54,9 +54,9 @@ class ArtifactRows:
 
     def add_artifact(self, model_id: str, env: str, *, uri: str, content_hash: str,
                      size_bytes: int = 0, files: int = 0,
-                     metadata: Optional[dict[str, Any]] = None, created_by: str = "",
+                     metadata: dict[str, Any] | None = None, created_by: str = "",
                      action: str = "uploaded",
-                     source_artifact_id: Optional[str] = None) -> ArtifactRecord:
+                     source_artifact_id: str | None = None) -> ArtifactRecord:
         """Record the next version of the model's artifact in ``env`` (1, 2, ...).
 
         The model row is locked first (PostgreSQL; SQLite writers queue anyway), so
@@ -94,7 +94,7 @@ class ArtifactRows:
             return artifact_record(row)
 
     def find_artifact(self, model_id: str, env: str,
-                      version: Optional[int] = None) -> ArtifactRecord:
+                      version: int | None = None) -> ArtifactRecord:
         """Version ``version`` of the model's artifact in ``env`` (the newest when None)."""
         env = check_artifact_env(env)
         query = select(ArtifactRow).where(ArtifactRow.model_id == model_id,
@@ -108,7 +108,7 @@ class ArtifactRows:
                 raise NotFoundError(f"model {model_id!r} has no {env} artifact ({which})")
             return artifact_record(row)
 
-    def list_artifacts(self, model_id: str, env: Optional[str] = None) -> list[ArtifactRecord]:
+    def list_artifacts(self, model_id: str, env: str | None = None) -> list[ArtifactRecord]:
         """The model's artifacts, oldest first: uploads and promotions in the order they
         happened, which is the artifact history."""
         query = select(ArtifactRow).where(ArtifactRow.model_id == model_id)
@@ -121,7 +121,7 @@ class ArtifactRows:
 
 
 def deployable_artifact(s: Session, model_id: str, runtime: RuntimeRow,
-                        artifact_id: Optional[str]) -> Optional[ArtifactRow]:
+                        artifact_id: str | None) -> ArtifactRow | None:
     """The artifact a deployment of the model on ``runtime`` runs with.
 
     Named: it must be the model's, and a prod one when the runtime's stage is PROD. Not named:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Optional, Protocol
+from typing import Any, Protocol
 
 from ._records import (
     ArtifactRecord,
@@ -39,11 +39,11 @@ class ModelRegistry(Protocol):
     def list_models(self) -> list[ModelRecord]: ...
 
     def create_snapshot(self, model_id: str, source: str, *, tags: Iterable[str] = (),
-                        stage: str = "DEV", service_tag: Optional[str] = None,
-                        metadata: Optional[dict[str, Any]] = None,
-                        dmn_decision_key: Optional[str] = None,
+                        stage: str = "DEV", service_tag: str | None = None,
+                        metadata: dict[str, Any] | None = None,
+                        dmn_decision_key: str | None = None,
                         monitors: Iterable[str] = (),
-                        expiration_date: Optional[datetime] = None,
+                        expiration_date: datetime | None = None,
                         schedules: Iterable[Any] = (),
                         assets: Iterable[dict[str, Any]] = ()) -> SnapshotRecord: ...
 
@@ -52,7 +52,7 @@ class ModelRegistry(Protocol):
     def list_snapshots(self, model_id: str) -> list[SnapshotRecord]: ...
 
     def add_asset(self, snapshot_id: str, role: str, uri: str,
-                  format: Optional[str] = None) -> AssetRecord: ...
+                  format: str | None = None) -> AssetRecord: ...
 
     def add_monitors(self, snapshot_id: str, monitors: Sequence[str]) -> list[str]: ...
 
@@ -68,34 +68,34 @@ class ModelRegistry(Protocol):
 
     def add_runtime(self, name: str, stage: str, *, service_tags: Iterable[str] = (),
                     endpoints: Iterable[str] = (), engine: str = "local",
-                    scheduler: Optional[str] = None) -> RuntimeRecord: ...
+                    scheduler: str | None = None) -> RuntimeRecord: ...
 
     def get_runtime(self, runtime_id_or_name: str) -> RuntimeRecord: ...
 
     def list_runtimes(self) -> list[RuntimeRecord]: ...
 
-    def match_runtimes(self, stage: str, service_tag: Optional[str]) -> list[RuntimeRecord]: ...
+    def match_runtimes(self, stage: str, service_tag: str | None) -> list[RuntimeRecord]: ...
 
     def deploy(self, snapshot_id: str, runtime_id: str, *,
-               idempotency_key: Optional[str] = None,
-               artifact_id: Optional[str] = None) -> DeploymentRecord: ...
+               idempotency_key: str | None = None,
+               artifact_id: str | None = None) -> DeploymentRecord: ...
 
     def get_deployment(self, deployment_id: str) -> DeploymentRecord: ...
 
-    def list_deployments(self, *, model_id: Optional[str] = None,
-                         runtime_id: Optional[str] = None,
-                         state: Optional[str] = None) -> list[DeploymentRecord]: ...
+    def list_deployments(self, *, model_id: str | None = None,
+                         runtime_id: str | None = None,
+                         state: str | None = None) -> list[DeploymentRecord]: ...
 
     def add_artifact(self, model_id: str, env: str, *, uri: str, content_hash: str,
                      size_bytes: int = 0, files: int = 0,
-                     metadata: Optional[dict[str, Any]] = None, created_by: str = "",
+                     metadata: dict[str, Any] | None = None, created_by: str = "",
                      action: str = "uploaded",
-                     source_artifact_id: Optional[str] = None) -> ArtifactRecord: ...
+                     source_artifact_id: str | None = None) -> ArtifactRecord: ...
 
     def get_artifact(self, artifact_id: str) -> ArtifactRecord: ...
 
     def find_artifact(self, model_id: str, env: str,
-                      version: Optional[int] = None) -> ArtifactRecord: ...
+                      version: int | None = None) -> ArtifactRecord: ...
 
     def list_artifacts(self, model_id: str,
-                       env: Optional[str] = None) -> list[ArtifactRecord]: ...
+                       env: str | None = None) -> list[ArtifactRecord]: ...

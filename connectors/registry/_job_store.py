@@ -10,7 +10,7 @@ import hashlib
 import json
 import threading
 from datetime import timedelta
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -62,8 +62,8 @@ class JobStore:
         self.db = db
         self.lease_seconds = lease_seconds
 
-    def create(self, job_type: str, *, snapshot_id: Optional[str], model_id: Optional[str],
-               inputs: dict[str, Any], idempotency_key: Optional[str] = None) -> JobRecord:
+    def create(self, job_type: str, *, snapshot_id: str | None, model_id: str | None,
+               inputs: dict[str, Any], idempotency_key: str | None = None) -> JobRecord:
         if job_type not in JOB_TYPES:
             raise ValidationError(f"job type must be one of {', '.join(JOB_TYPES)}")
         with self.db.write_session() as s:
@@ -73,7 +73,7 @@ class JobStore:
             s.flush()
             return job_record(row)
 
-    def by_idempotency_key(self, key: str) -> Optional[JobRecord]:
+    def by_idempotency_key(self, key: str) -> JobRecord | None:
         with self.db.session() as s:
             row = s.scalar(select(JobRow).where(JobRow.idempotency_key == key))
             return job_record(row) if row is not None else None
@@ -94,7 +94,7 @@ class JobStore:
                     row.state, row.reason, row.active_key = "failed", "abandoned", None
                     row.finished_at = utcnow()
 
-    def start(self, job_id: str, active_key: Optional[str]) -> JobRecord:
+    def start(self, job_id: str, active_key: str | None) -> JobRecord:
         """Mark the job running and take the execution key, or refuse it as redundant.
 
         A holder whose lease lapsed (its worker died) is marked failed and the key taken over.
@@ -165,8 +165,8 @@ class JobStore:
         with self.db.write_session() as s:
             self._row(s, job_id).outputs = outputs
 
-    def finish(self, job_id: str, *, succeeded: bool, outputs: Optional[dict[str, Any]] = None,
-               metrics: Optional[dict[str, Any]] = None, reason: Optional[str] = None,
+    def finish(self, job_id: str, *, succeeded: bool, outputs: dict[str, Any] | None = None,
+               metrics: dict[str, Any] | None = None, reason: str | None = None,
                log_tail: str = "", cancelled: bool = False) -> JobRecord:
         """Record the outcome (``cancelled`` when it stopped on request) and release the
         execution key."""
@@ -187,8 +187,8 @@ class JobStore:
         with self.db.session() as s:
             return job_record(self._row(s, job_id))
 
-    def list(self, *, job_type: Optional[str] = None, snapshot_id: Optional[str] = None,
-             state: Optional[str] = None, limit: int = 100) -> list[JobRecord]:
+    def list(self, *, job_type: str | None = None, snapshot_id: str | None = None,
+             state: str | None = None, limit: int = 100) -> list[JobRecord]:
         """Jobs, newest first."""
         query = select(JobRow)
         if job_type:
@@ -209,7 +209,7 @@ class JobStore:
 class LeaseKeeper:
     """Renews a running job's lease from a background thread until closed."""
 
-    def __init__(self, store: JobStore, job_id: str, every: Optional[float] = None) -> None:
+    def __init__(self, store: JobStore, job_id: str, every: float | None = None) -> None:
         self._store, self._job_id = store, job_id
         self._every = every or store.lease_seconds / 4
         self._stop = threading.Event()

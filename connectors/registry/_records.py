@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 METHODOLOGIES = ("classification", "regression")
 STAGES = ("DEV", "SIT", "UAT", "PROD")
@@ -51,7 +51,7 @@ class ModelRecord(_Record):
     methodology: str
     description: str = ""
     owner: str = ""
-    created_at: Optional[datetime] = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,9 @@ class AssetRecord(_Record):
     snapshot_id: str
     role: str
     uri: str
-    format: Optional[str] = None
+    format: str | None = None
     version: int = 1
-    created_at: Optional[datetime] = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -73,18 +73,18 @@ class SnapshotRecord(_Record):
     source: str
     tags: tuple[str, ...] = ()
     stage: str = "DEV"
-    service_tag: Optional[str] = None
+    service_tag: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
-    dmn_decision_key: Optional[str] = None
+    dmn_decision_key: str | None = None
     monitors: tuple[str, ...] = ()
-    expiration_date: Optional[datetime] = None
+    expiration_date: datetime | None = None
     schedules: tuple[Any, ...] = ()
     test_results: dict[str, Any] = field(default_factory=dict)
     model_tests: dict[str, Any] = field(default_factory=dict)
     assets: tuple[AssetRecord, ...] = ()
-    created_at: Optional[datetime] = None
+    created_at: datetime | None = None
 
-    def asset(self, role: str) -> Optional[AssetRecord]:
+    def asset(self, role: str) -> AssetRecord | None:
         """The newest asset with ``role`` (highest version), or None."""
         matching = [a for a in self.assets if a.role == role]
         return max(matching, key=lambda a: (a.version, a.created_at or datetime.min)) \
@@ -99,8 +99,8 @@ class RuntimeRecord(_Record):
     service_tags: tuple[str, ...] = ()
     endpoints: tuple[str, ...] = ()
     engine: str = "local"
-    scheduler: Optional[str] = None
-    created_at: Optional[datetime] = None
+    scheduler: str | None = None
+    created_at: datetime | None = None
 
     @property
     def batch_only(self) -> bool:
@@ -115,9 +115,9 @@ class DeploymentRecord(_Record):
     runtime_id: str
     mode: str
     state: str
-    deployed_at: Optional[datetime] = None
-    retired_at: Optional[datetime] = None
-    artifact_id: Optional[str] = None
+    deployed_at: datetime | None = None
+    retired_at: datetime | None = None
+    artifact_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,9 +134,9 @@ class ArtifactRecord(_Record):
     files: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
     action: str = "uploaded"
-    source_artifact_id: Optional[str] = None
+    source_artifact_id: str | None = None
     created_by: str = ""
-    created_at: Optional[datetime] = None
+    created_at: datetime | None = None
 
     @property
     def label(self) -> str:
@@ -149,16 +149,16 @@ class JobRecord(_Record):
     id: str
     job_type: str
     state: str
-    snapshot_id: Optional[str] = None
-    model_id: Optional[str] = None
+    snapshot_id: str | None = None
+    model_id: str | None = None
     inputs: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
-    reason: Optional[str] = None
+    reason: str | None = None
     log_tail: str = ""
-    created_at: Optional[datetime] = None
-    started_at: Optional[datetime] = None
-    finished_at: Optional[datetime] = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
 
     @property
     def succeeded(self) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional
 from urllib.parse import urlsplit
 
 from engine.errors import ValidationError
@@ -14,8 +13,8 @@ from ._records import RUNTIME_ENGINES
 SCHEDULER_SCHEMES = ("tcp", "tls")
 
 
-def check_runtime_engine(engine: Optional[str], scheduler: Optional[str],
-                         endpoints: Sequence[str]) -> tuple[str, Optional[str]]:
+def check_runtime_engine(engine: str | None, scheduler: str | None,
+                         endpoints: Sequence[str]) -> tuple[str, str | None]:
     """The normalised ``(engine, scheduler)`` pair, or a ValidationError naming the problem.
 
     A ``dask`` runtime needs a scheduler address ``tcp://host:port`` (or ``tls://``) and

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -75,7 +75,7 @@ class SqlModelRegistry(ArtifactRows):
         signals: broadcasts ``mlc.snapshot.created`` after a snapshot commits; None = silent.
     """
 
-    def __init__(self, db: Database, signals: Optional[SignalPublisher] = None) -> None:
+    def __init__(self, db: Database, signals: SignalPublisher | None = None) -> None:
         self.db = db
         self.signals = signals
 
@@ -117,11 +117,11 @@ class SqlModelRegistry(ArtifactRows):
     # -- snapshots ------------------------------------------------------------------------
 
     def create_snapshot(self, model_id: str, source: str, *, tags: Iterable[str] = (),
-                        stage: str = "DEV", service_tag: Optional[str] = None,
-                        metadata: Optional[dict[str, Any]] = None,
-                        dmn_decision_key: Optional[str] = None,
+                        stage: str = "DEV", service_tag: str | None = None,
+                        metadata: dict[str, Any] | None = None,
+                        dmn_decision_key: str | None = None,
                         monitors: Iterable[str] = (),
-                        expiration_date: Optional[datetime] = None,
+                        expiration_date: datetime | None = None,
                         schedules: Iterable[Any] = (),
                         assets: Iterable[dict[str, Any]] = ()) -> SnapshotRecord:
         """Create the model's next snapshot, then broadcast ``mlc.snapshot.created``.
@@ -212,7 +212,7 @@ class SqlModelRegistry(ArtifactRows):
                                   f"not {role!r}")
 
     def add_asset(self, snapshot_id: str, role: str, uri: str,
-                  format: Optional[str] = None) -> AssetRecord:
+                  format: str | None = None) -> AssetRecord:
         """Attach an asset; a second asset of the same role becomes its next version."""
         self._check_role(role)
         if not uri:
@@ -274,7 +274,7 @@ class SqlModelRegistry(ArtifactRows):
 
     def add_runtime(self, name: str, stage: str, *, service_tags: Iterable[str] = (),
                     endpoints: Iterable[str] = (), engine: str = "local",
-                    scheduler: Optional[str] = None) -> RuntimeRecord:
+                    scheduler: str | None = None) -> RuntimeRecord:
         if not (name or "").strip():
             raise ValidationError("a runtime needs a name")
         stage = _stage(stage)
@@ -303,7 +303,7 @@ class SqlModelRegistry(ArtifactRows):
                                                          RuntimeRow.name)).all()
             return [runtime_record(r) for r in rows]
 
-    def match_runtimes(self, stage: str, service_tag: Optional[str]) -> list[RuntimeRecord]:
+    def match_runtimes(self, stage: str, service_tag: str | None) -> list[RuntimeRecord]:
         """Runtimes of ``stage`` carrying ``service_tag`` (any when None), most recent first.
 
         Tags are compared in Python: JSON containment differs between SQLite and PostgreSQL,
@@ -316,8 +316,8 @@ class SqlModelRegistry(ArtifactRows):
     # -- deployments ----------------------------------------------------------------------
 
     def deploy(self, snapshot_id: str, runtime_id: str, *,
-               idempotency_key: Optional[str] = None,
-               artifact_id: Optional[str] = None) -> DeploymentRecord:
+               idempotency_key: str | None = None,
+               artifact_id: str | None = None) -> DeploymentRecord:
         """Deploy a snapshot (batch when the runtime has no endpoints, online otherwise),
         with the uploaded artifact :func:`~connectors.registry._artifacts.deployable_artifact`
         picks (a PROD runtime takes only prod artifacts).
@@ -366,9 +366,9 @@ class SqlModelRegistry(ArtifactRows):
             return deployment_record(s.get(DeployedModelRow, resolve_id(
                 s, DeployedModelRow.id, deployment_id, "deployed model")))
 
-    def list_deployments(self, *, model_id: Optional[str] = None,
-                         runtime_id: Optional[str] = None,
-                         state: Optional[str] = None) -> list[DeploymentRecord]:
+    def list_deployments(self, *, model_id: str | None = None,
+                         runtime_id: str | None = None,
+                         state: str | None = None) -> list[DeploymentRecord]:
         """Deployments, newest first."""
         query = select(DeployedModelRow)
         if model_id:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -55,11 +55,11 @@ class SnapshotRow(Base):
     source: Mapped[str] = mapped_column(String(1000))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     stage: Mapped[str] = mapped_column(String(16), default="DEV")
-    service_tag: Mapped[Optional[str]] = mapped_column(String(200))
+    service_tag: Mapped[str | None] = mapped_column(String(200))
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
-    dmn_decision_key: Mapped[Optional[str]] = mapped_column(String(200))
+    dmn_decision_key: Mapped[str | None] = mapped_column(String(200))
     monitors: Mapped[list[str]] = mapped_column(JSON, default=list)
-    expiration_date: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    expiration_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
     schedules: Mapped[list[Any]] = mapped_column(JSON, default=list)
     test_results: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The report of the model's own tests (test_model.py), when they ran.
@@ -77,7 +77,7 @@ class AssetRow(Base):
         ForeignKey("registry_snapshots.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(32))
     uri: Mapped[str] = mapped_column(String(1000))
-    format: Mapped[Optional[str]] = mapped_column(String(16))
+    format: Mapped[str | None] = mapped_column(String(16))
     # Artifacts are versioned per snapshot (1, 2, ...): every training run adds one.
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -95,7 +95,7 @@ class RuntimeRow(Base):
     service_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     endpoints: Mapped[list[str]] = mapped_column(JSON, default=list)
     engine: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
-    scheduler: Mapped[Optional[str]] = mapped_column(String(500))
+    scheduler: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -114,13 +114,13 @@ class DeployedModelRow(Base):
     mode: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), default="deployed")
     # "<model_id>:<runtime_id>" while deployed, NULL once retired: one live deployment each.
-    active_key: Mapped[Optional[str]] = mapped_column(String(80), unique=True)
-    idempotency_key: Mapped[Optional[str]] = mapped_column(String(200), unique=True)
+    active_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     # The uploaded artifact the deployment runs with (a runtime of stage PROD: a prod one).
-    artifact_id: Mapped[Optional[str]] = mapped_column(
+    artifact_id: Mapped[str | None] = mapped_column(
         ForeignKey("registry_artifacts.id", ondelete="SET NULL"), index=True)
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    retired_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ArtifactRow(Base):
@@ -147,7 +147,7 @@ class ArtifactRow(Base):
     files: Mapped[int] = mapped_column(Integer, default=0)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
     action: Mapped[str] = mapped_column(String(16))  # uploaded | promoted
-    source_artifact_id: Mapped[Optional[str]] = mapped_column(String(36))
+    source_artifact_id: Mapped[str | None] = mapped_column(String(36))
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -159,20 +159,20 @@ class JobRow(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     job_type: Mapped[str] = mapped_column(String(16), index=True)
-    snapshot_id: Mapped[Optional[str]] = mapped_column(
+    snapshot_id: Mapped[str | None] = mapped_column(
         ForeignKey("registry_snapshots.id", ondelete="SET NULL"), index=True)
-    model_id: Mapped[Optional[str]] = mapped_column(String(36), index=True)
+    model_id: Mapped[str | None] = mapped_column(String(36), index=True)
     state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     outputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    reason: Mapped[Optional[str]] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
     log_tail: Mapped[str] = mapped_column(Text, default="")
     # sha256 of (type, snapshot, build, source, destination) while running; NULL otherwise.
-    active_key: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
-    idempotency_key: Mapped[Optional[str]] = mapped_column(String(200), unique=True)
+    active_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     # A running job renews its lease; a holder whose lease lapsed (crashed worker) is abandoned.
-    lease_expires_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    started_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

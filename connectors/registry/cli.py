@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any, Optional
+from typing import Any
 
 import click
 
@@ -20,7 +20,7 @@ from ._sql_registry import SqlModelRegistry
 
 
 def registry_from_context() -> SqlModelRegistry:
-    return context_service("registry", lambda obj: SqlModelRegistry(
+    return context_service(lambda s: s.registry, lambda obj: SqlModelRegistry(
         obj.db, getattr(obj, "engine", None)))
 
 
@@ -103,9 +103,9 @@ def snapshots() -> None:
 @click.option("--training-data", help="URI of training data.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def create_snapshot(model: str, source: str, tags: tuple[str, ...], stage: str,
-                    service_tag: Optional[str], dmn_decision_key: Optional[str],
-                    monitors: tuple[str, ...], expiration: Optional[str], meta: tuple[str, ...],
-                    test_data: Optional[str], training_data: Optional[str],
+                    service_tag: str | None, dmn_decision_key: str | None,
+                    monitors: tuple[str, ...], expiration: str | None, meta: tuple[str, ...],
+                    test_data: str | None, training_data: str | None,
                     as_json: bool) -> None:
     """Create a snapshot of MODEL (broadcasts mlc.snapshot.created)."""
     expires = None
@@ -156,7 +156,7 @@ def runtimes() -> None:
 @click.option("--scheduler", help="Dask scheduler address, e.g. tcp://scheduler:8786.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def add_runtime(name: str, stage: str, service_tags: tuple[str, ...],
-                endpoints: tuple[str, ...], engine: str, scheduler: Optional[str],
+                endpoints: tuple[str, ...], engine: str, scheduler: str | None,
                 as_json: bool) -> None:
     """Add a runtime."""
     runtime = registry_from_context().add_runtime(name, stage, service_tags=service_tags,

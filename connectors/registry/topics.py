@@ -8,7 +8,7 @@ the MLC processes call between jobs.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Optional
+from typing import Any
 
 from engine.errors import BpmnError, NotFoundError, ValidationError
 from engine.handlers import TaskContext
@@ -128,7 +128,7 @@ def add_missing_monitors(registry: ModelRegistry, ctx: TaskContext) -> dict[str,
 
 
 def match_runtime(registry: ModelRegistry, ctx: TaskContext) -> dict[str, Any]:
-    snapshot: Optional[SnapshotRecord] = None
+    snapshot: SnapshotRecord | None = None
     stage = ctx.get("RUNTIME_STAGE") or ctx.get("STAGE")
     service_tag = ctx.get("SERVICE_TAG")
     if not stage or "SERVICE_TAG" not in ctx.variables:

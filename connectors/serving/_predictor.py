@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Optional
+from typing import Any
 
 from connectors.jobs import ModelProcess, ModelProcessError, TimeLimitExceeded
 from connectors.jobs.model_code import resolve_model_dir
@@ -48,8 +48,8 @@ class LoadedModel:
     deployment_id: str
     snapshot_id: str
     lock: threading.Lock
-    module: Optional[ModuleType] = None  # in the serving process
-    process: Optional[ModelProcess] = None  # in the model's own environment
+    module: ModuleType | None = None  # in the serving process
+    process: ModelProcess | None = None  # in the model's own environment
 
     def close(self) -> None:
         if self.process is not None:
@@ -67,8 +67,8 @@ class OnlinePredictor:
         timeout: longest a model subprocess may take to load or to answer, in seconds.
     """
 
-    def __init__(self, registry: ModelRegistry, model_cache: Optional[Path] = None, *,
-                 environments: Optional[ModelEnvironments] = None, artifacts: Any = None,
+    def __init__(self, registry: ModelRegistry, model_cache: Path | None = None, *,
+                 environments: ModelEnvironments | None = None, artifacts: Any = None,
                  timeout: float = 60.0) -> None:
         self.registry = registry
         self.model_cache = model_cache
@@ -141,14 +141,14 @@ class OnlinePredictor:
                 self._loaded[deployment_id] = loaded
             return loaded
 
-    def _artifact_dir(self, snapshot, artifact_id: Optional[str]) -> Optional[str]:
+    def _artifact_dir(self, snapshot, artifact_id: str | None) -> str | None:
         if artifact_id and self.artifacts is not None:
             return str(self.artifacts.local_dir(artifact_id))
         artifact = snapshot.asset("ARTIFACT")
         return artifact.uri if artifact else None
 
     def _load(self, deployment_id: str, snapshot_id: str,
-              artifact_id: Optional[str]) -> LoadedModel:
+              artifact_id: str | None) -> LoadedModel:
         snapshot = self.registry.get_snapshot(snapshot_id)
         model_dir = resolve_model_dir(snapshot.source, self.model_cache)
         artifact_dir = self._artifact_dir(snapshot, artifact_id)
@@ -170,7 +170,7 @@ class OnlinePredictor:
         return loaded
 
     @staticmethod
-    def _import(deployment_id: str, model_dir: Path, artifact_dir: Optional[str]) -> ModuleType:
+    def _import(deployment_id: str, model_dir: Path, artifact_dir: str | None) -> ModuleType:
         name = "mlc_served_" + deployment_id.replace("-", "_")
         spec = importlib.util.spec_from_file_location(name, model_dir / "model.py")
         assert spec is not None and spec.loader is not None
@@ -196,7 +196,7 @@ class OnlinePredictor:
             item.close()
 
 
-def _raise_for(error_type: Optional[str], message: str) -> None:
+def _raise_for(error_type: str | None, message: str) -> None:
     if error_type in _REJECTIONS:
         raise ValidationError(f"the model rejected the records: {message}")
     raise ModelFailed(f"the model failed: {message}")

@@ -8,7 +8,7 @@ and a resolution is delivered to the waiting process only once).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -30,13 +30,13 @@ class TicketRow(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(64))
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    idempotency_key: Mapped[Optional[str]] = mapped_column(String(200), unique=True)
-    instance_id: Mapped[Optional[str]] = mapped_column(String(64), index=True)
-    url: Mapped[Optional[str]] = mapped_column(String(500))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    instance_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Set when the terminal status was delivered to the waiting process: "exactly once".
-    resolved_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TicketEventRow(Base):
@@ -49,8 +49,8 @@ class TicketEventRow(Base):
                                            index=True)
     event: Mapped[str] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text, default="")
-    from_status: Mapped[Optional[str]] = mapped_column(String(64))
-    to_status: Mapped[Optional[str]] = mapped_column(String(64))
+    from_status: Mapped[str | None] = mapped_column(String(64))
+    to_status: Mapped[str | None] = mapped_column(String(64))
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

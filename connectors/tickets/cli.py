@@ -16,7 +16,7 @@ from .factory import TicketComponents, build_ticket_components
 
 
 def _components() -> TicketComponents:
-    return context_service("tickets", lambda obj: build_ticket_components(
+    return context_service(lambda s: s.tickets, lambda obj: build_ticket_components(
         obj.settings, obj.db, obj.engine))
 
 

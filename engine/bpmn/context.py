@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .runner import Runner
+    from .state import InstanceState
 
 EXECUTION = "execution"
 
 
-class ExecutionContext(Mapping):
+class ExecutionContext(Mapping[str, Any]):
     """Camunda's ``execution`` for one token: facts as keys, variable writes as methods."""
 
     __slots__ = ("_facts", "_runner", "_scope")
@@ -51,12 +52,12 @@ class ExecutionContext(Mapping):
         self._runner.remove_variable(self._scope, name, local=local)
 
 
-class ScopeView(Mapping):
+class ScopeView(Mapping[str, Any]):
     """The variables visible from ``scope`` (plus ``execution``), read live."""
 
     __slots__ = ("_state", "_scope", "_execution", "_extra")
 
-    def __init__(self, state, scope: int, execution: ExecutionContext,
+    def __init__(self, state: InstanceState, scope: int, execution: ExecutionContext,
                  extra: Mapping[str, Any] | None = None) -> None:
         self._state = state
         self._scope = scope

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ..persistence import ExternalTaskRow
+from ..states import ENDED
 from .model import Kind, ProcessModel, Trigger
 from .state import InstanceState, Scope, ScopeKind, TokenState
 
@@ -31,7 +32,7 @@ def convert(text: str, row: dict[str, Any], model: ProcessModel, conn, called=No
     body = json.loads(text) if text else {"tasks": {}, "subprocesses": {}}
     state = InstanceState()
     root = state.new_scope(None, ScopeKind.PROCESS, model.key, _variables(body, row))
-    if row.get("status") in ("completed", "terminated"):
+    if row.get("status") in ENDED:
         state.ended = True
         return state
     external = {r.task_id: r for r in conn.execute(

@@ -118,8 +118,8 @@ class IoMapping:
     or ``("null",)``.
     """
 
-    inputs: list[tuple[str, tuple]] = field(default_factory=list)
-    outputs: list[tuple[str, tuple]] = field(default_factory=list)
+    inputs: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    outputs: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.inputs or self.outputs)

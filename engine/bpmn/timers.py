@@ -45,7 +45,8 @@ def parse_duration(text: str) -> relativedelta:
 
 
 def add_duration(start: datetime, text: str) -> datetime:
-    return start + parse_duration(text)
+    later: datetime = start + parse_duration(text)  # relativedelta is untyped
+    return later
 
 
 def is_cron(expression: str) -> bool:

@@ -39,6 +39,8 @@ class DmnDefinitions:
     dmn_version: str = "1.3"
     filename: str = "<string>"
     names: frozenset[str] = frozenset()
+    _by_name: dict[str, Invocable] = field(init=False, repr=False, compare=False)
+    _inputs_by_name: dict[str, InputData] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_name: dict[str, Invocable] = {}
@@ -50,10 +52,10 @@ class DmnDefinitions:
                            {data.name: data for data in self.inputs.values()})
 
     def element_named(self, name: str) -> Invocable | None:
-        return self._by_name.get(name)  # type: ignore[attr-defined]
+        return self._by_name.get(name)
 
     def input_named(self, name: str) -> InputData | None:
-        return self._inputs_by_name.get(name)  # type: ignore[attr-defined]
+        return self._inputs_by_name.get(name)
 
     def decision(self, key: str) -> Decision:
         """The decision with id ``key``, else the one named ``key``."""

@@ -17,7 +17,7 @@ def shown(value: Any) -> str:
     """A value as FEEL writes it (strings quoted), for messages."""
     if value is None:
         return "null"
-    return f'"{value}"' if isinstance(value, str) else feel_string(value)
+    return f'"{value}"' if isinstance(value, str) else feel_string(value) or "null"
 
 
 @dataclass(frozen=True)

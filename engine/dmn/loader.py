@@ -12,6 +12,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from typing import Any
 
 from lxml import etree
 
@@ -40,7 +41,7 @@ DMN_NAMESPACES = {
     "https://www.omg.org/spec/DMN/20230324/MODEL/": "1.5",
 }
 
-_CACHE: OrderedDict[tuple, DmnDefinitions] = OrderedDict()
+_CACHE: OrderedDict[tuple[Any, ...], DmnDefinitions] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 256
 
@@ -275,7 +276,8 @@ class _DocumentReader(Reader):
                                refs("outputDecision"), refs("encapsulatedDecision"),
                                refs("inputDecision"), refs("inputData"), element.sourceline)
 
-    def check_references(self, decisions, inputs, knowledge, services) -> None:
+    def check_references(self, decisions: dict[str, Any], inputs: dict[str, Any],
+                         knowledge: dict[str, Any], services: dict[str, Any]) -> None:
         local = {**decisions, **inputs, **knowledge, **services}
         imported_ids = {i for d in self.available.values()
                         for i in (*d.decisions, *d.inputs, *d.knowledge, *d.services)}

@@ -45,7 +45,8 @@ class Reader:
         return qname.localname if qname.namespace == self.ns else None
 
     def children(self, element: etree._Element, tag: str) -> list[etree._Element]:
-        return element.findall(self.q(tag))
+        found: list[etree._Element] = element.findall(self.q(tag))
+        return found
 
     def text_of(self, element: etree._Element | None, child: str = "text") -> str | None:
         if element is None:

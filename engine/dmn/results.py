@@ -27,7 +27,7 @@ def map_decision_result(result: DecisionResult, mode: str = "resultList") -> Any
     if mode == "resultList":
         return [dict(row) for row in rows]
     if mode == "collectEntries":
-        values = []
+        values: list[Any] = []
         for row in rows:
             _check_one_entry(row, name, mode)
             values.extend(row.values())

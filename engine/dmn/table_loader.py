@@ -75,7 +75,9 @@ def _output_clause(reader: Reader, element: etree._Element, owner: str,
     return OutputClause(element.get("id"), name, element.get("typeRef"), allowed, default)
 
 
-def _rule(reader: Reader, element: etree._Element, index: int, inputs, outputs) -> Rule | None:
+def _rule(reader: Reader, element: etree._Element, index: int,
+          inputs: tuple[InputClause | None, ...],
+          outputs: tuple[OutputClause, ...]) -> Rule | None:
     ref: str | int = element.get("id") or index
     entries = reader.children(element, "inputEntry")
     results = reader.children(element, "outputEntry")
@@ -91,11 +93,13 @@ def _rule(reader: Reader, element: etree._Element, index: int, inputs, outputs) 
                                         f"rule {ref}, input column {column} ({label!r})",
                                         rule_id))
     values = []
-    for column, (entry, clause) in enumerate(zip(results, outputs), 1):
+    for column, (entry, output) in enumerate(zip(results, outputs), 1):
         reader.check_language(entry, f"rule {ref}, output column {column}")
         text = (reader.text_of(entry) or "").strip() or "null"
         values.append(reader.expression(text, entry, f"rule {ref}, output column {column} "
-                                                      f"({clause.name!r})", rule_id))
-    if any(t is None for t in tests) or any(v is None for v in values):
+                                                      f"({output.name!r})", rule_id))
+    valid_tests = [t for t in tests if t is not None]
+    valid_values = [v for v in values if v is not None]
+    if len(valid_tests) < len(tests) or len(valid_values) < len(values):
         return None
-    return Rule(ref, tuple(tests), tuple(values))
+    return Rule(ref, tuple(valid_tests), tuple(valid_values))

@@ -85,7 +85,8 @@ def to_number(value: Any) -> int | float | Decimal:
     """JUEL coerceToNumber: null and "" are 0; a string with '.', 'e' or 'E' becomes a float,
     any other numeric string an int; booleans and non-numeric strings are errors."""
     if is_number(value):
-        return value
+        number: int | float | Decimal = value
+        return number
     if value is None:
         return 0
     if isinstance(value, str):
@@ -213,7 +214,7 @@ def equals(a: Any, b: Any) -> bool:
     kind = _numeric_kind(a, b)
     if kind is not None:
         x, y = _widen(a, b)
-        return x == y
+        return bool(x == y)
     if isinstance(a, bool) or isinstance(b, bool):
         return to_boolean(a) == to_boolean(b)
     if isinstance(a, str) or isinstance(b, str):
@@ -231,7 +232,7 @@ def _compare(a: Any, b: Any) -> int:
         x, y = a, b
     else:
         raise Fault(f"Cannot compare {describe(a)} with {describe(b)}")
-    return (x > y) - (x < y)
+    return int((x > y) - (x < y))
 
 
 def less(a: Any, b: Any) -> bool:
@@ -280,8 +281,8 @@ def java_equals(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     if is_number(a) and is_number(b):
-        return type(a) is type(b) and a == b
-    return a == b
+        return type(a) is type(b) and bool(a == b)
+    return bool(a == b)
 
 
 def to_index(key: Any) -> int:

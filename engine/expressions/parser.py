@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib.resources import files
+from typing import Any
 
 from lark import Lark, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -28,7 +29,7 @@ class SyntaxFault(Exception):
     """The text is not a valid expression; the message says where (column) and why."""
 
 
-def parse(body: str) -> Tree:
+def parse(body: str) -> Tree[Any]:
     """Parse the body of one ``${...}`` (without the delimiters)."""
     if len(body) > MAX_LENGTH:
         raise SyntaxFault(f"Expression is longer than {MAX_LENGTH} characters")
@@ -40,7 +41,7 @@ def parse(body: str) -> Tree:
         raise SyntaxFault("Syntax error: unexpected end of input") from None
     except UnexpectedCharacters as exc:
         raise SyntaxFault(f"Syntax error at column {exc.column}: unexpected character "
-                          f"{body[exc.pos_in_stream]!r}") from None
+                          f"{exc.char!r}") from None
     except UnexpectedToken as exc:
         if exc.token.type == "$END":
             raise SyntaxFault("Syntax error: unexpected end of input") from None

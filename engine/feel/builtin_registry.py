@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from decimal import Decimal, DecimalException
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.feel.scope import Scope
 from engine.feel.values import FeelFunction, type_name
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 BUILTINS: dict[str, Builtin] = {}
 
@@ -108,11 +110,11 @@ def _fail(scope: Scope | None, message: str) -> None:
 
 
 def builtin(name: str, *params: str, variadic: bool = False, wants_scope: bool = False
-            ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+            ) -> Callable[[F], F]:
     """Register ``fn`` as (one signature of) FEEL function ``name``; a parameter name ending
     in ``?`` is optional."""
 
-    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def register(fn: F) -> F:
         function = BUILTINS.get(name)
         if function is None:
             function = BUILTINS[name] = Builtin(name)

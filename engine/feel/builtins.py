@@ -118,7 +118,7 @@ def _is(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
     if isinstance(a, (temporal.FeelTime, temporal.FeelDateTime)):
-        return a.identity() == b.identity()
+        return bool(a.identity() == b.identity())
     from engine.feel.operators import equals
     return equals(a, b) is True
 

@@ -85,7 +85,8 @@ def _product(*args: Any) -> Decimal:
 @builtin("mean", "list", variadic=True)
 def _mean(*args: Any) -> Decimal | None:
     numbers = _numbers(args)
-    return DECIMAL.divide(_sum(numbers), Decimal(len(numbers))) if numbers else None
+    total = _sum(numbers)  # None exactly when there are no numbers
+    return DECIMAL.divide(total, Decimal(len(numbers))) if total is not None else None
 
 
 @builtin("median", "list", variadic=True)
@@ -150,14 +151,14 @@ def _position(items: list[Any], position: Any, what: str = "position") -> int:
 
 @builtin("sublist", "list", "start position", "length?")
 def _sublist(items: Any, start: Any, length: Any = None) -> list[Any]:
-    items = as_list(items)
-    index = _position(items, start, "start position")
+    values = as_list(items)
+    index = _position(values, start, "start position")
     if length is None:
-        return items[index:]
+        return values[index:]
     count = integer(length, "length")
-    if count < 0 or index + count > len(items):
+    if count < 0 or index + count > len(values):
         raise IndexError("length goes past the end of the list")
-    return items[index:index + count]
+    return values[index:index + count]
 
 
 @builtin("append", "list", "item", variadic=True, wants_scope=True)
@@ -175,28 +176,28 @@ builtin("reverse", "list")(lambda items: list(reversed(as_list(items))))
 
 @builtin("insert before", "list", "position", "newItem")
 def _insert_before(items: Any, position: Any, new: Any) -> list[Any]:
-    items = list(as_list(items))
-    items.insert(_position(items, position), new)
-    return items
+    values = list(as_list(items))
+    values.insert(_position(values, position), new)
+    return values
 
 
 @builtin("remove", "list", "position")
 def _remove(items: Any, position: Any) -> list[Any]:
-    items = list(as_list(items))
-    del items[_position(items, position)]
-    return items
+    values = list(as_list(items))
+    del values[_position(values, position)]
+    return values
 
 
 @builtin("list replace", "list", "position", "newItem", wants_scope=True)
 def _list_replace(scope: Scope | None, items: Any, position: Any, new: Any) -> list[Any]:
     if items is None:
         raise TypeError("list must not be null")
-    items = list(items) if isinstance(items, list) else [items]
+    values = list(items) if isinstance(items, list) else [items]
     if isinstance(position, FeelFunction):
-        _steps(scope, len(items))
-        return [new if _replaces(position, item, new, scope) else item for item in items]
-    items[_position(items, position)] = new
-    return items
+        _steps(scope, len(values))
+        return [new if _replaces(position, item, new, scope) else item for item in values]
+    values[_position(values, position)] = new
+    return values
 
 
 @builtin("list replace", "list", "match", "newItem", wants_scope=True)

@@ -44,10 +44,10 @@ def _substring_before(source: Any, match: Any) -> str:
 
 @builtin("substring after", "string", "match")
 def _substring_after(source: Any, match: Any) -> str:
-    source, match = text(source, "string"), text(match, "match")
-    if not match:
-        return source
-    return source.split(match, 1)[1] if match in source else ""
+    whole, part = text(source, "string"), text(match, "match")
+    if not part:
+        return whole
+    return whole.split(part, 1)[1] if part in whole else ""
 
 
 @builtin("matches", "input", "pattern", "flags?", wants_scope=True)
@@ -94,7 +94,8 @@ def _bounded(result: str, scope: Scope | None) -> str:
 @builtin("split", "string", "delimiter", wants_scope=True)
 def _split(scope: Scope | None, source: Any, delimiter: Any) -> list[str]:
     compiled = compile_pattern(text(delimiter, "delimiter"), "")
-    return _timed(lambda t: compiled.split(text(source, "string"), timeout=t), scope)
+    parts: list[str] = _timed(lambda t: compiled.split(text(source, "string"), timeout=t), scope)
+    return parts
 
 
 @builtin("string join", "list", "delimiter?", wants_scope=True)

@@ -64,7 +64,7 @@ def evaluate_node(node: Node, scope: Scope) -> Any:
         return None
 
 
-class FeelView(dict):
+class FeelView(dict[str, Any]):
     """Caller variables converted to FEEL lazily, on first lookup."""
 
     def __init__(self, source: Mapping[str, Any]) -> None:
@@ -142,7 +142,7 @@ def _range(source: Any) -> Range:
     return value
 
 
-def _literal(tree: tuple) -> bool:
+def _literal(tree: tuple[Any, ...]) -> bool:
     kind = tree[0]
     if kind in ("num", "str", "temporal", "null"):
         return True

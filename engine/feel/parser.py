@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from engine.feel.errors import FeelError
 from engine.feel.lexer import unescape
 from engine.feel.type_parser import TypeParser
 
-Tree = tuple
+Tree = tuple[Any, ...]
 
 COMPARATORS = ("<=", ">=", "!=", "<", ">", "=")
 

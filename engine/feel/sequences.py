@@ -4,7 +4,7 @@ visited is a step of the evaluation budget."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -58,12 +58,12 @@ def index(items: Any, position: Decimal) -> Any:
 
 
 def bindings(iterations: list[tuple[str, Node, Node | None]], scope: Scope,
-              extra: dict[str, Any]):
+             extra: dict[str, Any]) -> Iterator[dict[str, Any] | None]:
     """Every combination of iteration values as dicts (nested loops, outer first); yields
     None once when a domain is not something one can iterate over."""
     meter = scope.meter
 
-    def expand(index: int, bound: dict[str, Any]):
+    def expand(index: int, bound: dict[str, Any]) -> Iterator[dict[str, Any] | None]:
         if index == len(iterations):
             meter.steps += 1  # meter.step(), inlined: this is the loop's hot path
             if meter.steps >= meter.next_check:
@@ -84,7 +84,7 @@ def bindings(iterations: list[tuple[str, Node, Node | None]], scope: Scope,
     return expand(0, {})
 
 
-def _domain(low: Any, high: Any, scope: Scope):
+def _domain(low: Any, high: Any, scope: Scope) -> Iterable[Any] | None:
     """What a ``for``/``some``/``every`` iterates over: a list, or the integers or dates of
     ``a..b`` (either direction) or of a range value."""
     if high is MISSING:
@@ -99,10 +99,10 @@ def _domain(low: Any, high: Any, scope: Scope):
                 ops.compare(">", rng.start, rng.end, scope) is not False:
             scope.error("a range to iterate over needs two ends, the first not after the last")
             return None
-        values = _steps(rng.start, rng.end, scope)
-        if values is None:
+        steps = _steps(rng.start, rng.end, scope)
+        if steps is None:
             return None
-        values = list(values)
+        values = list(steps)
         if not rng.start_included and values and values[0] == rng.start:
             values = values[1:]
         if not rng.end_included and values and values[-1] == rng.end:
@@ -111,7 +111,7 @@ def _domain(low: Any, high: Any, scope: Scope):
     return _steps(low, high, scope)
 
 
-def _steps(low: Any, high: Any, scope: Scope):
+def _steps(low: Any, high: Any, scope: Scope) -> Iterator[Any] | None:
     if type(low) is Decimal and type(high) is Decimal:
         if low != low.to_integral_value() or high != high.to_integral_value():
             scope.error("a numeric range to iterate over needs whole numbers")

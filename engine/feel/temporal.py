@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 NANOS_PER_SECOND = 1_000_000_000
@@ -193,7 +194,7 @@ class FeelTime:
         return ((self.seconds() - (self.offset() or 0)) * NANOS_PER_SECOND + self.nanos) \
             % NANOS_PER_DAY
 
-    def identity(self) -> tuple:
+    def identity(self) -> tuple[Any, ...]:
         return (self.hour, self.minute, self.second, self.nanos, self.tz)
 
     def __eq__(self, other: object) -> bool:
@@ -276,7 +277,7 @@ class FeelDateTime:
         """Nanoseconds since the epoch (a local date and time is read as UTC)."""
         return self.local_nanos() - (self.offset() or 0) * NANOS_PER_SECOND
 
-    def identity(self) -> tuple:
+    def identity(self) -> tuple[Any, ...]:
         return (self.year, self.month, self.day, self.hour, self.minute, self.second,
                 self.nanos, self.tz)
 

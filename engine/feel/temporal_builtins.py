@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.feel import temporal_parse
 from engine.feel.builtin_registry import builtin, integer, num, text
@@ -19,12 +20,14 @@ from engine.feel.temporal import (
 )
 from engine.feel.values import type_name
 
+T = TypeVar("T")
+
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
 
 
-def _parsed(value: Any, parser: Any, what: str) -> Any:
+def _parsed(value: Any, parser: Callable[[str], T | None], what: str) -> T:
     parsed = parser(text(value, "from"))
     if parsed is None:
         raise ValueError(f"{value!r} is not a valid {what}")

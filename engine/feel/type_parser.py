@@ -4,10 +4,12 @@ as ``instance of`` and typed function parameters write them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.feel.cursor import KEYWORDS, TokenCursor
 from engine.feel.lexer import unescape
 
-Tree = tuple
+Tree = tuple[Any, ...]
 
 
 class TypeParser(TokenCursor):
@@ -63,7 +65,7 @@ class TypeParser(TokenCursor):
         return ("type", ".".join(parts))
 
     def type_name_part(self) -> str:
-        words = []
+        words: list[str] = []
         while self.peek().kind == "word" and (not words or self.peek().text not in KEYWORDS):
             words.append(self.peek().text)
             self.pos += 1

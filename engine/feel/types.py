@@ -200,7 +200,7 @@ def local_name(type_ref: str) -> str:
     return ALIASES.get(type_ref, type_ref)
 
 
-def from_tree(tree: tuple) -> FeelType:
+def from_tree(tree: tuple[Any, ...]) -> FeelType:
     """The type of a parsed type tree (see :func:`engine.feel.type_parser.parse_type`)."""
     kind = tree[0]
     if kind == "list_t":

@@ -127,7 +127,7 @@ def _decimal_range(rng: Range) -> Test:
 
     def in_range(value: Any, scope: Scope) -> bool | None:
         if type(value) is Decimal:
-            return above(value) and below(value)
+            return bool(above(value) and below(value))
         return ops.matches(value, rng, scope) if value is not None else None
     return in_range
 

@@ -66,7 +66,7 @@ class Range:
             return cls(value, None, True, False, op)
         return cls(value, value, True, True, op)  # = and !=
 
-    def identity(self) -> tuple:
+    def identity(self) -> tuple[Any, ...]:
         return (self.start, self.end, self.start_included, self.end_included, self.op)
 
     def __repr__(self) -> str:
@@ -86,7 +86,7 @@ class FeelFunction:
 
     __slots__ = ("name", "params", "invoke", "variadic", "param_types", "result_type")
 
-    def __init__(self, name: str, params: tuple[str, ...], invoke: Callable[[list, Any], Any],
+    def __init__(self, name: str, params: tuple[str, ...], invoke: Callable[[list[Any], Any], Any],
                  variadic: bool = False, param_types: tuple[Any, ...] | None = None,
                  result_type: Any = None) -> None:
         self.name, self.params, self.invoke, self.variadic = name, params, invoke, variadic

@@ -4,7 +4,7 @@ index, external tasks, incidents and the append-only history."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime, utcnow
+from ..states import IncidentStatus, WorkState
 
 
 class Deployment(Base):
@@ -28,8 +29,8 @@ class Deployment(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
-    source: Mapped[Optional[str]] = mapped_column(String(255))
-    tenant_id: Mapped[Optional[str]] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(255))
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -52,12 +53,12 @@ class ProcessDefinition(Base):
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)  # key:version:uuid
     key: Mapped[str] = mapped_column(String(255), index=True)
-    name: Mapped[Optional[str]] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
     version: Mapped[int] = mapped_column(Integer)
     deployment_id: Mapped[str] = mapped_column(ForeignKey("mlc_deployments.id"), index=True)
     resource_id: Mapped[str] = mapped_column(ForeignKey("mlc_resources.id"))
     content_hash: Mapped[str] = mapped_column(String(64))
-    info: Mapped[dict] = mapped_column(JSON, default=dict)  # starts, called elements
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # starts, called elements
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -67,7 +68,7 @@ class DecisionDefinition(Base):
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), index=True)
-    name: Mapped[Optional[str]] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
     version: Mapped[int] = mapped_column(Integer)
     deployment_id: Mapped[str] = mapped_column(ForeignKey("mlc_deployments.id"), index=True)
     resource_id: Mapped[str] = mapped_column(ForeignKey("mlc_resources.id"))
@@ -84,16 +85,16 @@ class ProcessInstance(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     definition_id: Mapped[str] = mapped_column(ForeignKey("mlc_process_definitions.id"), index=True)
     definition_key: Mapped[str] = mapped_column(String(255))
-    business_key: Mapped[Optional[str]] = mapped_column(String(255), index=True)
-    status: Mapped[str] = mapped_column(String(16))  # running|waiting|completed|incident|terminated
+    business_key: Mapped[str | None] = mapped_column(String(255), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # engine.states.InstanceStatus
     state: Mapped[str] = mapped_column(Text)  # serialized workflow, without its spec
-    variables: Mapped[dict] = mapped_column(JSON, default=dict)
-    active_activities: Mapped[list] = mapped_column(JSON, default=list)
+    variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    active_activities: Mapped[list[Any]] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    error: Mapped[Optional[str]] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    ended_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -108,7 +109,7 @@ class InstanceVariable(Base):
     instance_id: Mapped[str] = mapped_column(
         ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
-    value: Mapped[Optional[str]] = mapped_column(String(512))
+    value: Mapped[str | None] = mapped_column(String(512))
 
 
 class EventSubscription(Base):
@@ -126,15 +127,15 @@ class EventSubscription(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
-    name: Mapped[Optional[str]] = mapped_column(String(255))
-    instance_id: Mapped[Optional[str]] = mapped_column(
+    name: Mapped[str | None] = mapped_column(String(255))
+    instance_id: Mapped[str | None] = mapped_column(
         ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), index=True)
-    definition_id: Mapped[Optional[str]] = mapped_column(ForeignKey("mlc_process_definitions.id"))
-    task_id: Mapped[Optional[str]] = mapped_column(String(36))  # t<token> / s<scope>
-    activity_id: Mapped[Optional[str]] = mapped_column(String(255))
-    business_key: Mapped[Optional[str]] = mapped_column(String(255))
-    due_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    config: Mapped[dict] = mapped_column(JSON, default=dict)
+    definition_id: Mapped[str | None] = mapped_column(ForeignKey("mlc_process_definitions.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36))  # t<token> / s<scope>
+    activity_id: Mapped[str | None] = mapped_column(String(255))
+    business_key: Mapped[str | None] = mapped_column(String(255))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -148,23 +149,23 @@ class ExternalTaskRow(Base):
     instance_id: Mapped[str] = mapped_column(
         ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), index=True)
     definition_key: Mapped[str] = mapped_column(String(255))
-    business_key: Mapped[Optional[str]] = mapped_column(String(255))
+    business_key: Mapped[str | None] = mapped_column(String(255))
     activity_id: Mapped[str] = mapped_column(String(255))
     task_id: Mapped[str] = mapped_column(String(36))  # the token (activity instance) it waits on
     topic: Mapped[str] = mapped_column(String(255))
-    variables: Mapped[dict] = mapped_column(JSON, default=dict)
-    properties: Mapped[dict] = mapped_column(JSON, default=dict)
+    variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
-    state: Mapped[str] = mapped_column(String(16), default="available")  # available|locked|incident
-    lock_owner: Mapped[Optional[str]] = mapped_column(String(255))
-    lock_expires_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    retries: Mapped[Optional[int]] = mapped_column(Integer)
-    retry_cycle: Mapped[Optional[str]] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default=WorkState.AVAILABLE)
+    lock_owner: Mapped[str | None] = mapped_column(String(255))
+    lock_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retries: Mapped[int | None] = mapped_column(Integer)
+    retry_cycle: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_error: Mapped[Optional[str]] = mapped_column(Text)
-    error_details: Mapped[Optional[str]] = mapped_column(Text)
-    pending_result: Mapped[Optional[dict]] = mapped_column(JSON)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_details: Mapped[str | None] = mapped_column(Text)
+    pending_result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -175,15 +176,15 @@ class Incident(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[str] = mapped_column(
         ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), index=True)
-    external_task_id: Mapped[Optional[str]] = mapped_column(String(36))
-    job_id: Mapped[Optional[str]] = mapped_column(String(36))
-    task_id: Mapped[Optional[str]] = mapped_column(String(36))  # the token it stopped
-    activity_id: Mapped[Optional[str]] = mapped_column(String(255))
+    external_task_id: Mapped[str | None] = mapped_column(String(36))
+    job_id: Mapped[str | None] = mapped_column(String(36))
+    task_id: Mapped[str | None] = mapped_column(String(36))  # the token it stopped
+    activity_id: Mapped[str | None] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(32))  # failedExternalTask | unhandledBpmnError | ...
     message: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=IncidentStatus.OPEN, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    resolved_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class HistoryEvent(Base):
@@ -194,11 +195,11 @@ class HistoryEvent(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                     autoincrement=True)
-    instance_id: Mapped[Optional[str]] = mapped_column(String(36))
+    instance_id: Mapped[str | None] = mapped_column(String(36))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     kind: Mapped[str] = mapped_column(String(40))
-    activity_id: Mapped[Optional[str]] = mapped_column(String(255))
-    name: Mapped[Optional[str]] = mapped_column(String(255))
+    activity_id: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
@@ -213,18 +214,18 @@ class UserTask(Base):
         ForeignKey("mlc_process_instances.id", ondelete="CASCADE"), index=True)
     definition_id: Mapped[str] = mapped_column(String(100))
     definition_key: Mapped[str] = mapped_column(String(255))
-    business_key: Mapped[Optional[str]] = mapped_column(String(255))
+    business_key: Mapped[str | None] = mapped_column(String(255))
     activity_id: Mapped[str] = mapped_column(String(255))
     task_id: Mapped[str] = mapped_column(String(36))  # the token it waits on
-    name: Mapped[Optional[str]] = mapped_column(String(255))
-    assignee: Mapped[Optional[str]] = mapped_column(String(255))
-    candidate_users: Mapped[list] = mapped_column(JSON, default=list)
-    candidate_groups: Mapped[list] = mapped_column(JSON, default=list)
-    due_date: Mapped[Optional[str]] = mapped_column(String(64))
-    follow_up_date: Mapped[Optional[str]] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(255))
+    assignee: Mapped[str | None] = mapped_column(String(255))
+    candidate_users: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    candidate_groups: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    due_date: Mapped[str | None] = mapped_column(String(64))
+    follow_up_date: Mapped[str | None] = mapped_column(String(64))
     priority: Mapped[int] = mapped_column(Integer, default=50)
-    form_key: Mapped[Optional[str]] = mapped_column(String(255))
-    form: Mapped[dict] = mapped_column(JSON, default=dict)
+    form_key: Mapped[str | None] = mapped_column(String(255))
+    form: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -241,15 +242,15 @@ class Job(Base):
     activity_id: Mapped[str] = mapped_column(String(255))
     task_id: Mapped[str] = mapped_column(String(36))  # the token it continues
     kind: Mapped[str] = mapped_column(String(16))  # async-before | async-after
-    state: Mapped[str] = mapped_column(String(16), default="available")  # available|locked|incident
+    state: Mapped[str] = mapped_column(String(16), default=WorkState.AVAILABLE)
     exclusive: Mapped[bool] = mapped_column(Boolean, default=True)
-    lock_owner: Mapped[Optional[str]] = mapped_column(String(255))
-    lock_expires_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
-    retries: Mapped[Optional[int]] = mapped_column(Integer)
-    retry_cycle: Mapped[Optional[str]] = mapped_column(String(64))
+    lock_owner: Mapped[str | None] = mapped_column(String(255))
+    lock_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retries: Mapped[int | None] = mapped_column(Integer)
+    retry_cycle: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -260,7 +261,7 @@ class IdempotencyKey(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     operation: Mapped[str] = mapped_column(String(64))
-    response: Mapped[dict] = mapped_column(JSON, default=dict)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
@@ -275,5 +276,5 @@ class Node(Base):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    topics: Mapped[list] = mapped_column(JSON, default=list)
-    info: Mapped[dict] = mapped_column(JSON, default=dict)
+    topics: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -20,8 +20,8 @@ from tests.support.api import (  # noqa: F401
 )
 
 
-def rt(client):
-    return client.application.extensions["mlc_runtime"]
+def application_of(client):
+    return client.application.extensions["mlc_application"]
 
 
 def start_service_flow(client, business_key=None, **variables):
@@ -33,7 +33,7 @@ def start_service_flow(client, business_key=None, **variables):
 
 
 def finish_load(client, instance_id):
-    tasks = rt(client).tasks
+    tasks = application_of(client).tasks
     locked = tasks.fetch_and_lock("w", ["model.get-snapshot"], 10)
     for t in locked:
         if t.instance_id == instance_id:
@@ -54,7 +54,7 @@ def test_healthz_answers_503_when_database_is_gone(database):
     app = make_app(database)
     database.dispose()
     # a server that refuses connections stands in for a database that went away
-    app.extensions["mlc_runtime"].engine.db = Database("postgresql://nobody@127.0.0.1:1/none")
+    app.extensions["mlc_application"].engine.db = Database("postgresql://nobody@127.0.0.1:1/none")
     r = app.test_client().get("/healthz")
     assert r.status_code == 503 and r.json["error"] == "unavailable"
 
@@ -286,7 +286,7 @@ def test_instance_detail_history_and_terminate(client):
 def test_incident_listed_and_retried(client):
     deploy_files(client, "service_flow.bpmn")
     inst = start_service_flow(client)
-    tasks = rt(client).tasks
+    tasks = application_of(client).tasks
     (task,) = tasks.fetch_and_lock("w", ["model.get-snapshot"], 1)
     tasks.fail(task.id, "w", "boom", retries=0)
     incidents = client.get("/api/incidents").json
@@ -334,10 +334,10 @@ def test_unexpected_error_is_json_500_without_traceback(database):
     def boom():
         raise RuntimeError("secret internals")
 
-    from tests.support.api import make_runtime
+    from tests.support.api import make_application
     from web import create_app
 
-    app = create_app(make_runtime(database), blueprints=[bp])
+    app = create_app(make_application(database), blueprints=[bp])
     r = app.test_client().get("/api/boom")
     assert r.status_code == 500 and r.json["error"] == "internal_error"
     assert "secret internals" not in r.get_data(as_text=True)
@@ -348,7 +348,7 @@ def test_timestamps_anywhere_in_an_answer_are_iso_8601(database):
 
     from flask import jsonify
 
-    from tests.support.api import make_runtime
+    from tests.support.api import make_application
     from web import create_app
 
     bp = Blueprint("stamps", __name__)
@@ -357,5 +357,16 @@ def test_timestamps_anywhere_in_an_answer_are_iso_8601(database):
     def stamps():
         return jsonify({"at": datetime(2026, 11, 30, 8, 0, tzinfo=UTC)})
 
-    app = create_app(make_runtime(database), blueprints=[bp])
+    app = create_app(make_application(database), blueprints=[bp])
     assert app.test_client().get("/api/stamps").json == {"at": "2026-11-30T08:00:00+00:00"}
+
+
+def test_a_connector_route_on_an_app_built_without_connectors_is_404_not_configured(client):
+    # make_app builds the application without mlc.wiring.register_handlers: no services
+    for path, name in (("/api/models", "registry"), ("/api/jobs", "jobs"),
+                       ("/api/notifications", "notifications")):
+        r = client.get(path)
+        assert r.status_code == 404, (path, r.json)
+        assert r.json["error"] == "not_configured"
+        assert f"no {name} service" in r.json["message"]
+    assert client.get("/").status_code == 200  # the cockpit leaves those panels out instead

@@ -13,7 +13,7 @@ from tests.support.bpmn import bpmn, chain
 
 
 def services(client):
-    return client.application.extensions["mlc_runtime"].services
+    return client.application.extensions["mlc_application"].services
 
 
 def created(response, status=201):
@@ -86,7 +86,7 @@ def test_snapshot_create_broadcasts_mlc_snapshot_created(wired_client, model):
 
 
 def client_engine(client):
-    return client.application.extensions["mlc_runtime"].engine
+    return client.application.extensions["mlc_application"].engine
 
 
 def test_snapshots_listed_and_shown(wired_client, model, snapshot):
@@ -142,7 +142,7 @@ def test_runtimes_create_list_get_and_errors(wired_client):
 
 @pytest.fixture
 def deployments(wired_client, snapshot):
-    registry = services(wired_client)["registry"]
+    registry = services(wired_client).registry
     batch_rt = registry.add_runtime("batch-dev", "DEV")
     online_rt = registry.add_runtime("online-dev", "DEV", endpoints=["http://127.0.0.1:9"])
     return registry.deploy(snapshot["id"], batch_rt.id), \
@@ -180,7 +180,7 @@ def test_predict_with_an_online_deployment(wired_client, deployments):
                                 json={"records": records[:1]}).json["predictions"]
     assert alone["prediction"] == predictions[0]["prediction"]
     assert alone["score"] == pytest.approx(predictions[0]["score"], rel=1e-12)
-    assert services(wired_client)["predictor"].loads == 1
+    assert services(wired_client).predictor.loads == 1
 
     batch_only = wired_client.post(f"/api/deployed-models/{batch.id}/predict",
                                    json={"records": records})
@@ -200,7 +200,7 @@ def test_predict_with_an_online_deployment(wired_client, deployments):
 
 
 def test_jobs_listed_filtered_and_shown(wired_client, snapshot):
-    store = services(wired_client)["jobs"].store
+    store = services(wired_client).jobs.store
     metrics = store.create("metrics", snapshot_id=snapshot["id"],
                            model_id=snapshot["model_id"], inputs={"input": "file:///t.csv"})
     store.finish(metrics.id, succeeded=True, metrics={"accuracy": 0.9}, log_tail="done")
@@ -225,7 +225,7 @@ def test_oversized_body_is_413(database):
         answer = app.test_client().post("/api/deployed-models/x/predict", json=big)
         assert answer.status_code == 413 and answer.json["error"] == "request_entity_too_large"
     finally:
-        app.extensions["mlc_runtime"].close()
+        app.extensions["mlc_application"].close()
 
 
 def test_registry_routes_are_in_the_openapi_document(wired_client):

@@ -12,11 +12,11 @@ BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def services(client):
-    return client.application.extensions["mlc_runtime"].services
+    return client.application.extensions["mlc_application"].services
 
 
 def open_ticket(client, kind="review", key="k-1", instance_id="i-1", summary="Review churn v2"):
-    ticket, _ = services(client)["tickets"].service.open_ticket(TicketRequest(
+    ticket, _ = services(client).tickets.service.open_ticket(TicketRequest(
         kind, summary, "body", idempotency_key=key, instance_id=instance_id,
         fields={"Model Id": "m-1"}))
     return ticket
@@ -106,7 +106,7 @@ def test_transition_errors(wired_client):
 
 
 def test_notifications_listed_newest_first_with_filters(wired_client):
-    feed = services(wired_client)["notifications"]
+    feed = services(wired_client).notifications
     first, _ = feed.add(channel="feed", status="success", title="deployed", instance_id="i-1")
     second, _ = feed.add(channel="webhook", status="error", title="failed", instance_id="i-2",
                          data={"target": "POST https://hooks.example/***"})

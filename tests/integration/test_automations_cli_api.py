@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from engine import clock
 from mlc.cli import main
-from tests.support.automations import automation_runtime
+from tests.support.automations import automation_application
 from web import create_app
 
 GOOD = '''
@@ -102,9 +102,9 @@ def test_list_show_pause_resume_run_now_delete(cli, folder):
 def client(sqlite_database, tmp_path):
     from mlc.settings import Settings
 
-    rt = automation_runtime(sqlite_database, tmp_path)
-    rt.settings = Settings(database_url=sqlite_database.test_url)
-    app = create_app(rt)
+    application = automation_application(sqlite_database, tmp_path)
+    application.settings = Settings(database_url=sqlite_database.test_url)
+    app = create_app(application)
     app.testing = True
     return app.test_client()
 

@@ -4,7 +4,7 @@ Modeler (a shape for every node, an edge for every flow)."""
 from __future__ import annotations
 
 from connectors.automations._service import PROCESS_FILE
-from tests.support.automations import automation_runtime
+from tests.support.automations import automation_application
 from tests.unit.test_automation_declarations import diagram_gaps
 
 
@@ -17,9 +17,9 @@ def test_build_and_deploy_has_complete_diagram_interchange():
 
 
 def test_build_and_deploy_deploys_once(sqlite_database, tmp_path):
-    rt = automation_runtime(sqlite_database, tmp_path)
-    rt.automations.ensure_process()
-    again = rt.engine.deploy([(PROCESS_FILE.name, PROCESS_FILE.read_bytes())])
+    application = automation_application(sqlite_database, tmp_path)
+    application.automations.ensure_process()
+    again = application.engine.deploy([(PROCESS_FILE.name, PROCESS_FILE.read_bytes())])
     assert again.filtered == ["build_and_deploy"]
-    [definition] = rt.engine.list_definitions("build_and_deploy")
+    [definition] = application.engine.list_definitions("build_and_deploy")
     assert definition["version"] == 1

@@ -24,16 +24,16 @@ from connectors.automations import (
 )
 from connectors.registry import tables as registry_tables
 from engine import Engine, HandlerRegistry, clock
-from tests.support.automations import automation_runtime
+from tests.support.automations import automation_application
 
 DRIFT_SQL = ("SELECT max(value) FROM analytics_job_metrics "
              "WHERE metric = 'drift' AND model_id = 'm-1'")
 
 
 @pytest.fixture
-def rt(database, tmp_path):
+def application(database, tmp_path):
     clock.reset()
-    yield automation_runtime(database, tmp_path)
+    yield automation_application(database, tmp_path)
     clock.reset()
 
 
@@ -55,9 +55,9 @@ def metric(name="on-drift", threshold="0.5", direction=ThresholdDirection.ABOVE,
                                                  poll_seconds=60))
 
 
-def runs(rt, name: str) -> int:
-    key = rt.automations.get(name)["process_key"]
-    return len(rt.engine.list_instances(key=key, limit=1000))
+def runs(application, name: str) -> int:
+    key = application.automations.get(name)["process_key"]
+    return len(application.engine.list_instances(key=key, limit=1000))
 
 
 def to_just_before(due_iso: str) -> None:
@@ -67,76 +67,76 @@ def to_just_before(due_iso: str) -> None:
 
 # -------------------------------------------------------------------------- registration
 
-def test_register_is_idempotent_and_reports_updates(rt):
-    assert rt.automations.register(scheduled()).action == "created"
-    assert rt.automations.register(scheduled()).action == "unchanged"
-    first_due = rt.automations.get("nightly")["next_due_at"]
-    assert rt.automations.register(scheduled(cron="30 2 * * *")).action == "updated"
-    shown = rt.automations.get("nightly")
+def test_register_is_idempotent_and_reports_updates(application):
+    assert application.automations.register(scheduled()).action == "created"
+    assert application.automations.register(scheduled()).action == "unchanged"
+    first_due = application.automations.get("nightly")["next_due_at"]
+    assert application.automations.register(scheduled(cron="30 2 * * *")).action == "updated"
+    shown = application.automations.get("nightly")
     assert shown["cron"] == "30 2 * * *" and shown["next_due_at"] != first_due
     assert datetime.fromisoformat(shown["next_due_at"]).strftime("%H:%M") == "02:30"
-    assert [a["name"] for a in rt.automations.list()] == ["nightly"]
+    assert [a["name"] for a in application.automations.list()] == ["nightly"]
 
 
-def test_names_are_unique_across_models(rt):
-    rt.automations.register(scheduled(model="m-1"))
+def test_names_are_unique_across_models(application):
+    application.automations.register(scheduled(model="m-1"))
     with pytest.raises(AutomationConflict, match="already used by model 'm-1'"):
-        rt.automations.register(scheduled(model="m-2"))
+        application.automations.register(scheduled(model="m-2"))
 
 
-def test_pause_drops_the_schedule_and_resume_restores_it(rt):
-    rt.automations.register(scheduled())
-    assert rt.automations.pause("nightly")["next_due_at"] is None
+def test_pause_drops_the_schedule_and_resume_restores_it(application):
+    application.automations.register(scheduled())
+    assert application.automations.pause("nightly")["next_due_at"] is None
     clock.advance(timedelta(hours=3))
-    assert rt.engine.fire_due_timers() == 0
-    resumed = rt.automations.resume("nightly")
+    assert application.engine.fire_due_timers() == 0
+    resumed = application.automations.resume("nightly")
     assert resumed["status"] == "active" and resumed["next_due_at"] is not None
-    assert rt.automations.register(scheduled()).action == "unchanged"   # status survives
-    assert rt.automations.get("nightly")["status"] == "active"
+    assert application.automations.register(scheduled()).action == "unchanged"   # status survives
+    assert application.automations.get("nightly")["status"] == "active"
 
 
-def test_delete_stops_the_schedule_and_keeps_history(rt):
-    rt.automations.register(scheduled())
-    instance = rt.automations.run_now("nightly")
-    rt.automations.delete("nightly")
+def test_delete_stops_the_schedule_and_keeps_history(application):
+    application.automations.register(scheduled())
+    instance = application.automations.run_now("nightly")
+    application.automations.delete("nightly")
     clock.advance(timedelta(hours=2))
-    assert rt.engine.fire_due_timers() == 0
-    assert rt.engine.history(instance["id"])
+    assert application.engine.fire_due_timers() == 0
+    assert application.engine.history(instance["id"])
 
 
 # -------------------------------------------------------------------------- schedules
 
-def test_cron_schedule_fires_once_per_due_time(rt):
-    rt.automations.register(scheduled(cron="0 * * * *"))
-    due = rt.automations.get("nightly")["next_due_at"]
+def test_cron_schedule_fires_once_per_due_time(application):
+    application.automations.register(scheduled(cron="0 * * * *"))
+    due = application.automations.get("nightly")["next_due_at"]
     to_just_before(due)
-    assert rt.engine.fire_due_timers() == 0 and runs(rt, "nightly") == 0
+    assert application.engine.fire_due_timers() == 0 and runs(application, "nightly") == 0
     clock.advance(timedelta(seconds=2))
-    assert rt.engine.fire_due_timers() == 1
-    assert rt.engine.fire_due_timers() == 0
-    assert runs(rt, "nightly") == 1
+    assert application.engine.fire_due_timers() == 1
+    assert application.engine.fire_due_timers() == 0
+    assert runs(application, "nightly") == 1
     clock.advance(timedelta(hours=1))
-    rt.engine.fire_due_timers()
-    assert runs(rt, "nightly") == 2
-    [newest, _] = rt.engine.list_instances(key=rt.automations.get("nightly")["process_key"])
+    application.engine.fire_due_timers()
+    assert runs(application, "nightly") == 2
+    [newest, _] = application.engine.list_instances(key=application.automations.get("nightly")["process_key"])
     assert newest["active_activities"] == ["Task_Prepare"]   # the run is under way
 
 
-def test_interval_daily_fires_at_midnight_utc(rt):
-    rt.automations.register(scheduled(name="daily", interval="Daily"))
-    due = datetime.fromisoformat(rt.automations.get("daily")["next_due_at"])
+def test_interval_daily_fires_at_midnight_utc(application):
+    application.automations.register(scheduled(name="daily", interval="Daily"))
+    due = datetime.fromisoformat(application.automations.get("daily")["next_due_at"])
     assert (due.hour, due.minute) == (0, 0) and due.tzinfo is not None
     to_just_before(due.isoformat())
-    assert rt.engine.fire_due_timers() == 0
+    assert application.engine.fire_due_timers() == 0
     clock.advance(timedelta(seconds=2))
-    assert rt.engine.fire_due_timers() == 1
+    assert application.engine.fire_due_timers() == 1
     clock.advance(timedelta(hours=23))
-    assert rt.engine.fire_due_timers() == 0
-    assert runs(rt, "daily") == 1
+    assert application.engine.fire_due_timers() == 0
+    assert runs(application, "daily") == 1
 
 
-def test_downtime_fires_once_and_several_schedulers_fire_once(rt, database):
-    rt.automations.register(scheduled(cron="*/5 * * * *"))
+def test_downtime_fires_once_and_several_schedulers_fire_once(application, database):
+    application.automations.register(scheduled(cron="*/5 * * * *"))
     clock.advance(timedelta(hours=2))          # down for two hours: 24 due times missed
     engines = [Engine(database, HandlerRegistry()) for _ in range(4)]   # a restart, x4
     barrier = threading.Barrier(len(engines))
@@ -151,14 +151,14 @@ def test_downtime_fires_once_and_several_schedulers_fire_once(rt, database):
         t.start()
     for t in threads:
         t.join()
-    assert sum(fired) == 1 and runs(rt, "nightly") == 1
-    next_due = datetime.fromisoformat(rt.automations.get("nightly")["next_due_at"])
+    assert sum(fired) == 1 and runs(application, "nightly") == 1
+    next_due = datetime.fromisoformat(application.automations.get("nightly")["next_due_at"])
     assert clock.now() < next_due <= clock.now() + timedelta(minutes=5)
 
 
-def test_run_now_starts_a_manual_run(rt):
-    rt.automations.register(scheduled())
-    instance = rt.automations.run_now("nightly")
+def test_run_now_starts_a_manual_run(application):
+    application.automations.register(scheduled())
+    instance = application.automations.run_now("nightly")
     assert instance["variables"]["TRIGGER"] == "manual"
     assert instance["active_activities"] == ["Task_Prepare"]
 
@@ -179,52 +179,52 @@ def set_drift(db, value: float | None) -> None:
                 metrics={} if value is None else {"drift": value}))
 
 
-def poll(rt):
+def poll(application):
     clock.advance(timedelta(seconds=61))
-    return [r for r in rt.poller.poll_once() if r["name"] == "on-drift"]
+    return [r for r in application.poller.poll_once() if r["name"] == "on-drift"]
 
 
-def test_metric_trigger_fires_on_crossing_and_rearms(rt, database):
-    rt.automations.register(metric())
+def test_metric_trigger_fires_on_crossing_and_rearms(application, database):
+    application.automations.register(metric())
     set_drift(database, None)
-    [r] = poll(rt)
+    [r] = poll(application)
     assert r["value"] is None and not r["fired"]
     set_drift(database, 0.3)
-    assert not poll(rt)[0]["fired"]
+    assert not poll(application)[0]["fired"]
     set_drift(database, 0.8)
-    [r] = poll(rt)
+    [r] = poll(application)
     assert r["fired"] and r["crossed"] and r["value"] == 0.8
-    run = rt.engine.get_instance(r["instance_id"])
+    run = application.engine.get_instance(r["instance_id"])
     assert run["variables"]["TRIGGER"] == "metric" and run["variables"]["TRIGGER_VALUE"] == 0.8
-    assert not poll(rt)[0]["fired"]                       # still above: no second run
+    assert not poll(application)[0]["fired"]                       # still above: no second run
     set_drift(database, 0.2)
-    [r] = poll(rt)
-    assert r["crossed"] is False and rt.automations.get("on-drift")["metric_state"]["armed"]
+    [r] = poll(application)
+    assert r["crossed"] is False and application.automations.get("on-drift")["metric_state"]["armed"]
     set_drift(database, 0.9)
-    assert poll(rt)[0]["fired"]                           # crossed again: a second run
-    assert runs(rt, "on-drift") == 2
+    assert poll(application)[0]["fired"]                           # crossed again: a second run
+    assert runs(application, "on-drift") == 2
 
 
-def test_metric_trigger_below_and_sql_threshold(rt, database):
-    rt.automations.register(metric(
+def test_metric_trigger_below_and_sql_threshold(application, database):
+    application.automations.register(metric(
         direction=ThresholdDirection.BELOW,
         threshold="SELECT 0.5 * max(value) FROM analytics_job_metrics WHERE metric = 'drift'"))
     set_drift(database, 0.4)        # threshold 0.2: not below
-    assert not poll(rt)[0]["fired"]
-    rt.automations.register(metric(
+    assert not poll(application)[0]["fired"]
+    application.automations.register(metric(
         direction=ThresholdDirection.BELOW,
         threshold="SELECT 2 * max(value) FROM analytics_job_metrics WHERE metric = 'drift'"))
-    [r] = poll(rt)
+    [r] = poll(application)
     assert r["threshold"] == 0.8 and r["fired"]
 
 
-def test_poll_is_claimed_once_per_interval_and_fires_once_across_pollers(rt, database):
+def test_poll_is_claimed_once_per_interval_and_fires_once_across_pollers(application, database):
     from connectors.automations import MetricTriggerPoller
 
-    rt.automations.register(metric())
+    application.automations.register(metric())
     set_drift(database, 0.9)
     clock.advance(timedelta(seconds=61))
-    pollers = [MetricTriggerPoller(rt.automations) for _ in range(4)]
+    pollers = [MetricTriggerPoller(application.automations) for _ in range(4)]
     barrier = threading.Barrier(len(pollers))
     results: list = []
 
@@ -237,22 +237,22 @@ def test_poll_is_claimed_once_per_interval_and_fires_once_across_pollers(rt, dat
         t.start()
     for t in threads:
         t.join()
-    assert sum(1 for r in results if r["fired"]) == 1 and runs(rt, "on-drift") == 1
-    assert rt.poller.poll_once() == []                    # evaluated already this interval
+    assert sum(1 for r in results if r["fired"]) == 1 and runs(application, "on-drift") == 1
+    assert application.poller.poll_once() == []                    # evaluated already this interval
 
 
-def test_paused_metric_trigger_is_not_polled(rt, database):
-    rt.automations.register(metric())
+def test_paused_metric_trigger_is_not_polled(application, database):
+    application.automations.register(metric())
     set_drift(database, 0.9)
-    rt.automations.pause("on-drift")
-    assert poll(rt) == []
-    rt.automations.resume("on-drift")
-    assert poll(rt)[0]["fired"]
+    application.automations.pause("on-drift")
+    assert poll(application) == []
+    application.automations.resume("on-drift")
+    assert poll(application)[0]["fired"]
 
 
 # -------------------------------------------------------------------------- metric SQL
 
-def test_metric_sql_reads_views_only_read_only_with_time_limit(rt, database):
+def test_metric_sql_reads_views_only_read_only_with_time_limit(application, database):
     set_drift(database, 0.7)
     runner = MetricQueryRunner(database, timeout_seconds=0.5)
     assert runner.value("SELECT count(*) FROM analytics_job_metrics") == 1.0

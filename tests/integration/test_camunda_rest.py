@@ -186,9 +186,9 @@ def test_message_with_result_and_camunda_400_when_nothing_waits(client):
     deploy_files(client, "service_flow.bpmn", prefix=ER)
     started = client.post(f"{ER}/process-definition/key/service_flow/start",
                           json={"businessKey": "k1", "variables": {"MODEL_ID": {"value": "m"}}}).json
-    rt = client.application.extensions["mlc_runtime"]
-    (task,) = rt.tasks.fetch_and_lock("w", ["model.get-snapshot"], 1)
-    rt.tasks.complete(task.id, "w", {})
+    application = client.application.extensions["mlc_application"]
+    (task,) = application.tasks.fetch_and_lock("w", ["model.get-snapshot"], 1)
+    application.tasks.complete(task.id, "w", {})
     client.post(f"{ER}/signal", json={"name": "go"})
     r = client.post(f"{ER}/message", json={
         "messageName": "ticket.resolved", "businessKey": "k1", "resultEnabled": True,

@@ -65,7 +65,7 @@ def test_a_session_of_another_token_is_refused(guarded, sqlite_database):
         client.set_cookie("mlc_session", cookie.value)
         assert client.get("/").status_code == 302
     finally:
-        other.extensions["mlc_runtime"].close()
+        other.extensions["mlc_application"].close()
 
 
 def test_without_a_token_the_cockpit_is_open_but_forms_still_need_csrf(world):

@@ -7,7 +7,7 @@ from tests.support.cockpit import ROOT, world  # noqa: F401  (fixture)
 
 
 def history_kinds(world, instance_id):
-    return [h["kind"] for h in world.runtime.engine.history(instance_id)]
+    return [h["kind"] for h in world.application.engine.history(instance_id)]
 
 
 def test_every_form_refuses_a_missing_or_forged_csrf_token(world):
@@ -22,7 +22,7 @@ def test_every_form_refuses_a_missing_or_forged_csrf_token(world):
             assert response.status_code == 400, action
             assert "Form expired or forged" in response.text
     assert world.instance(flow)["status"] == "incident"
-    assert world.runtime.engine.list_instances(key="flow", limit=10).__len__() == 1
+    assert world.application.engine.list_instances(key="flow", limit=10).__len__() == 1
 
 
 def test_start_with_typed_variables_and_refused_input(world):
@@ -35,7 +35,7 @@ def test_start_with_typed_variables_and_refused_input(world):
     assert variables == {"retries": 3, "url": "http://x", "flags": {"a": True}}
     refused = world.submit("/processes/flow", "/processes/flow/start", {"variables": "no equals"})
     assert refused.status_code == 400 and "line 1" in refused.text
-    assert len(world.runtime.engine.list_instances(key="flow")) == 2
+    assert len(world.application.engine.list_instances(key="flow")) == 2
 
 
 def test_edit_variable_is_typed_and_audited(world):
@@ -45,7 +45,7 @@ def test_edit_variable_is_typed_and_audited(world):
                                                      "value": "5", "reason": "more tries"})
     assert done.status_code == 303
     assert world.instance(flow)["variables"]["retries"] == 5
-    [audit] = [h for h in world.runtime.engine.history(flow) if h["kind"] == "operator.set_variables"]
+    [audit] = [h for h in world.application.engine.history(flow) if h["kind"] == "operator.set_variables"]
     assert audit["data"] == {"names": ["retries"], "reason": "more tries"}
     bad = world.submit(page, f"{page}/variables", {"name": "retries", "type": "Integer",
                                                     "value": "five"})
@@ -122,11 +122,11 @@ def test_modeler_validates_with_located_problems_and_deploys_a_new_version(world
     assert checked.json["problems"][0]["line"]
     refused = world.client.post("/modeler/deploy?file=flow.bpmn", data=broken, headers=headers)
     assert refused.status_code == 400 and refused.json["deployed"] is False
-    assert [d["version"] for d in world.runtime.engine.list_definitions(key="flow")] == [1]
+    assert [d["version"] for d in world.application.engine.list_definitions(key="flow")] == [1]
     edited = xml.replace(b'name="Wait for go"', b'name="Wait for the go"')
     deployed = world.client.post("/modeler/deploy?file=flow.bpmn", data=edited, headers=headers)
     assert deployed.status_code == 200 and deployed.json["deployed"] is True
-    assert [d["version"] for d in world.runtime.engine.list_definitions(key="flow")] == [1, 2]
+    assert [d["version"] for d in world.application.engine.list_definitions(key="flow")] == [1, 2]
     no_token = world.client.post("/modeler/deploy?file=flow.bpmn", data=edited,
                                  headers={"Content-Type": "application/xml"})
     assert no_token.status_code == 400
@@ -174,7 +174,7 @@ def test_automation_actions(world):
     assert world.submit(page, "/automations/churn-daily/resume").status_code == 303
     started = world.submit(page, "/automations/churn-daily/run-now", {"next": "/automations"})
     assert started.status_code == 303
-    runs = world.runtime.services["automations"].runs("churn-daily")
+    runs = world.application.services.automations.runs("churn-daily")
     assert len(runs) == 1
     assert world.submit(page, "/automations/churn-daily/explode").status_code == 400
     assert world.submit(page, "/automations/nope/pause").status_code == 404

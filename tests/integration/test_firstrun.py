@@ -24,33 +24,33 @@ def test_setup_deploys_registers_the_sample_once_and_starts_its_deploy_process(t
     assert again.exit_code == 0 and "nothing registered" in again.output
 
     from mlc.settings import Settings
-    from mlc.wiring import REGISTRY, build_runtime
+    from mlc.wiring import build_application
 
-    runtime = build_runtime(Settings(database_url=db, data_roots=[str(tmp_path / "data")]))
+    application = build_application(Settings(database_url=db, data_roots=[str(tmp_path / "data")]))
     try:
-        registry = runtime.services[REGISTRY]
+        registry = application.services.registry
         [model] = registry.list_models()
         assert [s.tags for s in registry.list_snapshots(model.id)] == [("run_test", "jira")]
         assert sorted(r.name for r in registry.list_runtimes()) == ["batch-dev", "online-dev"]
-        [instance] = runtime.engine.list_instances(key="deploy_with_test_and_jira")
+        [instance] = application.engine.list_instances(key="deploy_with_test_and_jira")
         assert instance["status"] == "waiting"  # its first task waits for the server's workers
     finally:
-        runtime.close()
+        application.close()
 
 
 def test_the_restart_banner_follows_the_review_ticket(tmp_path):
     from connectors.tickets import TicketRequest
     from mlc.settings import Settings
-    from mlc.wiring import build_runtime
+    from mlc.wiring import build_application
 
     db = f"sqlite:///{tmp_path / 'mlc.db'}"
     env = {"MLC_DATABASE_URL": db, "MLC_DATA_ROOTS": str(tmp_path / "data")}
     runner = CliRunner()
     assert runner.invoke(main, ["setup", "--base-url", "http://127.0.0.1:8099"],
                          env=env).exit_code == 0
-    runtime = build_runtime(Settings(database_url=db, data_roots=[str(tmp_path / "data")]))
+    application = build_application(Settings(database_url=db, data_roots=[str(tmp_path / "data")]))
     try:
-        tickets = runtime.services["tickets"]
+        tickets = application.services.tickets
         review, _ = tickets.service.open_ticket(TicketRequest("review", "Review", "body",
                                                               idempotency_key="k"))
         waiting = runner.invoke(main, ["setup", "--base-url", "http://127.0.0.1:8099"], env=env)
@@ -59,7 +59,7 @@ def test_the_restart_banner_follows_the_review_ticket(tmp_path):
         tickets.transition(review.key, "Done")
         decided = runner.invoke(main, ["setup", "--base-url", "http://127.0.0.1:8099"], env=env)
     finally:
-        runtime.close()
+        application.close()
     assert decided.exit_code == 0
     assert "No review ticket is open" in decided.output and "/transition" not in decided.output
 

@@ -24,7 +24,7 @@ ONE_TASK = bpmn("one", '<bpmn:startEvent id="s"/>',
 @pytest.fixture
 def client(database):
     app = make_app(database)
-    app.extensions["mlc_runtime"].engine.deploy([("one.bpmn", ONE_TASK)])
+    app.extensions["mlc_application"].engine.deploy([("one.bpmn", ONE_TASK)])
     return app.test_client()
 
 

@@ -181,7 +181,7 @@ def test_artifact_routes(database, tmp_path):
         assert len(client.get(f"/api/models/{model['id']}/artifacts?env=test").json) == 2
         assert client.get(f"/api/models/{model['id']}/artifacts?env=qa").status_code == 400
     finally:
-        app.extensions["mlc_runtime"].close()
+        app.extensions["mlc_application"].close()
 
 
 def test_artifacts_cli(tmp_path, monkeypatch):

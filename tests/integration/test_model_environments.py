@@ -203,7 +203,7 @@ def test_the_predict_route_answers_status_ok_or_error(sqlite_database, model_env
                          artifact_store=str(tmp_path / "store"))
     client = app.test_client()
     try:
-        registry = app.extensions["mlc_runtime"].services["registry"]
+        registry = app.extensions["mlc_application"].services.registry
         runtime = registry.add_runtime("online", "DEV", endpoints=["http://127.0.0.1:9/p"])
         snapshot = registry.create_snapshot(
             registry.register_model("pinned", "classification").id, str(PINNED_A))
@@ -226,7 +226,7 @@ def test_the_predict_route_answers_status_ok_or_error(sqlite_database, model_env
             assert answer.json["status"] == "error" and text in answer.json["message"]
         assert predict([{"f0": -2.0}]).json["predictions"][0]["prediction"] == 0
     finally:
-        app.extensions["mlc_runtime"].close()
+        app.extensions["mlc_application"].close()
 
 
 def test_a_pool_keeps_warm_spares_for_the_environments_used_lately(model_envs, monkeypatch):

@@ -19,7 +19,7 @@ def world(tmp_path_factory):
     db.create_all()
     built = build_world(db, folder)
     yield built
-    built.runtime.close()
+    built.application.close()
     db.dispose()
 
 

@@ -150,7 +150,7 @@ def test_batch_job_with_wrong_stage_and_failing_job_open_tickets(mlc):
 def test_batch_job_with_no_runtime_left_opens_ticket(mlc):
     deployed_snapshot(mlc)
     from connectors.registry._tables import RuntimeRow
-    with mlc.runtime.db.write_session() as s:  # the runtime was removed after deploying
+    with mlc.application.db.write_session() as s:  # the runtime was removed after deploying
         s.get(RuntimeRow, mlc.sample.batch_runtime_id).service_tags = []
     [instance] = mlc.signal(BATCH, {"TAG": "sample-classifier",
                                     "INPUT_FILE": mlc.sample.test_file})

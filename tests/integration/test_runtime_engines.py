@@ -141,8 +141,8 @@ def test_cancel_kills_the_local_processes_and_records_cancelled(jobs, registry, 
 
 
 def test_cancel_over_rest_answers_202_then_409_and_404(wired_client, tmp_path):
-    registry = services(wired_client)["registry"]
-    store = services(wired_client)["jobs"].store
+    registry = services(wired_client).registry
+    store = services(wired_client).jobs.store
     model = registry.register_model("m", "classification")
     snapshot = registry.create_snapshot(model.id, "sample:classifier")
     job = store.create("scoring", snapshot_id=snapshot.id, model_id=model.id, inputs={})

@@ -19,7 +19,7 @@ from engine import clock
 from engine.persistence import InstanceVariable
 from mlc.sample import deploy_shipped
 from mlc.settings import Settings
-from mlc.wiring import TICKETS, build_runtime
+from mlc.wiring import build_application
 from tests.fakes.jira import running_fake_jira
 from tests.support.api import make_wired_app
 from tests.support.processes import Mlc
@@ -55,12 +55,12 @@ def mlc(database, tmp_path: Path, jira):
                         tickets="local", jira_url=url, jira_user=state.user,
                         jira_token=state.token, jira_project="MLC",
                         jira_webhook_secret=SECRET)
-    runtime = build_runtime(settings, migrate=False)
-    deploy_shipped(runtime.engine)
-    world = Mlc(runtime, data_root)
+    application = build_application(settings, migrate=False)
+    deploy_shipped(application.engine)
+    world = Mlc(application, data_root)
     world.install()
     yield world
-    runtime.close()
+    application.close()
     clock.reset()
 
 
@@ -99,7 +99,7 @@ def test_an_instance_without_the_ref_variable_still_resumes_from_its_own_ticket(
     """Instances that waited before the upgrade have TICKET_KEY only: the ticket's index row
     names its instance, so the decision reaches that instance and no other."""
     instance, key = waiting_on_local_review(mlc)
-    with mlc.runtime.db.write_session() as s:  # as an instance from before the upgrade
+    with mlc.application.db.write_session() as s:  # as an instance from before the upgrade
         s.execute(delete(InstanceVariable).where(InstanceVariable.name == "TICKET_REF"))
     mlc.decide(key, "Done")
     assert mlc.refresh(instance)["status"] == "completed"
@@ -110,7 +110,7 @@ def test_api_addresses_tickets_by_system_and_key(database, jira, tmp_path):
     app = make_wired_app(database, jira_url=url, jira_user=state.user, jira_token=state.token,
                          jira_project="MLC", data_roots=[str(tmp_path)])
     try:
-        store = app.extensions["mlc_runtime"].services[TICKETS].store
+        store = app.extensions["mlc_application"].services.tickets.store
         local, _ = store.insert_local(kind="review", summary="s", description="", status="Open",
                                       fields={}, idempotency_key="k-1", instance_id=None)
         client = app.test_client()
@@ -131,4 +131,4 @@ def test_api_addresses_tickets_by_system_and_key(database, jira, tmp_path):
         assert client.post("/api/tickets/MLC-1/transition",
                            json={"status": "Done"}).status_code == 409
     finally:
-        app.extensions["mlc_runtime"].close()
+        app.extensions["mlc_application"].close()

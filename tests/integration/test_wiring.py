@@ -1,5 +1,5 @@
 """The composition root: every connector topic and service wired once, cheaply, and the
-``mlc`` command groups using the runtime's services rather than building their own."""
+``mlc`` command groups using the application's services rather than building their own."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from mlc.cli import main
 from mlc.settings import Settings
-from mlc.wiring import build_runtime
+from mlc.wiring import build_application
 
 TOPICS = {"decision.evaluate", "ticket.create", "notify.send", "model.get-snapshot",
           "model.resolve-data", "job.training", "job.metrics", "job.scoring",
@@ -28,32 +28,34 @@ def db_url(tmp_path):
 
 def test_every_topic_and_service_is_wired_without_starting_anything(db_url):
     threads = threading.active_count()
-    rt = build_runtime(Settings(database_url=db_url))
+    application = build_application(Settings(database_url=db_url))
     try:
-        assert TOPICS <= set(rt.handlers.topics())  # a connector may add topics of its own
-        assert {"tickets", "ticket_poller", "notifications", "registry", "jobs", "predictor",
-                "automations", "automation_poller"} <= set(rt.services)
-        assert rt.services["ticket_poller"] is rt.services["tickets"].poller
-        assert rt.services["jobs"].registry is rt.services["registry"]
-        assert rt.services["predictor"].registry is rt.services["registry"]
-        assert rt.services["registry"].signals is rt.engine
-        assert rt.services["jobs"]._pool is None  # no model process until a job runs
+        assert TOPICS <= set(application.handlers.topics())  # a connector may add topics of its own
+        assert application.services.wired() == [
+            "tickets", "ticket_poller", "notifications", "registry", "jobs", "artifacts",
+            "predictor", "automations", "automation_poller"]
+        assert application.services.ticket_poller is application.services.tickets.poller
+        assert application.services.jobs.registry is application.services.registry
+        assert application.services.predictor.registry is application.services.registry
+        assert application.services.registry.signals is application.engine
+        assert application.services.jobs._pool is None  # no model process until a job runs
         assert threading.active_count() == threads
     finally:
-        rt.close()
+        application.close()
 
 
 def test_jira_client_is_not_contacted_when_building(db_url):
     # nothing listens on port 9: a connection attempt would fail the build
-    rt = build_runtime(Settings(database_url=db_url, tickets="jira",
-                                jira_url="http://127.0.0.1:9", jira_user="u", jira_token="t"))
+    application = build_application(Settings(database_url=db_url, tickets="jira",
+                                             jira_url="http://127.0.0.1:9", jira_user="u",
+                                             jira_token="t"))
     try:
-        assert rt.services["tickets"].service.default_system == "jira"
+        assert application.services.tickets.service.default_system == "jira"
     finally:
-        rt.close()
+        application.close()
 
 
-def test_cli_groups_use_the_runtime_services(db_url, monkeypatch):
+def test_cli_groups_use_the_application_services(db_url, monkeypatch):
     monkeypatch.setenv("MLC_DATABASE_URL", db_url)
     monkeypatch.setenv("MLC_CONFIG", "/nonexistent/mlc.toml")
     runner = CliRunner()
@@ -69,7 +71,7 @@ def test_cli_groups_use_the_runtime_services(db_url, monkeypatch):
         assert json.loads(result.output) == []
 
 
-def test_groups_take_the_runtime_instance_instead_of_building_one(db_url, monkeypatch):
+def test_groups_take_the_application_instance_instead_of_building_one(db_url, monkeypatch):
     import connectors.jobs.cli as jobs_cli
     import connectors.registry.cli as registry_cli
     import connectors.tickets.cli as tickets_cli
@@ -80,10 +82,10 @@ def test_groups_take_the_runtime_instance_instead_of_building_one(db_url, monkey
     monkeypatch.setattr(tickets_cli, "build_ticket_components", refuse)
     monkeypatch.setattr(registry_cli, "SqlModelRegistry", refuse)
     monkeypatch.setattr(jobs_cli, "JobService", refuse)
-    rt = build_runtime(Settings(database_url=db_url))
+    application = build_application(Settings(database_url=db_url))
     try:
         for group in (tickets_cli.tickets, registry_cli.models, jobs_cli.jobs):
-            result = CliRunner().invoke(group, ["list", "--json"], obj=rt)
+            result = CliRunner().invoke(group, ["list", "--json"], obj=application)
             assert result.exit_code == 0, result.output
     finally:
-        rt.close()
+        application.close()

@@ -45,8 +45,8 @@ def start_review(client, headers=None) -> str:
 
 def drain(client) -> int:
     """Run the wired in-process handlers until no task is due (what ``mlc worker`` does)."""
-    rt = client.application.extensions["mlc_runtime"]
-    worker = Worker(rt.engine, rt.handlers, worker_id="e2e-worker")
+    application = client.application.extensions["mlc_application"]
+    worker = Worker(application.engine, application.handlers, worker_id="e2e-worker")
     ran = 0
     try:
         while worker.run_once():
@@ -101,7 +101,7 @@ def test_jira_down_incident_retry_one_ticket_then_signed_webhook_resumes(wired_a
     url, state = jira
     client = wired_apps(tickets="jira", jira_url=url, jira_user=state.user,
                         jira_token=state.token, jira_webhook_secret=SECRET, api_token=TOKEN)
-    backend = client.application.extensions["mlc_runtime"].services["tickets"].service.backend()
+    backend = client.application.extensions["mlc_application"].services.tickets.service.backend()
     backend.max_retries = 0  # the client is built lazily: no in-client retries against 503s
     state.down = True
     instance_id = start_review(client, BEARER)

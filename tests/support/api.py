@@ -8,7 +8,7 @@ import pytest
 
 from engine import Engine, ExternalTaskService, HandlerRegistry
 from mlc.settings import Settings
-from mlc.wiring import Runtime, build_runtime
+from mlc.wiring import Application, build_application
 from web import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,25 +17,25 @@ MODELER = ROOT / "tests" / "fixtures" / "modeler"
 TOKEN = "s3cret-token-for-tests"
 
 
-def make_runtime(db, *, token: str | None = None) -> Runtime:
+def make_application(db, *, token: str | None = None) -> Application:
     handlers = HandlerRegistry()
     engine = Engine(db, handlers)
     settings = Settings(database_url=db.test_url, api_token=token)
-    return Runtime(settings, db, engine, ExternalTaskService(engine), handlers)
+    return Application(settings, db, engine, ExternalTaskService(engine), handlers)
 
 
 def make_app(db, *, token: str | None = None, **config):
-    app = create_app(make_runtime(db, token=token), config=config or None)
+    app = create_app(make_application(db, token=token), config=config or None)
     app.testing = True
     return app
 
 
 def make_wired_app(db, *, config: dict | None = None, **settings):
     """An app over the real composition root (every connector wired) on the test database;
-    ``settings`` are :class:`Settings` fields. Close ``app.extensions["mlc_runtime"]`` after."""
-    runtime = build_runtime(Settings(database_url=db.test_url, **settings), migrate=False)
+    ``settings`` are :class:`Settings` fields. Close ``app.extensions["mlc_application"]`` after."""
+    application = build_application(Settings(database_url=db.test_url, **settings), migrate=False)
     db.create_all()  # the connectors' tables: their modules are imported by now
-    app = create_app(runtime, config=config)
+    app = create_app(application, config=config)
     app.testing = True
     return app
 
@@ -62,10 +62,10 @@ def client(api_app):
 
 @pytest.fixture
 def wired_client(database):
-    """A test client of an app built by ``mlc.wiring.build_runtime`` (both back ends)."""
+    """A test client of an app built by ``mlc.wiring.build_application`` (both back ends)."""
     app = make_wired_app(database)
     yield app.test_client()
-    app.extensions["mlc_runtime"].close()
+    app.extensions["mlc_application"].close()
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def wired_apps(database):
 
     yield build
     for app in apps:
-        app.extensions["mlc_runtime"].close()
+        app.extensions["mlc_application"].close()
 
 
 @pytest.fixture

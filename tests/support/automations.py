@@ -1,4 +1,4 @@
-"""Building blocks of the automation tests: a runtime with the automation topics wired over a
+"""Building blocks of the automation tests: an application with the automation topics wired over a
 test database, a worker to drain it, and a real local git repository holding a model."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.automations import GitBuilder, create_views, install_automations, secrets_in
+from connectors.services import ConnectorServices
 from engine import Engine, ExternalTaskService, HandlerRegistry, Worker
 from mlc.settings import secrets_from
 
@@ -40,21 +41,21 @@ class Settings:
 
 
 @dataclass
-class AutomationRuntime:
+class AutomationApplication:
     db: Any
     engine: Engine
     handlers: HandlerRegistry
     tasks: ExternalTaskService
     settings: Settings
-    services: dict = field(default_factory=dict)
+    services: ConnectorServices = field(default_factory=ConnectorServices)
 
     @property
     def automations(self):
-        return self.services["automations"]
+        return self.services.automations
 
     @property
     def poller(self):
-        return self.services["automation_poller"]
+        return self.services.automation_poller
 
     def drain(self, limit: int = 100) -> int:
         worker = Worker(self.engine, self.handlers, worker_id="test-worker")
@@ -65,15 +66,15 @@ class AutomationRuntime:
         return ran
 
 
-def automation_runtime(db, tmp_path: Path) -> AutomationRuntime:
+def automation_application(db, tmp_path: Path) -> AutomationApplication:
     with db.engine.begin() as conn:
         create_views(conn)
     handlers = HandlerRegistry()
     engine = Engine(db, handlers)
-    rt = AutomationRuntime(db, engine, handlers, ExternalTaskService(engine), Settings())
+    application = AutomationApplication(db, engine, handlers, ExternalTaskService(engine), Settings())
     builder = GitBuilder(tmp_path / "builds", secrets_in(secrets_from(os.environ)))
-    install_automations(rt, builder=builder, notify_timeout=5)
-    return rt
+    install_automations(application, builder=builder, notify_timeout=5)
+    return application
 
 
 def git(repo: Path, *args: str) -> str:

@@ -50,11 +50,11 @@ class World:
     ids: dict[str, str] = field(default_factory=dict)
 
     @property
-    def runtime(self):
-        return self.app.extensions["mlc_runtime"]
+    def application(self):
+        return self.app.extensions["mlc_application"]
 
     def drain(self) -> int:
-        worker = Worker(self.runtime.engine, self.runtime.handlers, worker_id="cockpit-test")
+        worker = Worker(self.application.engine, self.application.handlers, worker_id="cockpit-test")
         ran = 0
         while ran < 50 and worker.run_once():
             ran += 1
@@ -74,13 +74,13 @@ class World:
         return self.client.post(action, data=data, **kwargs)
 
     def instance(self, instance_id: str) -> dict:
-        return self.runtime.engine.get_instance(instance_id)
+        return self.application.engine.get_instance(instance_id)
 
 
 def build_world(database, tmp_path, **settings) -> World:
     app = make_wired_app(database, tickets="local", data_roots=[str(tmp_path)], **settings)
     world = World(app, app.test_client())
-    rt = world.runtime
+    application = world.application
     fail = {"on": True}
 
     def call(ctx):
@@ -88,19 +88,19 @@ def build_world(database, tmp_path, **settings) -> World:
             raise RuntimeError("the model registry is down")
         return {"called": True}
 
-    rt.handlers.register("cockpit.call", call)
+    application.handlers.register("cockpit.call", call)
     world.ids["fail"] = fail  # type: ignore[assignment]
-    rt.engine.deploy([("flow.bpmn", flow_bpmn()), ("review.bpmn", review_bpmn()),
+    application.engine.deploy([("flow.bpmn", flow_bpmn()), ("review.bpmn", review_bpmn()),
                       ("classification_approval.dmn",
                        (ROOT / "dmn" / "classification_approval.dmn").read_bytes())])
-    world.ids["flow"] = rt.engine.start("flow", {"endpoint": "http://down"}, "bk-1")["id"]
-    world.ids["review"] = rt.engine.start("review", {"MODEL_ID": "m"})["id"]
+    world.ids["flow"] = application.engine.start("flow", {"endpoint": "http://down"}, "bk-1")["id"]
+    world.ids["review"] = application.engine.start("review", {"MODEL_ID": "m"})["id"]
     world.drain()
-    [incident] = rt.engine.incidents()
+    [incident] = application.engine.incidents()
     world.ids["incident"] = incident["id"]
-    world.ids["ticket"] = rt.engine.get_instance(world.ids["review"])["variables"]["TICKET_KEY"]
+    world.ids["ticket"] = application.engine.get_instance(world.ids["review"])["variables"]["TICKET_KEY"]
 
-    registry = rt.services["registry"]
+    registry = application.services.registry
     model = registry.register_model("churn", "classification", owner="ops")
     snapshot = registry.create_snapshot(model.id, "sample:classifier", tags=["run_test"],
                                         dmn_decision_key="classification_approval")
@@ -109,9 +109,9 @@ def build_world(database, tmp_path, **settings) -> World:
         "confusion_matrix": {"labels": [0, 1], "matrix": [[40, 5], [7, 48]]}})
     batch = registry.add_runtime("batch-dev", "DEV", service_tags=["churn"])
     deployment = registry.deploy(snapshot.id, batch.id)
-    job = rt.services["jobs"].store.create("metrics", snapshot_id=snapshot.id,
+    job = application.services.jobs.store.create("metrics", snapshot_id=snapshot.id,
                                            model_id=model.id, inputs={"input": "test.csv"})
-    rt.services["tickets"].service.open_ticket(TicketRequest(
+    application.services.tickets.service.open_ticket(TicketRequest(
         kind="test_failure", summary="Model test failed: churn", description="## Failure\nboom"))
     world.ids.update(model=model.id, snapshot=snapshot.id, deployment=deployment.id, job=job.id)
     headers = {"Authorization": f"Bearer {TOKEN}"} if settings.get("api_token") else {}
@@ -128,7 +128,7 @@ def build_world(database, tmp_path, **settings) -> World:
 def world(sqlite_database, tmp_path):
     built = build_world(sqlite_database, tmp_path)
     yield built
-    built.runtime.close()
+    built.application.close()
 
 
 @pytest.fixture
@@ -136,4 +136,4 @@ def guarded(sqlite_database, tmp_path):
     """The same world behind ``MLC_API_TOKEN``."""
     built = build_world(sqlite_database, tmp_path, api_token=TOKEN)
     yield built
-    built.runtime.close()
+    built.application.close()

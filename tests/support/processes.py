@@ -14,21 +14,21 @@ import connectors.tickets  # noqa: F401
 from engine import Worker, clock
 from mlc.sample import create_sample_snapshot, deploy_shipped, install_sample
 from mlc.settings import Settings
-from mlc.wiring import JOBS, NOTIFICATIONS, REGISTRY, TICKETS, build_runtime
+from mlc.wiring import build_application
 
 
 class Mlc:
-    """The runtime plus shortcuts: run the worker, read instances and tickets, decide."""
+    """The application plus shortcuts: run the worker, read instances and tickets, decide."""
 
-    def __init__(self, runtime, data_root: Path) -> None:
-        self.runtime = runtime
-        self.engine = runtime.engine
+    def __init__(self, application, data_root: Path) -> None:
+        self.application = application
+        self.engine = application.engine
         self.data_root = data_root
-        self.registry = runtime.services[REGISTRY]
-        self.tickets = runtime.services[TICKETS]
-        self.feed = runtime.services[NOTIFICATIONS]
-        self.jobs = runtime.services[JOBS]
-        self.worker = Worker(self.engine, runtime.handlers, worker_id="process-test")
+        self.registry = application.services.registry
+        self.tickets = application.services.tickets
+        self.feed = application.services.notifications
+        self.jobs = application.services.jobs
+        self.worker = Worker(self.engine, application.handlers, worker_id="process-test")
         self.sample = None
 
     def drain(self, limit: int = 200) -> int:
@@ -81,10 +81,10 @@ def mlc(database, tmp_path):
     data_root = tmp_path / "data"
     data_root.mkdir()
     settings = Settings(database_url=database.test_url, data_roots=[str(data_root)])
-    runtime = build_runtime(settings, migrate=False)
-    deploy_shipped(runtime.engine)
-    world = Mlc(runtime, data_root)
+    application = build_application(settings, migrate=False)
+    deploy_shipped(application.engine)
+    world = Mlc(application, data_root)
     world.install()
     yield world
-    runtime.close()
+    application.close()
     clock.reset()

@@ -14,8 +14,9 @@ PUBLIC = {
     "engine": [
         "Base", "BpmnError", "ConcurrentUpdateError", "ConfigurationError", "ConflictError",
         "Database", "DecisionError", "Engine", "ExecutionError", "ExpressionError",
-        "ExternalTaskService", "HandlerRegistry", "JobExecutor", "LockedTask", "MlcError",
-        "NotFoundError", "Problem", "TaskContext", "TimerScheduler", "ValidationError", "Worker",
+        "ExternalTaskService", "HandlerRegistry", "IncidentStatus", "InstanceStatus", "JobExecutor",
+        "LockedTask", "MlcError", "NotFoundError", "Problem", "TaskContext", "TimerScheduler",
+        "ValidationError", "WorkState", "Worker",
     ],
     "connectors.automations": [
         "ANALYTICS_VIEWS", "Automation", "AutomationConflict", "AutomationNotFound",

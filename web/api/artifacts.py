@@ -18,7 +18,7 @@ from pydantic import Field
 from connectors.registry import ARTIFACT_ENVS
 from engine.errors import ValidationError
 
-from ..context import service
+from ..context import services
 from ..openapi import UnsupportedMediaType, operation
 from ..schemas import Body, Query, ShortText
 
@@ -51,7 +51,7 @@ class PromoteRequest(Body):
 
 
 def artifacts() -> Any:
-    return service("artifacts")
+    return services().artifacts
 
 
 def _metadata(raw: str | None) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def _metadata(raw: str | None) -> dict[str, Any]:
            responses={200: "uploads and promotions, oldest first", 404: "unknown model"})
 def list_artifacts(model_id: str, query: ArtifactQuery):
     """The model's artifacts (of one environment, or all): its artifact history."""
-    registry = service("registry")
+    registry = services().registry
     model = registry.get_model(model_id)
     return jsonify([a.to_dict() for a in registry.list_artifacts(model.id, query.env)])
 
@@ -109,6 +109,6 @@ def promote_artifact(model_id: str, body: PromoteRequest):
            responses={200: "the artifact version", 404: "unknown"})
 def get_artifact_version(model_id: str, env: str, version: int):
     """One version of the model's artifact in ``env`` (``test`` or ``prod``)."""
-    registry = service("registry")
+    registry = services().registry
     return jsonify(registry.find_artifact(registry.get_model(model_id).id, env,
                                           version).to_dict())

@@ -7,19 +7,19 @@ own); files of Python declarations are registered with the CLI, which imports th
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from flask import Blueprint, jsonify
 from pydantic import BaseModel, Field
 
-from ..context import service
+from ..context import services
 from ..openapi import operation
 
 bp = Blueprint("automations", __name__, url_prefix="/api")
 
 
 class AutomationQuery(BaseModel):
-    model_id: Optional[str] = Field(None, description="only this model's automations")
+    model_id: str | None = Field(None, description="only this model's automations")
 
 
 class AutomationBody(BaseModel):
@@ -30,8 +30,8 @@ class AutomationBody(BaseModel):
     description: str = ""
     trigger: dict[str, Any]
     action: dict[str, Any]
-    on_success: Optional[dict[str, Any]] = None
-    on_error: Optional[dict[str, Any]] = None
+    on_success: dict[str, Any] | None = None
+    on_error: dict[str, Any] | None = None
 
 
 class RunBody(BaseModel):
@@ -39,7 +39,7 @@ class RunBody(BaseModel):
 
 
 def _service():
-    return service("automations")
+    return services().automations
 
 
 @operation(bp, "/automations", query=AutomationQuery)

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from flask import Blueprint, jsonify
 
-from ..context import service
+from ..context import services
 from ..openapi import operation
 from ..schemas import Name, Query
 
@@ -24,9 +24,9 @@ class DeploymentQuery(Query):
 @operation(bp, "/deployed-models", query=DeploymentQuery)
 def list_deployed_models(query: DeploymentQuery):
     """Deployments, newest first, filtered by model, runtime, snapshot, state or mode."""
-    found = service("registry").list_deployments(model_id=query.model_id,
-                                                 runtime_id=query.runtime_id,
-                                                 state=query.state)
+    found = services().registry.list_deployments(model_id=query.model_id,
+                                                  runtime_id=query.runtime_id,
+                                                  state=query.state)
     return jsonify(_named([d for d in found
                            if (query.mode is None or d.mode == query.mode)
                            and (query.snapshot_id is None or d.snapshot_id == query.snapshot_id)]))
@@ -36,12 +36,12 @@ def list_deployed_models(query: DeploymentQuery):
                                                               404: "unknown"})
 def get_deployed_model(deployment_id: str):
     """One deployment (by id or a unique prefix of it)."""
-    return jsonify(_named([service("registry").get_deployment(deployment_id)])[0])
+    return jsonify(_named([services().registry.get_deployment(deployment_id)])[0])
 
 
 def _named(deployments: list[Any]) -> list[dict[str, Any]]:
     """Deployments with the model's and the runtime's names beside their ids."""
-    registry = service("registry")
+    registry = services().registry
     models = {m.id: m.name for m in registry.list_models()} if deployments else {}
     runtimes = {r.id: r.name for r in registry.list_runtimes()} if deployments else {}
     return [{**d.to_dict(), "model_name": models.get(d.model_id),

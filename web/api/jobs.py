@@ -10,7 +10,7 @@ from pydantic import Field
 
 from connectors.registry import JOB_STATES, JOB_TYPES
 
-from ..context import service
+from ..context import services
 from ..openapi import operation
 from ..schemas import Name, Query
 
@@ -27,15 +27,15 @@ class JobQuery(Query):
 @operation(bp, "/jobs", query=JobQuery)
 def list_jobs(query: JobQuery):
     """Jobs, newest first, filtered by type, snapshot or state."""
-    found = service("jobs").list(job_type=query.type, snapshot_id=query.snapshot_id,
-                                 state=query.state, limit=query.limit)
+    found = services().jobs.list(job_type=query.type, snapshot_id=query.snapshot_id,
+                                  state=query.state, limit=query.limit)
     return jsonify([j.to_dict() for j in found])
 
 
 @operation(bp, "/jobs/<job_id>", responses={200: "the job", 404: "unknown"})
 def get_job(job_id: str):
     """A job with its inputs, outputs, metrics, failure reason and log tail."""
-    return jsonify(service("jobs").get(job_id).to_dict())
+    return jsonify(services().jobs.get(job_id).to_dict())
 
 
 @operation(bp, "/jobs/<job_id>/cancel", "POST",
@@ -44,4 +44,4 @@ def get_job(job_id: str):
 def cancel_job(job_id: str):
     """Ask the node running a job to stop it; it records the job as cancelled within seconds
     (its model processes are killed, its Dask tasks cancelled)."""
-    return jsonify(service("jobs").cancel(job_id).to_dict()), 202
+    return jsonify(services().jobs.cancel(job_id).to_dict()), 202

@@ -15,7 +15,7 @@ from pydantic import Field
 from connectors.jobs.formats import FORMATS
 from connectors.registry import ASSET_ROLES, METHODOLOGIES, STAGES
 
-from ..context import service
+from ..context import services
 from ..openapi import operation
 from ..schemas import Body, LongText, Name, ShortText, Uri
 
@@ -51,7 +51,7 @@ class SnapshotCreate(Body):
 
 
 def registry() -> Any:
-    return service("registry")
+    return services().registry
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 
 from engine.nodes import list_nodes
 
-from ..context import runtime
+from ..context import application
 from ..openapi import operation
 
 bp = Blueprint("nodes", __name__, url_prefix="/api")
@@ -15,4 +15,4 @@ bp = Blueprint("nodes", __name__, url_prefix="/api")
 @operation(bp, "/nodes")
 def nodes():
     """Live nodes: kind, host, pid, last heartbeat, topics, and what each holds."""
-    return jsonify(list_nodes(runtime().db))
+    return jsonify(list_nodes(application().db))

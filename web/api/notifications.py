@@ -7,7 +7,7 @@ from typing import Literal
 from flask import Blueprint, jsonify
 from pydantic import Field
 
-from ..context import service
+from ..context import services
 from ..openapi import operation
 from ..schemas import Name, Query
 
@@ -23,6 +23,6 @@ class NotificationQuery(Query):
 @operation(bp, "/notifications", query=NotificationQuery)
 def list_notifications(query: NotificationQuery):
     """Notifications, newest first (never the webhook URLs or tokens they went to)."""
-    found = service("notifications").list(channel=query.channel,
-                                          instance_id=query.instance_id, limit=query.limit)
+    found = services().notifications.list(channel=query.channel,
+                                           instance_id=query.instance_id, limit=query.limit)
     return jsonify([n.to_dict() for n in found])

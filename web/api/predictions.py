@@ -15,7 +15,7 @@ from pydantic import Field
 
 from engine.errors import MlcError
 
-from ..context import service
+from ..context import services
 from ..openapi import operation
 from ..schemas import Body
 
@@ -40,6 +40,6 @@ def prediction_error(exc: MlcError):
                       409: "retired or batch-only deployment", 502: "the model failed"})
 def predict(deployment_id: str, body: PredictRequest):
     """Predict with an online deployment (the model is loaded once, then reused)."""
-    predictions = service("predictor").predict(deployment_id, body.records)
+    predictions = services().predictor.predict(deployment_id, body.records)
     return jsonify({"status": "ok", "deployed_model_id": deployment_id,
                     "predictions": predictions})

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from connectors.registry import RUNTIME_ENGINES, STAGES
 
-from ..context import service
+from ..context import services
 from ..openapi import operation
 from ..schemas import Body, Name, Uri
 
@@ -36,7 +36,7 @@ class RuntimeCreate(Body):
 @operation(bp, "/runtimes")
 def list_runtimes():
     """Runtimes, most recent first."""
-    return jsonify([r.to_dict() for r in service("registry").list_runtimes()])
+    return jsonify([r.to_dict() for r in services().registry.list_runtimes()])
 
 
 @operation(bp, "/runtimes", "POST", body=RuntimeCreate,
@@ -44,14 +44,14 @@ def list_runtimes():
                       409: "a runtime of that name exists"})
 def create_runtime(body: RuntimeCreate):
     """Add a runtime."""
-    runtime = service("registry").add_runtime(body.name, body.stage,
-                                              service_tags=body.service_tags,
-                                              endpoints=body.endpoints, engine=body.engine,
-                                              scheduler=body.scheduler)
+    runtime = services().registry.add_runtime(body.name, body.stage,
+                                               service_tags=body.service_tags,
+                                               endpoints=body.endpoints, engine=body.engine,
+                                               scheduler=body.scheduler)
     return jsonify(runtime.to_dict()), 201
 
 
 @operation(bp, "/runtimes/<runtime_id>", responses={200: "the runtime", 404: "unknown"})
 def get_runtime(runtime_id: str):
     """One runtime, by id or name."""
-    return jsonify(service("registry").get_runtime(runtime_id).to_dict())
+    return jsonify(services().registry.get_runtime(runtime_id).to_dict())

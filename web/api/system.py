@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify
 
 from engine.errors import MlcError
 
-from ..context import runtime, task_latency
+from ..context import application, task_latency
 from ..metrics import metrics_response
 from ..openapi import document, operation
 
@@ -22,7 +22,7 @@ class Unavailable(MlcError):
 def healthz():
     """Liveness: answers 200 only when the database answers a query."""
     try:
-        runtime().engine.ping()
+        application().engine.ping()
     except Exception as exc:  # any driver error means "not healthy", never a 500
         raise Unavailable(f"database unreachable: {type(exc).__name__}") from None
     return jsonify({"status": "ok", "database": "reachable"})
@@ -32,7 +32,7 @@ def healthz():
 def metrics():
     """Instances by status, external tasks by state, open incidents, live nodes, task
     latency, and (under ``mlc serve``) the id of the node answering."""
-    return metrics_response(runtime().engine.counts(), task_latency(),
+    return metrics_response(application().engine.counts(), task_latency(),
                             current_app.extensions.get("mlc_node"))
 
 

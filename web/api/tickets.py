@@ -16,7 +16,7 @@ from connectors.tickets import TICKET_KINDS
 from connectors.tickets.backend import SYSTEMS
 from engine.errors import NotFoundError
 
-from ..context import service
+from ..context import services
 from ..openapi import operation
 from ..schemas import Body, Name, Query
 
@@ -47,7 +47,7 @@ class TransitionRequest(Body):
 
 
 def tickets() -> Any:
-    return service("tickets")
+    return services().tickets
 
 
 @operation(bp, "/tickets", query=TicketQuery)

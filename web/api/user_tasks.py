@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 
 from engine.ids import user_task_id
 
-from ..context import runtime
+from ..context import application
 from ..openapi import operation
 from ..schemas import ClaimRequest, CompleteUserTaskRequest, UserTaskQuery
 
@@ -14,12 +14,12 @@ bp = Blueprint("user_tasks", __name__, url_prefix="/api")
 
 
 def user_tasks():
-    return runtime().user_tasks
+    return application().user_tasks
 
 
 def full_id(task_id: str) -> str:
     """The task's id from a unique prefix of it (as tables show ids cut short)."""
-    return user_task_id(runtime().engine.db, task_id)
+    return user_task_id(application().engine.db, task_id)
 
 
 @operation(bp, "/user-tasks", query=UserTaskQuery)

@@ -18,7 +18,7 @@ from flask import Blueprint, jsonify, request
 
 from engine.errors import MlcError
 
-from ..context import runtime, service
+from ..context import application, services
 from ..openapi import operation
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api")
@@ -42,7 +42,7 @@ def webhook_paths_open(settings: Any) -> set[str]:
 
 def _receive(path: str, handle) -> Any:
     attr = WEBHOOK_SECRETS[path]
-    if not getattr(runtime().settings, attr, None):
+    if not getattr(application().settings, attr, None):
         raise WebhookNotConfigured(f"webhook deliveries are refused: set MLC_{attr.upper()}")
     outcome = handle(request.get_data(cache=True), request.headers)
     return jsonify(outcome.to_dict())
@@ -53,7 +53,7 @@ def _receive(path: str, handle) -> Any:
                       401: "no X-Hub-Signature", 403: "wrong signature or no secret set"})
 def jira():
     """Jira ``jira:issue_updated``, signed ``X-Hub-Signature: sha256=<HMAC of the body>``."""
-    return _receive("/api/webhooks/jira", service("tickets").webhooks.handle_jira_webhook)
+    return _receive("/api/webhooks/jira", services().tickets.webhooks.handle_jira_webhook)
 
 
 @operation(bp, "/webhooks/servicenow", "POST",
@@ -62,4 +62,4 @@ def jira():
 def servicenow():
     """ServiceNow business-rule REST message ``{"number", "state", ...}`` with the shared secret."""
     return _receive("/api/webhooks/servicenow",
-                    service("tickets").webhooks.handle_servicenow_webhook)
+                    services().tickets.webhooks.handle_servicenow_webhook)

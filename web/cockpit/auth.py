@@ -32,7 +32,7 @@ def configure_sessions(app: Flask, token: str | None) -> None:
 
 
 def api_token() -> str | None:
-    return current_app.extensions["mlc_runtime"].settings.api_token
+    return current_app.extensions["mlc_application"].settings.api_token
 
 
 def signed_in() -> bool:

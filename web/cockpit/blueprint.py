@@ -148,4 +148,4 @@ def shared() -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     """Sessions and CSRF for the cockpit; call after registering :data:`bp`."""
-    auth.configure_sessions(app, app.extensions["mlc_runtime"].settings.api_token)
+    auth.configure_sessions(app, app.extensions["mlc_application"].settings.api_token)

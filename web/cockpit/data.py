@@ -18,19 +18,11 @@ from engine.values import jsonable
 from engine.xmlsafe import parse_xml
 
 from ..camunda_types import to_typed
-from ..context import ServiceNotConfigured, engine, service, tasks
+from ..context import engine, services, tasks, wired_services
 
 DMN_NS = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
 RECENT = 8
 THROUGHPUT_HOURS = 24
-
-
-def _optional(name: str) -> Any:
-    """A connector service, or None on a server built without it (its panel is left out)."""
-    try:
-        return service(name)
-    except ServiceNotConfigured:
-        return None
 
 
 def _db():
@@ -50,7 +42,8 @@ def dashboard() -> dict[str, Any]:
         - timedelta(hours=THROUGHPUT_HOURS - 1)
     buckets = inspection.throughput_by_hour(_db(), since)
     hours = [(since + timedelta(hours=i)).strftime("%Y-%m-%dT%H") for i in range(THROUGHPUT_HOURS)]
-    jobs, feed = _optional("jobs"), _optional("notifications")
+    wired = wired_services()
+    jobs, feed = wired.jobs, wired.notifications
     return {
         "instances": counts.get("instances", {}),
         "incident_count": counts.get("incidents", {}).get("open", 0),
@@ -146,7 +139,7 @@ def instance(instance_id: str, history_limit: int = 200) -> dict[str, Any]:
                     if d["id"] == found["definition_id"]), None)
     variables = [{"name": name, **to_typed(value)}
                  for name, value in sorted((found["variables"] or {}).items())]
-    tickets = _optional("tickets")
+    tickets = wired_services().tickets
     return {
         "instance": found, "definition": version, "variables": variables,
         "completed": inspection.completed_activity_ids(db, instance_id),
@@ -236,7 +229,7 @@ def evaluate(key: str, variables: dict[str, Any]) -> dict[str, Any]:
 # -- models ---------------------------------------------------------------------------------
 
 def _registry():
-    return service("registry")
+    return services().registry
 
 
 def models() -> list[dict[str, Any]]:
@@ -267,7 +260,7 @@ def model(model_id: str) -> dict[str, Any]:
 
 
 def snapshot(snapshot_id: str) -> dict[str, Any]:
-    registry, jobs = _registry(), _optional("jobs")
+    registry, jobs = _registry(), wired_services().jobs
     found = registry.get_snapshot(snapshot_id).to_dict()
     results = found["test_results"] or {}
     roc = None
@@ -319,21 +312,21 @@ def _csv_columns(uri: str, label: str) -> list[str]:
 
 
 def predict(deployment_id: str, records: list[dict[str, Any]]) -> list[Any]:
-    return service("predictor").predict(deployment_id, records)
+    return services().predictor.predict(deployment_id, records)
 
 
 def jobs(job_type: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
-    return [j.to_dict() for j in service("jobs").list(job_type=job_type, state=state, limit=100)]
+    return [j.to_dict() for j in services().jobs.list(job_type=job_type, state=state, limit=100)]
 
 
 def job(job_id: str) -> dict[str, Any]:
-    return service("jobs").get(job_id).to_dict()
+    return services().jobs.get(job_id).to_dict()
 
 
 # -- tickets --------------------------------------------------------------------------------
 
 def open_tickets(limit: int = 200, system: str | None = None) -> list[dict[str, Any]]:
-    parts = _optional("tickets")
+    parts = wired_services().tickets
     if parts is None:
         return []
     found = parts.store.list(system=system, limit=5000)
@@ -342,14 +335,14 @@ def open_tickets(limit: int = 200, system: str | None = None) -> list[dict[str, 
 
 
 def decided_tickets(limit: int = 50) -> list[dict[str, Any]]:
-    parts = service("tickets")
+    parts = services().tickets
     found = parts.store.list(limit=5000)
     return [t.to_dict() for t in found if parts.resolver.is_terminal(t.system, t.status)][-limit:][::-1]
 
 
 def ticket(key: str) -> dict[str, Any]:
     """A ticket with what a reviewer decides on: model, snapshot, test results, failures."""
-    parts = service("tickets")
+    parts = services().tickets
     found = parts.store.get(key)
     out: dict[str, Any] = {"ticket": found.to_dict(), "events": parts.store.events(key, found.system),
                            "open": not parts.resolver.is_terminal(found.system, found.status),
@@ -360,7 +353,7 @@ def ticket(key: str) -> dict[str, Any]:
         except NotFoundError:
             pass
     variables = (out["instance"] or {}).get("variables") or {}
-    registry = _optional("registry")
+    registry = wired_services().registry
     if registry and variables.get("SNAPSHOT_ID"):
         try:
             out["snapshot"] = registry.get_snapshot(str(variables["SNAPSHOT_ID"])).to_dict()
@@ -377,7 +370,7 @@ def ticket(key: str) -> dict[str, Any]:
 
 
 def decide_ticket(key: str, status: str, fields: dict[str, Any]) -> dict[str, Any]:
-    parts = service("tickets")
+    parts = services().tickets
     found = parts.store.get(key)
     if found.system != "local":
         raise ConflictError(f"ticket {key} lives in {found.system}: decide it there")
@@ -390,16 +383,16 @@ def decide_ticket(key: str, status: str, fields: dict[str, Any]) -> dict[str, An
 # -- automations and notifications ----------------------------------------------------------
 
 def automations() -> list[dict[str, Any]]:
-    found = _optional("automations")
+    found = wired_services().automations
     return found.list() if found else []
 
 
 def automation(name: str) -> dict[str, Any]:
-    return service("automations").get(name)
+    return services().automations.get(name)
 
 
 def automation_action(name: str, action: str) -> dict[str, Any]:
-    automations_ = service("automations")
+    automations_ = services().automations
     if action == "pause":
         return automations_.pause(name)
     if action == "resume":
@@ -410,5 +403,5 @@ def automation_action(name: str, action: str) -> dict[str, Any]:
 
 
 def notifications(limit: int = 100) -> list[dict[str, Any]]:
-    feed = _optional("notifications")
+    feed = wired_services().notifications
     return [n.to_dict() for n in feed.list(limit=limit)] if feed else []

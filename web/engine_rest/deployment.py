@@ -15,7 +15,7 @@ from engine.deployments import file_kind
 from engine.errors import NotFoundError, ValidationError
 
 from ..api.deployments import form_flag, uploaded_files
-from ..context import engine, runtime
+from ..context import application, engine
 from ..openapi import operation
 from . import PREFIX, dtos
 from .schemas import CAMUNDA_DEPLOY_FORM, DeploymentQuery
@@ -93,7 +93,7 @@ def list_deployments(query: DeploymentQuery):
     """Deployments (``?maxResults=0`` is the Modeler's connection check)."""
     if query.maxResults == 0:
         return jsonify([])
-    rows = runtime().engine.list_deployments(name=query.name, deployment_id=query.id,
+    rows = application().engine.list_deployments(name=query.name, deployment_id=query.id,
                                              limit=query.maxResults, offset=query.firstResult)
     return jsonify([dtos.deployment(r) for r in rows])
 
@@ -101,13 +101,13 @@ def list_deployments(query: DeploymentQuery):
 @operation(bp, "/deployment/count")
 def count():
     """How many deployments exist."""
-    return jsonify({"count": runtime().engine.count_deployments()})
+    return jsonify({"count": application().engine.count_deployments()})
 
 
 @operation(bp, "/deployment/<deployment_id>")
 def get_deployment(deployment_id: str):
     """One deployment."""
-    rows = runtime().engine.list_deployments(deployment_id=deployment_id)
+    rows = application().engine.list_deployments(deployment_id=deployment_id)
     if not rows:
         raise NotFoundError(f"Deployment with id '{deployment_id}' does not exist")
     return jsonify(dtos.deployment(rows[0]))

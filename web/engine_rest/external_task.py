@@ -19,7 +19,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from engine.errors import ValidationError
 from engine.notify import Waiter, availability_for
 
-from ..context import engine, runtime, task_latency, tasks
+from ..context import application, engine, task_latency, tasks
 from ..openapi import operation
 from . import PREFIX, dtos
 from .schemas import (
@@ -62,7 +62,7 @@ def _wait_and_claim(body: FetchAndLockBody, wait: float) -> list[Any]:
     """Claim, waiting in this thread up to ``wait`` seconds for tasks to turn up."""
     woken = threading.Event()
     waiter = Waiter({t.topicName for t in body.topics}, woken.set)
-    availability = availability_for(runtime().db)
+    availability = availability_for(application().db)
     deadline = time.monotonic() + wait
     stop = _stop_event()
     try:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from ..camunda_types import camunda_time
-from ..context import runtime
+from ..context import application
 from ..openapi import operation
 from . import PREFIX
 from .schemas import ClaimBody, CompleteTaskBody, TaskQuery, plain
@@ -29,7 +29,7 @@ def _task(t: dict[str, Any]) -> dict[str, Any]:
 @operation(bp, "/task", query=TaskQuery)
 def list_tasks(query: TaskQuery):
     """User tasks by assignee, candidate group, instance or process key."""
-    found = runtime().user_tasks.list(assignee=query.assignee,
+    found = application().user_tasks.list(assignee=query.assignee,
                                       candidate_group=query.candidateGroup,
                                       instance_id=query.processInstanceId,
                                       process_key=query.processDefinitionKey,
@@ -40,20 +40,20 @@ def list_tasks(query: TaskQuery):
 @operation(bp, "/task/<task_id>")
 def get_task(task_id: str):
     """One user task."""
-    return jsonify(_task(runtime().user_tasks.get(task_id)))
+    return jsonify(_task(application().user_tasks.get(task_id)))
 
 
 @operation(bp, "/task/<task_id>/claim", "POST", body=ClaimBody, responses={204: "claimed"})
 def claim(task_id: str, body: ClaimBody):
     """Claim the task for a user."""
-    runtime().user_tasks.claim(task_id, body.userId)
+    application().user_tasks.claim(task_id, body.userId)
     return Response(status=204)
 
 
 @operation(bp, "/task/<task_id>/unclaim", "POST", responses={204: "unclaimed"})
 def unclaim(task_id: str):
     """Remove the task's assignee."""
-    runtime().user_tasks.claim(task_id, None)
+    application().user_tasks.claim(task_id, None)
     return Response(status=204)
 
 
@@ -61,5 +61,5 @@ def unclaim(task_id: str):
            responses={204: "completed"})
 def complete(task_id: str, body: CompleteTaskBody):
     """Complete the task with (typed) variables."""
-    runtime().user_tasks.complete(task_id, plain(body.variables))
+    application().user_tasks.complete(task_id, plain(body.variables))
     return Response(status=204)
