@@ -48,23 +48,23 @@ def _world(db) -> tuple[Any, str]:
     """A wired app over ``db`` with the sample model's deploy instance waiting on review."""
     from mlc.sample import deploy_shipped, install_sample
     from mlc.settings import Settings
-    from mlc.wiring import REGISTRY, build_runtime
+    from mlc.wiring import build_application
     from web import create_app
 
     data_root = Path(tempfile.mkdtemp(prefix="bench-cockpit-data-"))
     url = db.engine.url.render_as_string(hide_password=False)
-    runtime = build_runtime(Settings(database_url=url, data_roots=[str(data_root)]),
-                            migrate=False)
+    application = build_application(Settings(database_url=url, data_roots=[str(data_root)]),
+                                    migrate=False)
     db.create_all()
-    deploy_shipped(runtime.engine)
-    install_sample(runtime.services[REGISTRY], data_root)
-    worker = Worker(runtime.engine, runtime.handlers, worker_id="bench")
+    deploy_shipped(application.engine)
+    install_sample(application.services.registry, data_root)
+    worker = Worker(application.engine, application.handlers, worker_id="bench")
     for _ in range(50):
         if not worker.run_once():
             break
-    [instance] = runtime.engine.list_instances(key="deploy_with_test_and_jira")
+    [instance] = application.engine.list_instances(key="deploy_with_test_and_jira")
     assert instance["active_activities"] == ["Event_review_resolved"], instance
-    app = create_app(runtime)
+    app = create_app(application)
     return app, instance["id"]
 
 
@@ -140,7 +140,7 @@ def _measure(label: str, factory) -> list[dict[str, Any]]:
     try:
         app, template = _world(db)
         client = app.test_client()
-        definition = app.extensions["mlc_runtime"].engine.get_instance(template)["definition_id"]
+        definition = app.extensions["mlc_application"].engine.get_instance(template)["definition_id"]
         paths = {name: path.format(id=template, definition=definition) for name, path in PAGES}
         baseline = {name: _server_ms(client, path) for name, path in paths.items()}
         started = time.perf_counter()
@@ -148,7 +148,7 @@ def _measure(label: str, factory) -> list[dict[str, Any]]:
         print(f"  {label}: {COUNT} instances with history inserted in "
               f"{time.perf_counter() - started:.1f}s", flush=True)
         loaded = {name: _server_ms(client, path) for name, path in paths.items()}
-        app.extensions["mlc_runtime"].close()
+        app.extensions["mlc_application"].close()
         for name in paths:
             print(f"  {label:<24} {name:<22} {baseline[name]:7.1f} ms -> "
                   f"{loaded[name]:7.1f} ms", flush=True)
@@ -161,7 +161,7 @@ def _measure(label: str, factory) -> list[dict[str, Any]]:
 def run() -> str:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as folder:
-        for label, factory in _databases(Path(folder)):
+        for label, _dialect, factory in _databases(Path(folder)):
             rows.extend(_measure(label, factory))
     lines = [
         "## Cockpit page budget (`bench_cockpit`)",

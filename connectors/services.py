@@ -9,7 +9,7 @@ worker); ``web`` and the connectors' click groups read them. Here, below both, s
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: building an application imports no connector early
     from connectors.automations import AutomationService, MetricTriggerPoller
@@ -42,8 +42,3 @@ class ConnectorServices:
         for service in (self.jobs, self.predictor):
             if service is not None:
                 service.close()
-
-    def __getitem__(self, name: str) -> Any:
-        # The old string lookup, still used by benchmarks/bench_cockpit.py (the lead's file):
-        # drop it with mlc.wiring.build_runtime once that file reads ``services.registry``.
-        return getattr(self, name)

@@ -26,10 +26,6 @@ from engine.user_tasks import UserTaskService
 
 from .settings import Settings
 
-# The old key of the registry service, still used by benchmarks/bench_cockpit.py (the lead's
-# file) with ``services[REGISTRY]``: drop it with ``build_runtime`` below.
-REGISTRY = "registry"
-
 
 @dataclass
 class Application:
@@ -77,10 +73,6 @@ def build_application(settings: Settings | None = None, *, migrate: bool = True,
     if migrate:
         engine.convert_stored_instances()  # after the handlers: listeners must be known
     return application
-
-
-# The old name, still called by benchmarks/bench_cockpit.py: drop it once that calls the new one.
-build_runtime = build_application
 
 
 def register_handlers(application: Application, *, job_spares: int = 0) -> None:

@@ -210,8 +210,6 @@ def create_app(application: Any, *, config: dict[str, Any] | None = None,
     app.config.update(MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, JSON_SORT_KEYS=False)
     app.config.update(config or {})
     app.extensions["mlc_application"] = application
-    # The old key, still read by benchmarks/bench_cockpit.py: drop it once that reads the new one.
-    app.extensions["mlc_runtime"] = application
     from .metrics import TaskLatency
 
     app.extensions.setdefault("mlc_task_latency", TaskLatency())
