@@ -63,9 +63,9 @@ def _world(db) -> tuple[Any, str]:
         if not worker.run_once():
             break
     [instance] = application.engine.list_instances(key="deploy_with_test_and_jira")
-    assert instance["active_activities"] == ["Event_review_resolved"], instance
+    assert instance.active_activities == ["Event_review_resolved"], instance
     app = create_app(application)
-    return app, instance["id"]
+    return app, instance.id
 
 
 def _copy(db, template_id: str, count: int) -> None:
@@ -140,7 +140,7 @@ def _measure(label: str, factory) -> list[dict[str, Any]]:
     try:
         app, template = _world(db)
         client = app.test_client()
-        definition = app.extensions["mlc_application"].engine.get_instance(template)["definition_id"]
+        definition = app.extensions["mlc_application"].engine.get_instance(template).definition_id
         paths = {name: path.format(id=template, definition=definition) for name, path in PAGES}
         baseline = {name: _server_ms(client, path) for name, path in paths.items()}
         started = time.perf_counter()

@@ -319,7 +319,7 @@ class Persisted:
         started = time.perf_counter()
         for _ in range(count):
             instance = self.engine.start("tensteps")
-            while self.engine.get_instance(instance["id"])["status"] != "completed":
+            while self.engine.get_instance(instance.id).status != "completed":
                 time.sleep(0.0005)
         return count / (time.perf_counter() - started)
 
@@ -395,7 +395,7 @@ def fan_out_run(factory, width: int) -> dict[str, float]:
         created = time.perf_counter() - started
         persisted.wait_done("fanout")
         elapsed = time.perf_counter() - started
-        if persisted.engine.get_instance(instance["id"])["status"] != "completed":
+        if persisted.engine.get_instance(instance.id).status != "completed":
             raise AssertionError("fan-out instance did not complete")
         return {"seconds": elapsed, "created": created, "per_task_ms": elapsed / width * 1000}
     finally:
@@ -414,7 +414,7 @@ def _add_unrelated(db: Database, engine: Engine, count: int) -> None:
     """
     template = engine.start("waitsignal")
     with db.session() as s:
-        row = s.get(ProcessInstance, template["id"])
+        row = s.get(ProcessInstance, template.id)
         sub = s.scalars(select(EventSubscription).where(
             EventSubscription.instance_id == row.id)).first()
         state, definition_id = row.state, row.definition_id
@@ -516,8 +516,8 @@ def loop_persisted(db: Database, iterations: int) -> float:
     started = time.perf_counter()
     instance = engine.start("loop", {"limit": iterations})
     elapsed = time.perf_counter() - started
-    if instance["status"] != "completed" or instance["variables"]["i"] != iterations:
-        raise AssertionError(f"loop did not complete: {instance['status']}")
+    if instance.status != "completed" or instance.variables["i"] != iterations:
+        raise AssertionError(f"loop did not complete: {instance.status}")
     return elapsed
 
 

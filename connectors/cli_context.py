@@ -31,4 +31,10 @@ def context_service(pick: Callable[[ConnectorServices], T | None],
 
 def echo_json(value: Any) -> None:
     """A command's ``--json`` output."""
-    click.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
+    click.echo(json.dumps(value, indent=2, sort_keys=True, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    """Engine values (``to_json()``) as their JSON objects, anything else as text."""
+    to_json = getattr(value, "to_json", None)
+    return to_json() if callable(to_json) else str(value)

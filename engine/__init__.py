@@ -20,13 +20,15 @@ from .external_tasks import ExternalTaskService, LockedTask
 from .facade import Engine, ExecutionError
 from .handlers import HandlerRegistry, TaskContext
 from .jobs import JobExecutor
+from .records import InstanceRecord
 from .states import IncidentStatus, InstanceStatus, WorkState
 from .worker import TimerScheduler, Worker
 
 __all__ = [
     "Base", "BpmnError", "ConcurrentUpdateError", "ConfigurationError", "ConflictError",
     "Database", "DecisionError", "Engine", "ExecutionError", "ExpressionError",
-    "ExternalTaskService", "HandlerRegistry", "IncidentStatus", "InstanceStatus", "JobExecutor",
+    "ExternalTaskService", "HandlerRegistry", "IncidentStatus", "InstanceRecord", "InstanceStatus",
+    "JobExecutor",
     "LockedTask", "MlcError", "NotFoundError", "Problem", "TaskContext", "TimerScheduler",
     "ValidationError", "WorkState", "Worker",
 ]

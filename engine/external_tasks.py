@@ -18,6 +18,7 @@ from .errors import ConflictError, NotFoundError, ValidationError
 from .facade import Engine, ExecutionError, execution_errors
 from .hotpath import hot
 from .persistence import ExternalTaskRow, Incident, Job
+from .records import InstanceRecord
 from .states import IncidentStatus, InstanceStatus, WorkState
 from .unit_of_work import UnitOfWork
 from .values import check_variables
@@ -316,7 +317,7 @@ class ExternalTaskService:
 
     # ------------------------------------------------------------------ incidents
 
-    def retry_incident(self, incident_id: str) -> dict[str, Any]:
+    def retry_incident(self, incident_id: str) -> InstanceRecord:
         """Give the failed step one more attempt (a stored result is re-applied instead)."""
         def command(uow: UnitOfWork):
             incident = uow.conn.execute(select(INCIDENTS).where(INCIDENTS.c.id == incident_id)

@@ -26,6 +26,7 @@ from .notify import availability_for
 from .outcome import OUTCOME_VARIABLE, outcome_of
 from .persistence import EventSubscription, IdempotencyKey, InstanceVariable
 from .reads import EngineReads
+from .records import InstanceRecord, as_json
 from .services import EngineServices
 from .states import ENDED, IncidentStatus, InstanceStatus
 from .unit_of_work import InstanceHandle, UnitOfWork
@@ -123,12 +124,12 @@ class Engine:
     def list_definitions(self, key: str | None = None, latest_only: bool = False) -> list[dict]:
         return self.reads.definitions(key, latest_only)
 
-    def get_instance(self, instance_id: str) -> dict[str, Any]:
+    def get_instance(self, instance_id: str) -> InstanceRecord:
         return self.reads.instance(instance_id)
 
     def list_instances(self, *, status: str | None = None, key: str | None = None,
                        business_key: str | None = None, limit: int = 100,
-                       offset: int = 0, outcome: str | None = None) -> list[dict[str, Any]]:
+                       offset: int = 0, outcome: str | None = None) -> list[InstanceRecord]:
         return self.reads.instances(status=status, key=key, business_key=business_key,
                                     limit=limit, offset=offset, outcome=outcome)
 
@@ -154,11 +155,11 @@ class Engine:
 
     def start(self, key: str, variables: dict[str, Any] | None = None,
               business_key: str | None = None, *, definition_id: str | None = None,
-              idempotency_key: str | None = None) -> dict[str, Any]:
+              idempotency_key: str | None = None) -> InstanceRecord:
         """Start the latest version of ``key`` (or a given definition id) with variables."""
         check_variables(variables)
 
-        def command(uow: UnitOfWork) -> dict[str, Any]:
+        def command(uow: UnitOfWork) -> InstanceRecord:
             if definition_id:
                 definition = self.definitions.definition(uow.conn, definition_id)
             else:  # the cached latest, checked when the instance is stored
@@ -168,7 +169,7 @@ class Engine:
                                          latest=definition_id is None)
             return self.describe(uow, handle)
 
-        return self._once("start", idempotency_key, command)
+        return self._once("start", idempotency_key, command, InstanceRecord.from_json)
 
     def start_instance(self, uow: UnitOfWork, definition, variables: dict[str, Any],
                        business_key: str | None, trigger: tuple[str, str] | None,
@@ -202,20 +203,17 @@ class Engine:
                                      "signals keep triggering each other")
             self._broadcast(uow, name, variables, exclude=handle.id, depth=depth + 1)
 
-    def describe(self, uow: UnitOfWork, handle: InstanceHandle) -> dict[str, Any]:
+    def describe(self, uow: UnitOfWork, handle: InstanceHandle) -> InstanceRecord:
         """An instance as ``get_instance`` shows it, from inside the command that ran it."""
         state = handle.state
         active = [] if handle.ended else uow.derive(handle).active
         variables = dict(state.root.vars) if state.scopes else {}
-        return {"id": handle.id, "definition_id": handle.definition_id,
-                "key": handle.definition_key, "business_key": handle.business_key,
-                "status": handle.status,
-                "outcome": outcome_of(variables, self.outcome_variable),
-                "variables": variables,
-                "active_activities": active, "error": handle.error,
-                "created_at": handle.created_at.isoformat(),
-                "ended_at": handle.ended_at.isoformat() if handle.ended_at else None,
-                "incidents": []}
+        return InstanceRecord(
+            id=handle.id, definition_id=handle.definition_id, key=handle.definition_key,
+            business_key=handle.business_key, status=InstanceStatus(handle.status),
+            outcome=outcome_of(variables, self.outcome_variable), variables=variables,
+            active_activities=active, error=handle.error, created_at=handle.created_at,
+            ended_at=handle.ended_at or None, incidents=[])
 
     # ------------------------------------------------------------------ signals and messages
 
@@ -418,8 +416,8 @@ class Engine:
 
     # ------------------------------------------------------------------ operator actions
 
-    def terminate(self, instance_id: str, reason: str = "") -> dict[str, Any]:
-        def command(uow: UnitOfWork) -> dict[str, Any]:
+    def terminate(self, instance_id: str, reason: str = "") -> InstanceRecord:
+        def command(uow: UnitOfWork) -> InstanceRecord:
             handle = uow.instance(instance_id)
             if handle.ended:
                 raise ConflictError(f"instance {instance_id} has already ended ({handle.status})")
@@ -436,13 +434,13 @@ class Engine:
         return self.writer.run(command)
 
     def set_variables(self, instance_id: str, variables: dict[str, Any], *,
-                      reason: str = "") -> dict[str, Any]:
+                      reason: str = "") -> InstanceRecord:
         """Set process variables of a running instance (an operator action, audited)."""
         check_variables(variables)
         if not variables:
             raise ValidationError("no variables to set")
 
-        def command(uow: UnitOfWork) -> dict[str, Any]:
+        def command(uow: UnitOfWork) -> None:
             handle = uow.instance(instance_id)
             if handle.ended:
                 raise ConflictError(f"instance {instance_id} has ended ({handle.status}); its "
@@ -500,9 +498,10 @@ class Engine:
 
     # ------------------------------------------------------------------ idempotency
 
-    def _once(self, operation: str, key: str | None, command: Callable[[UnitOfWork], Any]) -> Any:
+    def _once(self, operation: str, key: str | None, command: Callable[[UnitOfWork], Any],
+              revive: Callable[[Any], Any] = lambda stored: stored) -> Any:
         """Run ``command``; with an idempotency key, a repeat within 24 h returns the first
-        answer and does nothing."""
+        answer (stored as JSON, made a value again by ``revive``) and does nothing."""
         if key is None:
             return self.writer.run(command)
         if not isinstance(key, str) or not 0 < len(key) <= 255:
@@ -515,12 +514,12 @@ class Engine:
                 if found.operation != operation:
                     raise ConflictError(f"Idempotency-Key {key!r} was used for a {found.operation}, "
                                         f"not a {operation}")
-                return found.response["result"]
+                return revive(found.response["result"])
             if found is not None:
                 uow.conn.execute(delete(KEYS).where(KEYS.c.key == key))
             result = command(uow)
             uow.conn.execute(insert(KEYS).values(key=key, operation=operation,
-                                                 response={"result": jsonable(result)},
+                                                 response={"result": jsonable(as_json(result))},
                                                  created_at=clock.now()))
             return result
 

@@ -20,7 +20,8 @@ from .persistence import (
     ProcessDefinition,
     ProcessInstance,
 )
-from .states import IncidentStatus
+from .records import InstanceRecord
+from .states import IncidentStatus, InstanceStatus
 
 if TYPE_CHECKING:
     from .db import Database
@@ -31,16 +32,14 @@ HISTORY = HistoryEvent.__table__
 
 
 def describe_instance(row: Mapping[Any, Any], incidents: Iterable[Mapping[Any, Any]] = (),
-                      outcome_variable: str = OUTCOME_VARIABLE) -> dict[str, Any]:
-    return {
-        "id": row["id"], "definition_id": row["definition_id"], "key": row["definition_key"],
-        "business_key": row["business_key"], "status": row["status"],
-        "outcome": outcome_of(row["variables"], outcome_variable),
-        "variables": row["variables"] or {}, "active_activities": row["active_activities"] or [],
-        "error": row["error"], "created_at": row["created_at"].isoformat(),
-        "ended_at": row["ended_at"].isoformat() if row["ended_at"] else None,
-        "incidents": [describe_incident(i) for i in incidents],
-    }
+                      outcome_variable: str = OUTCOME_VARIABLE) -> InstanceRecord:
+    return InstanceRecord(
+        id=row["id"], definition_id=row["definition_id"], key=row["definition_key"],
+        business_key=row["business_key"], status=InstanceStatus(row["status"]),
+        outcome=outcome_of(row["variables"], outcome_variable),
+        variables=row["variables"] or {}, active_activities=row["active_activities"] or [],
+        error=row["error"], created_at=row["created_at"], ended_at=row["ended_at"] or None,
+        incidents=[describe_incident(i) for i in incidents])
 
 
 def describe_incident(i: Mapping[Any, Any]) -> dict[str, Any]:
@@ -58,7 +57,7 @@ class EngineReads:
         self.db = db
         self.outcome_variable = outcome_variable
 
-    def instance(self, instance_id: str) -> dict[str, Any]:
+    def instance(self, instance_id: str) -> InstanceRecord:
         with self.db.connection() as s:
             row = s.execute(statements.INSTANCE_BY_ID, {"id": instance_id}).mappings().first()
             if row is None:
@@ -70,7 +69,7 @@ class EngineReads:
 
     def instances(self, *, status: str | None = None, key: str | None = None,
                   business_key: str | None = None, limit: int = 100,
-                  offset: int = 0, outcome: str | None = None) -> list[dict[str, Any]]:
+                  offset: int = 0, outcome: str | None = None) -> list[InstanceRecord]:
         q = select(INSTANCES).order_by(INSTANCES.c.created_at.desc(), INSTANCES.c.id)
         if status:
             q = q.where(INSTANCES.c.status == status)

@@ -17,6 +17,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.errors import MlcError
+from engine.records import InstanceRecord
 
 from .settings import Settings
 
@@ -48,7 +49,11 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) ->
 
 
 def _json_default(value: Any) -> Any:
-    """Timestamps in ISO 8601, as the REST API writes them; anything else as text."""
+    """Engine values as their JSON objects; timestamps in ISO 8601, as the REST API writes
+    them; anything else as text."""
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json):
+        return to_json()
     isoformat = getattr(value, "isoformat", None)
     return isoformat() if callable(isoformat) else str(value)
 
@@ -231,10 +236,10 @@ def definitions(as_json: bool) -> None:
 # ---------------------------------------------------------------------------- instances
 
 
-def _instance_line(i: dict) -> str:
-    active = ",".join(i["active_activities"]) or "-"
-    outcome = i.get("outcome") or "-"
-    return f"{i['id']}  {i['key']:32} {i['status']:10} {outcome:16} {active}"
+def _instance_line(i: InstanceRecord) -> str:
+    active = ",".join(i.active_activities) or "-"
+    outcome = i.outcome or "-"
+    return f"{i.id}  {i.key:32} {i.status:10} {outcome:16} {active}"
 
 
 @main.command()
@@ -321,7 +326,7 @@ def instances(status, outcome, key, business_key, limit, quiet, as_json) -> None
                                            business_key=business_key, limit=limit)
     if quiet:
         for row in rows:
-            click.echo(row["id"])
+            click.echo(row.id)
         return
     header = f"{'id':36}  {'process':32} {'status':10} {'outcome':16} active"
     emit(rows, as_json, lambda rs: "\n".join([header] + [_instance_line(r) for r in rs])
@@ -339,12 +344,13 @@ def show(instance_id: str, history: bool, as_json: bool) -> None:
 
     engine = current_application().engine
     instance_id = full_id(engine.db, instance_id)
-    data = engine.get_instance(instance_id)
+    found = engine.get_instance(instance_id)
+    data = found.to_json()
     if history:
         data["history"] = engine.history(instance_id)
 
     def human(d):
-        lines = [_instance_line(d), f"business key: {d['business_key'] or '-'}",
+        lines = [_instance_line(found), f"business key: {d['business_key'] or '-'}",
                  "variables: " + json.dumps(d["variables"], default=str)]
         lines += [f"incident {i['id']}: {i['activity_id']}: {i['message']}" for i in d["incidents"]]
         for h in d.get("history", []):

@@ -24,7 +24,7 @@ def _default(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        to_dict = getattr(value, "to_dict", None)
+        to_dict = getattr(value, "to_json", None) or getattr(value, "to_dict", None)
         return to_dict() if callable(to_dict) else dataclasses.asdict(value)
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)

@@ -87,7 +87,7 @@ class MetricTriggerPoller:
                 instance_id = self.service.start_run(row, {
                     "TRIGGER": "metric", "TRIGGER_METRIC": trigger.name,
                     "TRIGGER_VALUE": value, "TRIGGER_THRESHOLD": threshold,
-                    "TRIGGER_DIRECTION": trigger.direction.value})["id"]
+                    "TRIGGER_DIRECTION": trigger.direction.value}).id
                 log.info("automation %s: %s = %s crossed %s %s; run %s started", row.name,
                          trigger.name, value, trigger.direction.value, threshold, instance_id)
             except Exception:

@@ -20,6 +20,7 @@ from engine import clock
 from engine.db import Database
 from engine.errors import NotFoundError
 from engine.ids import resolve_id
+from engine.records import InstanceRecord
 
 from ._declarations import Automation, ScheduledTrigger
 from ._errors import AutomationConflict, AutomationNotFound, DeclarationError
@@ -195,14 +196,15 @@ class AutomationService:
             by_instance.setdefault(b.instance_id or "", b)
         out = []
         for inst in instances:
-            variables = inst["variables"] or {}
-            build = by_instance.get(inst["id"])
-            out.append({"instance_id": inst["id"], "status": inst["status"],
-                        "started_at": inst["created_at"], "ended_at": inst["ended_at"],
+            variables = inst.variables or {}
+            build = by_instance.get(inst.id)
+            ended_at = inst.ended_at.isoformat() if inst.ended_at else None
+            out.append({"instance_id": inst.id, "status": inst.status,
+                        "started_at": inst.created_at.isoformat(), "ended_at": ended_at,
                         "trigger": variables.get("TRIGGER"),
                         "outcome": variables.get("AUTOMATION_OUTCOME"),
                         "build": self.describe_build(build) if build else None,
-                        "incidents": inst["incidents"]})
+                        "incidents": inst.incidents})
         return out
 
     @staticmethod
@@ -254,12 +256,12 @@ class AutomationService:
             s.delete(s.get(AutomationRow, row.id))
         return {"name": name, "deleted": True}
 
-    def run_now(self, name: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    def run_now(self, name: str, variables: dict[str, Any] | None = None) -> InstanceRecord:
         """Start a run at once (also for a paused automation: an operator asked for it)."""
         row = self._row(name)
         return self.engine.start(row.process_key, {"TRIGGER": "manual", **(variables or {})})
 
-    def start_run(self, row: AutomationRow, variables: dict[str, Any]) -> dict[str, Any]:
+    def start_run(self, row: AutomationRow, variables: dict[str, Any]) -> InstanceRecord:
         return self.engine.start(row.process_key, variables)
 
     def metric_rows(self) -> list[AutomationRow]:

@@ -114,7 +114,7 @@ def _action(verb: str, help_text: str):
         if as_json:
             echo_json(result)
         elif verb == "run-now":
-            click.echo(result["id"])
+            click.echo(result.id)
         else:
             click.echo(f"{name}: {result.get('status', 'deleted')}")
 

@@ -81,7 +81,7 @@ def test_snapshot_create_broadcasts_mlc_snapshot_created(wired_client, model):
     snap = created(wired_client.post(f"/api/models/{model['id']}/snapshots",
                                      json={"source": CLASSIFIER_SOURCE}))
     [instance] = engine.list_instances(key="on_snapshot")
-    variables = engine.get_instance(instance["id"])["variables"]
+    variables = engine.get_instance(instance.id).variables
     assert variables["MODEL_ID"] == model["id"] and variables["SNAPSHOT_ID"] == snap["id"]
 
 

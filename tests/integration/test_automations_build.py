@@ -70,7 +70,7 @@ def declare(model_id: str, url: str, *, threshold: str = "0.65", repo=None, bran
 def run(application, name: str = "retrain-churn") -> dict:
     instance = application.automations.run_now(name)
     application.drain()
-    return application.engine.get_instance(instance["id"])
+    return application.engine.get_instance(instance.id)
 
 
 def everything_stored(application, instance_id: str) -> str:
@@ -88,8 +88,8 @@ def test_condition_met_builds_deploys_and_tells_slack(setup, tmp_path):
     application, registry, model, (url, state) = setup
     application.automations.register(declare(model.id, url, repo=model_repository(tmp_path)))
     done = run(application)
-    assert done["status"] == "completed", done
-    v = done["variables"]
+    assert done.status == "completed", done
+    v = done.variables
     assert v["AUTOMATION_OUTCOME"] == "deployed" and v["CONDITION_MET"] is True
     assert v["METRIC_VALUE"] > 0.65 and v["THRESHOLD_VALUE"] == 0.65
     assert v["BUILD_METRICS"]["env_a"] == 7.0 and v["BUILD_METRICS"]["saw_token"] == 1.0
@@ -107,14 +107,14 @@ def test_condition_met_builds_deploys_and_tells_slack(setup, tmp_path):
     assert slack.path == SLACK_PATH and "succeeded" in slack.json["text"]
     grid = [f["text"] for f in slack.json["blocks"][1]["fields"]]
     assert f"*Build*\n{v['BUILD_ID']}" in grid and "*Automation*\nretrain-churn" in grid
-    kinds = [(h["kind"], h["activity_id"]) for h in application.engine.history(done["id"])]
+    kinds = [(h["kind"], h["activity_id"]) for h in application.engine.history(done.id)]
     for step in ("Task_Prepare", "Task_Build", "Task_Evaluate", "Task_Deploy",
                  "Task_NotifyDeployed", "End_Deployed"):
         assert ("activity.completed", step) in kinds
-    names = {h["name"] for h in application.engine.history(done["id"]) if h["kind"] == "variable.changed"}
+    names = {h["name"] for h in application.engine.history(done.id) if h["kind"] == "variable.changed"}
     assert {"TRIGGER", "BUILD_ID", "METRIC_VALUE", "THRESHOLD_VALUE", "DECISION",
             "DEPLOYMENT_IDS"} <= names
-    stored = everything_stored(application, done["id"])
+    stored = everything_stored(application, done.id)
     for secret in (TOKEN, "slack-credential-xyz", "hdr-secret", "key=abc"):
         assert secret not in stored
     runs = application.automations.runs("retrain-churn")
@@ -126,13 +126,13 @@ def test_condition_not_met_is_built_not_deployed_and_still_tells_on_success(setu
     application.automations.register(declare(model.id, url, threshold="0.99",
                                     repo=model_repository(tmp_path)))
     done = run(application)
-    v = done["variables"]
-    assert done["status"] == "completed"
+    v = done.variables
+    assert done.status == "completed"
     assert v["AUTOMATION_OUTCOME"] == "built, not deployed" and v["CONDITION_MET"] is False
     assert "do not deploy" in v["DECISION"]
     assert registry.list_deployments(model_id=model.id) == []
     assert ("activity.completed", "End_NotDeployed") in [
-        (h["kind"], h["activity_id"]) for h in application.engine.history(done["id"])]
+        (h["kind"], h["activity_id"]) for h in application.engine.history(done.id)]
     [slack] = state.requests
     assert slack.path == SLACK_PATH and "built, not deployed" in slack.json["text"]
 
@@ -142,8 +142,8 @@ def test_failing_build_reports_reason_to_on_error_webhook(setup, tmp_path):
     application.automations.register(declare(model.id, url, repo=model_repository(tmp_path, broken=True),
                                     webhook_method="GET"))
     done = run(application)
-    v = done["variables"]
-    assert done["status"] == "completed" and done["incidents"] == []
+    v = done.variables
+    assert done.status == "completed" and done.incidents == []
     assert v["FAILED_STEP"] == "build" and "feature f9 is missing" in v["ERROR_REASON"]
     assert registry.list_deployments(model_id=model.id) == []
     [hook] = state.requests
@@ -154,7 +154,7 @@ def test_failing_build_reports_reason_to_on_error_webhook(setup, tmp_path):
     assert hook.query["build_id"] == v["BUILD_ID"] and "execution_date" in hook.query
     assert "feature f9 is missing" in hook.query["reason"]
     assert application.automations.build(v["BUILD_ID"])["status"] == "failed"
-    assert TOKEN not in everything_stored(application, done["id"])
+    assert TOKEN not in everything_stored(application, done.id)
 
 
 def test_unknown_branch_fails_with_git_reason_and_no_token(setup, tmp_path):
@@ -168,9 +168,9 @@ def test_unknown_branch_fails_with_git_reason_and_no_token(setup, tmp_path):
     application.drain()
     [run_] = application.automations.runs("retrain-churn")
     done = application.engine.get_instance(run_["instance_id"])
-    assert done["variables"]["TRIGGER"] == "schedule" and run_["outcome"] == "failed"
-    assert done["variables"]["FAILED_STEP"] == "build"
-    assert "does-not-exist" in done["variables"]["ERROR_REASON"]
+    assert done.variables["TRIGGER"] == "schedule" and run_["outcome"] == "failed"
+    assert done.variables["FAILED_STEP"] == "build"
+    assert "does-not-exist" in done.variables["ERROR_REASON"]
     [hook] = state.requests
     assert hook.json["status"] == "error" and hook.json["team"] == "risk"
-    assert TOKEN not in everything_stored(application, done["id"])
+    assert TOKEN not in everything_stored(application, done.id)

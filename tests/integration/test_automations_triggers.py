@@ -101,7 +101,7 @@ def test_delete_stops_the_schedule_and_keeps_history(application):
     application.automations.delete("nightly")
     clock.advance(timedelta(hours=2))
     assert application.engine.fire_due_timers() == 0
-    assert application.engine.history(instance["id"])
+    assert application.engine.history(instance.id)
 
 
 # -------------------------------------------------------------------------- schedules
@@ -119,7 +119,7 @@ def test_cron_schedule_fires_once_per_due_time(application):
     application.engine.fire_due_timers()
     assert runs(application, "nightly") == 2
     [newest, _] = application.engine.list_instances(key=application.automations.get("nightly")["process_key"])
-    assert newest["active_activities"] == ["Task_Prepare"]   # the run is under way
+    assert newest.active_activities == ["Task_Prepare"]   # the run is under way
 
 
 def test_interval_daily_fires_at_midnight_utc(application):
@@ -159,8 +159,8 @@ def test_downtime_fires_once_and_several_schedulers_fire_once(application, datab
 def test_run_now_starts_a_manual_run(application):
     application.automations.register(scheduled())
     instance = application.automations.run_now("nightly")
-    assert instance["variables"]["TRIGGER"] == "manual"
-    assert instance["active_activities"] == ["Task_Prepare"]
+    assert instance.variables["TRIGGER"] == "manual"
+    assert instance.active_activities == ["Task_Prepare"]
 
 
 # -------------------------------------------------------------------------- metric triggers
@@ -195,7 +195,7 @@ def test_metric_trigger_fires_on_crossing_and_rearms(application, database):
     [r] = poll(application)
     assert r["fired"] and r["crossed"] and r["value"] == 0.8
     run = application.engine.get_instance(r["instance_id"])
-    assert run["variables"]["TRIGGER"] == "metric" and run["variables"]["TRIGGER_VALUE"] == 0.8
+    assert run.variables["TRIGGER"] == "metric" and run.variables["TRIGGER_VALUE"] == 0.8
     assert not poll(application)[0]["fired"]                       # still above: no second run
     set_drift(database, 0.2)
     [r] = poll(application)

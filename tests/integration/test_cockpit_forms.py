@@ -21,7 +21,7 @@ def test_every_form_refuses_a_missing_or_forged_csrf_token(world):
             response = world.client.post(action, data=data)
             assert response.status_code == 400, action
             assert "Form expired or forged" in response.text
-    assert world.instance(flow)["status"] == "incident"
+    assert world.instance(flow).status == "incident"
     assert world.application.engine.list_instances(key="flow", limit=10).__len__() == 1
 
 
@@ -31,7 +31,7 @@ def test_start_with_typed_variables_and_refused_input(world):
                              'flags = {"a": true}'})
     assert response.status_code == 303
     instance_id = response.headers["Location"].rsplit("/", 1)[1]
-    variables = world.instance(instance_id)["variables"]
+    variables = world.instance(instance_id).variables
     assert variables == {"retries": 3, "url": "http://x", "flags": {"a": True}}
     refused = world.submit("/processes/flow", "/processes/flow/start", {"variables": "no equals"})
     assert refused.status_code == 400 and "line 1" in refused.text
@@ -44,7 +44,7 @@ def test_edit_variable_is_typed_and_audited(world):
     done = world.submit(page, f"{page}/variables", {"name": "retries", "type": "Integer",
                                                      "value": "5", "reason": "more tries"})
     assert done.status_code == 303
-    assert world.instance(flow)["variables"]["retries"] == 5
+    assert world.instance(flow).variables["retries"] == 5
     [audit] = [h for h in world.application.engine.history(flow) if h["kind"] == "operator.set_variables"]
     assert audit["data"] == {"names": ["retries"], "reason": "more tries"}
     bad = world.submit(page, f"{page}/variables", {"name": "retries", "type": "Integer",
@@ -52,7 +52,7 @@ def test_edit_variable_is_typed_and_audited(world):
     assert bad.status_code == 400 and "Integer" in bad.text
     bad = world.submit(page, f"{page}/variables", {"name": "x", "type": "Json", "value": "{"})
     assert bad.status_code == 400 and "not valid JSON" in bad.text
-    assert world.instance(flow)["variables"]["retries"] == 5
+    assert world.instance(flow).variables["retries"] == 5
 
 
 def test_retry_incident_then_message_completes_the_instance(world):
@@ -62,14 +62,14 @@ def test_retry_incident_then_message_completes_the_instance(world):
                            {"next": f"/instances/{flow}"})
     assert retried.status_code == 303 and retried.headers["Location"] == f"/instances/{flow}"
     world.drain()
-    assert world.instance(flow)["active_activities"] == ["wait_go"]
+    assert world.instance(flow).active_activities == ["wait_go"]
     again = world.submit(f"/instances/{flow}", f"/incidents/{world.ids['incident']}/retry")
     assert again.status_code == 409
     sent = world.submit(f"/instances/{flow}", f"/instances/{flow}/message",
                         {"name": "go", "business_key": "bk-1", "variables": "approved = true"})
     assert sent.status_code == 303
     done = world.instance(flow)
-    assert done["status"] == "completed" and done["variables"]["approved"] is True
+    assert done.status == "completed" and done.variables["approved"] is True
     missing = world.submit("/processes", f"/instances/{flow}/message", {"name": "go"})
     assert missing.status_code == 404
 
@@ -85,7 +85,7 @@ def test_signal_and_terminate(world):
     assert world.submit("/", "/signals", {"name": ""}).status_code == 400
     done = world.submit(f"/instances/{review}", f"/instances/{review}/terminate",
                         {"reason": "duplicate"})
-    assert done.status_code == 303 and world.instance(review)["status"] == "terminated"
+    assert done.status_code == 303 and world.instance(review).status == "terminated"
     assert "instance.terminated" in history_kinds(world, review)
     again = world.submit("/processes", f"/instances/{review}/terminate")
     assert again.status_code == 409
@@ -109,7 +109,7 @@ def test_deploy_upload(world):
 
 
 def test_modeler_validates_with_located_problems_and_deploys_a_new_version(world):
-    definition = world.instance(world.ids["flow"])["definition_id"]
+    definition = world.instance(world.ids["flow"]).definition_id
     xml = world.client.get(f"/definitions/{definition}/diagram.bpmn").data
     token = world.token_of("/modeler/flow")
     headers = {"X-CSRFToken": token, "Content-Type": "application/xml"}
@@ -147,14 +147,14 @@ def test_reviewer_approves_and_the_process_resumes(world):
     page = f"/tickets/{key}"
     bad = world.submit(page, f"{page}/approve", {"expiration_date": "next year"})
     assert bad.status_code == 400 and "YYYY-MM-DD" in bad.text
-    assert world.instance(review)["status"] == "waiting"
+    assert world.instance(review).status == "waiting"
     done = world.submit(page, f"{page}/approve", {"expiration_date": "2031-01-31",
                                                    "comment": "fine"})
     assert done.status_code == 303
     assert "approved; process" in world.client.get(page).text
     finished = world.instance(review)
-    assert finished["status"] == "completed"
-    assert finished["variables"]["TICKET_FIELDS"]["Expiration Date"] == "2031-01-31"
+    assert finished.status == "completed"
+    assert finished.variables["TICKET_FIELDS"]["Expiration Date"] == "2031-01-31"
     twice = world.submit("/processes", f"{page}/reject", {"reason": "changed my mind"})
     assert twice.status_code == 409 and "already decided" in twice.text
 
@@ -164,7 +164,7 @@ def test_reject_needs_a_reason(world):
     assert world.submit(page, f"{page}/reject", {"reason": " "}).status_code == 400
     done = world.submit(page, f"{page}/reject", {"reason": "AUC too low"})
     assert done.status_code == 303
-    assert world.instance(world.ids["review"])["variables"]["TICKET_STATUS"] == "Rejected"
+    assert world.instance(world.ids["review"]).variables["TICKET_STATUS"] == "Rejected"
 
 
 def test_automation_actions(world):

@@ -29,7 +29,7 @@ def test_process_pages(world):
     html = page(world, "/processes/flow")
     # the diagram's data: one instance at the task, with its open incident
     assert '"incidents": {"call": 1}' in html and '"waiting": {"call": 1}' in html
-    definition = world.instance(world.ids["flow"])["definition_id"]
+    definition = world.instance(world.ids["flow"]).definition_id
     assert f"/definitions/{definition}/diagram.bpmn" in html
     xml = world.client.get(f"/definitions/{definition}/diagram.bpmn")
     assert xml.status_code == 200 and xml.mimetype == "application/xml"

@@ -54,7 +54,7 @@ def test_call_activity_business_key_local_and_expression_mappings(harness):
         '</bpmn:extensionElements></bpmn:callActivity>', END, chain("s", "call", "e"))
     harness.engine.deploy([("both.bpmn", definitions(parent, child))])
     done = harness.engine.start("parent", {"x": 1}, business_key="order-9")
-    assert done["variables"] == {"x": 1, "r": 20, "r_plus": 21}
+    assert done.variables == {"x": 1, "r": 20, "r_plus": 21}
 
 
 def test_called_element_binding_deployment_and_version(harness):
@@ -72,9 +72,9 @@ def test_called_element_binding_deployment_and_version(harness):
     harness.engine.deploy([("one.bpmn", definitions(child_v1, same))])
     harness.engine.deploy([("child.bpmn", definitions(child_v2)),
                            ("callers.bpmn", definitions(pinned, latest))])
-    assert harness.engine.start("pinned")["variables"]["v"] == 1
-    assert harness.engine.start("same")["variables"]["v"] == 1
-    assert harness.engine.start("latest")["variables"]["v"] == 2
+    assert harness.engine.start("pinned").variables["v"] == 1
+    assert harness.engine.start("same").variables["v"] == 1
+    assert harness.engine.start("latest").variables["v"] == 2
 
 
 def test_called_element_expression_picks_the_process_at_run_time(harness):
@@ -87,8 +87,8 @@ def test_called_element_expression_picks_the_process_at_run_time(harness):
         '<camunda:out variables="all" /></bpmn:extensionElements></bpmn:callActivity>'),
         END, chain("s", "call", "e"))
     harness.engine.deploy([("all.bpmn", definitions(caller, *children))])
-    assert harness.engine.start("router", {"mode": "fast"})["variables"]["v"] == "score_fast"
-    assert harness.engine.start("router", {"mode": "full"})["variables"]["v"] == "score_full"
+    assert harness.engine.start("router", {"mode": "fast"}).variables["v"] == "score_fast"
+    assert harness.engine.start("router", {"mode": "full"}).variables["v"] == "score_full"
     with pytest.raises(ExecutionError, match="called process 'score_none'"):
         harness.engine.start("router", {"mode": "none"})
 
@@ -120,12 +120,12 @@ def test_called_element_binding_version_tag(harness):
     harness.engine.deploy([("callers.bpmn", definitions(
         tag_caller("by_tag", "release-1"), tag_caller("by_expression", "${wanted}"),
         tag_caller("missing", "release-9", 'camunda:asyncBefore="true"')))])
-    assert harness.engine.start("by_tag")["variables"]["v"] == 1
-    assert harness.engine.start("by_expression", {"wanted": "release-2"})["variables"]["v"] == 2
+    assert harness.engine.start("by_tag").variables["v"] == 1
+    assert harness.engine.start("by_expression", {"wanted": "release-2"}).variables["v"] == 2
     # no definition carries the tag: the job fails and its incident names key and tag
     instance = harness.engine.start("missing")
     harness.drain()
-    [incident] = harness.engine.get_instance(instance["id"])["incidents"]
+    [incident] = harness.engine.get_instance(instance.id).incidents
     assert "'tagged'" in incident["message"] and "'release-9'" in incident["message"]
     # two versions with one tag: Camunda 7 refuses to choose, and so does this engine
     harness.engine.deploy([("c4.bpmn", definitions(tagged("release-1", 4)))])
@@ -148,9 +148,9 @@ def test_parallel_multi_instance_external_task_over_a_collection(harness):
     assert len(harness.tasks.list()) == 3  # all at once
     assert harness.drain() == 3
     assert sorted(seen) == [("a.csv", 0, 3), ("b.csv", 1, 3), ("c.csv", 2, 3)]
-    done = harness.engine.get_instance(instance["id"])
-    assert done["status"] == "completed"
-    assert "file" not in done["variables"] and "loopCounter" not in done["variables"]
+    done = harness.engine.get_instance(instance.id)
+    assert done.status == "completed"
+    assert "file" not in done.variables and "loopCounter" not in done.variables
 
 
 def test_sequential_multi_instance_runs_one_after_another(harness):
@@ -163,7 +163,7 @@ def test_sequential_multi_instance_runs_one_after_another(harness):
     for _ in range(3):
         assert len(harness.tasks.list()) == 1
         harness.worker.run_once()
-    assert order == [0, 1, 2] and harness.status(instance["id"]) == "completed"
+    assert order == [0, 1, 2] and harness.status(instance.id) == "completed"
 
 
 def test_completion_condition_cancels_the_remaining_instances(harness):
@@ -176,10 +176,10 @@ def test_completion_condition_cancels_the_remaining_instances(harness):
     assert len(harness.tasks.list()) == 5
     harness.worker.run_once()
     harness.worker.run_once()
-    done = harness.engine.get_instance(instance["id"])
-    assert done["status"] == "completed" and done["variables"]["done"] is True
+    done = harness.engine.get_instance(instance.id)
+    assert done.status == "completed" and done.variables["done"] is True
     assert harness.tasks.list() == []
-    assert history(harness, instance["id"], "activity.cancelled").count("vote") == 3
+    assert history(harness, instance.id, "activity.cancelled").count("vote") == 3
 
 
 def test_multi_instance_sub_process_with_its_own_scope_per_instance(harness):
@@ -191,8 +191,8 @@ def test_multi_instance_sub_process_with_its_own_scope_per_instance(harness):
     instance = harness.engine.start("mis", {"models": ["m1", "m2"]})
     assert sorted(t.variables["m"] for t in harness.tasks.list()) == ["m1", "m2"]
     harness.drain()
-    done = harness.engine.get_instance(instance["id"])
-    assert done["status"] == "completed" and done["variables"]["last_checked"] in ("m1", "m2")
+    done = harness.engine.get_instance(instance.id)
+    assert done.status == "completed" and done.variables["last_checked"] in ("m1", "m2")
 
 
 def test_multi_instance_call_activity(harness):
@@ -204,8 +204,8 @@ def test_multi_instance_call_activity(harness):
                      '</bpmn:callActivity>', END, chain("s", "call", "e"))
     harness.engine.deploy([("p.bpmn", definitions(parent, child))])
     done = harness.engine.start("squares", {"ns": [2, 3]})
-    assert done["status"] == "completed" and done["variables"]["last"] in (4, 9)
-    assert history(harness, done["id"], "activity.started").count("call") == 3  # body + 2
+    assert done.status == "completed" and done.variables["last"] in (4, 9)
+    assert history(harness, done.id, "activity.started").count("call") == 3  # body + 2
 
 
 def test_boundary_timer_on_a_multi_instance_body_cancels_every_instance(harness):
@@ -218,7 +218,7 @@ def test_boundary_timer_on_a_multi_instance_body_cancels_every_instance(harness)
     assert len(harness.tasks.list()) == 3
     clock.advance(timedelta(hours=2))
     assert harness.engine.fire_due_timers() == 1
-    assert harness.status(instance["id"]) == "completed" and harness.tasks.list() == []
+    assert harness.status(instance.id) == "completed" and harness.tasks.list() == []
 
 
 def test_multi_instance_over_a_non_list_is_a_clear_error(harness):
@@ -241,13 +241,13 @@ def test_async_before_and_after_are_jobs_the_worker_runs(harness):
             '<bpmn:task id="after"', '<bpmn:task id="after" camunda:asyncAfter="true"'),
         END, chain("s", "before", "after", "e")))
     instance = harness.engine.start("async")
-    assert instance["status"] == "waiting" and instance["active_activities"] == ["before"]
+    assert instance.status == "waiting" and instance.active_activities == ["before"]
     assert harness.worker.run_once() == 1  # the async-before job: one transaction
-    running = harness.engine.get_instance(instance["id"])
-    assert running["variables"] == {"b": 1, "a": 2} and running["active_activities"] == ["after"]
+    running = harness.engine.get_instance(instance.id)
+    assert running.variables == {"b": 1, "a": 2} and running.active_activities == ["after"]
     assert harness.worker.run_once() == 1  # the async-after job: another
-    assert harness.status(instance["id"]) == "completed"
-    assert history(harness, instance["id"], "job.executed") == ["before", "after"]
+    assert harness.status(instance.id) == "completed"
+    assert history(harness, instance.id, "job.executed") == ["before", "after"]
 
 
 def test_a_failing_async_job_retries_then_opens_an_incident_that_retry_resumes(harness):
@@ -259,16 +259,16 @@ def test_a_failing_async_job_retries_then_opens_an_incident_that_retry_resumes(h
         END, chain("s", "calc", "e")))
     instance = harness.engine.start("asyncfail", {"d": "zero"})
     harness.drain()
-    assert harness.status(instance["id"]) == "waiting"  # one retry left, a minute from now
+    assert harness.status(instance.id) == "waiting"  # one retry left, a minute from now
     clock.advance(timedelta(minutes=2))
     harness.drain()
-    [incident] = harness.engine.get_instance(instance["id"])["incidents"]
+    [incident] = harness.engine.get_instance(instance.id).incidents
     assert incident["kind"] == "failedJob" and incident["job_id"]
-    harness.engine.set_variables(instance["id"], {"d": 5})
+    harness.engine.set_variables(instance.id, {"d": 5})
     harness.tasks.retry_incident(incident["id"])
     harness.drain()
-    done = harness.engine.get_instance(instance["id"])
-    assert done["status"] == "completed" and done["variables"]["q"] == 2
+    done = harness.engine.get_instance(instance.id)
+    assert done.status == "completed" and done.variables["q"] == 2
 
 
 # ------------------------------------------------------------------ listeners
@@ -289,7 +289,7 @@ def test_execution_listeners_on_activities_flows_and_the_process(harness):
             event="end", name="process_ended", value="true").encode())
     harness.deploy("p.bpmn", body)
     done = harness.engine.start("listened")
-    assert done["variables"] == {"started": True, "ended": True, "took": "f2",
+    assert done.variables == {"started": True, "ended": True, "took": "f2",
                                  "process_ended": True}
 
 
@@ -305,7 +305,7 @@ def test_delegate_listener_runs_when_registered_and_is_refused_when_not(harness)
         seen.append((execution.activity_id, execution.event_name)),
         execution.set_variable("audited", True)))
     harness.deploy("p.bpmn", body)
-    assert harness.engine.start("audited")["variables"] == {"audited": True}
+    assert harness.engine.start("audited").variables == {"audited": True}
     assert seen == [("t", "end")]
 
 
@@ -334,12 +334,12 @@ def test_timeout_task_listeners_fire_while_the_task_stays_open(harness):
     assert harness.engine.fire_due_timers() == 1  # the second and last reminder
     clock.advance(timedelta(hours=5))
     assert harness.engine.fire_due_timers() == 0
-    seen = harness.engine.get_instance(instance["id"])
-    assert (seen["variables"]["reminded"], seen["variables"]["escalated"]) == (2, 1)
+    seen = harness.engine.get_instance(instance.id)
+    assert (seen.variables["reminded"], seen.variables["escalated"]) == (2, 1)
     [task] = tasks.list()  # still open: a timeout listener does not complete the task
-    assert seen["active_activities"] == ["review"]
+    assert seen.active_activities == ["review"]
     tasks.complete(task["id"], {})
-    assert harness.status(instance["id"]) == "completed"
+    assert harness.status(instance.id) == "completed"
 
 
 def test_a_timeout_listener_of_a_completed_task_never_fires(harness):
@@ -352,7 +352,7 @@ def test_a_timeout_listener_of_a_completed_task_never_fires(harness):
     tasks.complete(tasks.list()[0]["id"], {})
     clock.advance(timedelta(hours=2))
     assert harness.engine.fire_due_timers() == 0
-    assert harness.engine.get_instance(instance["id"])["variables"]["late"] == 0
+    assert harness.engine.get_instance(instance.id).variables["late"] == 0
 
 
 def test_task_listeners_and_the_user_task_api(harness):
@@ -374,13 +374,13 @@ def test_task_listeners_and_the_user_task_api(harness):
                                   "embedded:app:forms/approve.html")
     assert task["candidate_groups"] == ["risk", "ops"]
     assert task["form"]["fields"][0]["id"] == "ok"
-    assert harness.engine.get_instance(instance["id"])["variables"]["created_for"] == "ana"
+    assert harness.engine.get_instance(instance.id).variables["created_for"] == "ana"
     from engine import ConflictError
 
     with pytest.raises(ConflictError):
         tasks.complete(task["id"], {"ok": True}, user="bob")
     tasks.complete(task["id"], {"ok": True}, user="ana")
-    done = harness.engine.get_instance(instance["id"])
-    assert done["status"] == "completed"
-    assert done["variables"]["ok"] is True and done["variables"]["closed"] is True
+    done = harness.engine.get_instance(instance.id)
+    assert done.status == "completed"
+    assert done.variables["ok"] is True and done.variables["closed"] is True
     assert tasks.list() == []

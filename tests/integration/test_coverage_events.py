@@ -58,7 +58,7 @@ SIGNAL = '<bpmn:signalEventDefinition signalRef="S" />'
 
 
 def variables(harness, instance) -> dict:
-    return harness.engine.get_instance(instance["id"])["variables"]
+    return harness.engine.get_instance(instance.id).variables
 
 
 # ------------------------------------------------------------------ message
@@ -74,13 +74,13 @@ def test_message_boundary_interrupting_and_non_interrupting(harness):
         extra=MSG + '<bpmn:message id="M2" name="note" />'))
     instance = harness.engine.start("msgb", business_key="b1")
     harness.engine.correlate_message("note", business_key="b1", variables={"why": "fyi"})
-    running = harness.engine.get_instance(instance["id"])
-    assert running["status"] == "waiting" and running["active_activities"] == ["work"]
-    assert running["variables"]["noted"] is True and running["variables"]["why"] == "fyi"
+    running = harness.engine.get_instance(instance.id)
+    assert running.status == "waiting" and running.active_activities == ["work"]
+    assert running.variables["noted"] is True and running.variables["why"] == "fyi"
     harness.engine.correlate_message("note", business_key="b1")  # still subscribed
     harness.engine.correlate_message("poke", business_key="b1")
-    done = harness.engine.get_instance(instance["id"])
-    assert done["status"] == "completed" and done["variables"]["route"] == "stopped"
+    done = harness.engine.get_instance(instance.id)
+    assert done.status == "completed" and done.variables["route"] == "stopped"
     assert harness.tasks.list() == []
 
 
@@ -95,11 +95,11 @@ def test_message_event_sub_process_interrupting_and_not(harness):
         extra=MSG + '<bpmn:message id="M2" name="side" />'))
     instance = harness.engine.start("msgesp", business_key="b2")
     harness.engine.correlate_message("side", business_key="b2")
-    assert harness.engine.get_instance(instance["id"])["status"] == "waiting"
+    assert harness.engine.get_instance(instance.id).status == "waiting"
     assert variables(harness, instance)["sided"] is True
     harness.engine.correlate_message("poke", business_key="b2")
-    done = harness.engine.get_instance(instance["id"])
-    assert done["status"] == "completed" and done["variables"]["route"] == "aborted"
+    done = harness.engine.get_instance(instance.id)
+    assert done.status == "completed" and done.variables["route"] == "aborted"
     assert harness.tasks.list() == []
 
 
@@ -108,9 +108,9 @@ def test_receive_task_waits_for_its_message(harness):
         "recv", START, '<bpmn:receiveTask id="r" messageRef="M" />', END, chain("s", "r", "e"),
         extra=MSG))
     instance = harness.engine.start("recv", {"order": 7})
-    assert harness.engine.get_instance(instance["id"])["active_activities"] == ["r"]
+    assert harness.engine.get_instance(instance.id).active_activities == ["r"]
     assert harness.engine.correlate_message("poke", correlation={"order": 7},
-                                            variables={"paid": True}) == [instance["id"]]
+                                            variables={"paid": True}) == [instance.id]
     assert variables(harness, instance)["paid"] is True
 
 
@@ -124,7 +124,7 @@ def test_message_throw_and_end_events_run_their_implementation(harness):
     instance = harness.engine.start("send")
     assert harness.drain() == 2
     assert harness.calls["mail"] == 2
-    assert harness.status(instance["id"]) == "completed"
+    assert harness.status(instance.id) == "completed"
 
 
 # ------------------------------------------------------------------ timer
@@ -144,7 +144,7 @@ def test_timer_event_sub_process_non_interrupting_cycle(harness):
         harness.engine.fire_due_timers()
         harness.drain()
     assert harness.calls["nag"] == 2  # R2: twice, then the cycle is spent
-    assert harness.engine.get_instance(instance["id"])["active_activities"] == ["work"]
+    assert harness.engine.get_instance(instance.id).active_activities == ["work"]
 
 
 def test_timer_catch_with_a_date_expression(harness):
@@ -158,7 +158,7 @@ def test_timer_catch_with_a_date_expression(harness):
     assert harness.engine.fire_due_timers() == 0
     clock.advance(timedelta(days=1, seconds=1))
     assert harness.engine.fire_due_timers() == 1
-    assert harness.status(instance["id"]) == "completed"
+    assert harness.status(instance.id) == "completed"
 
 
 # ------------------------------------------------------------------ signal
@@ -176,10 +176,10 @@ def test_signal_catch_boundary_and_event_sub_process_all_hear_one_broadcast(harn
                   chain("hear_s", "heard", "hear_e"), interrupting=False),
         extra=SIG))
     instance = harness.engine.start("sigs")
-    assert harness.engine.signal("go")["resumed"] == [instance["id"]]
+    assert harness.engine.signal("go")["resumed"] == [instance.id]
     got = variables(harness, instance)
     assert got["waited"] is got["cut_seen"] is got["heard"] is True
-    assert harness.engine.get_instance(instance["id"])["active_activities"] == ["work"]
+    assert harness.engine.get_instance(instance.id).active_activities == ["work"]
 
 
 def test_signal_throw_reaches_other_instances_and_starts(harness):
@@ -193,9 +193,9 @@ def test_signal_throw_reaches_other_instances_and_starts(harness):
         + '</bpmn:endEvent>', chain("s", "shout", "e"), extra=SIG))
     waiter = harness.engine.start("waiter")
     harness.engine.start("thrower")
-    assert harness.status(waiter["id"]) == "completed"
+    assert harness.status(waiter.id) == "completed"
     started = harness.engine.list_instances(key="started")
-    assert len(started) == 2 and {i["status"] for i in started} == {"completed"}
+    assert len(started) == 2 and {i.status for i in started} == {"completed"}
 
 
 # ------------------------------------------------------------------ conditional
@@ -209,19 +209,19 @@ def test_conditional_catch_waits_until_its_condition_holds(harness):
         flow("s", "fork"), flow("fork", "until"), flow("fork", "vote"),
         chain("until", "went", "e"), flow("vote", "e2")))
     instance = harness.engine.start("condc", {"approvals": 0})
-    assert "until" in harness.engine.get_instance(instance["id"])["active_activities"]
-    harness.engine.set_variables(instance["id"], {"approvals": 1})
+    assert "until" in harness.engine.get_instance(instance.id).active_activities
+    harness.engine.set_variables(instance.id, {"approvals": 1})
     assert "went" not in variables(harness, instance)
     harness.handle("vote", lambda ctx: {"approvals": 2})
     harness.drain()
     assert variables(harness, instance)["went"] is True
-    assert harness.status(instance["id"]) == "completed"
+    assert harness.status(instance.id) == "completed"
 
 
 def test_conditional_catch_that_already_holds_passes_at_once(harness):
     harness.deploy("p.bpmn", bpmn("condnow", START, catch("until", cond("${ready}")), END,
                                   chain("s", "until", "e")))
-    assert harness.engine.start("condnow", {"ready": True})["status"] == "completed"
+    assert harness.engine.start("condnow", {"ready": True}).status == "completed"
 
 
 def test_conditional_boundary_with_variable_name_filter(harness):
@@ -231,9 +231,9 @@ def test_conditional_boundary_with_variable_name_filter(harness):
         out("reacted", "route", "limit lowered"), END, '<bpmn:endEvent id="e2" />',
         chain("s", "work", "e"), chain("changed", "reacted", "e2")))
     instance = harness.engine.start("condb", {"limit": 100, "other": 1})
-    harness.engine.set_variables(instance["id"], {"other": 2})
-    assert harness.status(instance["id"]) == "waiting"
-    harness.engine.set_variables(instance["id"], {"limit": 5})
+    harness.engine.set_variables(instance.id, {"other": 2})
+    assert harness.status(instance.id) == "waiting"
+    harness.engine.set_variables(instance.id, {"limit": 5})
     assert variables(harness, instance)["route"] == "limit lowered"
     assert harness.tasks.list() == []
 
@@ -244,9 +244,9 @@ def test_conditional_event_sub_process_interrupts_when_a_variable_makes_it_true(
         event_sub("cancelled", cond("${cancel == true}"), out("gone", "route", "cancelled"),
                   '<bpmn:endEvent id="c_e" />', chain("cancelled_s", "gone", "c_e"))))
     instance = harness.engine.start("condesp", {"cancel": False})
-    harness.engine.set_variables(instance["id"], {"cancel": True})
-    done = harness.engine.get_instance(instance["id"])
-    assert done["status"] == "completed" and done["variables"]["route"] == "cancelled"
+    harness.engine.set_variables(instance.id, {"cancel": True})
+    done = harness.engine.get_instance(instance.id)
+    assert done.status == "completed" and done.variables["route"] == "cancelled"
 
 
 def test_conditional_start_event_starts_processes_whose_condition_holds(harness):
@@ -255,7 +255,7 @@ def test_conditional_start_event_starts_processes_whose_condition_holds(harness)
         END, flow("s", "e")))
     assert harness.engine.evaluate_conditions({"temperature": 20}) == []
     [started] = harness.engine.evaluate_conditions({"temperature": 35})
-    assert harness.engine.get_instance(started)["variables"] == {"temperature": 35}
+    assert harness.engine.get_instance(started).variables == {"temperature": 35}
     assert harness.engine.evaluate_conditions({"humidity": 3}) == []
 
 
@@ -276,8 +276,8 @@ def test_error_from_a_called_process_reaches_the_call_activity_boundary(harness)
 
     harness.engine.deploy([("both.bpmn", definitions(parent, child, extra=ERR))])
     done = harness.engine.start("caller")
-    assert done["status"] == "completed"
-    assert done["variables"] == {"route": "handled", "code": "BROKEN"}
+    assert done.status == "completed"
+    assert done.variables == {"route": "handled", "code": "BROKEN"}
 
 
 def test_uncaught_error_end_event_opens_an_incident(harness):
@@ -285,8 +285,8 @@ def test_uncaught_error_end_event_opens_an_incident(harness):
         "errend", START, '<bpmn:endEvent id="boom"><bpmn:errorEventDefinition errorRef="Err" />'
         '</bpmn:endEvent>', flow("s", "boom"), extra=ERR))
     instance = harness.engine.start("errend")
-    assert instance["status"] == "incident"
-    [incident] = harness.engine.get_instance(instance["id"])["incidents"]
+    assert instance.status == "incident"
+    [incident] = harness.engine.get_instance(instance.id).incidents
     assert incident["kind"] == "unhandledBpmnError" and "BROKEN" in incident["message"]
     assert incident["activity_id"] == "boom"
 
@@ -306,8 +306,8 @@ def test_escalation_throw_caught_non_interrupting_on_the_sub_process(harness):
         out("noticed", "noticed", "${true}"), END, '<bpmn:endEvent id="e2" />',
         chain("s", "sub", "e"), chain("escalated", "noticed", "e2"), extra=ESC))
     done = harness.engine.start("esc")
-    assert done["status"] == "completed"
-    assert done["variables"] == {"went_on": True, "noticed": True, "ec": "LATE"}
+    assert done.status == "completed"
+    assert done.variables == {"went_on": True, "noticed": True, "ec": "LATE"}
 
 
 def test_escalation_end_event_interrupts_and_an_uncaught_one_is_ignored(harness):
@@ -322,8 +322,8 @@ def test_escalation_end_event_interrupts_and_an_uncaught_one_is_ignored(harness)
     harness.deploy("q.bpmn", bpmn(
         "escfree", START, throw("raise", '<bpmn:escalationEventDefinition escalationRef="Esc" />'),
         END, chain("s", "raise", "e"), extra=ESC))
-    assert harness.engine.start("escend")["variables"]["route"] == "escalated"
-    assert harness.engine.start("escfree")["status"] == "completed"
+    assert harness.engine.start("escend").variables["route"] == "escalated"
+    assert harness.engine.start("escfree").status == "completed"
 
 
 # ------------------------------------------------------------------ terminate and link
@@ -335,7 +335,7 @@ def test_terminate_end_event_ends_every_branch_of_its_scope(harness):
         '<bpmn:endEvent id="stop"><bpmn:terminateEventDefinition /></bpmn:endEvent>',
         END, flow("s", "fork"), flow("fork", "slow"), flow("fork", "stop"), flow("slow", "e")))
     done = harness.engine.start("term")
-    assert done["status"] == "completed"
+    assert done.status == "completed"
     assert harness.tasks.list() == []
 
 
@@ -348,7 +348,7 @@ def test_terminate_inside_a_sub_process_completes_only_the_sub_process(harness):
     harness.deploy("p.bpmn", bpmn("subterm", START, sub, out("after", "after", "${true}"), END,
                                   chain("s", "sub", "after", "e")))
     done = harness.engine.start("subterm")
-    assert done["status"] == "completed" and done["variables"]["after"] is True
+    assert done.status == "completed" and done.variables["after"] is True
 
 
 def test_link_events_jump_within_the_process(harness):
@@ -357,8 +357,8 @@ def test_link_events_jump_within_the_process(harness):
         catch("land", '<bpmn:linkEventDefinition name="L" />'), out("landed", "landed", "${true}"),
         END, flow("s", "jump"), chain("land", "landed", "e")))
     done = harness.engine.start("link")
-    assert done["status"] == "completed" and done["variables"]["landed"] is True
-    kinds = [(h["kind"], h["activity_id"]) for h in harness.engine.history(done["id"])]
+    assert done.status == "completed" and done.variables["landed"] is True
+    kinds = [(h["kind"], h["activity_id"]) for h in harness.engine.history(done.id)]
     assert ("activity.completed", "land") in kinds
 
 
@@ -383,9 +383,9 @@ def test_compensation_throw_runs_handlers_of_completed_activities_in_reverse(har
         throw("undo", '<bpmn:compensateEventDefinition />'), out("after", "order", "${undone_book}"),
         END, chain("s", "book", "pay", "undo", "after", "e")))
     done = harness.engine.start("comp")
-    assert done["status"] == "completed"
-    assert done["variables"]["undone_book"] is done["variables"]["undone_pay"] is True
-    history = [h["activity_id"] for h in harness.engine.history(done["id"])
+    assert done.status == "completed"
+    assert done.variables["undone_book"] is done.variables["undone_pay"] is True
+    history = [h["activity_id"] for h in harness.engine.history(done.id)
                if h["kind"] == "activity.completed" and (h["activity_id"] or "").startswith("undo_")]
     assert history == ["undo_pay", "undo_book"]  # latest completion compensated first
 
@@ -396,7 +396,7 @@ def test_compensation_of_one_activity_by_activity_ref(harness):
         '<bpmn:endEvent id="e"><bpmn:compensateEventDefinition activityRef="book" /></bpmn:endEvent>',
         chain("s", "book", "pay", "e")))
     done = harness.engine.start("compref")
-    assert done["variables"].get("undone_book") is True and "undone_pay" not in done["variables"]
+    assert done.variables.get("undone_book") is True and "undone_pay" not in done.variables
 
 
 def sub_with_compensation_event_sub_process(*esp_body: str) -> str:
@@ -417,10 +417,10 @@ def test_compensation_event_sub_process_replaces_the_inner_compensation(harness)
             chain("comp_esp_s", "esp_log", "esp_e")),
         throw("undo", '<bpmn:compensateEventDefinition />'), END, chain("s", "sub", "undo", "e")))
     done = harness.engine.start("compesp")
-    assert done["status"] == "completed"
+    assert done.status == "completed"
     # it saw the sub-process's local variable as it was; the inner handler did not run
-    assert done["variables"]["esp_saw"] == "B-1"
-    assert "undone_book" not in done["variables"] and "booking" not in done["variables"]
+    assert done.variables["esp_saw"] == "B-1"
+    assert "undone_book" not in done.variables and "booking" not in done.variables
 
 
 def test_compensation_event_sub_process_that_throws_compensates_the_inner_activities(harness):
@@ -433,9 +433,9 @@ def test_compensation_event_sub_process_that_throws_compensates_the_inner_activi
         '<bpmn:endEvent id="e"><bpmn:compensateEventDefinition /></bpmn:endEvent>',
         chain("s", "sub", "e")))
     done = harness.engine.start("compesp2")
-    assert done["status"] == "completed"
-    assert done["variables"]["inner_undone"] is True and done["variables"]["esp_saw"] == "B-1"
-    order = [h["activity_id"] for h in harness.engine.history(done["id"])
+    assert done.status == "completed"
+    assert done.variables["inner_undone"] is True and done.variables["esp_saw"] == "B-1"
+    order = [h["activity_id"] for h in harness.engine.history(done.id)
              if h["kind"] == "activity.completed"
              and h["activity_id"] in ("esp_log", "undo_book", "esp_after", "comp_esp", "e")]
     assert order == ["esp_log", "undo_book", "esp_after", "comp_esp", "e"]
@@ -452,12 +452,12 @@ def test_compensation_event_sub_process_runs_once_per_multi_instance_inner_insta
         "compmi", START, sub, throw("undo", '<bpmn:compensateEventDefinition />'), END,
         chain("s", "sub", "undo", "e")))
     done = harness.engine.start("compmi")
-    assert done["status"] == "completed"
-    runs = [h for h in harness.engine.history(done["id"])
+    assert done.status == "completed"
+    runs = [h for h in harness.engine.history(done.id)
             if h["kind"] == "activity.completed" and h["activity_id"] == "esp_log"]
     assert len(runs) == 3
     # each run sees its own inner instance; the first instance is compensated last
-    assert done["variables"]["esp_saw"] == 0
+    assert done.variables["esp_saw"] == 0
 
 
 def test_transaction_cancel_compensates_and_leaves_by_the_cancel_boundary(harness):
@@ -470,5 +470,5 @@ def test_transaction_cancel_compensates_and_leaves_by_the_cancel_boundary(harnes
         '<bpmn:endEvent id="e2" />', chain("s", "tx", "normal", "e"),
         chain("cancelled", "rolled_back", "e2")))
     done = harness.engine.start("txn")
-    assert done["status"] == "completed"
-    assert done["variables"]["route"] == "cancelled" and done["variables"]["undone_reserve"] is True
+    assert done.status == "completed"
+    assert done.variables["route"] == "cancelled" and done.variables["undone_reserve"] is True

@@ -34,17 +34,17 @@ def test_inclusive_gateway_takes_every_true_flow_and_joins_only_those(harness):
         flow("split", "c", fid="f_none"),
         flow("a", "join"), flow("b", "join"), flow("c", "join"), flow("join", "e")))
     one = harness.engine.start("incl", {"x": 3})
-    assert sorted(one["active_activities"]) == ["a"]
+    assert sorted(one.active_activities) == ["a"]
     two = harness.engine.start("incl", {"x": 9})
-    assert sorted(two["active_activities"]) == ["a", "b"]
+    assert sorted(two.active_activities) == ["a", "b"]
     none = harness.engine.start("incl", {"x": 0})
-    assert none["status"] == "completed" and none["variables"]["c"] is True
+    assert none.status == "completed" and none.variables["c"] is True
     harness.handle("a", lambda ctx: None)
     harness.handle("b", lambda ctx: None)
     harness.drain()
-    assert harness.status(one["id"]) == "completed"
-    assert harness.status(two["id"]) == "completed"
-    assert completed(harness, two["id"]).count("join") == 1  # one token leaves the join
+    assert harness.status(one.id) == "completed"
+    assert harness.status(two.id) == "completed"
+    assert completed(harness, two.id).count("join") == 1  # one token leaves the join
 
 
 def test_inclusive_join_fires_when_a_branch_ends_elsewhere(harness):
@@ -59,7 +59,7 @@ def test_inclusive_join_fires_when_a_branch_ends_elsewhere(harness):
     harness.handle("a", lambda ctx: None)
     harness.handle("b", lambda ctx: None)
     harness.drain()
-    assert harness.status(instance["id"]) == "completed"
+    assert harness.status(instance.id) == "completed"
 
 
 def test_exclusive_gateway_takes_the_first_flow_without_a_condition(harness):
@@ -68,7 +68,7 @@ def test_exclusive_gateway_takes_the_first_flow_without_a_condition(harness):
         out("second", "taken", "second"), END, '<bpmn:endEvent id="e2" />',
         flow("s", "g"), flow("g", "first", "${false}"), flow("g", "second"),
         chain("first", "e"), chain("second", "e2")))
-    assert harness.engine.start("nocond")["variables"]["taken"] == "second"
+    assert harness.engine.start("nocond").variables["taken"] == "second"
 
 
 def test_gateway_with_no_flow_to_take_fails_the_command_and_stores_nothing(harness):
@@ -86,7 +86,7 @@ def test_implicit_parallel_split_from_a_task(harness):
         END, '<bpmn:endEvent id="e2" />', flow("s", "t"), flow("t", "a"), flow("t", "b"),
         flow("a", "e"), flow("b", "e2")))
     instance = harness.engine.start("implicit")
-    assert sorted(instance["active_activities"]) == ["a", "b"]
+    assert sorted(instance.active_activities) == ["a", "b"]
 
 
 def test_conditional_and_default_flows_leaving_a_task(harness):
@@ -97,9 +97,9 @@ def test_conditional_and_default_flows_leaving_a_task(harness):
         flow("t", "big", "${n > 10}"), flow("t", "small", "${n < 5}"),
         flow("t", "other", fid="f_default"), flow("big", "e"), flow("small", "e2"),
         flow("other", "e3")))
-    assert harness.engine.start("condtask", {"n": 20})["variables"]["size"] == "big"
-    assert harness.engine.start("condtask", {"n": 2})["variables"]["size"] == "small"
-    assert harness.engine.start("condtask", {"n": 7})["variables"]["size"] == "other"
+    assert harness.engine.start("condtask", {"n": 20}).variables["size"] == "big"
+    assert harness.engine.start("condtask", {"n": 2}).variables["size"] == "small"
+    assert harness.engine.start("condtask", {"n": 7}).variables["size"] == "other"
 
 
 def test_implicit_merge_runs_the_task_once_per_arriving_token(harness):
@@ -111,8 +111,8 @@ def test_implicit_merge_runs_the_task_once_per_arriving_token(harness):
     instance = harness.engine.start("merge")
     assert len(harness.tasks.list()) == 2
     assert harness.drain() == 2
-    assert harness.status(instance["id"]) == "completed"
-    assert completed(harness, instance["id"]).count("e") == 2
+    assert harness.status(instance.id) == "completed"
+    assert completed(harness, instance.id).count("e") == 2
 
 
 def test_parallel_join_counts_tokens_not_flows(harness):
@@ -121,7 +121,7 @@ def test_parallel_join_counts_tokens_not_flows(harness):
         out("after", "joined", "${true}"), END, flow("s", "fork"),
         flow("fork", "join", fid="f1"), flow("fork", "join", fid="f2"), chain("join", "after", "e")))
     done = harness.engine.start("count")
-    assert done["status"] == "completed" and completed(harness, done["id"]).count("after") == 1
+    assert done.status == "completed" and completed(harness, done.id).count("after") == 1
 
 
 # ------------------------------------------------------------------ one variable scope
@@ -137,7 +137,7 @@ def test_a_branch_sees_what_another_branch_wrote_before_the_join(harness):
     [writer] = harness.tasks.fetch_and_lock("w", ["write"])
     harness.tasks.complete(writer.id, "w", {"verdict": "approved"})
     # the instance and the other branch's task see the write at once, as in Camunda
-    assert harness.engine.get_instance(instance["id"])["variables"]["verdict"] == "approved"
+    assert harness.engine.get_instance(instance.id).variables["verdict"] == "approved"
     [reader] = harness.tasks.fetch_and_lock("w", ["read"])
     assert reader.variables["verdict"] == "approved"
 
@@ -153,8 +153,8 @@ def test_message_correlation_sees_a_variable_another_branch_set(harness):
     [task] = harness.tasks.fetch_and_lock("w", ["set"])
     harness.tasks.complete(task.id, "w", {"order": "A-17"})
     assert harness.engine.correlate_message("ready", correlation={"order": "A-17"}) == [
-        instance["id"]]
-    assert harness.status(instance["id"]) == "completed"
+        instance.id]
+    assert harness.status(instance.id) == "completed"
 
 
 def test_input_mapping_makes_local_variables_and_outputs_write_back(harness):
@@ -169,15 +169,15 @@ def test_input_mapping_makes_local_variables_and_outputs_write_back(harness):
     harness.handle("io", lambda ctx: {"seen": [ctx.variables["items"], ctx.variables["cfg"]]})
     instance = harness.engine.start("io", {"a": 1})
     harness.drain()
-    done = harness.engine.get_instance(instance["id"])
-    assert done["variables"] == {"a": 1, "summary": "2/2"}  # inputs and results stay local
+    done = harness.engine.get_instance(instance.id)
+    assert done.variables == {"a": 1, "summary": "2/2"}  # inputs and results stay local
 
 
 def test_embedded_sub_process_writes_reach_the_process_scope(harness):
     sub = ('<bpmn:subProcess id="sub"><bpmn:startEvent id="ss" />' + out("inner", "deep", "${1}")
            + '<bpmn:endEvent id="se" />' + chain("ss", "inner", "se") + '</bpmn:subProcess>')
     harness.deploy("p.bpmn", bpmn("subvars", START, sub, END, chain("s", "sub", "e")))
-    assert harness.engine.start("subvars")["variables"] == {"deep": 1}
+    assert harness.engine.start("subvars").variables == {"deep": 1}
 
 
 # ------------------------------------------------------------------ ids
@@ -199,7 +199,7 @@ def test_any_ncname_works_as_element_flow_and_process_id(harness, name):
     harness.deploy("p.bpmn", body)
     harness.handle("t", lambda ctx: {"ran": ctx.activity_id})
     instance = harness.engine.start(pid)
-    assert instance["active_activities"] == [f"{name}-task"]
+    assert instance.active_activities == [f"{name}-task"]
     harness.drain()
-    done = harness.engine.get_instance(instance["id"])
-    assert done["status"] == "completed" and done["variables"]["ran"] == f"{name}-task"
+    done = harness.engine.get_instance(instance.id)
+    assert done.status == "completed" and done.variables["ran"] == f"{name}-task"

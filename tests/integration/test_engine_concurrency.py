@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_two_workers_racing_run_each_task_exactly_once(harness, database):
     harness.deploy("p.bpmn", bpmn("race", START, external("t", "work"), END, chain("s", "t", "e")))
-    ids = [harness.engine.start("race")["id"] for _ in range(30)]
+    ids = [harness.engine.start("race").id for _ in range(30)]
     runs: Counter = Counter()
     lock = threading.Lock()
 
@@ -70,16 +70,16 @@ def test_worker_killed_mid_task_loses_nothing(harness, database, tmp_path):
         time.sleep(0.1)
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(10)
-    assert harness.status(instance["id"]) == "waiting"      # nothing half-done was stored
+    assert harness.status(instance.id) == "waiting"      # nothing half-done was stored
     rescuer = spawn("finish")
     try:
-        while harness.status(instance["id"]) != "completed" and time.monotonic() < deadline:
+        while harness.status(instance.id) != "completed" and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
         rescuer.terminate()
         rescuer.wait(10)
-    final = harness.engine.get_instance(instance["id"])
-    assert final["status"] == "completed" and final["variables"]["done_by"] == "finish"
+    final = harness.engine.get_instance(instance.id)
+    assert final.status == "completed" and final.variables["done_by"] == "finish"
     attempts = Path(marker).read_text().split("\n")[:-1]
     keys = {line.split()[0] for line in attempts}
     assert len(attempts) == 2 and len(keys) == 1             # same idempotency key, re-run once
@@ -108,10 +108,10 @@ def test_concurrent_signals_to_one_instance_lose_no_update(harness, database):
         t.start()
     for t in threads:
         t.join(60)
-    assert all(r["resumed"] == [instance["id"]] for r in results)
-    final = harness.engine.get_instance(instance["id"])
-    assert final["status"] == "completed"
-    assert {f"v{n}" for n in range(4)} <= set(final["variables"])
+    assert all(r["resumed"] == [instance.id] for r in results)
+    final = harness.engine.get_instance(instance.id)
+    assert final.status == "completed"
+    assert {f"v{n}" for n in range(4)} <= set(final.variables)
 
 
 @pytest.mark.slow
@@ -135,18 +135,18 @@ def test_sigkill_of_the_batched_writer_loses_no_acknowledged_command(harness, da
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     acknowledged = acks.read_text().split()
-    stored = {i["business_key"]: i for i in harness.engine.list_instances(limit=100_000)}
+    stored = {i.business_key: i for i in harness.engine.list_instances(limit=100_000)}
     assert len(acknowledged) >= 300
     assert set(acknowledged) <= set(stored)           # every 2xx is committed
     assert len(stored) == len(harness.engine.list_instances(limit=100_000))  # no duplicates
     tasks = harness.tasks.list()
     for instance in stored.values():                  # rows match each stored state
-        mine = [t for t in tasks if t.instance_id == instance["id"]]
-        if instance["status"] == "completed":
+        mine = [t for t in tasks if t.instance_id == instance.id]
+        if instance.status == "completed":
             assert mine == []
         else:
-            assert instance["status"] == "waiting"
-            assert [t.activity_id for t in mine] == instance["active_activities"]
+            assert instance.status == "waiting"
+            assert [t.activity_id for t in mine] == instance.active_activities
     clock_skip = 3  # the dead workers' locks (2 s) expire
     time.sleep(clock_skip)
     harness.handle("step", lambda ctx: {f"done_{ctx.activity_id}": True})
@@ -154,7 +154,7 @@ def test_sigkill_of_the_batched_writer_loses_no_acknowledged_command(harness, da
     while harness.worker.run_once():
         pass
     for instance in harness.engine.list_instances(limit=100_000):
-        assert instance["status"] == "completed", instance
-        completed = [h["activity_id"] for h in harness.engine.history(instance["id"])
+        assert instance.status == "completed", instance
+        completed = [h["activity_id"] for h in harness.engine.history(instance.id)
                      if h["kind"] == "activity.completed" and h["activity_id"] in ("t0", "t1", "t2")]
         assert sorted(completed) == ["t0", "t1", "t2"]   # each step completed exactly once

@@ -40,18 +40,18 @@ def test_modeler_bpmn_and_dmn_deployed_together_run_to_the_right_end(harness):
     assert sorted(d["key"] for d in result["decisions"]) == ["checks", "grade", "verdict"]
 
     top = harness.engine.start("grading", {"score": 0.93, "stage": "prod"})
-    assert top["status"] == "completed"
-    assert top["variables"]["grade"] == "A"                       # singleEntry
-    assert top["variables"]["verdict"] == {"approved": True, "reason": "grade A"}  # singleResult
-    assert ended_at(harness, top["id"]) == ["end_approved"]
+    assert top.status == "completed"
+    assert top.variables["grade"] == "A"                       # singleEntry
+    assert top.variables["verdict"] == {"approved": True, "reason": "grade A"}  # singleResult
+    assert ended_at(harness, top.id) == ["end_approved"]
 
     dev = harness.engine.start("grading", {"score": 0.6, "stage": "dev"})
-    assert dev["variables"]["verdict"] == {"approved": True, "reason": "grade B is enough for dev"}
+    assert dev.variables["verdict"] == {"approved": True, "reason": "grade B is enough for dev"}
 
     low = harness.engine.start("grading", {"score": 0.2, "stage": "prod"})
-    assert low["variables"]["grade"] is None                      # singleEntry, no rule matched
-    assert low["variables"]["verdict"] == {"approved": False, "reason": "grade none"}
-    assert ended_at(harness, low["id"]) == ["end_rejected"]
+    assert low.variables["grade"] is None                      # singleEntry, no rule matched
+    assert low.variables["verdict"] == {"approved": False, "reason": "grade none"}
+    assert ended_at(harness, low.id) == ["end_rejected"]
 
 
 def test_diagram_interchange_is_stored_byte_for_byte(harness):
@@ -77,8 +77,8 @@ def test_each_map_decision_result_mode(harness, mode, ref, variables, expected):
     harness.deploy("scores.dmn", SCORES)
     deploy_decider(harness, "decider", ref, mode)
     instance = harness.engine.start("decider", variables)
-    assert instance["status"] == "completed"
-    assert instance["variables"]["out"] == expected
+    assert instance.status == "completed"
+    assert instance.variables["out"] == expected
 
 
 def test_required_decision_and_input_variable_of_a_modeler_dmn(harness):
@@ -86,11 +86,11 @@ def test_required_decision_and_input_variable_of_a_modeler_dmn(harness):
     deploy_decider(harness, "approver", "approve", "singleResult")
     ok = harness.engine.start("approver", {"Test Score": 0.91, "environment": "prod",
                                            "drift": 0.1})
-    assert ok["variables"]["out"] == {"approved": True, "reason": "score 0.91 in prod"}
+    assert ok.variables["out"] == {"approved": True, "reason": "score 0.91 in prod"}
     # risk_band (required decision) says "high" when drift > 0.3, which rule 1 excludes
     risky = harness.engine.start("approver", {"Test Score": 0.91, "environment": "prod",
                                               "drift": 0.5})
-    assert risky["variables"]["out"] == {"approved": False, "reason": "rejected"}
+    assert risky.variables["out"] == {"approved": False, "reason": "rejected"}
 
 
 def test_bpmn_deployed_before_its_dmn_and_latest_version_wins(harness):
@@ -101,7 +101,7 @@ def test_bpmn_deployed_before_its_dmn_and_latest_version_wins(harness):
 
     first = harness.deploy("scores.dmn", SCORES).to_dict()
     assert {d["key"]: d["version"] for d in first["decisions"]}["grade"] == 1
-    assert harness.engine.start("decider", {"score": 0.75})["variables"]["out"] == "B"
+    assert harness.engine.start("decider", {"score": 0.75}).variables["out"] == "B"
 
     again = harness.deploy("scores.dmn", SCORES).to_dict()
     assert "grade" in again["filtered"]
@@ -109,7 +109,7 @@ def test_bpmn_deployed_before_its_dmn_and_latest_version_wins(harness):
         b"<text>[0.5..0.8[</text>", b"<text>[0.5..0.7[</text>")
     second = harness.deploy("scores.dmn", lowered).to_dict()
     assert {d["key"]: d["version"] for d in second["decisions"]}["grade"] == 2
-    assert harness.engine.start("decider", {"score": 0.75})["variables"]["out"] == "A"
+    assert harness.engine.start("decider", {"score": 0.75}).variables["out"] == "A"
 
 
 def test_version_binding_pins_the_decision_version(harness):
@@ -118,8 +118,8 @@ def test_version_binding_pins_the_decision_version(harness):
     deploy_decider(harness, "pinned", "grade", "singleEntry",
                    'camunda:decisionRefBinding="version" camunda:decisionRefVersion="1"')
     deploy_decider(harness, "latest", "grade", "singleEntry")
-    assert harness.engine.start("pinned", {"score": 0.9})["variables"]["out"] == "A"
-    assert harness.engine.start("latest", {"score": 0.9})["variables"]["out"] == "A+"
+    assert harness.engine.start("pinned", {"score": 0.9}).variables["out"] == "A"
+    assert harness.engine.start("latest", {"score": 0.9}).variables["out"] == "A+"
 
     deploy_decider(harness, "missing", "grade", "singleEntry",
                    'camunda:decisionRefBinding="version" camunda:decisionRefVersion="7"')
@@ -141,9 +141,9 @@ def test_deployment_and_version_tag_bindings(harness):
     deploy_decider(harness, "by_tag", "grade", "singleEntry",
                    'camunda:decisionRefBinding="versionTag" camunda:decisionRefVersionTag="2024"')
     deploy_decider(harness, "latest", "grade", "singleEntry")
-    assert harness.engine.start("same", {"score": 0.9})["variables"]["out"] == "A"
-    assert harness.engine.start("by_tag", {"score": 0.9})["variables"]["out"] == "A"
-    assert harness.engine.start("latest", {"score": 0.9})["variables"]["out"] == "A+"
+    assert harness.engine.start("same", {"score": 0.9}).variables["out"] == "A"
+    assert harness.engine.start("by_tag", {"score": 0.9}).variables["out"] == "A"
+    assert harness.engine.start("latest", {"score": 0.9}).variables["out"] == "A+"
 
     deploy_decider(harness, "missing", "grade", "singleEntry",
                    'camunda:decisionRefBinding="versionTag" camunda:decisionRefVersionTag="2030"')
@@ -155,8 +155,8 @@ def test_feel_type_mismatch_matches_no_rule_and_yields_null(harness):
     harness.deploy("scores.dmn", SCORES)
     deploy_decider(harness, "decider", "grade", "singleEntry")
     instance = harness.engine.start("decider", {"score": "high"})  # string vs number: null
-    assert instance["status"] == "completed"
-    assert instance["variables"]["out"] is None
+    assert instance.status == "completed"
+    assert instance.variables["out"] is None
 
 
 def test_single_result_with_two_matches_fails_the_start_naming_the_decision(harness):
@@ -183,19 +183,19 @@ def test_decision_error_after_a_wait_state_opens_an_incident(harness):
     harness.handle("prep", lambda ctx: {"metric": 0.4})
     instance = harness.engine.start("late")
     harness.drain()
-    state = harness.engine.get_instance(instance["id"])
-    assert state["status"] == "incident"
-    [incident] = state["incidents"]
+    state = harness.engine.get_instance(instance.id)
+    assert state.status == "incident"
+    [incident] = state.incidents
     assert "'Checks'" in incident["message"] and "singleResult" in incident["message"]
-    assert state["active_activities"] == ["prep"]                # still before the rule task
+    assert state.active_activities == ["prep"]                # still before the rule task
 
     # the operator fixes the cause (a table that no longer double-matches) and retries
     harness.deploy("scores.dmn", SCORES.replace(b"<text>&lt; 0.7</text>",
                                                 b"<text>[0.5..0.7[</text>"))
     harness.tasks.retry_incident(incident["id"])
-    done = harness.engine.get_instance(instance["id"])
-    assert done["status"] == "completed"
-    assert done["variables"]["out"] == {"check": "below half"}
+    done = harness.engine.get_instance(instance.id)
+    assert done.status == "completed"
+    assert done.variables["out"] == {"check": "below half"}
 
 
 def test_decision_evaluate_topic_through_the_worker(harness):
@@ -214,16 +214,16 @@ def test_decision_evaluate_topic_through_the_worker(harness):
     passed = harness.engine.start("judge", {**base, "TEST_RESULTS": {"Test Score": 0.95}})
     failed = harness.engine.start("judge", {**base, "TEST_RESULTS": {"Test Score": 0.3}})
     assert harness.drain() == 2
-    good = harness.engine.get_instance(passed["id"])
-    assert good["status"] == "completed" and good["variables"]["DECISION_PASSED"] is True
-    assert good["variables"]["DECISION_RULES"] == ["r_high_prod"]
-    assert good["variables"]["DECISION_RESULT"] == [{"approved": True,
+    good = harness.engine.get_instance(passed.id)
+    assert good.status == "completed" and good.variables["DECISION_PASSED"] is True
+    assert good.variables["DECISION_RULES"] == ["r_high_prod"]
+    assert good.variables["DECISION_RESULT"] == [{"approved": True,
                                                      "reason": "score 0.95 in prod"}]
-    bad = harness.engine.get_instance(failed["id"])
-    assert bad["variables"]["DECISION_PASSED"] is False
-    assert bad["variables"]["DECISION_RULES"] == ["r_other"]
-    assert ended_at(harness, failed["id"]) == [] and "e_no" in [
-        h["activity_id"] for h in harness.engine.history(failed["id"])]
+    bad = harness.engine.get_instance(failed.id)
+    assert bad.variables["DECISION_PASSED"] is False
+    assert bad.variables["DECISION_RULES"] == ["r_other"]
+    assert ended_at(harness, failed.id) == [] and "e_no" in [
+        h["activity_id"] for h in harness.engine.history(failed.id)]
 
 
 def test_decision_evaluate_without_a_key_is_an_uncaught_bpmn_error(harness):
@@ -232,6 +232,6 @@ def test_decision_evaluate_without_a_key_is_an_uncaught_bpmn_error(harness):
                                   END, chain("s", "judge_task", "e")))
     instance = harness.engine.start("judge", {})
     harness.drain()
-    state = harness.engine.get_instance(instance["id"])
-    assert state["status"] == "incident"
-    assert "NO_DECISION" in state["incidents"][0]["message"]
+    state = harness.engine.get_instance(instance.id)
+    assert state.status == "incident"
+    assert "NO_DECISION" in state.incidents[0]["message"]

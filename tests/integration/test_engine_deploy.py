@@ -19,7 +19,7 @@ def test_identical_redeploy_is_filtered_and_changed_content_gets_next_version(ha
     versions = [d["version"] for d in harness.engine.list_definitions("simple")]
     assert versions == [1, 2]
     instance = harness.engine.start("simple")
-    assert instance["definition_id"] == changed["processes"][0]["id"]
+    assert instance.definition_id == changed["processes"][0]["id"]
 
 
 def _refused(harness, data: bytes, name: str = "bad.bpmn") -> ValidationError:

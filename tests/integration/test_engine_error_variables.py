@@ -20,11 +20,11 @@ def test_boundary_error_sets_code_and_message_variables(harness):
         BpmnError("NO_RUNTIME", "no runtime of stage PROD", {"EXTRA": 1})))
     instance = harness.engine.start("guarded")
     harness.drain()
-    done = harness.engine.get_instance(instance["id"])
-    assert done["status"] == "completed"
-    assert done["variables"]["CODE"] == "NO_RUNTIME"
-    assert done["variables"]["MSG"] == "no runtime of stage PROD"
-    assert done["variables"]["EXTRA"] == 1
+    done = harness.engine.get_instance(instance.id)
+    assert done.status == "completed"
+    assert done.variables["CODE"] == "NO_RUNTIME"
+    assert done.variables["MSG"] == "no runtime of stage PROD"
+    assert done.variables["EXTRA"] == 1
 
 
 def deploy_boundary_and_catch_all(harness, key: str, *tasks: str) -> None:
@@ -53,8 +53,8 @@ def test_catch_all_event_subprocess_takes_errors_no_boundary_catches(harness):
         (ctx.variables["CODE"], ctx.variables["MSG"])) or {"REPORTED": True})
     instance = harness.engine.start("covered")
     harness.drain()
-    done = harness.engine.get_instance(instance["id"])
-    assert done["status"] == "completed" and done["variables"]["REPORTED"] is True
+    done = harness.engine.get_instance(instance.id)
+    assert done.status == "completed" and done.variables["REPORTED"] is True
     assert reported == [("SNAPSHOT_NOT_FOUND", "snapshot s-9 is gone")]
     assert harness.calls["report"] == 1
 
@@ -65,6 +65,6 @@ def test_specific_boundary_wins_over_the_catch_all_subprocess(harness):
     harness.handle("report", lambda ctx: None)
     instance = harness.engine.start("precedence")
     harness.drain()
-    done = harness.engine.get_instance(instance["id"])
-    assert done["status"] == "completed" and done["variables"]["CODE"] == "SPECIFIC"
+    done = harness.engine.get_instance(instance.id)
+    assert done.status == "completed" and done.variables["CODE"] == "SPECIFIC"
     assert harness.calls["report"] == 0

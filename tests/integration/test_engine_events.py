@@ -27,12 +27,12 @@ def test_signal_starts_definitions_and_resumes_only_waiting_instances(harness):
     harness.deploy("wait.bpmn", bpmn(
         "waiter", START, catch("w", '<bpmn:signalEventDefinition signalRef="SigGo" />'), END,
         chain("s", "w", "e"), extra=SIGNALS))
-    waiting = [harness.engine.start("waiter")["id"] for _ in range(3)]
+    waiting = [harness.engine.start("waiter").id for _ in range(3)]
     result = harness.engine.signal("mlc.run", {"MODEL_ID": "m-1"})
     [started] = result["started"]
     assert result["resumed"] == []
-    assert harness.engine.get_instance(started)["active_activities"] == ["work"]
-    assert harness.engine.get_instance(started)["variables"]["MODEL_ID"] == "m-1"
+    assert harness.engine.get_instance(started).active_activities == ["work"]
+    assert harness.engine.get_instance(started).variables["MODEL_ID"] == "m-1"
     go = harness.engine.signal("go", {"x": 1})
     assert sorted(go["resumed"]) == sorted(waiting) and go["started"] == []
     assert all(harness.status(i) == "completed" for i in waiting)
@@ -50,7 +50,7 @@ def test_process_with_two_signal_starts_runs_the_fired_one_only(harness):
         flow("s_snow", "work"), flow("work", "e"), extra=SIGNALS))
     [instance] = harness.engine.signal("go")["started"]
     state = harness.engine.get_instance(instance)
-    assert state["active_activities"] == ["work"] and state["variables"]["SYSTEM"] == "jira"
+    assert state.active_activities == ["work"] and state.variables["SYSTEM"] == "jira"
     harness.handle("work")
     harness.drain()
     assert harness.status(instance) == "completed"
@@ -68,10 +68,10 @@ def test_message_correlates_by_variable_and_business_key(harness):
         harness.engine.correlate_message("ticket.resolved", correlation={"TICKET_KEY": "MLC-9"})
     assert harness.engine.correlate_message(
         "ticket.resolved", correlation={"TICKET_KEY": "MLC-2"},
-        variables={"TICKET_STATUS": "Done"}) == [b["id"]]
-    assert harness.engine.get_instance(b["id"])["variables"]["TICKET_STATUS"] == "Done"
-    assert harness.status(a["id"]) == "waiting"
-    assert harness.engine.correlate_message("ticket.resolved", business_key="model-a") == [a["id"]]
+        variables={"TICKET_STATUS": "Done"}) == [b.id]
+    assert harness.engine.get_instance(b.id).variables["TICKET_STATUS"] == "Done"
+    assert harness.status(a.id) == "waiting"
+    assert harness.engine.correlate_message("ticket.resolved", business_key="model-a") == [a.id]
     with pytest.raises(NotFoundError):
         harness.engine.correlate_message("ticket.resolved", business_key="model-a")
     with pytest.raises(NotFoundError):
@@ -83,20 +83,20 @@ def test_message_start_event_starts_an_instance(harness):
         "by_message", '<bpmn:startEvent id="s"><bpmn:messageEventDefinition messageRef="MsgDone" /></bpmn:startEvent>',
         external("w", "w"), END, chain("s", "w", "e"), extra=MESSAGES))
     [instance] = harness.engine.correlate_message("ticket.resolved", variables={"k": 1})
-    assert harness.engine.get_instance(instance)["variables"]["k"] == 1
+    assert harness.engine.get_instance(instance).variables["k"] == 1
 
 
 def test_waiting_timers_fire_once_after_a_restart(harness, database):
     harness.deploy("t.bpmn", bpmn("pause", START, catch("t", timer("timeDuration", "PT10M")), END,
                                   chain("s", "t", "e")))
-    ids = [harness.engine.start("pause")["id"] for _ in range(3)]
+    ids = [harness.engine.start("pause").id for _ in range(3)]
     assert harness.engine.fire_due_timers() == 0
     # "restart": a brand-new engine over the same database, after the timers fell due
     clock.advance(timedelta(minutes=11))
     restarted = Engine(database)
     assert restarted.fire_due_timers() == 3
     assert restarted.fire_due_timers() == 0
-    assert all(restarted.get_instance(i)["status"] == "completed" for i in ids)
+    assert all(restarted.get_instance(i).status == "completed" for i in ids)
     fired = [h for i in ids for h in restarted.history(i) if h["kind"] == "timer.fired"]
     assert len(fired) == 3
 
@@ -111,10 +111,10 @@ def test_timer_date_and_expression_duration(harness):
     assert harness.engine.fire_due_timers() == 0
     clock.advance(timedelta(hours=1, seconds=1))
     assert harness.engine.fire_due_timers() == 1
-    assert harness.engine.get_instance(instance["id"])["active_activities"] == ["t2"]
+    assert harness.engine.get_instance(instance.id).active_activities == ["t2"]
     clock.advance(timedelta(minutes=31))
     assert harness.engine.fire_due_timers() == 1
-    assert harness.status(instance["id"]) == "completed"
+    assert harness.status(instance.id) == "completed"
 
 
 def test_interrupting_boundary_timer_cancels_the_task(harness):
@@ -127,9 +127,9 @@ def test_interrupting_boundary_timer_cancels_the_task(harness):
     assert len(harness.tasks.list()) == 1
     clock.advance(timedelta(hours=1, seconds=1))
     assert harness.engine.fire_due_timers() == 1
-    assert harness.status(instance["id"]) == "completed"
+    assert harness.status(instance.id) == "completed"
     assert harness.tasks.list() == []
-    history = harness.engine.history(instance["id"])
+    history = harness.engine.history(instance.id)
     assert any(h["activity_id"] == "e_late" for h in history)
 
 
@@ -149,7 +149,7 @@ def test_non_interrupting_cycle_boundary_timer_repeats_while_task_waits(harness)
     assert [t.topic for t in harness.tasks.list()] == ["slow"]
     harness.handle("slow")
     harness.drain()
-    assert harness.status(instance["id"]) == "completed"
+    assert harness.status(instance.id) == "completed"
 
 
 def test_event_based_gateway_takes_the_first_event(harness):
@@ -165,8 +165,8 @@ def test_event_based_gateway_takes_the_first_event(harness):
     clock.advance(timedelta(days=1, seconds=1))
     assert harness.engine.fire_due_timers() == 1          # K1's timer was withdrawn
     ends = {i: [h["activity_id"] for h in harness.engine.history(i) if h["kind"] == "activity.completed"][-1]
-            for i in (by_message["id"], by_timer["id"])}
-    assert ends == {by_message["id"]: "e", by_timer["id"]: "e_late"}
+            for i in (by_message.id, by_timer.id)}
+    assert ends == {by_message.id: "e", by_timer.id: "e_late"}
 
 
 def test_timer_start_cycle_and_cron_start_instances_on_schedule(harness):
@@ -196,4 +196,4 @@ def test_redeploy_moves_start_subscriptions_to_new_version(harness):
     harness.deploy("a.bpmn", data)
     v2 = harness.deploy("a.bpmn", data.replace(b'id="e"', b'id="e" name="v2"')).processes[0]
     [instance] = harness.engine.signal("go")["started"]
-    assert harness.engine.get_instance(instance)["definition_id"] == v2["id"]
+    assert harness.engine.get_instance(instance).definition_id == v2["id"]

@@ -22,17 +22,17 @@ def test_exclusive_gateway_picks_condition_or_default(harness):
         flow("g", "low", fid="f_low"), flow("high", "e"), flow("low", "e")))
     high = harness.engine.start("route", {"score": 0.9, "stage": "PROD"})
     low = harness.engine.start("route", {"score": 0.9, "stage": "DEV"})
-    assert high["status"] == "completed" and high["variables"]["route"] == "high"
-    assert low["variables"]["route"] == "low"
+    assert high.status == "completed" and high.variables["route"] == "high"
+    assert low.variables["route"] == "low"
 
 
 @pytest.mark.slow
 def test_ten_thousand_iteration_loop_reaches_its_end_event(harness):
     harness.deploy("loop.bpmn", open("tests/fixtures/bpmn/loop.bpmn", "rb").read())
     instance = harness.engine.start("loop", {"limit": 10_000})
-    assert instance["status"] == "completed"
-    assert instance["variables"]["i"] == 10_000
-    history = harness.engine.history(instance["id"])
+    assert instance.status == "completed"
+    assert instance.variables["i"] == 10_000
+    history = harness.engine.history(instance.id)
     assert history[-1]["kind"] == "instance.completed"
     assert sum(1 for h in history if h["activity_id"] == "increment") == 10_000
 
@@ -56,8 +56,8 @@ def test_loop_through_wait_states_persists_small_state(harness):
     for _ in range(60):
         harness.worker.run_once()
         with harness.db.session() as s:
-            sizes.append(len(s.get(ProcessInstance, instance["id"]).state))
-    assert harness.status(instance["id"]) == "completed"
+            sizes.append(len(s.get(ProcessInstance, instance.id).state))
+    assert harness.status(instance.id) == "completed"
     assert max(sizes[5:50]) <= min(sizes[5:50]) * 1.2
 
 
@@ -70,13 +70,13 @@ def test_parallel_gateway_waits_for_both_branches_and_merges_variables(harness):
     harness.handle("ta", lambda ctx: {"a_done": True})
     harness.handle("tb", lambda ctx: {"b_done": True})
     instance = harness.engine.start("par")
-    assert sorted(instance["active_activities"]) == ["a", "b"]
+    assert sorted(instance.active_activities) == ["a", "b"]
     assert harness.worker.run_once() == 1
-    assert harness.status(instance["id"]) == "waiting"
+    assert harness.status(instance.id) == "waiting"
     assert harness.worker.run_once() == 1
-    done = harness.engine.get_instance(instance["id"])
-    assert done["status"] == "completed"
-    assert done["variables"]["a_done"] is True and done["variables"]["b_done"] is True
+    done = harness.engine.get_instance(instance.id)
+    assert done.status == "completed"
+    assert done.variables["a_done"] is True and done.variables["b_done"] is True
 
 
 def test_parallel_branches_inside_a_loop_keep_joining(harness):
@@ -89,7 +89,7 @@ def test_parallel_branches_inside_a_loop_keep_joining(harness):
         flow("split", "b"), flow("a", "join"), flow("b", "join"), flow("join", "inc"),
         flow("inc", "more"), flow("more", "e", "${i >= 1000}"), flow("more", "merge", fid="back")))
     instance = harness.engine.start("parloop")
-    assert instance["status"] == "completed" and instance["variables"]["i"] == 1000
+    assert instance.status == "completed" and instance.variables["i"] == 1000
 
 
 def test_embedded_subprocess_error_end_event_caught_by_boundary(harness):
@@ -105,8 +105,8 @@ def test_embedded_subprocess_error_end_event_caught_by_boundary(harness):
         '<bpmn:endEvent id="e2" />', flow("s", "sub"), flow("sub", "normal"), flow("normal", "e"),
         flow("caught", "handled"), flow("handled", "e2"),
         extra='<bpmn:error id="Err" name="Failed" errorCode="FAILED" />'))
-    assert harness.engine.start("subp", {"fail": True})["variables"]["outcome"] == "error"
-    assert harness.engine.start("subp", {"fail": False})["variables"]["outcome"] == "ok"
+    assert harness.engine.start("subp", {"fail": True}).variables["outcome"] == "error"
+    assert harness.engine.start("subp", {"fail": False}).variables["outcome"] == "ok"
 
 
 def test_call_activity_passes_variables_only_through_camunda_in_and_out(harness):
@@ -121,8 +121,8 @@ def test_call_activity_passes_variables_only_through_camunda_in_and_out(harness)
                        END, chain("s", "call", "e"))
     harness.engine.deploy([("both.bpmn", definitions(parent, child, isolated))])
     instance = harness.engine.start("parent", {"x": 21})
-    assert instance["status"] == "completed"
-    assert instance["variables"] == {"x": 21, "doubled": 42}
+    assert instance.status == "completed"
+    assert instance.variables == {"x": 21, "doubled": 42}
     with pytest.raises(ExecutionError, match="Cannot resolve identifier 'x'"):
         harness.engine.start("isolated", {"x": 21})
 
@@ -132,7 +132,7 @@ def test_call_activity_across_deployments(harness):
     harness.deploy("parent.bpmn", bpmn("parent2", START,
                                        '<bpmn:callActivity id="call" calledElement="child2" />', END,
                                        chain("s", "call", "e")))
-    assert harness.engine.start("parent2")["status"] == "completed"
+    assert harness.engine.start("parent2").status == "completed"
 
 
 def test_runtime_expression_error_names_element_and_stores_nothing(harness):
@@ -157,11 +157,11 @@ def test_history_records_variable_changes_with_old_and_new_values(harness):
     harness.handle("set", lambda ctx: {"score": 0.9})
     instance = harness.engine.start("vars", {"score": 0.1})
     harness.drain()
-    changes = [h for h in harness.engine.history(instance["id"]) if h["kind"] == "variable.changed"]
+    changes = [h for h in harness.engine.history(instance.id) if h["kind"] == "variable.changed"]
     assert {"old": None, "new": 0.1} == {k: changes[0]["data"][k] for k in ("old", "new")}
     assert changes[-1]["name"] == "score"
     assert (changes[-1]["data"]["old"], changes[-1]["data"]["new"]) == (0.1, 0.9)
-    kinds = [h["kind"] for h in harness.engine.history(instance["id"])]
+    kinds = [h["kind"] for h in harness.engine.history(instance.id)]
     assert kinds[0] == "instance.started" and kinds[-1] == "instance.completed"
     assert "activity.started" in kinds and "external_task.completed" in kinds
 
@@ -170,12 +170,12 @@ def test_terminate_cancels_waiting_tasks(harness):
     harness.deploy("p.bpmn", bpmn("term", START, external("t", "never"), END, chain("s", "t", "e")))
     instance = harness.engine.start("term")
     assert len(harness.tasks.list()) == 1
-    harness.engine.terminate(instance["id"], "no longer needed")
-    assert harness.status(instance["id"]) == "terminated"
+    harness.engine.terminate(instance.id, "no longer needed")
+    assert harness.status(instance.id) == "terminated"
     assert harness.tasks.list() == []
     from engine import ConflictError
     with pytest.raises(ConflictError):
-        harness.engine.terminate(instance["id"])
+        harness.engine.terminate(instance.id)
 
 
 def test_parallel_join_keeps_what_the_first_branch_set(harness):
@@ -190,9 +190,9 @@ def test_parallel_join_keeps_what_the_first_branch_set(harness):
     for task, result in ((a, {"verdict": "approved"}), (b, {"notified": True})):
         harness.tasks.fetch_and_lock("w", [task.topic])
         harness.tasks.complete(task.id, "w", result)
-    done = harness.engine.get_instance(instance["id"])
-    assert done["status"] == "completed"
-    assert done["variables"]["verdict"] == "approved" and done["variables"]["notified"] is True
+    done = harness.engine.get_instance(instance.id)
+    assert done.status == "completed"
+    assert done.variables["verdict"] == "approved" and done.variables["notified"] is True
 
 
 def test_expression_service_task_maps_inputs_result_and_outputs(harness):
@@ -206,6 +206,6 @@ def test_expression_service_task_maps_inputs_result_and_outputs(harness):
         '</camunda:inputOutput></bpmn:extensionElements></bpmn:serviceTask>', END,
         flow("s", "calc"), flow("calc", "e")))
     done = harness.engine.start("expr", {"base": 7})
-    assert done["status"] == "completed"
-    assert done["variables"]["doubled"] == 42
-    assert "factor" not in done["variables"]  # an input parameter is local to the task
+    assert done.status == "completed"
+    assert done.variables["doubled"] == 42
+    assert "factor" not in done.variables  # an input parameter is local to the task

@@ -43,8 +43,8 @@ def test_a_signal_reaches_an_instance_whose_timer_another_process_fired(two_proc
     instance = a.start("pause_go")          # A's cache: waiting on the timer
     clock.advance(timedelta(seconds=2))
     assert b.fire_due_timers() == 1         # B moves it on to the signal catch
-    assert a.signal("go")["resumed"] == [instance["id"]]
-    assert a.get_instance(instance["id"])["status"] == "completed"
+    assert a.signal("go")["resumed"] == [instance.id]
+    assert a.get_instance(instance.id).status == "completed"
 
 
 def test_a_task_another_process_created_completes_here(two_processes):
@@ -56,7 +56,7 @@ def test_a_task_another_process_created_completes_here(two_processes):
     on_a = ExternalTaskService(a)
     (second,) = on_a.fetch_and_lock("worker-a", ["two"])
     on_a.complete(second.id, "worker-a")
-    assert a.get_instance(instance["id"])["status"] == "completed"
+    assert a.get_instance(instance.id).status == "completed"
 
 
 def test_a_write_that_collides_with_the_same_step_stored_first_is_a_lost_race(
@@ -72,7 +72,7 @@ def test_a_write_that_collides_with_the_same_step_stored_first_is_a_lost_race(
     with database.engine.connect() as conn:
         with conn.begin():
             uow = UnitOfWork(conn, a.services)
-            handle = uow.instance(instance["id"])    # A has read the waiting version...
+            handle = uow.instance(instance.id)    # A has read the waiting version...
             assert b.fire_due_timers() == 1          # ...B fires the timer and commits...
             runner = uow.runner(handle)
             assert runner.fire_timer(_timer_ref(handle), "pause")
@@ -80,7 +80,7 @@ def test_a_write_that_collides_with_the_same_step_stored_first_is_a_lost_race(
             with pytest.raises(StaleInstance):       # ...A's same step is a lost race
                 uow.flush()
     assert a.fire_due_timers() == 0
-    assert a.signal("go")["resumed"] == [instance["id"]]
+    assert a.signal("go")["resumed"] == [instance.id]
 
 
 def _timer_ref(handle) -> str:
@@ -93,12 +93,12 @@ def test_a_start_after_another_process_deployed_a_new_version_runs_the_new_versi
     """A process caches the latest definition of a key; a version another process deployed
     since is found by the checked INSERT of the instance, and the start runs again on it."""
     a, b = two_processes
-    assert a.start("two_tasks")["definition_id"].startswith("two_tasks:1:")
+    assert a.start("two_tasks").definition_id.startswith("two_tasks:1:")
     newer = TWO_TASKS.replace(b"</bpmn:definitions>", b"<!-- v2 --></bpmn:definitions>")
     b.deploy([("t.bpmn", newer)])
     started = a.start("two_tasks")
-    assert started["definition_id"].startswith("two_tasks:2:")
-    assert a.get_instance(started["id"])["definition_id"] == started["definition_id"]
+    assert started.definition_id.startswith("two_tasks:2:")
+    assert a.get_instance(started.id).definition_id == started.definition_id
 
 
 def test_one_batch_sends_its_commands_writes_together(harness, monkeypatch):
@@ -109,8 +109,8 @@ def test_one_batch_sends_its_commands_writes_together(harness, monkeypatch):
     sends = _count_sends(monkeypatch)
     ids = _in_one_batch(engine, [lambda: engine.start("two_tasks") for _ in range(3)])
     assert sends["count"] == 1
-    assert {engine.get_instance(i["id"])["status"] for i in ids} == {"waiting"}
-    assert {t.instance_id for t in harness.tasks.list(topic="one")} == {i["id"] for i in ids}
+    assert {engine.get_instance(i.id).status for i in ids} == {"waiting"}
+    assert {t.instance_id for t in harness.tasks.list(topic="one")} == {i.id for i in ids}
 
 
 def test_a_batch_whose_writes_fail_together_runs_each_command_again_alone(
@@ -121,17 +121,17 @@ def test_a_batch_whose_writes_fail_together_runs_each_command_again_alone(
     stored state. Everyone gets the answer they would have got alone."""
     a, b = two_processes
     instance = a.start("two_tasks")                     # A's cache: version 1
-    b.set_variables(instance["id"], {"note": "from B"})  # stored: version 2
+    b.set_variables(instance.id, {"note": "from B"})  # stored: version 2
     tasks = ExternalTaskService(a)
     (task,) = tasks.fetch_and_lock("worker-a", ["one"])
     sends = _count_sends(monkeypatch)
     answers = _in_one_batch(a, [lambda: tasks.complete(task.id, "worker-a", {"x": 1}),
                                 lambda: a.start("two_tasks"), lambda: a.start("two_tasks")])
-    assert answers[0] is None and all(s["status"] == "waiting" for s in answers[1:])
+    assert answers[0] is None and all(s.status == "waiting" for s in answers[1:])
     assert sends["count"] == 4  # the batch's send that failed, then one per command
-    stored = a.get_instance(instance["id"])
-    assert stored["variables"] == {"note": "from B", "x": 1}
-    assert stored["active_activities"] == ["b"]
+    stored = a.get_instance(instance.id)
+    assert stored.variables == {"note": "from B", "x": 1}
+    assert stored.active_activities == ["b"]
 
 
 def _count_sends(monkeypatch) -> dict[str, int]:

@@ -23,11 +23,11 @@ def test_handler_result_becomes_process_variables_and_sees_idempotency_key(harne
     harness.handle("work", lambda ctx: seen.append(ctx) or {"answer": 42})
     instance = harness.engine.start("one", {"question": "?"}, business_key="bk-1")
     assert harness.drain() == 1
-    done = harness.engine.get_instance(instance["id"])
-    assert done["status"] == "completed" and done["variables"]["answer"] == 42
+    done = harness.engine.get_instance(instance.id)
+    assert done.status == "completed" and done.variables["answer"] == 42
     ctx = seen[0]
     assert ctx.variables["question"] == "?" and ctx.business_key == "bk-1"
-    assert ctx.idempotency_key.startswith(instance["id"]) and ctx.attempt == 1
+    assert ctx.idempotency_key.startswith(instance.id) and ctx.attempt == 1
 
 
 def test_failures_back_off_then_open_incident_and_operator_retry_completes(harness):
@@ -51,16 +51,16 @@ def test_failures_back_off_then_open_incident_and_operator_retry_completes(harne
     assert harness.drain() == 1                      # attempt 2 fails
     clock.advance(timedelta(minutes=1, seconds=1))
     assert harness.drain() == 1                      # attempt 3 fails -> incident
-    state = harness.engine.get_instance(instance["id"])
-    assert state["status"] == "incident"
-    [incident] = state["incidents"]
+    state = harness.engine.get_instance(instance.id)
+    assert state.status == "incident"
+    [incident] = state.incidents
     assert "still down" in incident["message"] and incident["activity_id"] == "work"
     assert harness.drain() == 0                      # incidents are not retried by workers
     harness.tasks.retry_incident(incident["id"])
     assert harness.drain() == 1
-    assert harness.status(instance["id"]) == "completed"
+    assert harness.status(instance.id) == "completed"
     assert len(set(keys)) == 1 and len(keys) == 4    # one stable key across every attempt
-    kinds = [h["kind"] for h in harness.engine.history(instance["id"])]
+    kinds = [h["kind"] for h in harness.engine.history(instance.id)]
     assert kinds.count("external_task.failed") == 3
     assert "incident.opened" in kinds and "incident.resolved" in kinds and "operator.retry" in kinds
     with pytest.raises(ConflictError):
@@ -82,9 +82,9 @@ def test_bpmn_error_routes_to_boundary_event_with_error_variables(harness):
     harness.handle("ticket", lambda ctx: {"ticket_reason": ctx.variables["REASON"]})
     instance = harness.engine.start("guarded")
     harness.drain()
-    done = harness.engine.get_instance(instance["id"])
-    assert done["status"] == "completed"
-    assert done["variables"]["ticket_reason"] == "missing test data"
+    done = harness.engine.get_instance(instance.id)
+    assert done.status == "completed"
+    assert done.variables["ticket_reason"] == "missing test data"
     assert harness.calls["ticket"] == 1
 
 
@@ -93,9 +93,9 @@ def test_uncaught_bpmn_error_opens_incident_instead_of_ending_silently(harness):
     harness.handle("work", lambda ctx: (_ for _ in ()).throw(BpmnError("NOPE", "nobody catches")))
     instance = harness.engine.start("one")
     harness.drain()
-    state = harness.engine.get_instance(instance["id"])
-    assert state["status"] == "incident"
-    assert "NOPE" in state["incidents"][0]["message"]
+    state = harness.engine.get_instance(instance.id)
+    assert state.status == "incident"
+    assert "NOPE" in state.incidents[0]["message"]
 
 
 def test_handler_timeout_consumes_a_retry(harness):
@@ -148,10 +148,10 @@ def test_a_completion_trusting_its_lost_claim_is_refused_and_changes_nothing(har
     [second] = harness.tasks.fetch_and_lock("w2", {"work": 30}, 1)
     with pytest.raises(ConflictError, match="locked by another worker"):
         harness.tasks.complete(first.id, "w1", {"late": True}, held=first)
-    assert harness.status(instance["id"]) == "waiting"
-    assert "late" not in harness.engine.get_instance(instance["id"])["variables"]
+    assert harness.status(instance.id) == "waiting"
+    assert "late" not in harness.engine.get_instance(instance.id).variables
     harness.tasks.complete(second.id, "w2", {"x": 1}, held=second)
-    assert harness.status(instance["id"]) == "completed"
+    assert harness.status(instance.id) == "completed"
     with pytest.raises(NotFoundError):
         harness.tasks.complete(second.id, "w2", {}, held=second)   # done already
 
@@ -165,5 +165,5 @@ def test_output_mapping_writes_only_mapped_variables(harness):
     harness.handle("work", lambda ctx: {"raw": ctx.variables["local_in"] + 1, "noise": 1})
     instance = harness.engine.start("one", {"seed": 20})
     harness.drain()
-    variables = harness.engine.get_instance(instance["id"])["variables"]
+    variables = harness.engine.get_instance(instance.id).variables
     assert variables == {"seed": 20, "score": 42}

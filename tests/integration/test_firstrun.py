@@ -33,7 +33,7 @@ def test_setup_deploys_registers_the_sample_once_and_starts_its_deploy_process(t
         assert [s.tags for s in registry.list_snapshots(model.id)] == [("run_test", "jira")]
         assert sorted(r.name for r in registry.list_runtimes()) == ["batch-dev", "online-dev"]
         [instance] = application.engine.list_instances(key="deploy_with_test_and_jira")
-        assert instance["status"] == "waiting"  # its first task waits for the server's workers
+        assert instance.status == "waiting"  # its first task waits for the server's workers
     finally:
         application.close()
 

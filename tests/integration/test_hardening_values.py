@@ -80,7 +80,7 @@ def test_a_handler_result_with_nan_fails_the_task_with_the_reason(database):
     harness = Harness(database)
     harness.handle("produce", lambda ctx: {"metrics": {"auc": float("nan")}})
     harness.deploy("one.bpmn", ONE_TASK)
-    instance = harness.engine.start("one")["id"]
+    instance = harness.engine.start("one").id
     harness.drain()
     [incident] = harness.engine.incidents()
     assert incident["instance_id"] == instance

@@ -78,8 +78,8 @@ def test_message_wait_after_a_completed_sub_process(legacy):
     instance = ids["sub_then_message"]
     assert harness.engine.correlate_message("go", business_key="bk-sub") == [instance]
     done = harness.engine.get_instance(instance)
-    assert done["status"] == "completed" and done["variables"]["route"] == "normal"
-    assert done["variables"]["a_done"] is True and done["variables"]["n"] == 1
+    assert done.status == "completed" and done.variables["route"] == "normal"
+    assert done.variables["a_done"] is True and done.variables["n"] == 1
 
 
 def test_external_task_inside_a_sub_process_keeps_its_id_and_idempotency_key(legacy):
@@ -88,10 +88,10 @@ def test_external_task_inside_a_sub_process_keeps_its_id_and_idempotency_key(leg
     before = _task(harness, instance, "legacy.b")
     task = _finish(harness, instance, "legacy.b", {"b_done": True})
     assert (task.id, task.idempotency_key) == (before.id, before.idempotency_key)
-    assert harness.engine.get_instance(instance)["active_activities"] == ["wait_go"]
+    assert harness.engine.get_instance(instance).active_activities == ["wait_go"]
     harness.engine.correlate_message("go", business_key="bk-sub2")
     done = harness.engine.get_instance(instance)
-    assert done["status"] == "completed" and done["variables"]["b_done"] is True
+    assert done.status == "completed" and done.variables["b_done"] is True
 
 
 def test_an_overdue_boundary_timer_of_a_stored_instance_fires_once(legacy):
@@ -101,7 +101,7 @@ def test_an_overdue_boundary_timer_of_a_stored_instance_fires_once(legacy):
     assert harness.engine.fire_due_timers() == 1
     assert harness.engine.fire_due_timers() == 0
     done = harness.engine.get_instance(instance)
-    assert done["status"] == "completed" and done["variables"]["route"] == "late"
+    assert done.status == "completed" and done.variables["route"] == "late"
     assert harness.tasks.list(instance_id=instance) == []
 
 
@@ -110,8 +110,8 @@ def test_a_join_with_one_branch_arrived_waits_for_the_other(legacy):
     instance = ids["parallel"]
     _finish(harness, instance, "legacy.pb", {"pb_done": True})
     done = harness.engine.get_instance(instance)
-    assert done["status"] == "completed"
-    assert done["variables"]["pa_done"] is True and done["variables"]["pb_done"] is True
+    assert done.status == "completed"
+    assert done.variables["pa_done"] is True and done.variables["pb_done"] is True
 
 
 def test_an_event_based_gateway_still_waits_for_its_message(legacy):
@@ -119,7 +119,7 @@ def test_an_event_based_gateway_still_waits_for_its_message(legacy):
     instance = ids["event_gateway"]
     assert harness.engine.correlate_message("go", business_key="bk-gw") == [instance]
     done = harness.engine.get_instance(instance)
-    assert done["status"] == "completed" and done["variables"]["route"] == "message"
+    assert done.status == "completed" and done.variables["route"] == "message"
     with harness.db.session() as s:  # the gateway's timer went with it
         assert s.scalars(select(EventSubscription).where(
             EventSubscription.instance_id == instance)).all() == []
@@ -130,7 +130,7 @@ def test_a_called_process_returns_to_its_caller(legacy):
     instance = ids["call_activity"]
     _finish(harness, instance, "legacy.child")
     done = harness.engine.get_instance(instance)
-    assert done["status"] == "completed" and done["variables"]["route"] == "returned"
+    assert done.status == "completed" and done.variables["route"] == "returned"
 
 
 def test_an_event_sub_process_subscription_is_indexed_by_the_upgrade(upgraded):
@@ -138,16 +138,16 @@ def test_an_event_sub_process_subscription_is_indexed_by_the_upgrade(upgraded):
     instance = ids["event_subprocess"]
     assert harness.engine.signal("poke")["resumed"] == [instance]
     running = harness.engine.get_instance(instance)
-    assert running["status"] == "waiting" and running["variables"]["poked"] is True
+    assert running.status == "waiting" and running.variables["poked"] is True
     _finish(harness, instance, "legacy.main")
-    assert harness.engine.get_instance(instance)["status"] == "completed"
+    assert harness.engine.get_instance(instance).status == "completed"
 
 
 def test_the_upgrade_stores_the_current_format_and_keeps_waiting_tasks(upgraded):
     harness, ids = upgraded
     with harness.db.session() as s:
         assert all(r.state.startswith('{"v":2') for r in s.scalars(select(ProcessInstance)))
-    assert harness.engine.get_instance(ids["call_activity"])["active_activities"] == ["call", "ct"]
+    assert harness.engine.get_instance(ids["call_activity"]).active_activities == ["call", "ct"]
     assert len(harness.tasks.list()) == 5
 
 

@@ -46,13 +46,13 @@ def test_heartbeats_renew_the_leases_of_the_tasks_a_nodes_handlers_run(harness, 
     node.start()
     with running_worker(harness, node) as started:
         assert started.wait(30)
-        before = task_row(harness, instance["id"])["expires"]
+        before = task_row(harness, instance.id)["expires"]
         clock.advance(timedelta(seconds=20))
         assert node.beat() == {"renewed": 1, "released": 0}
-        after = task_row(harness, instance["id"])["expires"]
+        after = task_row(harness, instance.id)["expires"]
         assert after >= before + timedelta(seconds=19)
         assert list_nodes(database)[0]["holds"]["external_tasks"] == 1
-    assert harness.status(instance["id"]) == "completed"
+    assert harness.status(instance.id) == "completed"
 
 
 def test_a_lock_no_handler_of_the_node_works_on_expires_although_the_node_lives(
@@ -71,7 +71,7 @@ def test_a_lock_no_handler_of_the_node_works_on_expires_although_the_node_lives(
         clock.advance(timedelta(seconds=11))
         harness.handle("work")
         assert harness.drain() == 1                     # another worker takes it
-        assert harness.status(instance["id"]) == "completed"
+        assert harness.status(instance.id) == "completed"
     finally:
         node.stop()
 
@@ -155,10 +155,10 @@ def test_a_silent_nodes_locks_are_released_by_a_living_node(harness, database):
         clock.advance(timedelta(seconds=10))
         living.beat()                                    # three missed: reaped
         assert [n["id"] for n in list_nodes(database)] == [living.id]
-        assert not task_row(harness, instance["id"])["owner"]
+        assert not task_row(harness, instance.id)["owner"]
         harness.handle("work")
         assert harness.drain() == 1
-        assert harness.status(instance["id"]) == "completed"
+        assert harness.status(instance.id) == "completed"
     finally:
         living.stop()
 
@@ -205,15 +205,15 @@ def test_drain_releases_what_is_still_running_after_the_grace(harness, database)
         runner.join(30)
         released = worker.drain(0.2)
         assert len(released) == 1
-        assert not task_row(harness, instance["id"])["owner"]
+        assert not task_row(harness, instance.id)["owner"]
     finally:
         release.set()
         worker.close()
         node.stop()
-    assert harness.status(instance["id"]) == "waiting"   # the late result was dropped
+    assert harness.status(instance.id) == "waiting"   # the late result was dropped
     harness.handle("work")
     harness.drain()
-    assert harness.status(instance["id"]) == "completed"
+    assert harness.status(instance.id) == "completed"
 
 
 def test_topic_placement_takes_a_subset_and_refuses_unknown_topics():

@@ -190,7 +190,7 @@ def test_a_task_committed_by_another_process_wakes_the_poll(tmp_path, backend):
         time.sleep(0.5)
         other = Engine(Database(url))  # another process's engine, as far as the server knows
         began = time.monotonic()
-        instance = other.start("echo", {})["id"]
+        instance = other.start("echo", {}).id
         status, _, tasks = answer(waiting, timeout=30)
         assert status == 200 and [t["processInstanceId"] for t in tasks] == [instance]
         assert time.monotonic() - began < 30  # not the 60 s deadline

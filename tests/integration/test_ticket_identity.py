@@ -66,20 +66,20 @@ def mlc(database, tmp_path: Path, jira):
 
 def waiting_on_local_review(mlc) -> tuple[dict, str]:
     _snap, instance = mlc.snapshot(tags=["run_test", "jira"], schedules=[])
-    assert instance["active_activities"] == ["Event_review_resolved"]
-    key = instance["variables"]["REVIEW_TICKET"]
+    assert instance.active_activities == ["Event_review_resolved"]
+    key = instance.variables["REVIEW_TICKET"]
     assert mlc.tickets.store.get(key, "local").status == "Open"
     return instance, key
 
 
 def test_a_signed_jira_webhook_does_not_resume_the_process_waiting_on_the_local_ticket(mlc):
     instance, key = waiting_on_local_review(mlc)
-    assert key == "MLC-1" and instance["variables"]["TICKET_REF"] == "local:MLC-1"
+    assert key == "MLC-1" and instance.variables["TICKET_REF"] == "local:MLC-1"
     body, headers = jira_done(key, "d-1")  # Jira's MLC-1, unknown to the local index
     outcome = mlc.tickets.webhooks.handle_jira_webhook(body, headers)
     assert outcome.outcome == "not_waiting" and outcome.instance_ids == []
     mlc.drain()
-    assert mlc.refresh(instance)["active_activities"] == ["Event_review_resolved"]
+    assert mlc.refresh(instance).active_activities == ["Event_review_resolved"]
     assert mlc.tickets.store.get(key, "local").status == "Open"
 
     # the same key opened on Jira and indexed for another instance: still not this one
@@ -88,11 +88,11 @@ def test_a_signed_jira_webhook_does_not_resume_the_process_waiting_on_the_local_
     body, headers = jira_done(key, "d-2")
     outcome = mlc.tickets.webhooks.handle_jira_webhook(body, headers)
     assert outcome.outcome == "not_waiting"
-    assert mlc.refresh(instance)["active_activities"] == ["Event_review_resolved"]
+    assert mlc.refresh(instance).active_activities == ["Event_review_resolved"]
     assert mlc.tickets.store.get(key, "local").status == "Open"
 
     mlc.decide(key, "Done", {"Expiration Date": "2027-06-30"})  # the local decision resumes
-    assert mlc.refresh(instance)["status"] == "completed"
+    assert mlc.refresh(instance).status == "completed"
 
 
 def test_an_instance_without_the_ref_variable_still_resumes_from_its_own_ticket(mlc):
@@ -102,7 +102,7 @@ def test_an_instance_without_the_ref_variable_still_resumes_from_its_own_ticket(
     with mlc.application.db.write_session() as s:  # as an instance from before the upgrade
         s.execute(delete(InstanceVariable).where(InstanceVariable.name == "TICKET_REF"))
     mlc.decide(key, "Done")
-    assert mlc.refresh(instance)["status"] == "completed"
+    assert mlc.refresh(instance).status == "completed"
 
 
 def test_api_addresses_tickets_by_system_and_key(database, jira, tmp_path):

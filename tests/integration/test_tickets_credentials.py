@@ -48,14 +48,14 @@ def test_credentials_in_the_jira_url_authenticate_and_never_show(database, jira,
     register_ticket_handlers(harness.handlers, parts.service)
     harness.deploy("ask.bpmn", TICKET)
 
-    opened = harness.engine.start("ask")["id"]  # Jira up: the URL's credentials work
+    opened = harness.engine.start("ask").id  # Jira up: the URL's credentials work
     harness.drain()
     assert harness.status(opened) == "completed"
     [ticket] = parts.store.list(system="jira")
     assert ticket.url == f"{url}/browse/{ticket.key}"
 
     state.down = True  # Jira down: the failure is reported, without the credentials
-    failing = harness.engine.start("ask")["id"]
+    failing = harness.engine.start("ask").id
     harness.drain()
     [incident] = harness.engine.incidents()
     assert incident["instance_id"] == failing and "Jira at " + url in incident["message"]

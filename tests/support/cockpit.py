@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from connectors.tickets import TicketRequest
-from engine import Worker
+from engine import InstanceRecord, Worker
 from tests.support.api import ROOT, make_wired_app
 from tests.support.bpmn import bpmn, chain, external
 
@@ -73,7 +73,7 @@ class World:
         data = {"csrf_token": self.token_of(page), **(form or {})}
         return self.client.post(action, data=data, **kwargs)
 
-    def instance(self, instance_id: str) -> dict:
+    def instance(self, instance_id: str) -> InstanceRecord:
         return self.application.engine.get_instance(instance_id)
 
 
@@ -93,12 +93,12 @@ def build_world(database, tmp_path, **settings) -> World:
     application.engine.deploy([("flow.bpmn", flow_bpmn()), ("review.bpmn", review_bpmn()),
                       ("classification_approval.dmn",
                        (ROOT / "dmn" / "classification_approval.dmn").read_bytes())])
-    world.ids["flow"] = application.engine.start("flow", {"endpoint": "http://down"}, "bk-1")["id"]
-    world.ids["review"] = application.engine.start("review", {"MODEL_ID": "m"})["id"]
+    world.ids["flow"] = application.engine.start("flow", {"endpoint": "http://down"}, "bk-1").id
+    world.ids["review"] = application.engine.start("review", {"MODEL_ID": "m"}).id
     world.drain()
     [incident] = application.engine.incidents()
     world.ids["incident"] = incident["id"]
-    world.ids["ticket"] = application.engine.get_instance(world.ids["review"])["variables"]["TICKET_KEY"]
+    world.ids["ticket"] = application.engine.get_instance(world.ids["review"]).variables["TICKET_KEY"]
 
     registry = application.services.registry
     model = registry.register_model("churn", "classification", owner="ops")

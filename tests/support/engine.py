@@ -39,4 +39,4 @@ class Harness:
         return ran
 
     def status(self, instance_id: str) -> str:
-        return self.engine.get_instance(instance_id)["status"]
+        return self.engine.get_instance(instance_id).status

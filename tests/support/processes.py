@@ -11,7 +11,7 @@ import pytest
 import connectors.notifications  # noqa: F401 - registers the tables create_all makes
 import connectors.registry  # noqa: F401
 import connectors.tickets  # noqa: F401
-from engine import Worker, clock
+from engine import InstanceRecord, Worker, clock
 from mlc.sample import create_sample_snapshot, deploy_shipped, install_sample
 from mlc.settings import Settings
 from mlc.wiring import build_application
@@ -48,14 +48,14 @@ class Mlc:
         self.drain()
         return snap, self.instance_of("deploy_with_test_and_jira", snap.id)
 
-    def instance_of(self, key: str, snapshot_id: str | None = None) -> dict[str, Any]:
+    def instance_of(self, key: str, snapshot_id: str | None = None) -> InstanceRecord:
         found = [i for i in self.engine.list_instances(key=key)
-                 if snapshot_id is None or i["variables"].get("SNAPSHOT_ID") == snapshot_id]
+                 if snapshot_id is None or i.variables.get("SNAPSHOT_ID") == snapshot_id]
         assert found, f"no {key} instance for {snapshot_id}"
-        return self.engine.get_instance(found[0]["id"])
+        return self.engine.get_instance(found[0].id)
 
-    def refresh(self, instance: dict[str, Any]) -> dict[str, Any]:
-        return self.engine.get_instance(instance["id"])
+    def refresh(self, instance: InstanceRecord) -> InstanceRecord:
+        return self.engine.get_instance(instance.id)
 
     def ticket(self, key: str):
         return self.tickets.local.get(key)
@@ -65,13 +65,13 @@ class Mlc:
         assert resolution is not None and resolution.outcome == "resolved", resolution
         self.drain()
 
-    def signal(self, name: str, variables: dict[str, Any]) -> list[dict[str, Any]]:
+    def signal(self, name: str, variables: dict[str, Any]) -> list[InstanceRecord]:
         started = self.engine.signal(name, variables)["started"]
         self.drain()
         return [self.engine.get_instance(i) for i in started]
 
-    def completed_activities(self, instance: dict[str, Any]) -> list[str]:
-        return [h["activity_id"] for h in self.engine.history(instance["id"])
+    def completed_activities(self, instance: InstanceRecord) -> list[str]:
+        return [h["activity_id"] for h in self.engine.history(instance.id)
                 if h["kind"] == "activity.completed" and h["activity_id"]]
 
 

@@ -14,7 +14,8 @@ PUBLIC = {
     "engine": [
         "Base", "BpmnError", "ConcurrentUpdateError", "ConfigurationError", "ConflictError",
         "Database", "DecisionError", "Engine", "ExecutionError", "ExpressionError",
-        "ExternalTaskService", "HandlerRegistry", "IncidentStatus", "InstanceStatus", "JobExecutor",
+        "ExternalTaskService", "HandlerRegistry", "IncidentStatus", "InstanceRecord",
+        "InstanceStatus", "JobExecutor",
         "LockedTask", "MlcError", "NotFoundError", "Problem", "TaskContext", "TimerScheduler",
         "ValidationError", "WorkState", "Worker",
     ],

@@ -14,6 +14,7 @@ from typing import Any
 
 from engine import inspection
 from engine.errors import ConflictError, NotFoundError, ValidationError
+from engine.records import InstanceRecord
 from engine.values import jsonable
 from engine.xmlsafe import parse_xml
 
@@ -107,7 +108,7 @@ def latest_xml(key: str, version: int | None = None) -> dict[str, Any]:
     return {**chosen, "file": resource["name"], "xml": resource["content"].decode("utf-8")}
 
 
-def start(key: str, variables: dict[str, Any], business_key: str | None) -> dict[str, Any]:
+def start(key: str, variables: dict[str, Any], business_key: str | None) -> InstanceRecord:
     return engine().start(key, variables, business_key or None)
 
 
@@ -135,10 +136,10 @@ def instances(*, status: str | None = None, key: str | None = None,
 def instance(instance_id: str, history_limit: int = 200) -> dict[str, Any]:
     found = engine().get_instance(instance_id)
     db = _db()
-    version = next((d for d in engine().list_definitions(key=found["key"])
-                    if d["id"] == found["definition_id"]), None)
+    version = next((d for d in engine().list_definitions(key=found.key)
+                    if d["id"] == found.definition_id), None)
     variables = [{"name": name, **to_typed(value)}
-                 for name, value in sorted((found["variables"] or {}).items())]
+                 for name, value in sorted((found.variables or {}).items())]
     tickets = wired_services().tickets
     return {
         "instance": found, "definition": version, "variables": variables,
@@ -161,11 +162,11 @@ def _task(task) -> dict[str, Any]:
             "attempt": task.attempt, "last_error": task.error_message}
 
 
-def set_variables(instance_id: str, values: dict[str, Any], reason: str) -> dict[str, Any]:
+def set_variables(instance_id: str, values: dict[str, Any], reason: str) -> InstanceRecord:
     return engine().set_variables(instance_id, values, reason=reason)
 
 
-def terminate(instance_id: str, reason: str) -> dict[str, Any]:
+def terminate(instance_id: str, reason: str) -> InstanceRecord:
     return engine().terminate(instance_id, reason)
 
 
@@ -173,7 +174,7 @@ def incidents(status: str | None = "open") -> list[dict[str, Any]]:
     return engine().incidents(status)[::-1]
 
 
-def retry_incident(incident_id: str) -> dict[str, Any]:
+def retry_incident(incident_id: str) -> InstanceRecord:
     return tasks().retry_incident(incident_id)
 
 
@@ -352,7 +353,7 @@ def ticket(key: str) -> dict[str, Any]:
             out["instance"] = engine().get_instance(found.instance_id)
         except NotFoundError:
             pass
-    variables = (out["instance"] or {}).get("variables") or {}
+    variables = out["instance"].variables if out["instance"] else {}
     registry = wired_services().registry
     if registry and variables.get("SNAPSHOT_ID"):
         try:

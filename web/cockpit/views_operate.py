@@ -73,8 +73,8 @@ def process(key: str):
 def start(key: str):
     instance = data.start(key, forms.assignments("variables"),
                           forms.text("business_key", max_length=255))
-    return done(f"Started instance {instance['id'][:8]} ({instance['status']})",
-                "cockpit.instance", instance_id=instance["id"])
+    return done(f"Started instance {instance.id[:8]} ({instance.status})",
+                "cockpit.instance", instance_id=instance.id)
 
 
 @bp.route("/definitions/<definition_id>/diagram.bpmn")
@@ -151,7 +151,7 @@ def incidents():
 @bp.route("/incidents/<incident_id>/retry", methods=["POST"])
 def retry(incident_id: str):
     instance = data.retry_incident(incident_id)
-    return done(f"Incident retried: instance {instance['id'][:8]} is {instance['status']}",
+    return done(f"Incident retried: instance {instance.id[:8]} is {instance.status}",
                 "cockpit.incidents")
 
 

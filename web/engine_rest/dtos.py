@@ -6,6 +6,9 @@ from typing import Any
 
 from flask import request
 
+from engine.records import InstanceRecord
+from engine.states import ENDED
+
 from ..camunda_types import camunda_time, variables_out
 from . import PREFIX
 
@@ -47,13 +50,13 @@ def deployment(d: dict[str, Any], *, processes: list[dict] | None = None,
     return out
 
 
-def process_instance(i: dict[str, Any], *, with_variables: bool = False) -> dict[str, Any]:
-    out = {"links": [link(f"/process-instance/{i['id']}")], "id": i["id"],
-           "definitionId": i["definition_id"], "businessKey": i.get("business_key"),
-           "caseInstanceId": None, "ended": i["status"] in ("completed", "terminated"),
+def process_instance(i: InstanceRecord, *, with_variables: bool = False) -> dict[str, Any]:
+    out = {"links": [link(f"/process-instance/{i.id}")], "id": i.id,
+           "definitionId": i.definition_id, "businessKey": i.business_key,
+           "caseInstanceId": None, "ended": i.status in ENDED,
            "suspended": False, "tenantId": None}
     if with_variables:
-        out["variables"] = variables_out(i.get("variables") or {})
+        out["variables"] = variables_out(i.variables or {})
     return out
 
 

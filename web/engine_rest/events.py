@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, jsonify
 
 from engine.errors import ConflictError, NotFoundError, ValidationError
+from engine.states import ENDED
 
 from ..camunda_types import variables_out
 from ..context import engine, idempotency_key
@@ -65,17 +66,17 @@ def message(body: MessageBody):
 
 def _result(instance_id: str, since: datetime, with_variables: bool) -> dict:
     instance = engine().get_instance(instance_id)
-    started = datetime.fromisoformat(instance["created_at"]) >= since
+    started = instance.created_at >= since
     result: dict = {"resultType": "ProcessDefinition" if started else "Execution",
                     "execution": None, "processInstance": None}
     if started:
         result["processInstance"] = dtos.process_instance(instance)
     else:
         result["execution"] = {"id": instance_id, "processInstanceId": instance_id,
-                               "ended": instance["status"] in ("completed", "terminated"),
+                               "ended": instance.status in ENDED,
                                "tenantId": None}
     if with_variables:
-        result["variables"] = variables_out(instance["variables"] or {})
+        result["variables"] = variables_out(instance.variables or {})
     return result
 
 

@@ -104,7 +104,7 @@ def fetch_and_lock(body: FetchAndLockBody):
     for task in claimed:
         task_latency().claimed(task.id, task.topic)
         if task.instance_id not in definitions:
-            definitions[task.instance_id] = engine().get_instance(task.instance_id)["definition_id"]
+            definitions[task.instance_id] = engine().get_instance(task.instance_id).definition_id
         topic = options[task.topic]
         out.append(dtos.external_task(task, definition_id=definitions[task.instance_id],
                                       names=topic.variables,

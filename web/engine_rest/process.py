@@ -8,6 +8,8 @@ import json
 from flask import Blueprint, Response, jsonify
 
 from engine.errors import NotFoundError
+from engine.records import InstanceRecord
+from engine.states import ENDED
 
 from ..camunda_types import to_typed
 from ..context import engine, idempotency_key
@@ -17,7 +19,6 @@ from .schemas import DefinitionQuery, InstanceQuery, StartBody, VariableQuery, p
 
 bp = Blueprint("camunda_process", __name__, url_prefix=PREFIX)
 
-ENDED = ("completed", "terminated")
 MAX_SCAN = 100_000  # the facade filters one status at a time; Camunda lists all running ones
 
 
@@ -95,12 +96,12 @@ def start_by_key_and_tenant(key: str, tenant_id: str, body: StartBody):
     return _start(body, key=key)
 
 
-def _instances(query: InstanceQuery) -> list[dict]:
+def _instances(query: InstanceQuery) -> list[InstanceRecord]:
     rows = engine().list_instances(key=query.processDefinitionKey,
                                    business_key=query.businessKey, limit=MAX_SCAN, offset=0)
-    rows = [r for r in rows if r["status"] not in ENDED]  # Camunda lists running instances
+    rows = [r for r in rows if r.status not in ENDED]  # Camunda lists running instances
     if query.processDefinitionId:
-        rows = [r for r in rows if r["definition_id"] == query.processDefinitionId]
+        rows = [r for r in rows if r.definition_id == query.processDefinitionId]
     return rows
 
 
@@ -133,12 +134,12 @@ def delete_instance(instance_id: str):
 @operation(bp, "/process-instance/<instance_id>/variables", query=VariableQuery)
 def variables(instance_id: str, query: VariableQuery):
     """Every variable of an instance, typed."""
-    values = engine().get_instance(instance_id)["variables"] or {}
+    values = engine().get_instance(instance_id).variables or {}
     return jsonify({k: to_typed(v) for k, v in values.items()})
 
 
 def _variable(instance_id: str, name: str):
-    values = engine().get_instance(instance_id)["variables"] or {}
+    values = engine().get_instance(instance_id).variables or {}
     if name not in values:
         raise NotFoundError(f"process variable with name {name} does not exist")
     return values[name]

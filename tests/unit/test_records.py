@@ -1,0 +1,35 @@
+"""The facade's values: attribute access for callers, and the JSON the REST API and the CLI
+have always written (``to_json``), read back unchanged from an idempotent replay."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from engine import InstanceRecord, InstanceStatus
+
+
+def _instance(**overrides) -> InstanceRecord:
+    values = dict(id="i-1", definition_id="p:1:abc", key="p", business_key=None,
+                  status=InstanceStatus.WAITING, outcome=None, variables={"x": 1},
+                  active_activities=["task"], error=None,
+                  created_at=datetime(2026, 5, 1, 14, 3, 7, 123456, tzinfo=UTC), ended_at=None,
+                  incidents=[])
+    return InstanceRecord(**{**values, **overrides})
+
+
+def test_instance_json_has_the_keys_in_order_with_iso_times_and_state_text():
+    data = _instance(ended_at=datetime(2026, 5, 1, 15, 0)).to_json()
+    assert list(data) == ["id", "definition_id", "key", "business_key", "status", "outcome",
+                          "variables", "active_activities", "error", "created_at", "ended_at",
+                          "incidents"]
+    assert data["status"] == "waiting" and type(data["status"]) is str
+    assert data["created_at"] == "2026-05-01T14:03:07.123456+00:00"
+    assert data["ended_at"] == "2026-05-01T15:00:00"
+
+
+def test_an_instance_read_back_from_its_json_is_the_same_value():
+    for record in (_instance(), _instance(ended_at=datetime(2026, 5, 2, tzinfo=UTC),
+                                          status=InstanceStatus.COMPLETED, outcome="ok")):
+        again = InstanceRecord.from_json(json.loads(json.dumps(record.to_json())))
+        assert again == record and isinstance(again.status, InstanceStatus)
