@@ -459,8 +459,8 @@ def _signal_round(engine: Engine, waiting: int) -> tuple[float, int]:
         started = time.perf_counter()
         result = engine.signal("bench.go")
         elapsed = time.perf_counter() - started
-    if len(result["resumed"]) != waiting:
-        raise AssertionError(f"signal resumed {len(result['resumed'])} of {waiting}")
+    if len(result.resumed) != waiting:
+        raise AssertionError(f"signal resumed {len(result.resumed)} of {waiting}")
     return elapsed, counted.statements
 
 

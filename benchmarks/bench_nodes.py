@@ -136,7 +136,7 @@ def workers_row(count: int, concurrency: int, folder: Path) -> dict:
               "the workers to register", procs)
         cpu_before = sum(_cpu_seconds(p.pid) for p in procs)
         began = time.perf_counter()
-        resumed = len(engine.signal("bench.nodes.go")["resumed"])
+        resumed = len(engine.signal("bench.nodes.go").resumed)
         assert resumed == INSTANCES, resumed
         _wait(lambda: _scalar(engine, "SELECT count(*) FROM mlc_process_instances WHERE "
                                       "status = 'completed'") == INSTANCES, 900,
@@ -176,12 +176,12 @@ def signal_costs() -> dict:
         _start_many(engine, "bench_one_signal", [{"n": n} for n in range(SIGNALS)])
         began = time.perf_counter()
         for n in range(SIGNALS):
-            assert len(engine.signal(f"bench.nodes.one.{n}")["resumed"]) == 1
+            assert len(engine.signal(f"bench.nodes.one.{n}").resumed) == 1
         one = (time.perf_counter() - began) * 1000 / SIGNALS
         engine.deploy([("broadcast.bpmn", _process("bench_broadcast", "bench.nodes.all", 0))])
         _start_many(engine, "bench_broadcast", [{} for _ in range(SIGNALS)])
         began = time.perf_counter()
-        assert len(engine.signal("bench.nodes.all")["resumed"]) == SIGNALS
+        assert len(engine.signal("bench.nodes.all").resumed) == SIGNALS
         broadcast = (time.perf_counter() - began) * 1000 / SIGNALS
     finally:
         engine.db.dispose()

@@ -20,7 +20,7 @@ from .external_tasks import ExternalTaskService, LockedTask
 from .facade import Engine, ExecutionError
 from .handlers import HandlerRegistry, TaskContext
 from .jobs import JobExecutor
-from .records import InstanceRecord
+from .records import InstanceRecord, SignalResult
 from .states import IncidentStatus, InstanceStatus, WorkState
 from .worker import TimerScheduler, Worker
 
@@ -29,6 +29,7 @@ __all__ = [
     "Database", "DecisionError", "Engine", "ExecutionError", "ExpressionError",
     "ExternalTaskService", "HandlerRegistry", "IncidentStatus", "InstanceRecord", "InstanceStatus",
     "JobExecutor",
-    "LockedTask", "MlcError", "NotFoundError", "Problem", "TaskContext", "TimerScheduler",
+    "LockedTask", "MlcError", "NotFoundError", "Problem", "SignalResult", "TaskContext",
+    "TimerScheduler",
     "ValidationError", "WorkState", "Worker",
 ]

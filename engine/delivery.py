@@ -9,7 +9,8 @@ choice (``mlc signal`` exits 3 unless ``--allow-unheard``; Camunda's routes keep
 from __future__ import annotations
 
 import logging
-from typing import Any
+
+from .records import SignalResult
 
 log = logging.getLogger("mlc.engine")
 
@@ -17,9 +18,9 @@ UNHEARD = ("signal %r was not heard: no deployed process starts on it and no ins
            "for it")
 
 
-def signal_report(name: str, started: list[str], resumed: list[str]) -> dict[str, Any]:
-    """``{"started": [...], "resumed": [...], "unheard": bool}``; warns when unheard."""
+def signal_report(name: str, started: list[str], resumed: list[str]) -> SignalResult:
+    """What the signal did; warns when nobody heard it."""
     unheard = not started and not resumed
     if unheard:
         log.warning(UNHEARD, name)
-    return {"started": started, "resumed": resumed, "unheard": unheard}
+    return SignalResult(started, resumed, unheard)

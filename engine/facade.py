@@ -26,7 +26,7 @@ from .notify import availability_for
 from .outcome import OUTCOME_VARIABLE, outcome_of
 from .persistence import EventSubscription, IdempotencyKey, InstanceVariable
 from .reads import EngineReads
-from .records import InstanceRecord, as_json
+from .records import InstanceRecord, SignalResult, as_json
 from .services import EngineServices
 from .states import ENDED, IncidentStatus, InstanceStatus
 from .unit_of_work import InstanceHandle, UnitOfWork
@@ -218,7 +218,7 @@ class Engine:
     # ------------------------------------------------------------------ signals and messages
 
     def signal(self, name: str, variables: dict[str, Any] | None = None, *,
-               idempotency_key: str | None = None) -> dict[str, list[str]]:
+               idempotency_key: str | None = None) -> SignalResult:
         """Broadcast a signal: start every subscribed definition, resume every waiting instance."""
         if not name or not isinstance(name, str):
             raise ValidationError("a signal needs a name")

@@ -47,6 +47,16 @@ class _Record:
 
 
 @dataclass(frozen=True, slots=True)
+class SignalResult(_Record):
+    """What a broadcast did: the instances it started and resumed, and whether nobody heard
+    it (see :mod:`engine.delivery`)."""
+
+    started: list[str]
+    resumed: list[str]
+    unheard: bool
+
+
+@dataclass(frozen=True, slots=True)
 class InstanceRecord(_Record):
     """A process instance as ``Engine.get_instance`` (and every command on one) answers it."""
 

@@ -272,10 +272,10 @@ def signal_cmd(name: str, variables: tuple[str, ...], allow_unheard: bool,
     values = parse_assignments(variables)
     with _logged_elsewhere("mlc.engine", UNHEARD):  # said below, in one line
         result = current_application().engine.signal(name, values)
-    emit(result, as_json, lambda r: f"started {len(r['started'])}, resumed {len(r['resumed'])}"
-         + "".join(f"\n  started {i}" for i in r["started"])
-         + "".join(f"\n  resumed {i}" for i in r["resumed"]))
-    if result["unheard"] and not allow_unheard:
+    emit(result, as_json, lambda r: f"started {len(r.started)}, resumed {len(r.resumed)}"
+         + "".join(f"\n  started {i}" for i in r.started)
+         + "".join(f"\n  resumed {i}" for i in r.resumed))
+    if result.unheard and not allow_unheard:
         click.echo("warning: " + UNHEARD % name + " (--allow-unheard accepts that)", err=True)
         sys.exit(UNHEARD_EXIT)
 

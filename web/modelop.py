@@ -26,5 +26,5 @@ def signal(body: SignalBody):
 def signal_responsive(body: SignalBody):
     """Broadcast a signal and answer with the instances it started."""
     result = signal_body(body)
-    started = [dtos.process_instance(engine().get_instance(i)) for i in result["started"]]
-    return jsonify({"started": started, "resumed": result["resumed"]})
+    started = [dtos.process_instance(engine().get_instance(i)) for i in result.started]
+    return jsonify({"started": started, "resumed": result.resumed})

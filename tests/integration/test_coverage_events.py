@@ -176,7 +176,7 @@ def test_signal_catch_boundary_and_event_sub_process_all_hear_one_broadcast(harn
                   chain("hear_s", "heard", "hear_e"), interrupting=False),
         extra=SIG))
     instance = harness.engine.start("sigs")
-    assert harness.engine.signal("go")["resumed"] == [instance.id]
+    assert harness.engine.signal("go").resumed == [instance.id]
     got = variables(harness, instance)
     assert got["waited"] is got["cut_seen"] is got["heard"] is True
     assert harness.engine.get_instance(instance.id).active_activities == ["work"]

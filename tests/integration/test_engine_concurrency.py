@@ -108,7 +108,7 @@ def test_concurrent_signals_to_one_instance_lose_no_update(harness, database):
         t.start()
     for t in threads:
         t.join(60)
-    assert all(r["resumed"] == [instance.id] for r in results)
+    assert all(r.resumed == [instance.id] for r in results)
     final = harness.engine.get_instance(instance.id)
     assert final.status == "completed"
     assert {f"v{n}" for n in range(4)} <= set(final.variables)

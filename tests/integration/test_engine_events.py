@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine import ConflictError, Engine, NotFoundError, clock
+from engine import ConflictError, Engine, NotFoundError, SignalResult, clock
 from tests.support.bpmn import bpmn, chain, external, flow
 
 START, END = '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />'
@@ -29,15 +29,15 @@ def test_signal_starts_definitions_and_resumes_only_waiting_instances(harness):
         chain("s", "w", "e"), extra=SIGNALS))
     waiting = [harness.engine.start("waiter").id for _ in range(3)]
     result = harness.engine.signal("mlc.run", {"MODEL_ID": "m-1"})
-    [started] = result["started"]
-    assert result["resumed"] == []
+    [started] = result.started
+    assert result.resumed == []
     assert harness.engine.get_instance(started).active_activities == ["work"]
     assert harness.engine.get_instance(started).variables["MODEL_ID"] == "m-1"
     go = harness.engine.signal("go", {"x": 1})
-    assert sorted(go["resumed"]) == sorted(waiting) and go["started"] == []
+    assert sorted(go.resumed) == sorted(waiting) and go.started == []
     assert all(harness.status(i) == "completed" for i in waiting)
-    assert harness.engine.signal("go") == {"started": [], "resumed": [], "unheard": True}
-    assert harness.engine.signal("mlc.run")["resumed"] == []  # started instances do not wait on it
+    assert harness.engine.signal("go") == SignalResult(started=[], resumed=[], unheard=True)
+    assert harness.engine.signal("mlc.run").resumed == []  # started instances do not wait on it
 
 
 def test_process_with_two_signal_starts_runs_the_fired_one_only(harness):
@@ -48,7 +48,7 @@ def test_process_with_two_signal_starts_runs_the_fired_one_only(harness):
         '<bpmn:task id="jira"><bpmn:extensionElements><camunda:inputOutput><camunda:outputParameter name="SYSTEM">jira</camunda:outputParameter></camunda:inputOutput></bpmn:extensionElements></bpmn:task>',
         external("work", "work"), END, flow("s_jira", "jira"), flow("jira", "work"),
         flow("s_snow", "work"), flow("work", "e"), extra=SIGNALS))
-    [instance] = harness.engine.signal("go")["started"]
+    [instance] = harness.engine.signal("go").started
     state = harness.engine.get_instance(instance)
     assert state.active_activities == ["work"] and state.variables["SYSTEM"] == "jira"
     harness.handle("work")
@@ -195,5 +195,5 @@ def test_redeploy_moves_start_subscriptions_to_new_version(harness):
                 END, chain("s", "e"), extra=SIGNALS)
     harness.deploy("a.bpmn", data)
     v2 = harness.deploy("a.bpmn", data.replace(b'id="e"', b'id="e" name="v2"')).processes[0]
-    [instance] = harness.engine.signal("go")["started"]
+    [instance] = harness.engine.signal("go").started
     assert harness.engine.get_instance(instance).definition_id == v2["id"]

@@ -43,7 +43,7 @@ def test_a_signal_reaches_an_instance_whose_timer_another_process_fired(two_proc
     instance = a.start("pause_go")          # A's cache: waiting on the timer
     clock.advance(timedelta(seconds=2))
     assert b.fire_due_timers() == 1         # B moves it on to the signal catch
-    assert a.signal("go")["resumed"] == [instance.id]
+    assert a.signal("go").resumed == [instance.id]
     assert a.get_instance(instance.id).status == "completed"
 
 
@@ -80,7 +80,7 @@ def test_a_write_that_collides_with_the_same_step_stored_first_is_a_lost_race(
             with pytest.raises(StaleInstance):       # ...A's same step is a lost race
                 uow.flush()
     assert a.fire_due_timers() == 0
-    assert a.signal("go")["resumed"] == [instance.id]
+    assert a.signal("go").resumed == [instance.id]
 
 
 def _timer_ref(handle) -> str:

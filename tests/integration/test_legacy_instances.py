@@ -136,7 +136,7 @@ def test_a_called_process_returns_to_its_caller(legacy):
 def test_an_event_sub_process_subscription_is_indexed_by_the_upgrade(upgraded):
     harness, ids = upgraded
     instance = ids["event_subprocess"]
-    assert harness.engine.signal("poke")["resumed"] == [instance]
+    assert harness.engine.signal("poke").resumed == [instance]
     running = harness.engine.get_instance(instance)
     assert running.status == "waiting" and running.variables["poked"] is True
     _finish(harness, instance, "legacy.main")

@@ -116,7 +116,7 @@ def test_a_batch_hands_the_embedded_worker_no_more_than_it_has_room_for(harness,
     node = NodeRegistry(database, "worker", ["work"], heartbeat=3600)
     node.start()
     with running_worker(harness, node) as started:
-        assert len(harness.engine.signal("go")["resumed"]) == 10
+        assert len(harness.engine.signal("go").resumed) == 10
         assert started.wait(30)
         owners = [t.worker_id for t in harness.tasks.list()]
         assert sorted(owners) == [""] * 8 + [node.id] * 2, owners

@@ -66,7 +66,7 @@ class Mlc:
         self.drain()
 
     def signal(self, name: str, variables: dict[str, Any]) -> list[InstanceRecord]:
-        started = self.engine.signal(name, variables)["started"]
+        started = self.engine.signal(name, variables).started
         self.drain()
         return [self.engine.get_instance(i) for i in started]
 

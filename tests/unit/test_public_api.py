@@ -16,7 +16,8 @@ PUBLIC = {
         "Database", "DecisionError", "Engine", "ExecutionError", "ExpressionError",
         "ExternalTaskService", "HandlerRegistry", "IncidentStatus", "InstanceRecord",
         "InstanceStatus", "JobExecutor",
-        "LockedTask", "MlcError", "NotFoundError", "Problem", "TaskContext", "TimerScheduler",
+        "LockedTask", "MlcError", "NotFoundError", "Problem", "SignalResult", "TaskContext",
+        "TimerScheduler",
         "ValidationError", "WorkState", "Worker",
     ],
     "connectors.automations": [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from engine import InstanceRecord, InstanceStatus
+from engine import InstanceRecord, InstanceStatus, SignalResult
 
 
 def _instance(**overrides) -> InstanceRecord:
@@ -33,3 +33,8 @@ def test_an_instance_read_back_from_its_json_is_the_same_value():
                                           status=InstanceStatus.COMPLETED, outcome="ok")):
         again = InstanceRecord.from_json(json.loads(json.dumps(record.to_json())))
         assert again == record and isinstance(again.status, InstanceStatus)
+
+
+def test_a_signal_result_writes_the_answer_the_signal_routes_give():
+    result = SignalResult(started=["a"], resumed=[], unheard=False)
+    assert json.dumps(result.to_json()) == '{"started": ["a"], "resumed": [], "unheard": false}'

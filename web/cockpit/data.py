@@ -14,7 +14,7 @@ from typing import Any
 
 from engine import inspection
 from engine.errors import ConflictError, NotFoundError, ValidationError
-from engine.records import InstanceRecord
+from engine.records import InstanceRecord, SignalResult
 from engine.values import jsonable
 from engine.xmlsafe import parse_xml
 
@@ -178,7 +178,7 @@ def retry_incident(incident_id: str) -> InstanceRecord:
     return tasks().retry_incident(incident_id)
 
 
-def send_signal(name: str, variables: dict[str, Any]) -> dict[str, list[str]]:
+def send_signal(name: str, variables: dict[str, Any]) -> SignalResult:
     return engine().signal(name, variables)
 
 

@@ -159,8 +159,8 @@ def retry(incident_id: str):
 def signal():
     result = data.send_signal(forms.text("name", required=True, max_length=255),
                               forms.assignments("variables"))
-    return done(f"Signal sent: {len(result['started'])} started, "
-                f"{len(result['resumed'])} resumed", "cockpit.dashboard")
+    return done(f"Signal sent: {len(result.started)} started, "
+                f"{len(result.resumed)} resumed", "cockpit.dashboard")
 
 
 # -- modeler --------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, jsonify
 
 from engine.errors import ConflictError, NotFoundError, ValidationError
+from engine.records import SignalResult
 from engine.states import ENDED
 
 from ..camunda_types import variables_out
@@ -24,7 +25,7 @@ class CorrelationError(ValidationError):
     code = "mismatching_message_correlation"
 
 
-def signal_body(body: SignalBody) -> dict[str, list[str]]:
+def signal_body(body: SignalBody) -> SignalResult:
     """Deliver a Camunda signal body; shared with the ModelOp-compatible routes."""
     if body.executionId:
         raise ValidationError("signalling one execution (executionId) is not supported; "
