@@ -20,16 +20,15 @@ from .external_tasks import ExternalTaskService, LockedTask
 from .facade import Engine, ExecutionError
 from .handlers import HandlerRegistry, TaskContext
 from .jobs import JobExecutor
-from .records import InstanceRecord, SignalResult
+from .records import HistoryRecord, IncidentRecord, InstanceRecord, SignalResult
 from .states import IncidentStatus, InstanceStatus, WorkState
 from .worker import TimerScheduler, Worker
 
 __all__ = [
     "Base", "BpmnError", "ConcurrentUpdateError", "ConfigurationError", "ConflictError",
     "Database", "DecisionError", "Engine", "ExecutionError", "ExpressionError",
-    "ExternalTaskService", "HandlerRegistry", "IncidentStatus", "InstanceRecord", "InstanceStatus",
-    "JobExecutor",
-    "LockedTask", "MlcError", "NotFoundError", "Problem", "SignalResult", "TaskContext",
+    "ExternalTaskService", "HandlerRegistry", "HistoryRecord", "IncidentRecord", "IncidentStatus",
+    "InstanceRecord", "InstanceStatus", "JobExecutor", "LockedTask", "MlcError", "NotFoundError", "Problem", "SignalResult", "TaskContext",
     "TimerScheduler",
     "ValidationError", "WorkState", "Worker",
 ]

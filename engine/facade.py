@@ -26,7 +26,7 @@ from .notify import availability_for
 from .outcome import OUTCOME_VARIABLE, outcome_of
 from .persistence import EventSubscription, IdempotencyKey, InstanceVariable
 from .reads import EngineReads
-from .records import InstanceRecord, SignalResult, as_json
+from .records import HistoryRecord, IncidentRecord, InstanceRecord, SignalResult, as_json
 from .services import EngineServices
 from .states import ENDED, IncidentStatus, InstanceStatus
 from .unit_of_work import InstanceHandle, UnitOfWork
@@ -145,10 +145,10 @@ class Engine:
     def ping(self) -> None:
         self.reads.ping()
 
-    def history(self, instance_id: str) -> list[dict[str, Any]]:
+    def history(self, instance_id: str) -> list[HistoryRecord]:
         return self.reads.history(instance_id)
 
-    def incidents(self, status: str | None = IncidentStatus.OPEN) -> list[dict[str, Any]]:
+    def incidents(self, status: str | None = IncidentStatus.OPEN) -> list[IncidentRecord]:
         return self.reads.incidents(status)
 
     # ------------------------------------------------------------------ starting

@@ -20,7 +20,7 @@ from .persistence import (
     ProcessDefinition,
     ProcessInstance,
 )
-from .records import InstanceRecord
+from .records import HistoryRecord, IncidentRecord, InstanceRecord
 from .states import IncidentStatus, InstanceStatus
 
 if TYPE_CHECKING:
@@ -42,12 +42,12 @@ def describe_instance(row: Mapping[Any, Any], incidents: Iterable[Mapping[Any, A
         incidents=[describe_incident(i) for i in incidents])
 
 
-def describe_incident(i: Mapping[Any, Any]) -> dict[str, Any]:
-    return {"id": i["id"], "instance_id": i["instance_id"], "activity_id": i["activity_id"],
-            "external_task_id": i["external_task_id"], "job_id": i["job_id"], "kind": i["kind"],
-            "message": i["message"], "status": i["status"],
-            "created_at": i["created_at"].isoformat(),
-            "resolved_at": i["resolved_at"].isoformat() if i["resolved_at"] else None}
+def describe_incident(i: Mapping[Any, Any]) -> IncidentRecord:
+    return IncidentRecord(
+        id=i["id"], instance_id=i["instance_id"], activity_id=i["activity_id"],
+        external_task_id=i["external_task_id"], job_id=i["job_id"], kind=i["kind"],
+        message=i["message"], status=IncidentStatus(i["status"]), created_at=i["created_at"],
+        resolved_at=i["resolved_at"] or None)
 
 
 class EngineReads:
@@ -83,18 +83,18 @@ class EngineReads:
             return [describe_instance(r, (), self.outcome_variable) for r in
                     s.execute(q.limit(limit).offset(offset)).mappings().all()]
 
-    def history(self, instance_id: str) -> list[dict[str, Any]]:
+    def history(self, instance_id: str) -> list[HistoryRecord]:
         with self.db.session() as s:
             rows = s.execute(select(HISTORY).where(HISTORY.c.instance_id == instance_id)
                              .order_by(HISTORY.c.id)).mappings().all()
             if not rows and s.execute(select(INSTANCES.c.id).where(
                     INSTANCES.c.id == instance_id)).first() is None:
                 raise NotFoundError(f"no process instance {instance_id!r}")
-            return [{"id": h["id"], "at": h["at"].isoformat(), "kind": h["kind"],
-                     "activity_id": h["activity_id"], "name": h["name"], "data": h["data"]}
+            return [HistoryRecord(id=h["id"], at=h["at"], kind=h["kind"],
+                                  activity_id=h["activity_id"], name=h["name"], data=h["data"])
                     for h in rows]
 
-    def incidents(self, status: str | None = IncidentStatus.OPEN) -> list[dict[str, Any]]:
+    def incidents(self, status: str | None = IncidentStatus.OPEN) -> list[IncidentRecord]:
         q = select(INCIDENTS).order_by(INCIDENTS.c.created_at)
         if status:
             q = q.where(INCIDENTS.c.status == status)

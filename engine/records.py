@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from .states import InstanceStatus
+from .states import IncidentStatus, InstanceStatus
 
 
 def _json(value: Any) -> Any:
@@ -47,6 +47,42 @@ class _Record:
 
 
 @dataclass(frozen=True, slots=True)
+class IncidentRecord(_Record):
+    """An incident: a step that failed out of retries (or an expression that failed)."""
+
+    id: str
+    instance_id: str
+    activity_id: str | None
+    external_task_id: str | None
+    job_id: str | None
+    kind: str
+    message: str | None
+    status: IncidentStatus
+    created_at: datetime
+    resolved_at: datetime | None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IncidentRecord:
+        """The record :meth:`to_json` wrote."""
+        created_at = _time(data["created_at"])
+        assert created_at is not None
+        return cls(**{**data, "status": IncidentStatus(data["status"]),
+                      "created_at": created_at, "resolved_at": _time(data["resolved_at"])})
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRecord(_Record):
+    """One entry of an instance's audit history, oldest first."""
+
+    id: int
+    at: datetime
+    kind: str
+    activity_id: str | None
+    name: str | None
+    data: Any
+
+
+@dataclass(frozen=True, slots=True)
 class SignalResult(_Record):
     """What a broadcast did: the instances it started and resumed, and whether nobody heard
     it (see :mod:`engine.delivery`)."""
@@ -71,7 +107,7 @@ class InstanceRecord(_Record):
     error: str | None
     created_at: datetime
     ended_at: datetime | None
-    incidents: list[dict[str, Any]]
+    incidents: list[IncidentRecord]
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> InstanceRecord:
@@ -79,4 +115,5 @@ class InstanceRecord(_Record):
         created_at = _time(data["created_at"])
         assert created_at is not None
         return cls(**{**data, "status": InstanceStatus(data["status"]),
-                      "created_at": created_at, "ended_at": _time(data["ended_at"])})
+                      "created_at": created_at, "ended_at": _time(data["ended_at"]),
+                      "incidents": [IncidentRecord.from_json(i) for i in data["incidents"]]})

@@ -347,7 +347,7 @@ def show(instance_id: str, history: bool, as_json: bool) -> None:
     found = engine.get_instance(instance_id)
     data = found.to_json()
     if history:
-        data["history"] = engine.history(instance_id)
+        data["history"] = [h.to_json() for h in engine.history(instance_id)]
 
     def human(d):
         lines = [_instance_line(found), f"business key: {d['business_key'] or '-'}",
@@ -379,7 +379,7 @@ def incidents(show_all: bool, as_json: bool) -> None:
     """List open incidents."""
     rows = current_application().engine.incidents(None if show_all else "open")
     emit(rows, as_json, lambda rs: "\n".join(
-        f"{i['id']}  {i['status']:8} {i['instance_id']} {i['activity_id']}: {i['message']}"
+        f"{i.id}  {i.status:8} {i.instance_id} {i.activity_id}: {i.message}"
         for i in rs) or "no incidents")
 
 

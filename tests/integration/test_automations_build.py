@@ -75,8 +75,9 @@ def run(application, name: str = "retrain-churn") -> dict:
 
 def everything_stored(application, instance_id: str) -> str:
     """Every text a run leaves behind: history, variables, builds, notifications, jobs."""
-    parts = [json.dumps(application.engine.history(instance_id), default=str),
-             json.dumps(application.engine.get_instance(instance_id), default=str)]
+    parts = [json.dumps([h.to_json() for h in application.engine.history(instance_id)],
+                        default=str),
+             json.dumps(application.engine.get_instance(instance_id).to_json(), default=str)]
     with application.db.session() as s:
         for b in s.scalars(select(BuildRow)).all():
             parts.append(json.dumps(application.automations.build(b.id), default=str))
@@ -107,11 +108,11 @@ def test_condition_met_builds_deploys_and_tells_slack(setup, tmp_path):
     assert slack.path == SLACK_PATH and "succeeded" in slack.json["text"]
     grid = [f["text"] for f in slack.json["blocks"][1]["fields"]]
     assert f"*Build*\n{v['BUILD_ID']}" in grid and "*Automation*\nretrain-churn" in grid
-    kinds = [(h["kind"], h["activity_id"]) for h in application.engine.history(done.id)]
+    kinds = [(h.kind, h.activity_id) for h in application.engine.history(done.id)]
     for step in ("Task_Prepare", "Task_Build", "Task_Evaluate", "Task_Deploy",
                  "Task_NotifyDeployed", "End_Deployed"):
         assert ("activity.completed", step) in kinds
-    names = {h["name"] for h in application.engine.history(done.id) if h["kind"] == "variable.changed"}
+    names = {h.name for h in application.engine.history(done.id) if h.kind == "variable.changed"}
     assert {"TRIGGER", "BUILD_ID", "METRIC_VALUE", "THRESHOLD_VALUE", "DECISION",
             "DEPLOYMENT_IDS"} <= names
     stored = everything_stored(application, done.id)
@@ -132,7 +133,7 @@ def test_condition_not_met_is_built_not_deployed_and_still_tells_on_success(setu
     assert "do not deploy" in v["DECISION"]
     assert registry.list_deployments(model_id=model.id) == []
     assert ("activity.completed", "End_NotDeployed") in [
-        (h["kind"], h["activity_id"]) for h in application.engine.history(done.id)]
+        (h.kind, h.activity_id) for h in application.engine.history(done.id)]
     [slack] = state.requests
     assert slack.path == SLACK_PATH and "built, not deployed" in slack.json["text"]
 

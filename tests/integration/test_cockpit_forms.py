@@ -7,7 +7,7 @@ from tests.support.cockpit import ROOT, world  # noqa: F401  (fixture)
 
 
 def history_kinds(world, instance_id):
-    return [h["kind"] for h in world.application.engine.history(instance_id)]
+    return [h.kind for h in world.application.engine.history(instance_id)]
 
 
 def test_every_form_refuses_a_missing_or_forged_csrf_token(world):
@@ -45,8 +45,8 @@ def test_edit_variable_is_typed_and_audited(world):
                                                      "value": "5", "reason": "more tries"})
     assert done.status_code == 303
     assert world.instance(flow).variables["retries"] == 5
-    [audit] = [h for h in world.application.engine.history(flow) if h["kind"] == "operator.set_variables"]
-    assert audit["data"] == {"names": ["retries"], "reason": "more tries"}
+    [audit] = [h for h in world.application.engine.history(flow) if h.kind == "operator.set_variables"]
+    assert audit.data == {"names": ["retries"], "reason": "more tries"}
     bad = world.submit(page, f"{page}/variables", {"name": "retries", "type": "Integer",
                                                     "value": "five"})
     assert bad.status_code == 400 and "Integer" in bad.text

@@ -36,7 +36,7 @@ def mi(body: str, *, sequential: bool = False, cardinality: str | None = None,
 
 
 def history(harness, instance_id: str, kind: str) -> list[str]:
-    return [h["activity_id"] for h in harness.engine.history(instance_id) if h["kind"] == kind]
+    return [h.activity_id for h in harness.engine.history(instance_id) if h.kind == kind]
 
 
 # ------------------------------------------------------------------ call activities
@@ -126,7 +126,7 @@ def test_called_element_binding_version_tag(harness):
     instance = harness.engine.start("missing")
     harness.drain()
     [incident] = harness.engine.get_instance(instance.id).incidents
-    assert "'tagged'" in incident["message"] and "'release-9'" in incident["message"]
+    assert "'tagged'" in incident.message and "'release-9'" in incident.message
     # two versions with one tag: Camunda 7 refuses to choose, and so does this engine
     harness.engine.deploy([("c4.bpmn", definitions(tagged("release-1", 4)))])
     with pytest.raises(ExecutionError, match="2 deployed versions of process 'tagged' carry "
@@ -263,9 +263,9 @@ def test_a_failing_async_job_retries_then_opens_an_incident_that_retry_resumes(h
     clock.advance(timedelta(minutes=2))
     harness.drain()
     [incident] = harness.engine.get_instance(instance.id).incidents
-    assert incident["kind"] == "failedJob" and incident["job_id"]
+    assert incident.kind == "failedJob" and incident.job_id
     harness.engine.set_variables(instance.id, {"d": 5})
-    harness.tasks.retry_incident(incident["id"])
+    harness.tasks.retry_incident(incident.id)
     harness.drain()
     done = harness.engine.get_instance(instance.id)
     assert done.status == "completed" and done.variables["q"] == 2

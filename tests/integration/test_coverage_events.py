@@ -287,8 +287,8 @@ def test_uncaught_error_end_event_opens_an_incident(harness):
     instance = harness.engine.start("errend")
     assert instance.status == "incident"
     [incident] = harness.engine.get_instance(instance.id).incidents
-    assert incident["kind"] == "unhandledBpmnError" and "BROKEN" in incident["message"]
-    assert incident["activity_id"] == "boom"
+    assert incident.kind == "unhandledBpmnError" and "BROKEN" in incident.message
+    assert incident.activity_id == "boom"
 
 
 # ------------------------------------------------------------------ escalation
@@ -358,7 +358,7 @@ def test_link_events_jump_within_the_process(harness):
         END, flow("s", "jump"), chain("land", "landed", "e")))
     done = harness.engine.start("link")
     assert done.status == "completed" and done.variables["landed"] is True
-    kinds = [(h["kind"], h["activity_id"]) for h in harness.engine.history(done.id)]
+    kinds = [(h.kind, h.activity_id) for h in harness.engine.history(done.id)]
     assert ("activity.completed", "land") in kinds
 
 
@@ -385,8 +385,8 @@ def test_compensation_throw_runs_handlers_of_completed_activities_in_reverse(har
     done = harness.engine.start("comp")
     assert done.status == "completed"
     assert done.variables["undone_book"] is done.variables["undone_pay"] is True
-    history = [h["activity_id"] for h in harness.engine.history(done.id)
-               if h["kind"] == "activity.completed" and (h["activity_id"] or "").startswith("undo_")]
+    history = [h.activity_id for h in harness.engine.history(done.id)
+               if h.kind == "activity.completed" and (h.activity_id or "").startswith("undo_")]
     assert history == ["undo_pay", "undo_book"]  # latest completion compensated first
 
 
@@ -435,9 +435,9 @@ def test_compensation_event_sub_process_that_throws_compensates_the_inner_activi
     done = harness.engine.start("compesp2")
     assert done.status == "completed"
     assert done.variables["inner_undone"] is True and done.variables["esp_saw"] == "B-1"
-    order = [h["activity_id"] for h in harness.engine.history(done.id)
-             if h["kind"] == "activity.completed"
-             and h["activity_id"] in ("esp_log", "undo_book", "esp_after", "comp_esp", "e")]
+    order = [h.activity_id for h in harness.engine.history(done.id)
+             if h.kind == "activity.completed"
+             and h.activity_id in ("esp_log", "undo_book", "esp_after", "comp_esp", "e")]
     assert order == ["esp_log", "undo_book", "esp_after", "comp_esp", "e"]
 
 
@@ -454,7 +454,7 @@ def test_compensation_event_sub_process_runs_once_per_multi_instance_inner_insta
     done = harness.engine.start("compmi")
     assert done.status == "completed"
     runs = [h for h in harness.engine.history(done.id)
-            if h["kind"] == "activity.completed" and h["activity_id"] == "esp_log"]
+            if h.kind == "activity.completed" and h.activity_id == "esp_log"]
     assert len(runs) == 3
     # each run sees its own inner instance; the first instance is compensated last
     assert done.variables["esp_saw"] == 0

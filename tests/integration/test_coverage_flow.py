@@ -18,8 +18,8 @@ def out(tid: str, name: str, expr: str) -> str:
 
 
 def completed(harness, instance_id: str) -> list[str]:
-    return [h["activity_id"] for h in harness.engine.history(instance_id)
-            if h["kind"] == "activity.completed"]
+    return [h.activity_id for h in harness.engine.history(instance_id)
+            if h.kind == "activity.completed"]
 
 
 # ------------------------------------------------------------------ gateways and flows

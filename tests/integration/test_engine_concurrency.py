@@ -155,6 +155,6 @@ def test_sigkill_of_the_batched_writer_loses_no_acknowledged_command(harness, da
         pass
     for instance in harness.engine.list_instances(limit=100_000):
         assert instance.status == "completed", instance
-        completed = [h["activity_id"] for h in harness.engine.history(instance.id)
-                     if h["kind"] == "activity.completed" and h["activity_id"] in ("t0", "t1", "t2")]
+        completed = [h.activity_id for h in harness.engine.history(instance.id)
+                     if h.kind == "activity.completed" and h.activity_id in ("t0", "t1", "t2")]
         assert sorted(completed) == ["t0", "t1", "t2"]   # each step completed exactly once

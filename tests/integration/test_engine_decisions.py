@@ -30,8 +30,8 @@ def deploy_decider(harness, pid: str, ref: str, mode: str | None, attrs: str = "
 
 
 def ended_at(harness, instance_id: str) -> list[str]:
-    return [h["activity_id"] for h in harness.engine.history(instance_id)
-            if h["kind"] == "activity.completed" and (h["activity_id"] or "").startswith("end")]
+    return [h.activity_id for h in harness.engine.history(instance_id)
+            if h.kind == "activity.completed" and (h.activity_id or "").startswith("end")]
 
 
 def test_modeler_bpmn_and_dmn_deployed_together_run_to_the_right_end(harness):
@@ -186,13 +186,13 @@ def test_decision_error_after_a_wait_state_opens_an_incident(harness):
     state = harness.engine.get_instance(instance.id)
     assert state.status == "incident"
     [incident] = state.incidents
-    assert "'Checks'" in incident["message"] and "singleResult" in incident["message"]
+    assert "'Checks'" in incident.message and "singleResult" in incident.message
     assert state.active_activities == ["prep"]                # still before the rule task
 
     # the operator fixes the cause (a table that no longer double-matches) and retries
     harness.deploy("scores.dmn", SCORES.replace(b"<text>&lt; 0.7</text>",
                                                 b"<text>[0.5..0.7[</text>"))
-    harness.tasks.retry_incident(incident["id"])
+    harness.tasks.retry_incident(incident.id)
     done = harness.engine.get_instance(instance.id)
     assert done.status == "completed"
     assert done.variables["out"] == {"check": "below half"}
@@ -223,7 +223,7 @@ def test_decision_evaluate_topic_through_the_worker(harness):
     assert bad.variables["DECISION_PASSED"] is False
     assert bad.variables["DECISION_RULES"] == ["r_other"]
     assert ended_at(harness, failed.id) == [] and "e_no" in [
-        h["activity_id"] for h in harness.engine.history(failed.id)]
+        h.activity_id for h in harness.engine.history(failed.id)]
 
 
 def test_decision_evaluate_without_a_key_is_an_uncaught_bpmn_error(harness):
@@ -234,4 +234,4 @@ def test_decision_evaluate_without_a_key_is_an_uncaught_bpmn_error(harness):
     harness.drain()
     state = harness.engine.get_instance(instance.id)
     assert state.status == "incident"
-    assert "NO_DECISION" in state.incidents[0]["message"]
+    assert "NO_DECISION" in state.incidents[0].message

@@ -97,7 +97,7 @@ def test_waiting_timers_fire_once_after_a_restart(harness, database):
     assert restarted.fire_due_timers() == 3
     assert restarted.fire_due_timers() == 0
     assert all(restarted.get_instance(i).status == "completed" for i in ids)
-    fired = [h for i in ids for h in restarted.history(i) if h["kind"] == "timer.fired"]
+    fired = [h for i in ids for h in restarted.history(i) if h.kind == "timer.fired"]
     assert len(fired) == 3
 
 
@@ -130,7 +130,7 @@ def test_interrupting_boundary_timer_cancels_the_task(harness):
     assert harness.status(instance.id) == "completed"
     assert harness.tasks.list() == []
     history = harness.engine.history(instance.id)
-    assert any(h["activity_id"] == "e_late" for h in history)
+    assert any(h.activity_id == "e_late" for h in history)
 
 
 def test_non_interrupting_cycle_boundary_timer_repeats_while_task_waits(harness):
@@ -164,7 +164,7 @@ def test_event_based_gateway_takes_the_first_event(harness):
     harness.engine.correlate_message("ticket.resolved", correlation={"TICKET_KEY": "K1"})
     clock.advance(timedelta(days=1, seconds=1))
     assert harness.engine.fire_due_timers() == 1          # K1's timer was withdrawn
-    ends = {i: [h["activity_id"] for h in harness.engine.history(i) if h["kind"] == "activity.completed"][-1]
+    ends = {i: [h.activity_id for h in harness.engine.history(i) if h.kind == "activity.completed"][-1]
             for i in (by_message.id, by_timer.id)}
     assert ends == {by_message.id: "e", by_timer.id: "e_late"}
 

@@ -33,8 +33,8 @@ def test_ten_thousand_iteration_loop_reaches_its_end_event(harness):
     assert instance.status == "completed"
     assert instance.variables["i"] == 10_000
     history = harness.engine.history(instance.id)
-    assert history[-1]["kind"] == "instance.completed"
-    assert sum(1 for h in history if h["activity_id"] == "increment") == 10_000
+    assert history[-1].kind == "instance.completed"
+    assert sum(1 for h in history if h.activity_id == "increment") == 10_000
 
 
 def test_loop_through_wait_states_persists_small_state(harness):
@@ -157,11 +157,11 @@ def test_history_records_variable_changes_with_old_and_new_values(harness):
     harness.handle("set", lambda ctx: {"score": 0.9})
     instance = harness.engine.start("vars", {"score": 0.1})
     harness.drain()
-    changes = [h for h in harness.engine.history(instance.id) if h["kind"] == "variable.changed"]
-    assert {"old": None, "new": 0.1} == {k: changes[0]["data"][k] for k in ("old", "new")}
-    assert changes[-1]["name"] == "score"
-    assert (changes[-1]["data"]["old"], changes[-1]["data"]["new"]) == (0.1, 0.9)
-    kinds = [h["kind"] for h in harness.engine.history(instance.id)]
+    changes = [h for h in harness.engine.history(instance.id) if h.kind == "variable.changed"]
+    assert {"old": None, "new": 0.1} == {k: changes[0].data[k] for k in ("old", "new")}
+    assert changes[-1].name == "score"
+    assert (changes[-1].data["old"], changes[-1].data["new"]) == (0.1, 0.9)
+    kinds = [h.kind for h in harness.engine.history(instance.id)]
     assert kinds[0] == "instance.started" and kinds[-1] == "instance.completed"
     assert "activity.started" in kinds and "external_task.completed" in kinds
 

@@ -43,15 +43,15 @@ def test_edit_is_exposed_audited_and_reaches_a_retried_incident(process):
     assert after.variables["note"] == {"by": "ops"} and after.variables["retries"] == 1
     assert after.status == "incident"  # still needs its retry
     history = harness.engine.history(instance.id)
-    changed = {h["name"]: h["data"] for h in history if h["kind"] == "variable.changed"
-               and h["name"] in ("endpoint", "note")}
+    changed = {h.name: h.data for h in history if h.kind == "variable.changed"
+               and h.name in ("endpoint", "note")}
     assert changed["endpoint"]["old"] == "http://bad" and changed["endpoint"]["new"] == "http://good"
     assert changed["note"]["created"] is True
-    [audit] = [h for h in history if h["kind"] == "operator.set_variables"]
-    assert audit["data"] == {"names": ["endpoint", "note"], "reason": "fix the endpoint"}
+    [audit] = [h for h in history if h.kind == "operator.set_variables"]
+    assert audit.data == {"names": ["endpoint", "note"], "reason": "fix the endpoint"}
 
     [incident] = after.incidents
-    harness.tasks.retry_incident(incident["id"])
+    harness.tasks.retry_incident(incident.id)
     harness.drain()
     # the retry sees the edited process variable; an input parameter keeps the value it got
     # when the activity started, as in Camunda (input mappings run once, on entry)
@@ -70,7 +70,7 @@ def test_refused_edits_change_nothing(process):
     with pytest.raises(NotFoundError):
         harness.engine.set_variables("no-such-instance", {"a": 1})
     assert not [h for h in harness.engine.history(instance.id)
-                if h["kind"] == "operator.set_variables"]
+                if h.kind == "operator.set_variables"]
     harness.drain()
     with pytest.raises(ConflictError):
         harness.engine.set_variables(instance.id, {"endpoint": "y"})

@@ -54,17 +54,17 @@ def test_failures_back_off_then_open_incident_and_operator_retry_completes(harne
     state = harness.engine.get_instance(instance.id)
     assert state.status == "incident"
     [incident] = state.incidents
-    assert "still down" in incident["message"] and incident["activity_id"] == "work"
+    assert "still down" in incident.message and incident.activity_id == "work"
     assert harness.drain() == 0                      # incidents are not retried by workers
-    harness.tasks.retry_incident(incident["id"])
+    harness.tasks.retry_incident(incident.id)
     assert harness.drain() == 1
     assert harness.status(instance.id) == "completed"
     assert len(set(keys)) == 1 and len(keys) == 4    # one stable key across every attempt
-    kinds = [h["kind"] for h in harness.engine.history(instance.id)]
+    kinds = [h.kind for h in harness.engine.history(instance.id)]
     assert kinds.count("external_task.failed") == 3
     assert "incident.opened" in kinds and "incident.resolved" in kinds and "operator.retry" in kinds
     with pytest.raises(ConflictError):
-        harness.tasks.retry_incident(incident["id"])
+        harness.tasks.retry_incident(incident.id)
 
 
 def test_bpmn_error_routes_to_boundary_event_with_error_variables(harness):
@@ -95,7 +95,7 @@ def test_uncaught_bpmn_error_opens_incident_instead_of_ending_silently(harness):
     harness.drain()
     state = harness.engine.get_instance(instance.id)
     assert state.status == "incident"
-    assert "NOPE" in state.incidents[0]["message"]
+    assert "NOPE" in state.incidents[0].message
 
 
 def test_handler_timeout_consumes_a_retry(harness):

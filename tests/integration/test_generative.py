@@ -343,10 +343,10 @@ def test_random_diagrams_take_the_path_the_reference_predicts(engine_and_worker,
     done = engine.get_instance(instance.id)
     expected, variables = reference(block, x)
     assert done.status == "completed", (done, block)
-    completed = Counter(h["activity_id"] for h in engine.history(instance.id)
-                        if h["kind"] == "activity.completed"
-                        and not h["data"].get("multi_instance_body")
-                        and h["activity_id"] in expected)
+    completed = Counter(h.activity_id for h in engine.history(instance.id)
+                        if h.kind == "activity.completed"
+                        and not h.data.get("multi_instance_body")
+                        and h.activity_id in expected)
     assert completed == +expected, block
     assert variables <= set(done.variables), block
     assert {v for v in done.variables if v.startswith("v_")} == {

@@ -83,9 +83,8 @@ def test_a_handler_result_with_nan_fails_the_task_with_the_reason(database):
     instance = harness.engine.start("one").id
     harness.drain()
     [incident] = harness.engine.incidents()
-    assert incident["instance_id"] == instance
-    assert "result.metrics.auc is nan: NaN and Infinity are not JSON numbers" in incident[
-        "message"]
+    assert incident.instance_id == instance
+    assert "result.metrics.auc is nan: NaN and Infinity are not JSON numbers" in incident.message
 
 
 def test_json_columns_refuse_nan_on_both_databases(database):

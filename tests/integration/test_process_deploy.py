@@ -99,7 +99,7 @@ def test_job_failure_ticket_done_retries_until_the_test_passes(mlc):
     assert passed.active_activities == ["Event_review_resolved"]
     assert passed.variables["DECISION_PASSED"] is True
     metrics_runs = [h for h in mlc.engine.history(instance.id)
-                    if h["kind"] == "activity.started" and h["activity_id"] == "Task_metrics"]
+                    if h.kind == "activity.started" and h.activity_id == "Task_metrics"]
     assert len(metrics_runs) == 3
 
 
@@ -157,9 +157,9 @@ def test_any_other_error_opens_error_ticket_and_ends_failed_with_reason_in_histo
     ticket = mlc.ticket(variables["ERROR_TICKET"])
     assert ticket.kind == "error" and "end of next month" in ticket.description
     history = mlc.engine.history(instance.id)
-    [thrown] = [h for h in history if h["kind"] == "bpmn_error.thrown"]
-    assert thrown["name"] == "INVALID_EXPIRATION_DATE" and "end of next month" in thrown[
-        "data"]["message"]
+    [thrown] = [h for h in history if h.kind == "bpmn_error.thrown"]
+    assert thrown.name == "INVALID_EXPIRATION_DATE" and "end of next month" in thrown.data[
+        "message"]
     assert "End_failed" in mlc.completed_activities(done)
     assert not mlc.registry.list_deployments(model_id=mlc.sample.model_id)
 

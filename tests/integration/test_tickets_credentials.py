@@ -58,11 +58,12 @@ def test_credentials_in_the_jira_url_authenticate_and_never_show(database, jira,
     failing = harness.engine.start("ask").id
     harness.drain()
     [incident] = harness.engine.incidents()
-    assert incident["instance_id"] == failing and "Jira at " + url in incident["message"]
+    assert incident.instance_id == failing and "Jira at " + url in incident.message
 
     client = make_app(database).test_client()
-    seen = [caplog.text, json.dumps(harness.engine.history(failing)),
-            json.dumps(harness.engine.history(opened)), json.dumps(harness.engine.incidents()),
+    seen = [caplog.text, json.dumps([h.to_json() for h in harness.engine.history(failing)]),
+            json.dumps([h.to_json() for h in harness.engine.history(opened)]),
+            json.dumps([i.to_json() for i in harness.engine.incidents()]),
             client.get("/api/external-tasks").get_data(as_text=True),
             client.get(f"/engine-rest/external-task?processInstanceId={failing}")
             .get_data(as_text=True),

@@ -97,7 +97,7 @@ def build_world(database, tmp_path, **settings) -> World:
     world.ids["review"] = application.engine.start("review", {"MODEL_ID": "m"}).id
     world.drain()
     [incident] = application.engine.incidents()
-    world.ids["incident"] = incident["id"]
+    world.ids["incident"] = incident.id
     world.ids["ticket"] = application.engine.get_instance(world.ids["review"]).variables["TICKET_KEY"]
 
     registry = application.services.registry

@@ -71,8 +71,8 @@ class Mlc:
         return [self.engine.get_instance(i) for i in started]
 
     def completed_activities(self, instance: InstanceRecord) -> list[str]:
-        return [h["activity_id"] for h in self.engine.history(instance.id)
-                if h["kind"] == "activity.completed" and h["activity_id"]]
+        return [h.activity_id for h in self.engine.history(instance.id)
+                if h.kind == "activity.completed" and h.activity_id]
 
 
 @pytest.fixture

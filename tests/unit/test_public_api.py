@@ -14,7 +14,8 @@ PUBLIC = {
     "engine": [
         "Base", "BpmnError", "ConcurrentUpdateError", "ConfigurationError", "ConflictError",
         "Database", "DecisionError", "Engine", "ExecutionError", "ExpressionError",
-        "ExternalTaskService", "HandlerRegistry", "IncidentStatus", "InstanceRecord",
+        "ExternalTaskService", "HandlerRegistry", "HistoryRecord", "IncidentRecord",
+        "IncidentStatus", "InstanceRecord",
         "InstanceStatus", "JobExecutor",
         "LockedTask", "MlcError", "NotFoundError", "Problem", "SignalResult", "TaskContext",
         "TimerScheduler",

@@ -6,7 +6,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from engine import InstanceRecord, InstanceStatus, SignalResult
+from engine import (
+    HistoryRecord,
+    IncidentRecord,
+    IncidentStatus,
+    InstanceRecord,
+    InstanceStatus,
+    SignalResult,
+)
 
 
 def _instance(**overrides) -> InstanceRecord:
@@ -38,3 +45,26 @@ def test_an_instance_read_back_from_its_json_is_the_same_value():
 def test_a_signal_result_writes_the_answer_the_signal_routes_give():
     result = SignalResult(started=["a"], resumed=[], unheard=False)
     assert json.dumps(result.to_json()) == '{"started": ["a"], "resumed": [], "unheard": false}'
+
+
+def test_an_instance_with_an_incident_writes_it_nested_and_reads_it_back():
+    incident = IncidentRecord(id="n-1", instance_id="i-1", activity_id="call",
+                              external_task_id="t-1", job_id=None, kind="failedExternalTask",
+                              message="unreachable", status=IncidentStatus.OPEN,
+                              created_at=datetime(2026, 5, 1, 14, 5), resolved_at=None)
+    record = _instance(status=InstanceStatus.INCIDENT, incidents=[incident])
+    data = json.loads(json.dumps(record.to_json()))
+    assert data["incidents"] == [{"id": "n-1", "instance_id": "i-1", "activity_id": "call",
+                                  "external_task_id": "t-1", "job_id": None,
+                                  "kind": "failedExternalTask", "message": "unreachable",
+                                  "status": "open", "created_at": "2026-05-01T14:05:00",
+                                  "resolved_at": None}]
+    assert InstanceRecord.from_json(data) == record
+
+
+def test_a_history_entry_writes_its_time_as_iso_text():
+    entry = HistoryRecord(id=7, at=datetime(2026, 5, 1, 14, 5, tzinfo=UTC), kind="instance.started",
+                          activity_id=None, name="p", data={"trigger": "api"})
+    assert entry.to_json() == {"id": 7, "at": "2026-05-01T14:05:00+00:00",
+                               "kind": "instance.started", "activity_id": None, "name": "p",
+                               "data": {"trigger": "api"}}

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine import inspection
 from engine.errors import ConflictError, NotFoundError, ValidationError
-from engine.records import InstanceRecord, SignalResult
+from engine.records import IncidentRecord, InstanceRecord, SignalResult
 from engine.values import jsonable
 from engine.xmlsafe import parse_xml
 
@@ -170,7 +170,7 @@ def terminate(instance_id: str, reason: str) -> InstanceRecord:
     return engine().terminate(instance_id, reason)
 
 
-def incidents(status: str | None = "open") -> list[dict[str, Any]]:
+def incidents(status: str | None = "open") -> list[IncidentRecord]:
     return engine().incidents(status)[::-1]
 
 
