@@ -28,7 +28,7 @@ __all__ = [
     "Base", "BpmnError", "ConcurrentUpdateError", "ConfigurationError", "ConflictError",
     "Database", "DecisionError", "Engine", "ExecutionError", "ExpressionError",
     "ExternalTaskService", "HandlerRegistry", "HistoryRecord", "IncidentRecord", "IncidentStatus",
-    "InstanceRecord", "InstanceStatus", "JobExecutor", "LockedTask", "MlcError", "NotFoundError", "Problem", "SignalResult", "TaskContext",
-    "TimerScheduler",
-    "ValidationError", "WorkState", "Worker",
+    "InstanceRecord", "InstanceStatus", "JobExecutor", "LockedTask", "MlcError", "NotFoundError",
+    "Problem", "SignalResult", "TaskContext", "TimerScheduler", "ValidationError", "WorkState",
+    "Worker",
 ]

@@ -24,8 +24,9 @@ def _default(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        to_dict = getattr(value, "to_json", None) or getattr(value, "to_dict", None)
-        return to_dict() if callable(to_dict) else dataclasses.asdict(value)
+        # engine values have to_json(), connector records to_dict(): both write ISO times
+        encode = getattr(value, "to_json", None) or getattr(value, "to_dict", None)
+        return encode() if callable(encode) else dataclasses.asdict(value)
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
