@@ -20,15 +20,25 @@ from .external_tasks import ExternalTaskService, LockedTask
 from .facade import Engine, ExecutionError
 from .handlers import HandlerRegistry, TaskContext
 from .jobs import JobExecutor
-from .records import HistoryRecord, IncidentRecord, InstanceRecord, SignalResult
+from .records import (
+    DecisionDefinitionRecord,
+    DeploymentResult,
+    HistoryRecord,
+    IncidentRecord,
+    InstanceRecord,
+    ProcessDefinitionRecord,
+    ResourceDeploymentRecord,
+    SignalResult,
+)
 from .states import IncidentStatus, InstanceStatus, WorkState
 from .worker import TimerScheduler, Worker
 
 __all__ = [
     "Base", "BpmnError", "ConcurrentUpdateError", "ConfigurationError", "ConflictError",
-    "Database", "DecisionError", "Engine", "ExecutionError", "ExpressionError",
-    "ExternalTaskService", "HandlerRegistry", "HistoryRecord", "IncidentRecord", "IncidentStatus",
-    "InstanceRecord", "InstanceStatus", "JobExecutor", "LockedTask", "MlcError", "NotFoundError",
-    "Problem", "SignalResult", "TaskContext", "TimerScheduler", "ValidationError", "WorkState",
-    "Worker",
+    "Database", "DecisionDefinitionRecord", "DecisionError", "DeploymentResult", "Engine",
+    "ExecutionError", "ExpressionError", "ExternalTaskService", "HandlerRegistry",
+    "HistoryRecord", "IncidentRecord", "IncidentStatus", "InstanceRecord", "InstanceStatus",
+    "JobExecutor", "LockedTask", "MlcError", "NotFoundError", "ProcessDefinitionRecord",
+    "Problem", "ResourceDeploymentRecord", "SignalResult", "TaskContext", "TimerScheduler",
+    "ValidationError", "WorkState", "Worker",
 ]

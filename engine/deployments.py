@@ -7,7 +7,6 @@ import hashlib
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -27,6 +26,7 @@ from .persistence import (
     ProcessDefinition,
     Resource,
 )
+from .records import DecisionDefinitionRecord, DeploymentResult, ProcessDefinitionRecord
 from .statements import STATIC
 from .xmlsafe import parse_xml
 
@@ -36,20 +36,6 @@ DECISIONS = cast(Table, DecisionDefinition.__table__)
 RESOURCES = cast(Table, Resource.__table__)
 Reader = Connection | Session  # what lookups read through: a command's or a request's
 CAMUNDA_DMN_NS = "http://camunda.org/schema/1.0/dmn"
-
-
-@dataclass
-class DeploymentResult:
-    id: str
-    name: str
-    created_at: Any
-    processes: list[dict[str, Any]] = field(default_factory=list)
-    decisions: list[dict[str, Any]] = field(default_factory=list)
-    filtered: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "created_at": self.created_at.isoformat(),
-                "processes": self.processes, "decisions": self.decisions, "filtered": self.filtered}
 
 
 def file_kind(name: str) -> str:
@@ -141,7 +127,7 @@ class DefinitionStore:
         dep = Deployment(id=str(uuid.uuid4()), name=name or files[0][0], source=source,
                          tenant_id=tenant_id, created_at=clock.now())
         session.add(dep)
-        result = DeploymentResult(dep.id, dep.name, dep.created_at)
+        result = DeploymentResult(dep.id, dep.name, dep.created_at, [], [], [])
         for kind, parsed in (("bpmn", bpmn), ("dmn", dmn)):
             for filename, data, content in parsed:
                 resource = self._resource(session, dep, filename, kind, data)
@@ -248,15 +234,14 @@ class DefinitionStore:
     # -- lookups ----------------------------------------------------------------------------
 
     @staticmethod
-    def describe(d: Any) -> dict[str, Any]:
-        return {"id": d.id, "key": d.key, "name": d.name, "version": d.version,
-                "deployment_id": d.deployment_id, "resource": (d.info or {}).get("file"),
-                "version_tag": (d.info or {}).get("version_tag")}
+    def describe(d: ProcessDefinition) -> ProcessDefinitionRecord:
+        info = d.info or {}
+        return ProcessDefinitionRecord(d.id, d.key, d.name, d.version, d.deployment_id,
+                                       info.get("file"), info.get("version_tag"))
 
     @staticmethod
-    def describe_decision(d: Any) -> dict[str, Any]:
-        return {"id": d.id, "key": d.key, "name": d.name, "version": d.version,
-                "deployment_id": d.deployment_id}
+    def describe_decision(d: DecisionDefinition) -> DecisionDefinitionRecord:
+        return DecisionDefinitionRecord(d.id, d.key, d.name, d.version, d.deployment_id)
 
     def latest_definition(self, conn: Reader, key: str) -> RowMapping:
         """The newest definition row of ``key`` (any Session or Connection)."""

@@ -19,14 +19,23 @@ from . import clock, statements
 from .bpmn.runner import Runner
 from .db import Database
 from .delivery import signal_report
-from .deployments import DefinitionStore, DeploymentResult, next_cycle_due
+from .deployments import DefinitionStore, next_cycle_due
 from .errors import ConflictError, MlcError, NotFoundError, ValidationError
 from .handlers import HandlerRegistry
 from .notify import availability_for
 from .outcome import OUTCOME_VARIABLE, outcome_of
 from .persistence import EventSubscription, IdempotencyKey, InstanceVariable
 from .reads import EngineReads
-from .records import HistoryRecord, IncidentRecord, InstanceRecord, SignalResult, as_json
+from .records import (
+    DeploymentResult,
+    HistoryRecord,
+    IncidentRecord,
+    InstanceRecord,
+    ProcessDefinitionRecord,
+    ResourceDeploymentRecord,
+    SignalResult,
+    as_json,
+)
 from .services import EngineServices
 from .states import ENDED, IncidentStatus, InstanceStatus
 from .unit_of_work import InstanceHandle, UnitOfWork
@@ -121,7 +130,8 @@ class Engine:
         self.definitions.forget_latest()
         return result
 
-    def list_definitions(self, key: str | None = None, latest_only: bool = False) -> list[dict]:
+    def list_definitions(self, key: str | None = None,
+                         latest_only: bool = False) -> list[ProcessDefinitionRecord]:
         return self.reads.definitions(key, latest_only)
 
     def get_instance(self, instance_id: str) -> InstanceRecord:
@@ -133,8 +143,11 @@ class Engine:
         return self.reads.instances(status=status, key=key, business_key=business_key,
                                     limit=limit, offset=offset, outcome=outcome)
 
-    def list_deployments(self, **kwargs) -> list[dict[str, Any]]:
-        return self.reads.deployments(**kwargs)
+    def list_deployments(self, *, name: str | None = None, deployment_id: str | None = None,
+                         limit: int | None = None, offset: int = 0
+                         ) -> list[ResourceDeploymentRecord]:
+        return self.reads.deployments(name=name, deployment_id=deployment_id, limit=limit,
+                                      offset=offset)
 
     def count_deployments(self) -> int:
         return self.reads.count_deployments()

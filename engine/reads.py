@@ -20,7 +20,13 @@ from .persistence import (
     ProcessDefinition,
     ProcessInstance,
 )
-from .records import HistoryRecord, IncidentRecord, InstanceRecord
+from .records import (
+    HistoryRecord,
+    IncidentRecord,
+    InstanceRecord,
+    ProcessDefinitionRecord,
+    ResourceDeploymentRecord,
+)
 from .states import IncidentStatus, InstanceStatus
 
 if TYPE_CHECKING:
@@ -102,7 +108,7 @@ class EngineReads:
             return [describe_incident(i) for i in s.execute(q).mappings().all()]
 
     def definitions(self, key: str | None = None,
-                    latest_only: bool = False) -> list[dict[str, Any]]:
+                    latest_only: bool = False) -> list[ProcessDefinitionRecord]:
         from .deployments import DefinitionStore
 
         with self.db.session() as s:
@@ -110,7 +116,7 @@ class EngineReads:
                                                    ProcessDefinition.version)
             if key:
                 q = q.where(ProcessDefinition.key == key)
-            rows = s.scalars(q).all()
+            rows = list(s.scalars(q).all())
         if latest_only:
             latest: dict[str, ProcessDefinition] = {}
             for r in rows:
@@ -119,7 +125,7 @@ class EngineReads:
         return [DefinitionStore.describe(r) for r in rows]
 
     def deployments(self, *, name: str | None = None, deployment_id: str | None = None,
-                    limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+                    limit: int | None = None, offset: int = 0) -> list[ResourceDeploymentRecord]:
         with self.db.session() as s:
             q = select(Deployment).order_by(Deployment.created_at, Deployment.id)
             if name is not None:
@@ -129,8 +135,8 @@ class EngineReads:
             q = q.offset(offset)
             if limit is not None:
                 q = q.limit(limit)
-            return [{"id": d.id, "name": d.name, "source": d.source, "tenant_id": d.tenant_id,
-                     "created_at": d.created_at} for d in s.scalars(q).all()]
+            return [ResourceDeploymentRecord(d.id, d.name, d.source, d.tenant_id, d.created_at)
+                    for d in s.scalars(q).all()]
 
     def count_deployments(self) -> int:
         with self.db.session() as s:

@@ -117,3 +117,52 @@ class InstanceRecord(_Record):
         return cls(**{**data, "status": InstanceStatus(data["status"]),
                       "created_at": created_at, "ended_at": _time(data["ended_at"]),
                       "incidents": [IncidentRecord.from_json(i) for i in data["incidents"]]})
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessDefinitionRecord(_Record):
+    """One deployed version of a process (``key:version:uuid``), as listed and deployed."""
+
+    id: str
+    key: str
+    name: str | None
+    version: int
+    deployment_id: str
+    resource: str | None
+    version_tag: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionDefinitionRecord(_Record):
+    """One deployed version of a DMN decision."""
+
+    id: str
+    key: str
+    name: str | None
+    version: int
+    deployment_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceDeploymentRecord(_Record):
+    """A deployment in Camunda's sense: BPMN and DMN files stored together under one id.
+    (A model's deployment to a serving target is ``connectors.registry.DeploymentRecord``.)"""
+
+    id: str
+    name: str
+    source: str | None
+    tenant_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentResult(_Record):
+    """What ``Engine.deploy`` stored: the new (or, with duplicate filtering, unchanged)
+    definitions of each file, and the names of the files it filtered as unchanged."""
+
+    id: str
+    name: str
+    created_at: datetime
+    processes: list[ProcessDefinitionRecord]
+    decisions: list[DecisionDefinitionRecord]
+    filtered: list[str]

@@ -17,7 +17,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.errors import MlcError
-from engine.records import InstanceRecord
+from engine.records import DeploymentResult, InstanceRecord
 
 from .settings import Settings
 
@@ -203,16 +203,14 @@ def _collect(paths: tuple[str, ...]) -> list[tuple[str, bytes]]:
 def deploy(paths: tuple[str, ...], name: str, as_json: bool) -> None:
     """Deploy .bpmn/.dmn files (or every such file in the given folders)."""
     files = _collect(paths)
-    result = current_application().engine.deploy(files, name=name, source="mlc deploy").to_dict()
+    result = current_application().engine.deploy(files, name=name, source="mlc deploy")
 
-    def human(r):
-        lines = [f"deployment {r['id']}"]
-        for p in r["processes"]:
-            state = "unchanged" if p["key"] in r["filtered"] else "deployed"
-            lines.append(f"  process  {p['key']} v{p['version']} ({state})")
-        for d in r["decisions"]:
-            state = "unchanged" if d["key"] in r["filtered"] else "deployed"
-            lines.append(f"  decision {d['key']} v{d['version']} ({state})")
+    def human(r: DeploymentResult) -> str:
+        lines = [f"deployment {r.id}"]
+        for kind, found in (("process ", r.processes), ("decision", r.decisions)):
+            for d in found:
+                state = "unchanged" if d.key in r.filtered else "deployed"
+                lines.append(f"  {kind} {d.key} v{d.version} ({state})")
         return "\n".join(lines)
 
     emit(result, as_json, human)
@@ -226,7 +224,7 @@ def definitions(as_json: bool) -> None:
 
     engine = current_application().engine
     latest_decisions = {d["key"]: d for d in decision_definitions(engine.db)}  # by version
-    rows = ([{"kind": "process", **r} for r in engine.list_definitions(latest_only=True)]
+    rows = ([{"kind": "process", **r.to_json()} for r in engine.list_definitions(latest_only=True)]
             + [{"kind": "decision", **r} for r in latest_decisions.values()])
     emit(rows, as_json, lambda rs: "\n".join(
         f"{r['kind']:9} {r['key']:40} v{r['version']:<4} {r['name'] or ''}" for r in rs)

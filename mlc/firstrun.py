@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .sample import SAMPLE_MODEL, SAMPLE_SERVICE_TAG, deploy_shipped, install_sample
+
+if TYPE_CHECKING:
+    from engine import DeploymentResult
 
 HEADER = """\
 MLC Engine is set up.
@@ -110,5 +114,5 @@ def _open_reviews(application) -> list:
             if not tickets.resolver.is_terminal(t.system, t.status)]
 
 
-def _count(result) -> str:
+def _count(result: DeploymentResult) -> str:
     return f"changed files get a new version; {len(result.filtered)} definitions unchanged"

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine import DeploymentResult, Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES_DIR = ROOT / "processes"
@@ -33,7 +36,7 @@ def shipped_files(folders: Iterable[Path] = (PROCESSES_DIR, DMN_DIR)) -> list[tu
     return files
 
 
-def deploy_shipped(engine, name: str = "mlc-shipped") -> Any:
+def deploy_shipped(engine: Engine, name: str = "mlc-shipped") -> DeploymentResult:
     """Deploy processes/ and dmn/ (unchanged files are filtered out by the engine)."""
     return engine.deploy(shipped_files(), name, source="mlc")
 

@@ -22,4 +22,4 @@ def test_build_and_deploy_deploys_once(sqlite_database, tmp_path):
     again = application.engine.deploy([(PROCESS_FILE.name, PROCESS_FILE.read_bytes())])
     assert again.filtered == ["build_and_deploy"]
     [definition] = application.engine.list_definitions("build_and_deploy")
-    assert definition["version"] == 1
+    assert definition.version == 1

@@ -122,11 +122,11 @@ def test_modeler_validates_with_located_problems_and_deploys_a_new_version(world
     assert checked.json["problems"][0]["line"]
     refused = world.client.post("/modeler/deploy?file=flow.bpmn", data=broken, headers=headers)
     assert refused.status_code == 400 and refused.json["deployed"] is False
-    assert [d["version"] for d in world.application.engine.list_definitions(key="flow")] == [1]
+    assert [d.version for d in world.application.engine.list_definitions(key="flow")] == [1]
     edited = xml.replace(b'name="Wait for go"', b'name="Wait for the go"')
     deployed = world.client.post("/modeler/deploy?file=flow.bpmn", data=edited, headers=headers)
     assert deployed.status_code == 200 and deployed.json["deployed"] is True
-    assert [d["version"] for d in world.application.engine.list_definitions(key="flow")] == [1, 2]
+    assert [d.version for d in world.application.engine.list_definitions(key="flow")] == [1, 2]
     no_token = world.client.post("/modeler/deploy?file=flow.bpmn", data=edited,
                                  headers={"Content-Type": "application/xml"})
     assert no_token.status_code == 400

@@ -114,7 +114,7 @@ def test_called_element_binding_version_tag(harness):
     from engine import ExecutionError
 
     first = harness.engine.deploy([("c1.bpmn", definitions(tagged("release-1", 1)))])
-    assert first.processes[0]["version_tag"] == "release-1"
+    assert first.processes[0].version_tag == "release-1"
     harness.engine.deploy([("c2.bpmn", definitions(tagged("release-2", 2)))])
     harness.engine.deploy([("c3.bpmn", definitions(tagged(None, 3)))])  # the latest: no tag
     harness.engine.deploy([("callers.bpmn", definitions(

@@ -35,9 +35,9 @@ def ended_at(harness, instance_id: str) -> list[str]:
 
 
 def test_modeler_bpmn_and_dmn_deployed_together_run_to_the_right_end(harness):
-    result = harness.engine.deploy([("grading.bpmn", GRADING), ("scores.dmn", SCORES)]).to_dict()
-    assert [p["key"] for p in result["processes"]] == ["grading"]
-    assert sorted(d["key"] for d in result["decisions"]) == ["checks", "grade", "verdict"]
+    result = harness.engine.deploy([("grading.bpmn", GRADING), ("scores.dmn", SCORES)])
+    assert [p.key for p in result.processes] == ["grading"]
+    assert sorted(d.key for d in result.decisions) == ["checks", "grade", "verdict"]
 
     top = harness.engine.start("grading", {"score": 0.93, "stage": "prod"})
     assert top.status == "completed"
@@ -99,16 +99,16 @@ def test_bpmn_deployed_before_its_dmn_and_latest_version_wins(harness):
         harness.engine.start("decider", {"score": 0.75})
     assert harness.engine.list_instances() == []
 
-    first = harness.deploy("scores.dmn", SCORES).to_dict()
-    assert {d["key"]: d["version"] for d in first["decisions"]}["grade"] == 1
+    first = harness.deploy("scores.dmn", SCORES)
+    assert {d.key: d.version for d in first.decisions}["grade"] == 1
     assert harness.engine.start("decider", {"score": 0.75}).variables["out"] == "B"
 
-    again = harness.deploy("scores.dmn", SCORES).to_dict()
-    assert "grade" in again["filtered"]
+    again = harness.deploy("scores.dmn", SCORES)
+    assert "grade" in again.filtered
     lowered = SCORES.replace(b"<text>&gt;= 0.8</text>", b"<text>&gt;= 0.7</text>").replace(
         b"<text>[0.5..0.8[</text>", b"<text>[0.5..0.7[</text>")
-    second = harness.deploy("scores.dmn", lowered).to_dict()
-    assert {d["key"]: d["version"] for d in second["decisions"]}["grade"] == 2
+    second = harness.deploy("scores.dmn", lowered)
+    assert {d.key: d.version for d in second.decisions}["grade"] == 2
     assert harness.engine.start("decider", {"score": 0.75}).variables["out"] == "A"
 
 

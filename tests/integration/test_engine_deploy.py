@@ -9,17 +9,17 @@ SIMPLE = bpmn("simple", '<bpmn:startEvent id="s" />', '<bpmn:endEvent id="e" />'
 
 
 def test_identical_redeploy_is_filtered_and_changed_content_gets_next_version(harness):
-    first = harness.deploy("simple.bpmn", SIMPLE).to_dict()
-    again = harness.deploy("simple.bpmn", SIMPLE).to_dict()
+    first = harness.deploy("simple.bpmn", SIMPLE)
+    again = harness.deploy("simple.bpmn", SIMPLE)
     changed = harness.deploy("simple.bpmn", SIMPLE.replace(b'id="e"', b'id="end2"')
-                             .replace(b'targetRef="e"', b'targetRef="end2"')).to_dict()
-    assert first["processes"][0]["version"] == 1
-    assert again["filtered"] == ["simple"] and again["processes"][0]["version"] == 1
-    assert changed["processes"][0]["version"] == 2
-    versions = [d["version"] for d in harness.engine.list_definitions("simple")]
+                             .replace(b'targetRef="e"', b'targetRef="end2"'))
+    assert first.processes[0].version == 1
+    assert again.filtered == ["simple"] and again.processes[0].version == 1
+    assert changed.processes[0].version == 2
+    versions = [d.version for d in harness.engine.list_definitions("simple")]
     assert versions == [1, 2]
     instance = harness.engine.start("simple")
-    assert instance.definition_id == changed["processes"][0]["id"]
+    assert instance.definition_id == changed.processes[0].id
 
 
 def _refused(harness, data: bytes, name: str = "bad.bpmn") -> ValidationError:

@@ -196,4 +196,4 @@ def test_redeploy_moves_start_subscriptions_to_new_version(harness):
     harness.deploy("a.bpmn", data)
     v2 = harness.deploy("a.bpmn", data.replace(b'id="e"', b'id="e" name="v2"')).processes[0]
     [instance] = harness.engine.signal("go").started
-    assert harness.engine.get_instance(instance).definition_id == v2["id"]
+    assert harness.engine.get_instance(instance).definition_id == v2.id

@@ -13,12 +13,11 @@ import pytest
 PUBLIC = {
     "engine": [
         "Base", "BpmnError", "ConcurrentUpdateError", "ConfigurationError", "ConflictError",
-        "Database", "DecisionError", "Engine", "ExecutionError", "ExpressionError",
-        "ExternalTaskService", "HandlerRegistry", "HistoryRecord", "IncidentRecord",
-        "IncidentStatus", "InstanceRecord",
-        "InstanceStatus", "JobExecutor",
-        "LockedTask", "MlcError", "NotFoundError", "Problem", "SignalResult", "TaskContext",
-        "TimerScheduler",
+        "Database", "DecisionDefinitionRecord", "DecisionError", "DeploymentResult", "Engine",
+        "ExecutionError", "ExpressionError", "ExternalTaskService", "HandlerRegistry",
+        "HistoryRecord", "IncidentRecord", "IncidentStatus", "InstanceRecord", "InstanceStatus",
+        "JobExecutor", "LockedTask", "MlcError", "NotFoundError", "ProcessDefinitionRecord",
+        "Problem", "ResourceDeploymentRecord", "SignalResult", "TaskContext", "TimerScheduler",
         "ValidationError", "WorkState", "Worker",
     ],
     "connectors.automations": [

@@ -7,11 +7,15 @@ import json
 from datetime import UTC, datetime
 
 from engine import (
+    DecisionDefinitionRecord,
+    DeploymentResult,
     HistoryRecord,
     IncidentRecord,
     IncidentStatus,
     InstanceRecord,
     InstanceStatus,
+    ProcessDefinitionRecord,
+    ResourceDeploymentRecord,
     SignalResult,
 )
 
@@ -68,3 +72,26 @@ def test_a_history_entry_writes_its_time_as_iso_text():
     assert entry.to_json() == {"id": 7, "at": "2026-05-01T14:05:00+00:00",
                                "kind": "instance.started", "activity_id": None, "name": "p",
                                "data": {"trigger": "api"}}
+
+
+def test_a_deployment_result_writes_the_answer_post_deployments_gives():
+    process = ProcessDefinitionRecord(id="p:2:abc", key="p", name="P", version=2,
+                                      deployment_id="d-1", resource="p.bpmn", version_tag="r1")
+    decision = DecisionDefinitionRecord(id="grade:1:def", key="grade", name=None, version=1,
+                                        deployment_id="d-1")
+    result = DeploymentResult(id="d-1", name="ship", created_at=datetime(2026, 5, 1, tzinfo=UTC),
+                              processes=[process], decisions=[decision], filtered=["grade"])
+    assert json.loads(json.dumps(result.to_json())) == {
+        "id": "d-1", "name": "ship", "created_at": "2026-05-01T00:00:00+00:00",
+        "processes": [{"id": "p:2:abc", "key": "p", "name": "P", "version": 2,
+                       "deployment_id": "d-1", "resource": "p.bpmn", "version_tag": "r1"}],
+        "decisions": [{"id": "grade:1:def", "key": "grade", "name": None, "version": 1,
+                       "deployment_id": "d-1"}],
+        "filtered": ["grade"]}
+
+
+def test_a_stored_deployment_lists_with_its_source_and_tenant():
+    record = ResourceDeploymentRecord(id="d-1", name="ship", source="mlc deploy", tenant_id=None,
+                                      created_at=datetime(2026, 5, 1, 9, 30))
+    assert record.to_json() == {"id": "d-1", "name": "ship", "source": "mlc deploy",
+                                "tenant_id": None, "created_at": "2026-05-01T09:30:00"}

@@ -48,4 +48,4 @@ def create_deployment():
     result = engine().deploy(files, name=request.form.get("name", ""),
                              source=request.form.get("source") or "api",
                              duplicate_filtering=form_flag("duplicate_filtering", True))
-    return jsonify(result.to_dict()), 201
+    return jsonify(result), 201

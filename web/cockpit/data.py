@@ -14,7 +14,13 @@ from typing import Any
 
 from engine import inspection
 from engine.errors import ConflictError, NotFoundError, ValidationError
-from engine.records import IncidentRecord, InstanceRecord, SignalResult
+from engine.records import (
+    DeploymentResult,
+    IncidentRecord,
+    InstanceRecord,
+    ProcessDefinitionRecord,
+    SignalResult,
+)
 from engine.values import jsonable
 from engine.xmlsafe import parse_xml
 
@@ -67,7 +73,7 @@ def definitions() -> list[dict[str, Any]]:
     counts = inspection.instances_by_key_and_status(_db())
     by_key: dict[str, dict[str, Any]] = {}
     for d in engine().list_definitions():
-        entry = by_key.setdefault(d["key"], {"key": d["key"], "versions": []})
+        entry = by_key.setdefault(d.key, {"key": d.key, "versions": []})
         entry["versions"].insert(0, d)
     for entry in by_key.values():
         entry["latest"] = entry["versions"][0]
@@ -80,13 +86,13 @@ def definition(key: str, version: int | None = None) -> dict[str, Any]:
     if not versions:
         raise NotFoundError(f"no process definition with key {key!r} is deployed")
     chosen = versions[-1] if version is None else next(
-        (d for d in versions if d["version"] == version), None)
+        (d for d in versions if d.version == version), None)
     if chosen is None:
         raise NotFoundError(f"process {key!r} has no version {version}")
     db = _db()
     return {"definition": chosen, "versions": versions[::-1],
-            "waiting": inspection.waiting_by_activity(db, chosen["id"]),
-            "incidents": inspection.open_incidents_by_activity(db, chosen["id"]),
+            "waiting": inspection.waiting_by_activity(db, chosen.id),
+            "incidents": inspection.open_incidents_by_activity(db, chosen.id),
             "recent": instances(key=key, limit=20)["instances"]}
 
 
@@ -103,17 +109,17 @@ def definition_xml(definition_id: str) -> bytes:
 
 def latest_xml(key: str, version: int | None = None) -> dict[str, Any]:
     """The deployed file of a process (latest or given version), for the modeler."""
-    chosen = definition(key, version)["definition"]
-    resource = inspection.definition_resource(_db(), chosen["id"])
-    return {**chosen, "file": resource["name"], "xml": resource["content"].decode("utf-8")}
+    chosen: ProcessDefinitionRecord = definition(key, version)["definition"]
+    resource = inspection.definition_resource(_db(), chosen.id)
+    return {**chosen.to_json(), "file": resource["name"], "xml": resource["content"].decode("utf-8")}
 
 
 def start(key: str, variables: dict[str, Any], business_key: str | None) -> InstanceRecord:
     return engine().start(key, variables, business_key or None)
 
 
-def deploy(files: list[tuple[str, bytes]], name: str = "") -> dict[str, Any]:
-    return engine().deploy(files, name=name, source="cockpit").to_dict()
+def deploy(files: list[tuple[str, bytes]], name: str = "") -> DeploymentResult:
+    return engine().deploy(files, name=name, source="cockpit")
 
 
 def validate(files: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
@@ -137,7 +143,7 @@ def instance(instance_id: str, history_limit: int = 200) -> dict[str, Any]:
     found = engine().get_instance(instance_id)
     db = _db()
     version = next((d for d in engine().list_definitions(key=found.key)
-                    if d["id"] == found.definition_id), None)
+                    if d.id == found.definition_id), None)
     variables = [{"name": name, **to_typed(value)}
                  for name, value in sorted((found.variables or {}).items())]
     tickets = wired_services().tickets

@@ -53,13 +53,11 @@ def processes():
 @bp.route("/processes/deploy", methods=["POST"])
 def deploy():
     result = data.deploy(forms.uploads(), forms.text("name", max_length=200))
-    changed = [f"{p['key']} v{p['version']}" for p in result["processes"]
-               if p["key"] not in result["filtered"]]
-    changed += [f"{d['key']} v{d['version']}" for d in result["decisions"]
-                if d["key"] not in result["filtered"]]
+    changed = [f"{d.key} v{d.version}" for d in (*result.processes, *result.decisions)
+               if d.key not in result.filtered]
     message = ("Deployed " + ", ".join(changed)) if changed else "Nothing changed"
-    if result["filtered"]:
-        message += f" (unchanged: {', '.join(result['filtered'])})"
+    if result.filtered:
+        message += f" (unchanged: {', '.join(result.filtered)})"
     return done(message, "cockpit.processes")
 
 
@@ -198,5 +196,5 @@ def modeler_deploy():
     if problems:
         return jsonify({"deployed": False, "problems": problems}), 400
     result = data.deploy(files, name=f"{files[0][0]} (cockpit modeler)")
-    return jsonify({"deployed": True, "processes": result["processes"],
-                    "filtered": result["filtered"]})
+    return jsonify({"deployed": True, "processes": result.processes,
+                    "filtered": result.filtered})

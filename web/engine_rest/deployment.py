@@ -13,6 +13,7 @@ from flask import Blueprint, jsonify, request
 
 from engine.deployments import file_kind
 from engine.errors import NotFoundError, ValidationError
+from engine.records import ResourceDeploymentRecord
 
 from ..api.deployments import form_flag, uploaded_files
 from ..context import application, engine
@@ -81,11 +82,10 @@ def create():
             raise
         body, status = parse_exception(exc)
         return jsonify(body), status
-    data = result.to_dict()
-    data.update(source=request.form.get("deployment-source") or None,
-                tenant_id=request.form.get("tenant-id") or None)
-    return jsonify(dtos.deployment(data, processes=data["processes"],
-                                   decisions=data["decisions"], with_definitions=True))
+    stored = ResourceDeploymentRecord(result.id, result.name,
+                                      request.form.get("deployment-source") or None,
+                                      request.form.get("tenant-id") or None, result.created_at)
+    return jsonify(dtos.deployment(stored, result))
 
 
 @operation(bp, "/deployment", query=DeploymentQuery)

@@ -1,4 +1,4 @@
-"""Camunda 7 response bodies built from the engine facade's plain dicts."""
+"""Camunda 7 response bodies built from the engine facade's records."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ from typing import Any
 
 from flask import request
 
-from engine.records import InstanceRecord
+from engine.records import (
+    DecisionDefinitionRecord,
+    DeploymentResult,
+    InstanceRecord,
+    ProcessDefinitionRecord,
+    ResourceDeploymentRecord,
+)
 from engine.states import ENDED
 
 from ..camunda_types import camunda_time, variables_out
@@ -19,33 +25,36 @@ def link(path: str, rel: str = "self", method: str = "GET") -> dict[str, str]:
     return {"method": method, "href": request.host_url.rstrip("/") + PREFIX + path, "rel": rel}
 
 
-def process_definition(d: dict[str, Any]) -> dict[str, Any]:
-    return {"id": d["id"], "key": d["key"], "category": BPMN_CATEGORY, "description": None,
-            "name": d.get("name"), "version": d["version"], "resource": d.get("resource"),
-            "deploymentId": d["deployment_id"], "diagram": None, "suspended": False,
-            "tenantId": None, "versionTag": d.get("version_tag"), "historyTimeToLive": None,
+def process_definition(d: ProcessDefinitionRecord) -> dict[str, Any]:
+    return {"id": d.id, "key": d.key, "category": BPMN_CATEGORY, "description": None,
+            "name": d.name, "version": d.version, "resource": d.resource,
+            "deploymentId": d.deployment_id, "diagram": None, "suspended": False,
+            "tenantId": None, "versionTag": d.version_tag, "historyTimeToLive": None,
             "startableInTasklist": True}
 
 
-def decision_definition(d: dict[str, Any]) -> dict[str, Any]:
-    return {"id": d["id"], "key": d["key"], "category": BPMN_CATEGORY, "name": d.get("name"),
-            "version": d["version"], "resource": d.get("resource"),
-            "deploymentId": d["deployment_id"], "tenantId": None,
-            "decisionRequirementsDefinitionId": None, "decisionRequirementsDefinitionKey": None,
-            "historyTimeToLive": None, "versionTag": None}
+def decision_definition(d: DecisionDefinitionRecord) -> dict[str, Any]:
+    return {"id": d.id, "key": d.key, "category": BPMN_CATEGORY, "name": d.name,
+            "version": d.version, "resource": None, "deploymentId": d.deployment_id,
+            "tenantId": None, "decisionRequirementsDefinitionId": None,
+            "decisionRequirementsDefinitionKey": None, "historyTimeToLive": None,
+            "versionTag": None}
 
 
-def deployment(d: dict[str, Any], *, processes: list[dict] | None = None,
-               decisions: list[dict] | None = None, with_definitions: bool = False) -> dict[str, Any]:
-    out = {"links": [link(f"/deployment/{d['id']}")], "id": d["id"], "name": d.get("name"),
-           "source": d.get("source"), "deploymentTime": camunda_time(d.get("created_at")),
-           "tenantId": d.get("tenant_id")}
-    if with_definitions:
+def deployment(d: ResourceDeploymentRecord, deployed: DeploymentResult | None = None
+               ) -> dict[str, Any]:
+    """A deployment; with ``deployed``, also the definitions it deployed (Camunda's answer
+    to a create, where the maps are null when empty)."""
+    out: dict[str, Any] = {
+        "links": [link(f"/deployment/{d.id}")], "id": d.id, "name": d.name,
+        "source": d.source, "deploymentTime": camunda_time(d.created_at),
+        "tenantId": d.tenant_id}
+    if deployed is not None:
         out["deployedProcessDefinitions"] = (
-            {p["id"]: process_definition(p) for p in processes} if processes else None)
+            {p.id: process_definition(p) for p in deployed.processes} or None)
         out["deployedCaseDefinitions"] = None
         out["deployedDecisionDefinitions"] = (
-            {x["id"]: decision_definition(x) for x in decisions} if decisions else None)
+            {x.id: decision_definition(x) for x in deployed.decisions} or None)
         out["deployedDecisionRequirementsDefinitions"] = None
     return out
 

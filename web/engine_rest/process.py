@@ -8,7 +8,7 @@ import json
 from flask import Blueprint, Response, jsonify
 
 from engine.errors import NotFoundError
-from engine.records import InstanceRecord
+from engine.records import InstanceRecord, ProcessDefinitionRecord
 from engine.states import ENDED
 
 from ..camunda_types import to_typed
@@ -31,20 +31,20 @@ def list_definitions(query: DefinitionQuery):
     """Process definitions, optionally of one key / the latest versions only."""
     rows = engine().list_definitions(key=query.key, latest_only=query.latestVersion)
     if query.deploymentId:
-        rows = [r for r in rows if r["deployment_id"] == query.deploymentId]
+        rows = [r for r in rows if r.deployment_id == query.deploymentId]
     return jsonify([dtos.process_definition(r) for r in _page(rows, query.firstResult,
                                                               query.maxResults)])
 
 
-def _definition_by_id(definition_id: str) -> dict:
+def _definition_by_id(definition_id: str) -> ProcessDefinitionRecord:
     key = definition_id.split(":", 1)[0]
     for row in engine().list_definitions(key=key):
-        if row["id"] == definition_id:
+        if row.id == definition_id:
             return row
     raise NotFoundError(f"No matching definition with id {definition_id}")
 
 
-def _latest(key: str) -> dict:
+def _latest(key: str) -> ProcessDefinitionRecord:
     rows = engine().list_definitions(key=key, latest_only=True)
     if not rows:
         raise NotFoundError(f"No matching process definition with key: {key} and no tenant-id")
@@ -67,7 +67,7 @@ def _start(body: StartBody, *, key: str | None = None, definition_id: str | None
     variables = plain(body.variables)
     if definition_id is not None:
         definition = _definition_by_id(definition_id)
-        instance = engine().start(definition["key"], variables, body.businessKey,
+        instance = engine().start(definition.key, variables, body.businessKey,
                                   definition_id=definition_id, idempotency_key=idempotency_key())
     else:
         instance = engine().start(key, variables, body.businessKey,
