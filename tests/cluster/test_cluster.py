@@ -28,7 +28,8 @@ from sqlalchemy import text
 
 from tests.conftest import POSTGRES_URL, _fresh_database
 from tests.support.bpmn import HEADER, chain, external
-from tests.support.cluster import Client, NodeProcess, mlc, mlc_env
+from tests.support.cluster import Client, NodeProcess, mlc
+from tests.support.serve import mlc_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cluster"),
               pytest.mark.skipif(not POSTGRES_URL, reason="the cluster test runs on "

@@ -3,10 +3,8 @@ spreads requests over the live API nodes (failing over when one dies under it)."
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,20 +16,7 @@ from sqlalchemy import text
 
 from engine.db import Database
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def mlc_env(database_url: str, **extra: str) -> dict[str, str]:
-    """An ``mlc`` subprocess's environment: no inherited ``MLC_*`` but these."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLC_")}
-    env.update(MLC_DATABASE_URL=database_url, PYTHONPATH=str(ROOT), **extra)
-    return env
+from .serve import free_port
 
 
 def mlc(env: dict[str, str], cwd: Path, *args: str) -> str:
