@@ -22,6 +22,7 @@ from .persistence import (
     Resource,
     UserTask,
 )
+from .records import HistoryRecord
 from .states import IncidentStatus, InstanceStatus
 
 if TYPE_CHECKING:
@@ -156,9 +157,8 @@ def history_tail(db: Database, instance_id: str, limit: int = 200) -> dict[str, 
         total = s.scalar(select(func.count()).where(HistoryEvent.instance_id == instance_id)) or 0
         rows = s.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
                          .order_by(HistoryEvent.id.desc()).limit(limit)).all()
-    entries = [{"id": h.id, "at": h.at.isoformat(), "kind": h.kind,
-                "activity_id": h.activity_id, "name": h.name, "data": h.data}
-               for h in reversed(rows)]
+    entries = [HistoryRecord(id=h.id, at=h.at, kind=h.kind, activity_id=h.activity_id,
+                             name=h.name, data=h.data) for h in reversed(rows)]
     return {"total": int(total), "entries": entries}
 
 

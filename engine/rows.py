@@ -224,14 +224,11 @@ def _same_assignee(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def _sync(conn: Connection, table_name: str, before: dict[str, Row], after: dict[str, Row],
           same: Callable[[Row, Row], bool], *, update: Update | None = None,
-          fields: tuple[str, ...] = ()) -> list[str]:
-    if not before and not after:
-        return []
-    gone = [row_id for row_id in before if row_id not in after]
-    new = [row for row_id, row in after.items() if row_id not in before]
-    changed = [row for row_id, row in after.items()
-               if row_id in before and not same(before[row_id], row)]
-    if changed and update is None:  # a subscription that moved (cycle timers): replace it
+          fields: tuple[str, ...] = ()) -> None:
+    """Make one table match ``after``: a changed row has ``fields`` set by ``update``, or
+    without one is replaced (deleted and inserted)."""
+    gone, new, changed = _difference(before, after, same)
+    if changed and update is None:
         gone += [row["id"] for row in changed]
         new += changed
         changed = []
@@ -242,7 +239,6 @@ def _sync(conn: Connection, table_name: str, before: dict[str, Row], after: dict
     if changed and update is not None:  # (None: replaced above)
         conn.execute(update, [dict({f"v_{f}": row[f] for f in fields}, b_id=row["id"])
                               for row in changed])
-    return [row["id"] for row in new]
 
 
 def _sync_index(out: Writes, instance_id: str, before: dict[str, str],

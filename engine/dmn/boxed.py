@@ -8,6 +8,7 @@ iterators (``for``/``some``/``every``) and function definitions become
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
@@ -68,17 +69,18 @@ class BoxedReader:
         if kind == "decisionTable":
             return read_table(self.reader, element, owner)
         type_ref = element.get("typeRef")
+        node: Node | None
         if kind == "literalExpression":
             literal = self.literal(element, owner)
             if literal is None or not type_ref:
                 return literal
             node = literal.expression.evaluate_in
-        else:
-            read = self.function_definition if kind == "functionDefinition" else \
-                getattr(self, "_" + kind)
-            node = read(element, owner)
+        elif kind in _READERS:
+            node = _READERS[kind](self, element, owner)
             if node is None:
                 return None
+        else:  # callers pass only elements whose kind is in KINDS
+            raise ValueError(f"not a boxed expression: {kind!r}")
         return BoxedExpression(kind, _typed(node, type_ref, owner) if type_ref else node)
 
     def node(self, holder: etree._Element | None, owner: str, *, direct: bool = False
@@ -103,20 +105,24 @@ class BoxedReader:
         return LiteralExpression(text, compiled) if compiled else None
 
     def _context(self, element: etree._Element, owner: str) -> Node | None:
-        entries: list[tuple[str | None, str | None, Node | None]] = []
+        variables: list[tuple[str | None, str | None]] = []
+        nodes: list[Node | None] = []
         for entry in self.reader.children(element, "contextEntry"):
             variable = entry.find(self.reader.q("variable"))
             name = variable.get("name") if variable is not None else None
             type_ref = variable.get("typeRef") if variable is not None else None
-            entries.append((name, type_ref, self.node(entry, name or owner)))
-        if any(node is None for _, _, node in entries):
+            variables.append((name, type_ref))
+            nodes.append(self.node(entry, name or owner))
+        compiled = _all_compiled(nodes)
+        if compiled is None:
             return None
+        entries = [(name, type_ref, node) for (name, type_ref), node in zip(variables, compiled)]
 
         def context(scope: Scope) -> Any:
             built: dict[str, Any] = {}
             inner = scope.child(built)
             for name, type_ref, node in entries:
-                value = node(inner)  # type: ignore[misc]
+                value = node(inner)
                 if name is None:
                     return value
                 built[name] = conform(value, type_ref, scope.types, scope.errors,
@@ -126,7 +132,8 @@ class BoxedReader:
 
     def _invocation(self, element: etree._Element, owner: str) -> Node | None:
         callee = self.node(element, owner)
-        bindings = []
+        names: list[str] = []
+        nodes: list[Node | None] = []
         for binding in self.reader.children(element, "binding"):
             parameter = binding.find(self.reader.q("parameter"))
             name = parameter.get("name") if parameter is not None else None
@@ -134,18 +141,22 @@ class BoxedReader:
                 self.reader.problem(f"{owner!r}: an invocation binding has no parameter",
                                     binding)
                 return None
-            bindings.append((name, self.node(binding, name)))
-        if callee is None or any(node is None for _, node in bindings):
+            names.append(name)
+            nodes.append(self.node(binding, name))
+        compiled = _all_compiled(nodes)
+        if callee is None or compiled is None:
             return None
+        bindings = list(zip(names, compiled))
 
         def invoke(scope: Scope) -> Any:
-            named = {name: node(scope) for name, node in bindings}  # type: ignore[misc]
+            named = {name: node(scope) for name, node in bindings}
             return call_function(callee(scope), [], named, scope)
         return invoke
 
     def _relation(self, element: etree._Element, owner: str) -> Node | None:
         columns = [c.get("name") or "" for c in self.reader.children(element, "column")]
-        rows = []
+        rows: list[list[Node]] = []
+        broken = False
         for row in self.reader.children(element, "row"):
             cells = [self.node(c, owner, direct=True) for c in row
                      if self.reader.local(c) in KINDS]
@@ -153,18 +164,20 @@ class BoxedReader:
                 self.reader.problem(f"{owner!r}: a relation row has {len(cells)} cells for "
                                     f"{len(columns)} columns", row)
                 return None
-            rows.append(cells)
-        if any(c is None for row in rows for c in row):
+            compiled = _all_compiled(cells)
+            broken = broken or compiled is None
+            rows.append(compiled or [])
+        if broken:
             return None
         return lambda scope: [{name: cell(scope) for name, cell in zip(columns, row)}
                               for row in rows]
 
     def _list(self, element: etree._Element, owner: str) -> Node | None:
-        items = [self.node(c, owner, direct=True) for c in element
-                 if self.reader.local(c) in KINDS]
-        if any(item is None for item in items):
+        items = _all_compiled([self.node(c, owner, direct=True) for c in element
+                               if self.reader.local(c) in KINDS])
+        if items is None:
             return None
-        return lambda scope: [item(scope) for item in items]  # type: ignore[misc]
+        return lambda scope: [item(scope) for item in items]
 
     def _part(self, element: etree._Element, tag: str, owner: str) -> Node | None:
         return self.node(element.find(self.reader.q(tag)), owner)
@@ -197,7 +210,8 @@ class BoxedReader:
                 return None
         return filtered
 
-    def _iterator(self, element: etree._Element, owner: str, body_tag: str) -> tuple | None:
+    def _iterator(self, element: etree._Element, owner: str, body_tag: str
+                  ) -> tuple[str, Node, Node] | None:
         name = element.get("iteratorVariable") or "item"
         domain, body = self._part(element, "in", owner), self._part(element, body_tag, owner)
         if domain is None or body is None:
@@ -275,6 +289,21 @@ _NOT_LOGIC = {"variable", "description", "informationRequirement", "knowledgeReq
               "authorityRequirement", "extensionElements", "question", "allowedAnswers",
               "formalParameter", "supportedObjective", "impactedPerformanceIndicator",
               "decisionMaker", "decisionOwner", "usingProcess", "usingTask"}
+
+
+_READERS: dict[str, Callable[[BoxedReader, etree._Element, str], Node | None]] = {
+    "context": BoxedReader._context, "invocation": BoxedReader._invocation,
+    "relation": BoxedReader._relation, "list": BoxedReader._list,
+    "conditional": BoxedReader._conditional, "filter": BoxedReader._filter,
+    "for": BoxedReader._for, "some": BoxedReader._some, "every": BoxedReader._every,
+    "functionDefinition": BoxedReader.function_definition,
+}
+
+
+def _all_compiled(nodes: list[Node | None]) -> list[Node] | None:
+    """The nodes, or None when any failed to compile (each failure is already reported)."""
+    compiled = [node for node in nodes if node is not None]
+    return compiled if len(compiled) == len(nodes) else None
 
 
 def _null(scope: Scope) -> None:

@@ -9,7 +9,7 @@ same name, which is how decision services receive their input decisions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from engine.budget import EvaluationLimits, Meter
@@ -113,7 +113,7 @@ class Evaluation:
         values[decision.id] = value
         return value
 
-    def run(self, decision: Decision) -> tuple[list, list, Any]:
+    def run(self, decision: Decision) -> tuple[list[dict[str, Any]], list[str | int], Any]:
         if decision.logic is None:
             message = f"decision {decision.name!r} has no logic to evaluate"
             if self.strict:
@@ -141,7 +141,7 @@ class Evaluation:
             self.functions[bkm.id] = function
         return function
 
-    def _no_logic(self, name: str):
+    def _no_logic(self, name: str) -> Callable[[list[Any], Scope | None], None]:
         def invoke(values: list[Any], caller: Scope | None) -> None:
             self.errors.append(f"{name!r} has no logic to evaluate")
             return None
@@ -235,26 +235,26 @@ class Evaluation:
         return found
 
 
-class _Drg(dict):
+class _Drg(dict[str, Any]):
     """The bottom scope of an evaluation: DRG elements by name, resolved on first use."""
 
     def __init__(self, evaluation: Evaluation) -> None:
         super().__init__()
         self.evaluation = evaluation
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         value = self.evaluation.lookup(name)
         return default if value is MISSING else value
 
 
-class _ImportedElements(dict):
+class _ImportedElements(dict[str, Any]):
     """``prefix.name`` of an import: the imported model's decisions, functions and inputs."""
 
     def __init__(self, evaluation: Evaluation) -> None:
         super().__init__()
         self.evaluation = evaluation
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         if name in self.evaluation.inputs:
             return self.evaluation.inputs[name]
         value = self.evaluation.lookup(name)

@@ -112,7 +112,7 @@ class BusinessKnowledgeModel:
     id: str
     name: str
     parameters: tuple[tuple[str, str | None], ...]
-    logic: Logic | None
+    logic: BoxedExpression | None  # its function definition
     required_knowledge: tuple[str, ...] = ()
     result_type: str | None = None
 

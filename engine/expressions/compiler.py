@@ -21,6 +21,8 @@ from engine.expressions.coercion import Fault
 from engine.expressions.methods import ALLOWED_METHODS, EXECUTION_METHODS, call_method
 
 Evaluator = Callable[[Mapping[str, Any]], Any]
+Ast = Tree[Token]  # what the LALR parser gives
+Branch = Ast | Token
 
 #: The identifier that denotes the execution context (Camunda's ``execution``).
 EXECUTION = "execution"
@@ -54,11 +56,14 @@ class _Compiler:
     variables: set[str] = field(default_factory=set)
     optional: set[str] = field(default_factory=set)
 
-    def build(self, tree: Tree | Token) -> Node:
-        handler = getattr(self, "_" + str(tree.data), None) if isinstance(tree, Tree) else None
-        if handler is None:  # pragma: no cover - the grammar produces only known rules
-            raise CompileError(f"Unsupported syntax: {tree!r}")
-        return handler(*tree.children)
+    def build(self, tree: Branch) -> Node:
+        if isinstance(tree, Tree):
+            # one handler per grammar rule (or alias): _int_lit, _var, _add, ...
+            handler: Callable[..., Node] | None = getattr(self, "_" + tree.data, None)
+            if handler is not None:
+                return handler(*tree.children)
+        # the grammar wraps every token in a known rule, so this never happens
+        raise CompileError(f"Unsupported syntax: {tree!r}")  # pragma: no cover
 
     # literals -------------------------------------------------------------------------
     @staticmethod
@@ -98,21 +103,21 @@ class _Compiler:
 
         return Node(lookup, name=name)
 
-    def _prop(self, base: Tree, token: Token) -> Node:
+    def _prop(self, base: Ast, token: Token) -> Node:
         key = _check_name(str(token), "property")
         get, fn = c.get_property, self.build(base).fn
         return Node(lambda v: get(fn(v), key))
 
-    def _index(self, base: Tree, key: Tree) -> Node:
+    def _index(self, base: Ast, key: Ast) -> Node:
         if isinstance(key, Tree) and key.data == "str_lit":
             _check_name(_ESCAPE.sub(r"\1", str(key.children[0])[1:-1]), "property")
         get, fn, kfn = c.get_property, self.build(base).fn, self.build(key).fn
         return Node(lambda v: get(fn(v), kfn(v)))
 
-    def _function(self, token: Token, _args: Tree | None) -> Node:
+    def _function(self, token: Token, _args: Ast | None) -> Node:
         raise CompileError(f"Function calls are not supported: '{token}(...)'")
 
-    def _call(self, base: Tree, token: Token, args: Tree | None) -> Node:
+    def _call(self, base: Ast, token: Token, args: Ast | None) -> Node:
         name = _check_name(str(token), "method")
         arg_trees = list(args.children) if args is not None else []
         receiver = self.build(base)
@@ -129,7 +134,7 @@ class _Compiler:
         arg_fns = tuple(self.build(a).fn for a in arg_trees)
         return Node(lambda v: call_method(fn(v), name, tuple(a(v) for a in arg_fns)))
 
-    def _execution_call(self, name: str, arg_trees: list[Tree]) -> Node:
+    def _execution_call(self, name: str, arg_trees: list[Branch]) -> Node:
         if len(arg_trees) != EXECUTION_METHODS[name]:
             raise CompileError(f"Method 'execution.{name}' takes {EXECUTION_METHODS[name]} "
                                f"argument(s), not {len(arg_trees)}")
@@ -150,11 +155,11 @@ class _Compiler:
                       "getCurrentActivityId": "activityId"}[name]
         return Node(lambda v: _execution(v).get(field_name))
 
-    def _execution_write(self, name: str, arg_trees: list[Tree]) -> Node:
+    def _execution_write(self, name: str, arg_trees: list[Branch]) -> Node:
         """``execution.setVariable('x', v)`` and friends: the engine's execution context does
         the write (with Camunda's propagation); anywhere else they are an evaluation error."""
         key_fn = self.build(arg_trees[0]).fn
-        value_fn = self.build(arg_trees[1]).fn if len(arg_trees) > 1 else None
+        value_fn = self.build(arg_trees[1]).fn if len(arg_trees) > 1 else _no_value
         local = name.endswith("Local")
         remove = name.startswith("remove")
 
@@ -173,64 +178,64 @@ class _Compiler:
         return Node(write)
 
     # operators ------------------------------------------------------------------------
-    def _binary(self, op: Callable[[Any, Any], Any], left: Tree, right: Tree) -> Node:
+    def _binary(self, op: Callable[[Any, Any], Any], left: Ast, right: Ast) -> Node:
         lf, rf = self.build(left).fn, self.build(right).fn
         return Node(lambda v: op(lf(v), rf(v)))
 
-    def _add(self, a: Tree, b: Tree) -> Node:
+    def _add(self, a: Ast, b: Ast) -> Node:
         return self._binary(c.add, a, b)
 
-    def _sub(self, a: Tree, b: Tree) -> Node:
+    def _sub(self, a: Ast, b: Ast) -> Node:
         return self._binary(c.sub, a, b)
 
-    def _mul(self, a: Tree, b: Tree) -> Node:
+    def _mul(self, a: Ast, b: Ast) -> Node:
         return self._binary(c.mul, a, b)
 
-    def _div(self, a: Tree, b: Tree) -> Node:
+    def _div(self, a: Ast, b: Ast) -> Node:
         return self._binary(c.div, a, b)
 
-    def _mod(self, a: Tree, b: Tree) -> Node:
+    def _mod(self, a: Ast, b: Ast) -> Node:
         return self._binary(c.mod, a, b)
 
-    def _eq(self, a: Tree, b: Tree) -> Node:
+    def _eq(self, a: Ast, b: Ast) -> Node:
         return self._binary(c.equals, a, b)
 
-    def _ne(self, a: Tree, b: Tree) -> Node:
+    def _ne(self, a: Ast, b: Ast) -> Node:
         return self._binary(lambda x, y: not c.equals(x, y), a, b)
 
-    def _lt(self, a: Tree, b: Tree) -> Node:
+    def _lt(self, a: Ast, b: Ast) -> Node:
         return self._binary(c.less, a, b)
 
-    def _gt(self, a: Tree, b: Tree) -> Node:
+    def _gt(self, a: Ast, b: Ast) -> Node:
         return self._binary(c.greater, a, b)
 
-    def _le(self, a: Tree, b: Tree) -> Node:
+    def _le(self, a: Ast, b: Ast) -> Node:
         return self._binary(c.less_equal, a, b)
 
-    def _ge(self, a: Tree, b: Tree) -> Node:
+    def _ge(self, a: Ast, b: Ast) -> Node:
         return self._binary(c.greater_equal, a, b)
 
-    def _and_op(self, a: Tree, b: Tree) -> Node:
+    def _and_op(self, a: Ast, b: Ast) -> Node:
         lf, rf, tb = self.build(a).fn, self.build(b).fn, c.to_boolean
         return Node(lambda v: tb(lf(v)) and tb(rf(v)))
 
-    def _or_op(self, a: Tree, b: Tree) -> Node:
+    def _or_op(self, a: Ast, b: Ast) -> Node:
         lf, rf, tb = self.build(a).fn, self.build(b).fn, c.to_boolean
         return Node(lambda v: tb(lf(v)) or tb(rf(v)))
 
-    def _cond(self, test: Tree, then: Tree, other: Tree) -> Node:
+    def _cond(self, test: Ast, then: Ast, other: Ast) -> Node:
         tf, af, bf, tb = self.build(test).fn, self.build(then).fn, self.build(other).fn, c.to_boolean
         return Node(lambda v: af(v) if tb(tf(v)) else bf(v))
 
-    def _neg(self, a: Tree) -> Node:
+    def _neg(self, a: Ast) -> Node:
         fn, neg = self.build(a).fn, c.neg
         return Node(lambda v: neg(fn(v)))
 
-    def _not_op(self, a: Tree) -> Node:
+    def _not_op(self, a: Ast) -> Node:
         fn, tb = self.build(a).fn, c.to_boolean
         return Node(lambda v: not tb(fn(v)))
 
-    def _empty(self, a: Tree) -> Node:
+    def _empty(self, a: Ast) -> Node:
         fn, empty = self.build(a).fn, c.is_empty
         return Node(lambda v: empty(fn(v)))
 
@@ -267,7 +272,12 @@ def _variable_name(name: Any) -> str:
     return name
 
 
-def compile_tree(tree: Tree) -> Compiled:
+def _no_value(v: Mapping[str, Any]) -> None:
+    """The value argument of the ``remove*`` methods, which take none."""
+    return None
+
+
+def compile_tree(tree: Ast) -> Compiled:
     """Compile a parse tree; raise CompileError for refused constructs."""
     compiler = _Compiler()
     root = compiler.build(tree)

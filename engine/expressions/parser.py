@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib.resources import files
-from typing import Any
 
-from lark import Lark, Tree
+from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from engine.expressions.compiler import Compiled, CompileError, compile_tree
@@ -29,7 +28,7 @@ class SyntaxFault(Exception):
     """The text is not a valid expression; the message says where (column) and why."""
 
 
-def parse(body: str) -> Tree[Any]:
+def parse(body: str) -> Tree[Token]:
     """Parse the body of one ``${...}`` (without the delimiters)."""
     if len(body) > MAX_LENGTH:
         raise SyntaxFault(f"Expression is longer than {MAX_LENGTH} characters")

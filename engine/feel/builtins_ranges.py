@@ -9,6 +9,7 @@ unknown comparison gives null rather than a guess. A range written as a comparis
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from engine.feel.builtin_registry import builtin
@@ -52,8 +53,13 @@ def _or(*values: Any) -> bool | None:
     return result
 
 
-def _relation(name: str, *signatures: tuple[str, str]):
-    def register(fn):
+Relation = Callable[[Any, Any], "bool | None"]
+
+
+def _relation(name: str, *signatures: tuple[str, str]) -> Callable[[Relation], Relation]:
+    """Register ``fn`` under every signature, refusing null arguments before it runs."""
+
+    def register(fn: Relation) -> Relation:
         def dispatch(a: Any, b: Any) -> bool | None:
             if a is None or b is None:
                 raise TypeError("arguments must not be null")

@@ -12,7 +12,7 @@ arithmetic ``add sub mul div pow neg``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from engine.errors import EvaluationLimitError
@@ -53,7 +53,7 @@ def uses_input(tree: Tree) -> bool:
     return tree[0] == "input" or any(uses_input(child) for child in _children(tree))
 
 
-def _children(tree: Tree):
+def _children(tree: Tree) -> Iterator[Tree]:
     for part in tree[1:]:
         if isinstance(part, tuple) and part and isinstance(part[0], str):
             yield part
@@ -70,6 +70,23 @@ def constant(value: Any) -> Node:
     return lambda scope: value
 
 
+def _named_callee(name: str) -> Node:
+    """The function a call by name means: a variable holding a function, else the built-in."""
+
+    def callee(scope: Scope) -> Any:
+        found = scope.lookup(name)
+        if not isinstance(found, FeelFunction):
+            builtin = BUILTINS.get(name)
+            if builtin is not None:
+                return builtin
+            if found is MISSING:
+                scope.error(f"no function named {name!r}")
+                return None
+        return found
+
+    return callee
+
+
 class Compiler:
     """Turns one parse tree into closures. Stateless apart from the source text."""
 
@@ -77,7 +94,8 @@ class Compiler:
         self.source = source
 
     def compile(self, tree: Tree) -> Node:
-        method = getattr(self, "_" + tree[0], None)
+        # one method per tree kind: _num, _str, _call, ...
+        method: Callable[[Tree], Node] | None = getattr(self, "_" + tree[0], None)
         if method is None:
             raise FeelError(f"unsupported construct {tree[0]!r}", expression=self.source)
         node = method(tree)
@@ -203,18 +221,7 @@ class Compiler:
         named = None if named_trees is None else \
             [(name, self.compile(value)) for name, value in named_trees]
         if callee_tree[0] == "name":
-            name = callee_tree[1]
-
-            def callee(scope: Scope) -> Any:
-                found = scope.lookup(name)
-                if not isinstance(found, FeelFunction):
-                    builtin = BUILTINS.get(name)
-                    if builtin is not None:
-                        return builtin
-                    if found is MISSING:
-                        scope.error(f"no function named {name!r}")
-                        return None
-                return found
+            callee = _named_callee(callee_tree[1])
         else:
             callee = self.compile(callee_tree)
 
@@ -242,7 +249,7 @@ class Compiler:
         cond, then, other = (self.compile(c) for c in tree[1:])
         return lambda scope: then(scope) if cond(scope) is True else other(scope)
 
-    def _iterations(self, trees) -> list[tuple[str, Node, Node | None]]:
+    def _iterations(self, trees: list[tuple[str, Tree, Tree | None]]) -> list[tuple[str, Node, Node | None]]:
         return [(name, self.compile(low), self.compile(high) if high is not None else None)
                 for name, low, high in trees]
 

@@ -8,6 +8,7 @@ so one bad cell never raises out of a decision. Date and time arithmetic is in
 from __future__ import annotations
 
 import operator as _operator
+from collections.abc import Callable, Iterable
 from decimal import Decimal, DecimalException
 from typing import Any
 
@@ -168,7 +169,7 @@ def equals(left: Any, right: Any, scope: Scope | None = None) -> bool | None:
         return left is None and right is None
     tl, tr = type(left), type(right)
     if tl is tr and tl in (Decimal, str, bool):
-        return left == right
+        return bool(left == right)
     if tl is list and tr is list:
         if len(left) != len(right):
             return False
@@ -189,7 +190,7 @@ def equals(left: Any, right: Any, scope: Scope | None = None) -> bool | None:
         return _ranges_equal(left, right, scope)
     if tl is FeelFunction:
         return left is right
-    return left == right
+    return bool(left == right)
 
 
 def _ranges_equal(left: Range, right: Range, scope: Scope | None) -> bool | None:
@@ -199,7 +200,7 @@ def _ranges_equal(left: Range, right: Range, scope: Scope | None) -> bool | None
     return _all_equal(((left.start, right.start), (left.end, right.end)), scope)
 
 
-def _all_equal(pairs, scope: Scope | None) -> bool | None:
+def _all_equal(pairs: Iterable[tuple[Any, Any]], scope: Scope | None) -> bool | None:
     result: bool | None = True
     for a, b in pairs:
         same = equals(a, b, scope)
@@ -210,7 +211,7 @@ def _all_equal(pairs, scope: Scope | None) -> bool | None:
     return result
 
 
-_ORDER_OPS = {"<": _operator.lt, "<=": _operator.le, ">": _operator.gt, ">=": _operator.ge,
+_ORDER_OPS: dict[str, Callable[[Any, Any], bool]] = {"<": _operator.lt, "<=": _operator.le, ">": _operator.gt, ">=": _operator.ge,
               "=": _operator.eq, "!=": _operator.ne}
 _ORDERED = (Decimal, str, FeelDate, DayTimeDuration, YearsMonthsDuration)
 
@@ -228,17 +229,18 @@ def compare(op: str, left: Any, right: Any, scope: Scope) -> bool | None:
     if left is None or right is None:
         return None
     if tl is not type(right):
-        return mismatch(scope, op, left, right)
+        mismatch(scope, op, left, right)
+        return None
     if tl in _ORDERED:
         return _ORDER_OPS[op](left, right)
     if tl is FeelTime:
         return _ORDER_OPS[op](tops.time_key(left), tops.time_key(right))
     if tl is FeelDateTime:
         keys = tops.date_time_keys(left, right)
-        if keys is None:
-            return mismatch(scope, op, left, right)
-        return _ORDER_OPS[op](*keys)
-    return mismatch(scope, op, left, right)
+        if keys is not None:
+            return _ORDER_OPS[op](*keys)
+    mismatch(scope, op, left, right)
+    return None
 
 
 def in_range(value: Any, rng: Range, scope: Scope) -> bool | None:

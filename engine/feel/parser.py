@@ -7,7 +7,7 @@ Hand-written rather than generated because FEEL names are context-sensitive (see
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -68,7 +68,9 @@ class Parser(TypeParser):
             token = self.peek()
             if token.kind == "word" and token.text in ("if", "for", "some", "every", "function") \
                     and not self.special.get(token.text):
-                return getattr(self, "_" + token.text)()
+                # one parse method per keyword: _if, _for, _some, _every, _function
+                keyword: Callable[[], Tree] = getattr(self, "_" + token.text)
+                return keyword()
             return self.disjunction()
         finally:
             self.depth -= 1
@@ -170,7 +172,8 @@ class Parser(TypeParser):
             return [self.positive_test()]
         tree = self.additive()
         if tree[0] == "testlist":
-            return tree[1]
+            tests: list[Tree] = tree[1]
+            return tests
         return [tree]
 
     def additive(self) -> Tree:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.support.cockpit import world  # noqa: F401  (fixture)
+from web.cockpit import data
 
 
 def page(world, path: str, status: int = 200) -> str:
@@ -55,6 +58,29 @@ def test_instance_pages(world):
     page(world, "/instances/no-such-instance", 404)
     assert world.ids["incident"] in page(world, "/incidents")
     assert "No resolved incidents" in page(world, "/incidents?show=resolved")
+
+
+def test_instance_page_shows_the_tail_of_its_history(world, monkeypatch):
+    """The timeline lists entries oldest first with their time, kind, activity and details;
+    a long history shows only its newest entries and says how many there are in all."""
+    html = page(world, f"/instances/{world.ids['flow']}")
+    history = html[html.index('id="h-history"'):]
+    started = history.index("<strong>instance.started</strong>")
+    called = history.index("<strong>activity.started</strong>")
+    assert started < called and "<code>call</code>" in history[called:]
+    assert re.search(r'<span class="muted">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</span> '
+                     r'<strong>instance.started', history)
+    assert "&#34;topic&#34;: &#34;cockpit.call&#34;" in history
+
+    everything = world.application.engine.history(world.ids["flow"])
+    assert len(everything) > 2 and f"{len(everything)} entries" in history
+    whole = data.instance
+    monkeypatch.setattr(data, "instance", lambda instance_id: whole(instance_id, 2))
+    history = page(world, f"/instances/{world.ids['flow']}")
+    history = history[history.index('id="h-history"'):]
+    assert f"the last 2 of {len(everything)} entries" in history
+    assert history.count("<li class=") == 2 and everything[-1].kind in history
+    assert "<strong>instance.started</strong>" not in history
 
 
 def test_registry_pages(world):
