@@ -15,6 +15,7 @@ from ..errors import ExecutionFault
 from ..uuids import new_id
 from ..values import jsonable
 from .events import EventsMixin
+from .host import RunnerHost
 from .model import Kind, Node
 from .state import ScopeKind, Token, TokenState
 
@@ -22,13 +23,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from .runner import Runner
 
 
-class ActivitiesMixin:
+class ActivitiesMixin(RunnerHost):
     """Entry behaviour of tasks, sub-processes, call activities and gateways."""
 
-    def _pass(self: Runner, token: Token, node: Node) -> None:
+    def _pass(self, token: Token, node: Node) -> None:
         self.leave(token)
 
-    def _external(self: Runner, token: Token, node: Node) -> None:
+    def _external(self, token: Token, node: Node) -> None:
         token.state = TokenState.WAIT
         token.data["ext"] = new_id()
         priority = node.user.get("taskPriority")
@@ -37,13 +38,13 @@ class ActivitiesMixin:
         self.arm_boundaries(token, node)
         self.record("activity.started", node.id, node.name, topic=node.topic)
 
-    def _expression(self: Runner, token: Token, node: Node) -> None:
+    def _expression(self, token: Token, node: Node) -> None:
         result = self.evaluate(node.expression, token.var_scope, node.id)
         if node.result_variable:
             self.set_result(token, node.result_variable, result)
         self.leave(token)
 
-    def _decision(self: Runner, token: Token, node: Node) -> None:
+    def _decision(self, token: Token, node: Node) -> None:
         scope = token.var_scope
         ref = self.evaluate(node.decision_ref, scope, node.id)
         version = (self.evaluate(node.decision_version, scope, node.id)
@@ -57,13 +58,13 @@ class ActivitiesMixin:
             self.set_result(token, node.result_variable, result)
         self.leave(token)
 
-    def _script(self: Runner, token: Token, node: Node) -> None:
+    def _script(self, token: Token, node: Node) -> None:
         result = self.run_script(node.script or "", token.var_scope, node.id)
         if node.result_variable:
             self.set_result(token, node.result_variable, result)
         self.leave(token)
 
-    def run_script(self: Runner, script: str, scope_id: int, activity_id: str | None) -> Any:
+    def run_script(self, script: str, scope_id: int, activity_id: str | None) -> Any:
         """A python script the operator allowed (``MLC_ALLOW_SCRIPTS=1``): it sees the visible
         variables as globals; the names it binds become process variables."""
         if not self.services.allow_scripts:
@@ -83,7 +84,7 @@ class ActivitiesMixin:
                 self.set_variable(scope_id, name, value)
         return namespace.get("result")
 
-    def _user(self: Runner, token: Token, node: Node) -> None:
+    def _user(self, token: Token, node: Node) -> None:
         token.state = TokenState.WAIT
         assignee = node.user.get("assignee")
         info = {}
@@ -104,15 +105,15 @@ class ActivitiesMixin:
             self.listen(node.task_listeners, "assignment", token.var_scope, node.id,
                         extra={"task": dict(task, eventName="assignment")})
 
-    def arm_task_timeouts(self: Runner, token: Token, node: Node) -> None:
+    def arm_task_timeouts(self, token: Token, node: Node) -> None:
         """One timer per ``timeout`` task listener, due while the task stays open."""
         for listener in node.task_listeners.get("timeout", ()):
-            sub = self.subscription(node, listener.timeout, token.var_scope)
+            sub = self.subscription(node, listener.timer, token.var_scope)
             if sub is not None:
                 sub["tl"] = listener.listener_id
                 token.data.setdefault("subs", []).append(sub)
 
-    def task_timeout(self: Runner, token: Token, sub: dict[str, Any]) -> None:
+    def task_timeout(self, token: Token, sub: dict[str, Any]) -> None:
         """A timeout listener's timer is due: run the listener; the task stays open (a cycle
         fires again at its next due time)."""
         node = self.node(token)
@@ -124,13 +125,13 @@ class ActivitiesMixin:
                 "assignee": token.data.get("task", {}).get("assignee")}
         self.run_listener(listener, "timeout", token.var_scope, node.id, {"task": task})
 
-    def _receive(self: Runner, token: Token, node: Node) -> None:
+    def _receive(self, token: Token, node: Node) -> None:
         token.state = TokenState.WAIT
         token.data["subs"] = [{"n": node.id, "k": "message", "name": node.message}]
         self.arm_boundaries(token, node)
         self.record("activity.waiting", node.id, node.message, event="message", due_at=None)
 
-    def _sub_process(self: Runner, token: Token, node: Node) -> None:
+    def _sub_process(self, token: Token, node: Node) -> None:
         model = self.model_of(token.scope)
         child = self.state.new_scope(token.var_scope, ScopeKind.SUB, node.id, owner=token.id)
         if node.kind is Kind.TRANSACTION:
@@ -142,7 +143,7 @@ class ActivitiesMixin:
         container = model.containers[node.id]
         self.open_scope(child, container, container.none_starts[0])
 
-    def _call(self: Runner, token: Token, node: Node) -> None:
+    def _call(self, token: Token, node: Node) -> None:
         caller_def = self.definition_of(token.scope)
         caller_scope = token.var_scope
         version = (self.evaluate(node.called_version, caller_scope, node.id)
@@ -159,10 +160,10 @@ class ActivitiesMixin:
                 variables.update(self.state.visible(caller_scope) if not mapping.local
                                  else dict(self.state.scopes[caller_scope].vars))
             elif mapping.source_expression is not None:
-                variables[mapping.target] = self.evaluate(mapping.source_expression,
-                                                          caller_scope, node.id)
-            else:
-                variables[mapping.target] = self.state.lookup(caller_scope, mapping.source)
+                variables[mapping.target_name] = self.evaluate(mapping.source_expression,
+                                                               caller_scope, node.id)
+            elif mapping.source is not None:
+                variables[mapping.target_name] = self.state.lookup(caller_scope, mapping.source)
         child = self.state.new_scope(caller_scope, ScopeKind.PROCESS, model.key,
                                      {k: jsonable(v) for k, v in variables.items()},
                                      owner=token.id)
@@ -180,14 +181,14 @@ class ActivitiesMixin:
             raise ExecutionFault(f"called process {model.key!r} has no none start event")
         self.open_scope(child, model.root, model.root.none_starts[0])
 
-    def _gateway(self: Runner, token: Token, node: Node) -> None:
+    def _gateway(self, token: Token, node: Node) -> None:
         if len(node.incoming) > 1 and node.kind in (Kind.PARALLEL, Kind.INCLUSIVE):
             token.state = TokenState.JOIN
             if not self._try_join(token, node):
                 return
         self.leave(token)
 
-    def _try_join(self: Runner, token: Token, node: Node) -> bool:
+    def _try_join(self, token: Token, node: Node) -> bool:
         arrived = [t for t in self.state.tokens.values()
                    if t.scope == token.scope and t.node == node.id and t.state is TokenState.JOIN]
         if node.kind is Kind.PARALLEL:
@@ -213,7 +214,7 @@ class ActivitiesMixin:
             return False
         return True
 
-    def recheck_inclusive_joins(self: Runner, scope_id: int) -> None:
+    def recheck_inclusive_joins(self, scope_id: int) -> None:
         """A token left the scope: an inclusive join that waited for it may fire now."""
         model = self.model_of(scope_id)
         for waiting in [t for t in self.state.tokens.values() if t.scope == scope_id
@@ -223,16 +224,16 @@ class ActivitiesMixin:
                     and self._try_join(waiting, node):
                 self.leave(waiting)
 
-    def _event_gateway(self: Runner, token: Token, node: Node) -> None:
+    def _event_gateway(self, token: Token, node: Node) -> None:
         model = self.model_of(token.scope)
         token.state = TokenState.WAIT
-        subs = []
+        subs: list[dict[str, Any]] = []
         for flow in node.outgoing:
             target = model.nodes[flow.target]
             if target.kind is Kind.RECEIVE:
                 subs.append({"n": target.id, "k": "message", "name": target.message})
             else:
-                sub = self.subscription(target, target.event, token.scope)
+                sub = self.subscription(target, target.event_definition, token.scope)
                 if sub is not None:
                     subs.append(sub)
         token.data["subs"] = subs
@@ -242,7 +243,7 @@ class ActivitiesMixin:
         self.check_conditions_now(token)
 
 
-BEHAVIOURS: dict[Kind, Callable[[Any, Token, Node], None]] = {
+BEHAVIOURS: dict[Kind, Callable[[Runner, Token, Node], None]] = {
     Kind.START: ActivitiesMixin._pass,
     Kind.END: EventsMixin.end_event,
     Kind.CATCH: EventsMixin.catch_event,

@@ -14,19 +14,17 @@ it, and leaves through the transaction's cancel boundary event.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .host import RunnerHost
 from .model import Kind, Node, Trigger
 from .state import Scope, ScopeKind, Token, TokenState
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .runner import Runner
 
-
-class CompensationMixin:
+class CompensationMixin(RunnerHost):
     """Compensation, compensation event sub-processes and transaction cancellation."""
 
-    def note_compensation(self: Runner, token: Token, node: Node) -> None:
+    def note_compensation(self, token: Token, node: Node) -> None:
         """A completed activity with a compensation handler (or with compensable activities
         inside) is remembered by its scope, for a later compensation event."""
         inner_log = token.data.pop("comp_inner", None)
@@ -37,7 +35,7 @@ class CompensationMixin:
         scope = self.state.scopes[token.scope]
         if token.data.get("inner"):
             snapshot.update(scope.vars)  # loopCounter, element variable
-            body = self.state.tokens[scope.owner]
+            body = self.state.owner_of(scope)
             target = body.scope
         if token.local is not None:
             snapshot.update(self.state.scopes[token.local].vars)
@@ -47,8 +45,8 @@ class CompensationMixin:
             entry["inner"] = inner_log
         self.state.scopes[target].data.setdefault("comp", []).append(entry)
 
-    def throw_compensation(self: Runner, token: Token, node: Node) -> None:
-        event = node.event
+    def throw_compensation(self, token: Token, node: Node) -> None:
+        event = node.event_definition
         scope = self.state.scopes[token.scope]
         if scope.kind is ScopeKind.EVENT and scope.parent is not None:
             scope = self.state.scopes[scope.parent]  # a compensation handler's event sub-process
@@ -66,7 +64,7 @@ class CompensationMixin:
             return
         self._after_compensation(token)
 
-    def _compensate(self: Runner, entries: list[dict[str, Any]], scope_id: int,
+    def _compensate(self, entries: list[dict[str, Any]], scope_id: int,
                     waiter: Token) -> int:
         """Start the handlers of ``entries`` (latest first); return how many run."""
         started = 0
@@ -89,7 +87,7 @@ class CompensationMixin:
                     del self.state.scopes[holder.id]
         return started
 
-    def _start_compensation_event_sub_process(self: Runner, holder: Scope, esp: Node,
+    def _start_compensation_event_sub_process(self, holder: Scope, esp: Node,
                                               entry: dict[str, Any]) -> None:
         """Run a sub-process's compensation event sub-process in ``holder`` (the completed
         sub-process's variables); the inner log stays there for its compensation throws."""
@@ -102,7 +100,7 @@ class CompensationMixin:
         container = self.model_of(holder.id).containers[esp.id]
         self.open_scope(child, container, container.event_starts[0])
 
-    def compensation_done(self: Runner, scope: Scope) -> None:
+    def compensation_done(self, scope: Scope) -> None:
         """A compensation handler finished (its holder scope has no token left)."""
         waiter = self.state.tokens.get(scope.data["comp_for"])
         self.drop_scope(scope.id)
@@ -119,7 +117,7 @@ class CompensationMixin:
             waiter.state = TokenState.READY
             self._after_compensation(waiter)
 
-    def _after_compensation(self: Runner, token: Token) -> None:
+    def _after_compensation(self, token: Token) -> None:
         if token.data.pop("cancelling", False):
             return self._leave_by_cancel_boundary(token)
         node = self.node(token)
@@ -131,11 +129,11 @@ class CompensationMixin:
 
     # ------------------------------------------------------------------ transactions
 
-    def cancel_transaction(self: Runner, token: Token, node: Node) -> None:
+    def cancel_transaction(self, token: Token, node: Node) -> None:
         """A cancel end event: cancel the transaction, compensate it, leave by its cancel
         boundary event."""
         tx_scope = self.state.scopes[token.scope]
-        owner = self.state.tokens[tx_scope.owner]
+        owner = self.state.owner_of(tx_scope)
         self.record("activity.completed", node.id, node.name)
         self.state.tokens.pop(token.id, None)
         self.cancel_tokens_in(tx_scope.id, "transaction cancelled")
@@ -150,12 +148,13 @@ class CompensationMixin:
         owner.data.pop("cancelling")
         self._leave_by_cancel_boundary(owner)
 
-    def _leave_by_cancel_boundary(self: Runner, owner: Token) -> None:
-        [boundary] = [b for b in self.node(owner).boundaries
-                      if b.event.trigger is Trigger.CANCEL] or [None]
-        if boundary is None:  # no cancel boundary: the transaction just ends
+    def _leave_by_cancel_boundary(self, owner: Token) -> None:
+        cancels = [b for b in self.node(owner).boundaries
+                   if b.event_definition.trigger is Trigger.CANCEL]
+        if not cancels:  # no cancel boundary: the transaction just ends
             self.cancel_token(owner, "transaction cancelled")
             return self.after_token_left(owner.scope)
+        [boundary] = cancels
         owner.state = TokenState.SCOPE
         self.take_boundary(owner, boundary, None, None)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from lxml import etree
+
 from .extensions import (
     NS,
     c,
@@ -26,6 +28,9 @@ from .model import EventDefinition, Kind, Node, Trigger
 
 if TYPE_CHECKING:  # pragma: no cover
     from .parser import _Document
+
+Builder = Callable[["_Document", etree._Element, str], Node | None]
+"""Reads one flow element (document, element, tag) into a node, or None after reporting why."""
 
 ALLOWED_TRIGGERS = {
     ("startEvent", "process"): {Trigger.NONE, Trigger.MESSAGE, Trigger.SIGNAL, Trigger.TIMER,
@@ -47,7 +52,8 @@ ALLOWED_TRIGGERS = {
 # ------------------------------------------------------------------------------ events
 
 
-def _event_definition(doc: _Document, el, tag: str, place: str) -> EventDefinition | None:
+def _event_definition(doc: _Document, el: etree._Element, tag: str,
+                      place: str) -> EventDefinition | None:
     """The single event definition of an event element, or a ``none`` one."""
     sink = doc.sink
     definitions = [d for d in el if isinstance(d.tag, str)
@@ -62,12 +68,10 @@ def _event_definition(doc: _Document, el, tag: str, place: str) -> EventDefiniti
                  "not executable in Camunda 7")
         return None
     allowed = ALLOWED_TRIGGERS.get((tag, place)) or ALLOWED_TRIGGERS[(tag, "")]
-    if not definitions:
-        definition = EventDefinition(Trigger.NONE)
-    else:
-        definition = _read_definition(doc, el, definitions[0])
-        if definition is None:
-            return None
+    definition = (EventDefinition(Trigger.NONE) if not definitions
+                  else _read_definition(doc, el, definitions[0]))
+    if definition is None:
+        return None
     if definition.trigger not in allowed:
         if not definitions:
             sink.add(el, f"a bpmn:{tag} needs an event definition here")
@@ -78,7 +82,8 @@ def _event_definition(doc: _Document, el, tag: str, place: str) -> EventDefiniti
     return definition
 
 
-def _read_definition(doc: _Document, el, d) -> EventDefinition | None:
+def _read_definition(doc: _Document, el: etree._Element,
+                     d: etree._Element) -> EventDefinition | None:
     sink, kind = doc.sink, local(d.tag)
     if kind == "messageEventDefinition":
         ref = d.get("messageRef")
@@ -156,7 +161,7 @@ def _read_definition(doc: _Document, el, d) -> EventDefinition | None:
     return None
 
 
-def _start_event(doc: _Document, el, tag: str) -> Node | None:
+def _start_event(doc: _Document, el: etree._Element, tag: str) -> Node | None:
     parent = el.getparent()
     parent_tag = local(parent.tag)
     if parent_tag == "process":
@@ -175,8 +180,8 @@ def _start_event(doc: _Document, el, tag: str) -> Node | None:
     return node
 
 
-def _event(kind: Kind) -> Callable:
-    def build(doc: _Document, el, tag: str) -> Node | None:
+def _event(kind: Kind) -> Builder:
+    def build(doc: _Document, el: etree._Element, tag: str) -> Node | None:
         event = _event_definition(doc, el, tag, "")
         if event is None:
             return None
@@ -191,7 +196,7 @@ def _event(kind: Kind) -> Callable:
     return build
 
 
-def _message_throw(doc: _Document, el, node: Node) -> None:
+def _message_throw(doc: _Document, el: etree._Element, node: Node) -> None:
     """A message throw event with an implementation runs like a service task; without one it
     passes (Camunda's message throw events need an implementation to do anything)."""
     definition = el.find("bpmn:messageEventDefinition", NS)
@@ -206,7 +211,7 @@ def _message_throw(doc: _Document, el, node: Node) -> None:
 # ------------------------------------------------------------------------------ tasks
 
 
-def service_topic(node) -> tuple[str | None, str]:
+def service_topic(node: etree._Element | None) -> tuple[str | None, str]:
     """The topic a service task is dispatched on, and which Camunda attribute named it."""
     if node is None:
         return None, "none"
@@ -228,7 +233,7 @@ NO_IMPLEMENTATION = ("service task has no implementation: set camunda:type=\"ext
                      "camunda:expression")
 
 
-def _service_task(doc: _Document, el, tag: str) -> Node | None:
+def _service_task(doc: _Document, el: etree._Element, tag: str) -> Node | None:
     sink = doc.sink
     node_id = el.get("id")
     result_variable = el.get(c("resultVariable"))
@@ -251,7 +256,7 @@ def _service_task(doc: _Document, el, tag: str) -> Node | None:
     return node
 
 
-def _business_rule_task(doc: _Document, el, tag: str) -> Node | None:
+def _business_rule_task(doc: _Document, el: etree._Element, tag: str) -> Node | None:
     sink = doc.sink
     ref = el.get(c("decisionRef"))
     if not ref:
@@ -283,7 +288,7 @@ def _business_rule_task(doc: _Document, el, tag: str) -> Node | None:
                 result_variable=el.get(c("resultVariable")), map_decision_result=mode)
 
 
-def _script_task(doc: _Document, el, tag: str) -> Node | None:
+def _script_task(doc: _Document, el: etree._Element, tag: str) -> Node | None:
     sink = doc.sink
     if not doc.allow_scripts:
         sink.add(el, "script tasks are refused (set MLC_ALLOW_SCRIPTS=1 to allow them)")
@@ -301,13 +306,13 @@ def _script_task(doc: _Document, el, tag: str) -> Node | None:
                 script_format=fmt, result_variable=el.get(c("resultVariable")))
 
 
-def _user_task(doc: _Document, el, tag: str) -> Node:
+def _user_task(doc: _Document, el: etree._Element, tag: str) -> Node:
     node = Node(el.get("id"), Kind.USER, user=user_task(el, doc.sink))
     node.task_listeners = listeners(el, doc.sink, "task", allow_scripts=doc.allow_scripts)
     return node
 
 
-def _receive_task(doc: _Document, el, tag: str) -> Node | None:
+def _receive_task(doc: _Document, el: etree._Element, tag: str) -> Node | None:
     ref = el.get("messageRef")
     if ref not in doc.messages:
         doc.sink.add(el, f"messageRef {ref!r} does not name a bpmn:message")
@@ -315,18 +320,18 @@ def _receive_task(doc: _Document, el, tag: str) -> Node | None:
     return Node(el.get("id"), Kind.RECEIVE, message=doc.messages[ref] or ref)
 
 
-def _pass_through(doc: _Document, el, tag: str) -> Node:
+def _pass_through(doc: _Document, el: etree._Element, tag: str) -> Node:
     return Node(el.get("id"), Kind.TASK)
 
 
-def _gateway(kind: Kind) -> Callable:
-    def build(doc: _Document, el, tag: str) -> Node:
+def _gateway(kind: Kind) -> Builder:
+    def build(doc: _Document, el: etree._Element, tag: str) -> Node:
         return Node(el.get("id"), kind, default=el.get("default"))
 
     return build
 
 
-def _sub_process(doc: _Document, el, tag: str) -> Node:
+def _sub_process(doc: _Document, el: etree._Element, tag: str) -> Node:
     if tag == "transaction":
         return Node(el.get("id"), Kind.TRANSACTION)
     if el.get("triggeredByEvent") == "true":
@@ -334,7 +339,7 @@ def _sub_process(doc: _Document, el, tag: str) -> Node:
     return Node(el.get("id"), Kind.SUB_PROCESS)
 
 
-def _call_activity(doc: _Document, el, tag: str) -> Node | None:
+def _call_activity(doc: _Document, el: etree._Element, tag: str) -> Node | None:
     sink = doc.sink
     called = el.get("calledElement")
     if el.get(c("caseRef")):
@@ -363,7 +368,7 @@ def _call_activity(doc: _Document, el, tag: str) -> Node | None:
                 call_in=call_mappings(el, sink, "in"), call_out=call_mappings(el, sink, "out"))
 
 
-BUILDERS: dict[str, Callable[[_Document, object, str], Node | None]] = {
+BUILDERS: dict[str, Builder] = {
     "startEvent": _start_event,
     "endEvent": _event(Kind.END),
     "intermediateCatchEvent": _event(Kind.CATCH),

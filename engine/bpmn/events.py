@@ -15,26 +15,23 @@ catch-all at the same level. Compensation and transactions are in ``compensation
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import clock
 from ..errors import ExpressionError
-from .model import Kind, Node, Trigger
+from .host import Holder, RunnerHost
+from .model import Container, EventDefinition, Kind, Node, Trigger
 from .state import Scope, ScopeKind, Token, TokenState
 from .timers import due_of, next_schedule, schedule
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .runner import Runner
 
-Holder = Token | Scope
-
-
-class EventsMixin:
+class EventsMixin(RunnerHost):
     """Event behaviour of :class:`~engine.bpmn.runner.Runner`."""
 
     # ------------------------------------------------------------------ subscriptions
 
-    def subscription(self: Runner, node: Node, event, scope_id: int) -> dict[str, Any] | None:
+    def subscription(self, node: Node, event: EventDefinition,
+                     scope_id: int) -> dict[str, Any] | None:
         """The wait entry of a catching ``node`` (None when it never fires, e.g. R0 cycles)."""
         trigger = event.trigger
         if trigger is Trigger.MESSAGE:
@@ -43,9 +40,10 @@ class EventsMixin:
             name = self.evaluate(event.name, scope_id, node.id)
             return {"n": node.id, "k": "signal", "name": str(name)}
         if trigger is Trigger.TIMER:
-            value = self.evaluate(event.timer.text, scope_id, node.id)
+            timer = event.timer_of(node.id)
+            value = self.evaluate(timer.text, scope_id, node.id)
             try:
-                entry = schedule(event.timer.kind, value)
+                entry = schedule(timer.kind, value)
             except ExpressionError as exc:
                 raise ExpressionError(exc.message, element_id=node.id) from None
             return None if entry is None else {"n": node.id, "k": "timer", "t": entry}
@@ -53,36 +51,36 @@ class EventsMixin:
             return {"n": node.id, "k": "conditional"}
         return None
 
-    def _note_waiting(self: Runner, sub: dict[str, Any]) -> None:
+    def _note_waiting(self, sub: dict[str, Any]) -> None:
         if sub["k"] != "conditional":
             self.record("activity.waiting", sub["n"], sub.get("name"), event=sub["k"],
                         due_at=sub.get("t", {}).get("due"))
 
-    def arm_boundaries(self: Runner, token: Token, node: Node) -> None:
+    def arm_boundaries(self, token: Token, node: Node) -> None:
         """Subscribe the message/signal/timer/conditional boundary events of the activity."""
         if token.data.get("inner") or not node.boundaries:
             return
         subs = token.data.setdefault("subs", [])
         for boundary in node.boundaries:
-            sub = self.subscription(boundary, boundary.event, token.var_scope)
+            sub = self.subscription(boundary, boundary.event_definition, token.var_scope)
             if sub is not None:
                 subs.append(sub)
                 self._note_waiting(sub)
         self.check_conditions_now(token)
 
-    def arm_event_sub_processes(self: Runner, scope: Scope, container) -> None:
+    def arm_event_sub_processes(self, scope: Scope, container: Container) -> None:
         model = self.model_of(scope.id)
         subs = []
         for esp_id in container.event_sub_processes:
             start = model.nodes[model.containers[esp_id].event_starts[0]]
-            sub = self.subscription(start, start.event, scope.id)
+            sub = self.subscription(start, start.event_definition, scope.id)
             if sub is not None:
                 subs.append(sub)
                 self._note_waiting(sub)
         if subs:
             scope.data["subs"] = subs
 
-    def all_subscriptions(self: Runner) -> list[tuple[Holder, dict[str, Any]]]:
+    def all_subscriptions(self) -> list[tuple[Holder, dict[str, Any]]]:
         found: list[tuple[Holder, dict[str, Any]]] = []
         for token in self.state.tokens.values():
             for sub in token.data.get("subs", ()):
@@ -92,7 +90,7 @@ class EventsMixin:
                 found.append((scope, sub))
         return found
 
-    def _still_subscribed(self: Runner, holder: Holder, sub: dict[str, Any]) -> bool:
+    def _still_subscribed(self, holder: Holder, sub: dict[str, Any]) -> bool:
         if isinstance(holder, Token):
             alive = self.state.tokens.get(holder.id) is holder
         else:
@@ -101,7 +99,7 @@ class EventsMixin:
 
     # ------------------------------------------------------------------ outside triggers
 
-    def deliver_signal(self: Runner, name: str, variables: dict[str, Any] | None) -> bool:
+    def deliver_signal(self, name: str, variables: dict[str, Any] | None) -> bool:
         targets = [(h, s) for h, s in self.all_subscriptions()
                    if s["k"] == "signal" and s["name"] == name]
         for holder, sub in targets:
@@ -111,7 +109,7 @@ class EventsMixin:
         self.drain()
         return bool(targets)
 
-    def deliver_message(self: Runner, name: str, variables: dict[str, Any] | None) -> bool:
+    def deliver_message(self, name: str, variables: dict[str, Any] | None) -> bool:
         for holder, sub in self.all_subscriptions():
             if sub["k"] == "message" and sub["name"] == name:
                 self.record("message.received", sub["n"], name, variables=variables or {})
@@ -120,7 +118,7 @@ class EventsMixin:
                 return True
         return False
 
-    def fire_timer(self: Runner, ref: str, node_id: str) -> bool:
+    def fire_timer(self, ref: str, node_id: str) -> bool:
         """Fire the timer ``node_id`` of the token or scope ``ref`` (``t12`` / ``s3``)."""
         holder = self.holder(ref)
         candidates = ([(holder, s) for s in holder.data.get("subs", ())] if holder is not None
@@ -135,14 +133,14 @@ class EventsMixin:
                 return True
         return False
 
-    def holder(self: Runner, ref: str) -> Holder | None:
+    def holder(self, ref: str) -> Holder | None:
         try:
             number = int(ref[1:])
         except (ValueError, TypeError):
             return None
         return self.state.tokens.get(number) if ref[0] == "t" else self.state.scopes.get(number)
 
-    def trigger(self: Runner, holder: Holder, sub: dict[str, Any],
+    def trigger(self, holder: Holder, sub: dict[str, Any],
                 variables: dict[str, Any] | None) -> None:
         """The event ``sub`` of ``holder`` happened: move on from its catching node."""
         model = self.model_of(holder.scope if isinstance(holder, Token) else holder.id)
@@ -164,7 +162,7 @@ class EventsMixin:
         self.set_variables(token.scope, variables)
         self.leave(token)
 
-    def take_boundary(self: Runner, token: Token, boundary: Node, sub: dict[str, Any] | None,
+    def take_boundary(self, token: Token, boundary: Node, sub: dict[str, Any] | None,
                       variables: dict[str, Any] | None,
                       caught: tuple[str | None, str | None] | None = None) -> None:
         scope = token.scope
@@ -178,7 +176,7 @@ class EventsMixin:
             self._caught_variables(boundary, scope, caught)
         self.leave(new)
 
-    def _repeat_or_drop(self: Runner, holder: Holder, sub: dict[str, Any]) -> None:
+    def _repeat_or_drop(self, holder: Holder, sub: dict[str, Any]) -> None:
         """A non-interrupting event stays subscribed; a timer moves to its next due time."""
         if sub["k"] != "timer":
             return
@@ -188,16 +186,16 @@ class EventsMixin:
         else:
             sub["t"] = following
 
-    def _caught_variables(self: Runner, node: Node, scope_id: int,
+    def _caught_variables(self, node: Node, scope_id: int,
                           caught: tuple[str | None, str | None]) -> None:
         code, message = caught
-        event = node.event
+        event = node.event_definition
         if event.code_variable:
             self.set_variable(scope_id, event.code_variable, code)
         if event.message_variable:
             self.set_variable(scope_id, event.message_variable, message)
 
-    def start_event_sub_process(self: Runner, scope: Scope, start: Node,
+    def start_event_sub_process(self, scope: Scope, start: Node,
                                 sub: dict[str, Any] | None, variables: dict[str, Any] | None,
                                 caught: tuple[str | None, str | None] | None = None) -> None:
         model = self.model_of(scope.id)
@@ -221,18 +219,19 @@ class EventsMixin:
 
     # ------------------------------------------------------------------ conditions
 
-    def check_conditions_now(self: Runner, holder: Holder) -> None:
+    def check_conditions_now(self, holder: Holder) -> None:
         """Conditional events are evaluated when they are armed, not only on later changes."""
         for sub in list(holder.data.get("subs", ())):
             if sub["k"] == "conditional" and self._still_subscribed(holder, sub) \
                     and self._condition_true(holder, sub):
                 self.trigger(holder, sub, None)
 
-    def evaluate_conditions(self: Runner) -> bool:
+    def evaluate_conditions(self) -> bool:
         """Variables changed: fire every conditional event in or below a changed scope."""
         if not self.dirty:
             return False
-        dirty, self.dirty = self.dirty, {}
+        dirty = dict(self.dirty)  # changes the conditions below make count for the next round
+        self.dirty.clear()
         fired = False
         for holder, sub in self.all_subscriptions():
             if sub["k"] != "conditional" or not self._still_subscribed(holder, sub):
@@ -248,30 +247,31 @@ class EventsMixin:
                 fired = True
         return fired
 
-    def _event_node(self: Runner, holder: Holder, sub: dict[str, Any]) -> Node:
+    def _event_node(self, holder: Holder, sub: dict[str, Any]) -> Node:
         return self.model_of(holder.scope if isinstance(holder, Token) else holder.id).nodes[sub["n"]]
 
-    def _wanted(self: Runner, holder: Holder, sub: dict[str, Any],
+    def _wanted(self, holder: Holder, sub: dict[str, Any],
                 changes: set[tuple[str, str]]) -> bool:
-        event = self._event_node(holder, sub).event
+        event = self._event_node(holder, sub).event_definition
         if event.variable_name and all(name != event.variable_name for name, _ in changes):
             return False
         if event.variable_events and not any(kind in event.variable_events for _, kind in changes):
             return False
         return True
 
-    def _condition_true(self: Runner, holder: Holder, sub: dict[str, Any]) -> bool:
+    def _condition_true(self, holder: Holder, sub: dict[str, Any]) -> bool:
         node = self._event_node(holder, sub)
         scope_id = holder.var_scope if isinstance(holder, Token) else holder.id
-        return bool(node.event.condition.evaluate_condition(self.view(scope_id, node.id)))
+        condition = node.event_definition.condition
+        return bool(condition.evaluate_condition(self.view(scope_id, node.id)))
 
     # ------------------------------------------------------------------ catch / throw / end
 
-    def catch_event(self: Runner, token: Token, node: Node) -> None:
-        trigger = node.event.trigger
-        if trigger is Trigger.LINK:
+    def catch_event(self, token: Token, node: Node) -> None:
+        event = node.event_definition
+        if event.trigger is Trigger.LINK:
             return self.leave(token)
-        sub = self.subscription(node, node.event, token.scope)
+        sub = self.subscription(node, event, token.scope)
         if sub is None:
             return self.leave(token)
         token.state = TokenState.WAIT
@@ -279,18 +279,19 @@ class EventsMixin:
         self._note_waiting(sub)
         self.check_conditions_now(token)
 
-    def throw_event(self: Runner, token: Token, node: Node) -> None:
-        trigger = node.event.trigger
+    def throw_event(self, token: Token, node: Node) -> None:
+        event = node.event_definition
+        trigger = event.trigger
         if node.topic:
             return self._external(token, node)
         if trigger is Trigger.SIGNAL:
             self.throw_signal(token, node)
         elif trigger is Trigger.ESCALATION:
-            self.throw_escalation(token, node.event.name)
+            self.throw_escalation(token, event.name)
         elif trigger is Trigger.COMPENSATE:
             return self.throw_compensation(token, node)
         elif trigger is Trigger.LINK:
-            target = self.model_of(token.scope).containers[node.container].links[node.event.name]
+            target = self.model_of(token.scope).containers[node.container].links[event.name]
             self.record("activity.completed", node.id, node.name)
             token.node = target
             token.data = {}
@@ -300,8 +301,9 @@ class EventsMixin:
         if self.state.tokens.get(token.id) is token:
             self.leave(token)
 
-    def end_event(self: Runner, token: Token, node: Node) -> None:
-        trigger = node.event.trigger
+    def end_event(self, token: Token, node: Node) -> None:
+        event = node.event_definition
+        trigger = event.trigger
         if node.topic:
             return self._external(token, node)
         if trigger is Trigger.ERROR:
@@ -313,7 +315,7 @@ class EventsMixin:
         if trigger is Trigger.SIGNAL:
             self.throw_signal(token, node)
         elif trigger is Trigger.ESCALATION:
-            self.throw_escalation(token, node.event.name)
+            self.throw_escalation(token, event.name)
         elif trigger is Trigger.TERMINATE:
             self.record("activity.completed", node.id, node.name)
             self.cancel_tokens_in(token.scope, f"terminated by {node.id}", keep=token)
@@ -324,10 +326,11 @@ class EventsMixin:
         if self.state.tokens.get(token.id) is token:
             self.leave(token)
 
-    def _end_with_error(self: Runner, token: Token, node: Node) -> None:
-        code = node.event.name
-        message = (self.evaluate(node.event.condition, token.var_scope, node.id)
-                   if node.event.condition is not None else None)
+    def _end_with_error(self, token: Token, node: Node) -> None:
+        event = node.event_definition
+        code = event.name
+        message = (self.evaluate(event.condition, token.var_scope, node.id)
+                   if event.condition is not None else None)
         self.record("bpmn_error.thrown", node.id, code, message=message)
         if not self.throw_error(token, code, message, None):
             token.state = TokenState.INCIDENT
@@ -336,8 +339,8 @@ class EventsMixin:
                 "message": f"BPMN error {code!r} was not caught by any boundary event or "
                            "event sub-process" + (f": {message}" if message else "")})
 
-    def throw_signal(self: Runner, token: Token, node: Node) -> None:
-        name = str(self.evaluate(node.event.name, token.var_scope, node.id))
+    def throw_signal(self, token: Token, node: Node) -> None:
+        name = str(self.evaluate(node.event_definition.name, token.var_scope, node.id))
         self.record("signal.thrown", node.id, name)
         self.thrown_signals.append((name, {}))
         for holder, sub in self.all_subscriptions():
@@ -346,7 +349,7 @@ class EventsMixin:
 
     # ------------------------------------------------------------------ errors and escalations
 
-    def throw_error(self: Runner, token: Token, code: str | None, message: str | None,
+    def throw_error(self, token: Token, code: str | None, message: str | None,
                     variables: dict[str, Any] | None) -> bool:
         """Hand the error to its nearest catcher; False when nothing catches it."""
         found = self._find_catcher(token, Trigger.ERROR, code)
@@ -355,7 +358,7 @@ class EventsMixin:
         self._hand_over(found, variables, (code, message))
         return True
 
-    def throw_escalation(self: Runner, token: Token, code: str | None) -> bool:
+    def throw_escalation(self, token: Token, code: str | None) -> bool:
         self.record("escalation.thrown", token.node, code)
         found = self._find_catcher(token, Trigger.ESCALATION, code)
         if found is None:
@@ -363,16 +366,16 @@ class EventsMixin:
         self._hand_over(found, None, (code, None))
         return True
 
-    def _hand_over(self: Runner, found: tuple[str, Holder, Node],
+    def _hand_over(self, found: tuple[str, Holder, Node],
                    variables: dict[str, Any] | None,
                    caught: tuple[str | None, str | None]) -> None:
-        kind, holder, node = found
-        if kind == "boundary":
+        _kind, holder, node = found
+        if isinstance(holder, Token):  # a "boundary" catcher; an "event" one holds its scope
             self.take_boundary(holder, node, None, variables, caught)
         else:
             self.start_event_sub_process(holder, node, None, variables, caught)
 
-    def _find_catcher(self: Runner, token: Token, trigger: Trigger,
+    def _find_catcher(self, token: Token, trigger: Trigger,
                       code: str | None) -> tuple[str, Holder, Node] | None:
         found = self._pick([("boundary", token, b) for b in self._boundaries(token, trigger)],
                            code)
@@ -387,7 +390,7 @@ class EventsMixin:
                     not scope.data.get("interrupted"):
                 for esp_id in model.containers[scope.node].event_sub_processes:
                     start = model.nodes[model.containers[esp_id].event_starts[0]]
-                    if start.event.trigger is trigger:
+                    if start.event_definition.trigger is trigger:
                         candidates.append(("event", scope, start))
             owner = self.state.tokens.get(scope.owner) if scope.owner is not None else None
             if owner is not None and scope.kind is not ScopeKind.EVENT:
@@ -398,26 +401,27 @@ class EventsMixin:
             scope_id = owner.scope if owner is not None else None
         return None
 
-    def _boundaries(self: Runner, token: Token, trigger: Trigger) -> list[Node]:
+    def _boundaries(self, token: Token, trigger: Trigger) -> list[Node]:
         if token.data.get("inner"):
             return []
         node = self.node(token)
-        return [b for b in node.boundaries if b.event.trigger is trigger]
+        return [b for b in node.boundaries if b.event_definition.trigger is trigger]
 
     @staticmethod
     def _pick(candidates: list[tuple[str, Holder, Node]],
               code: str | None) -> tuple[str, Holder, Node] | None:
         for candidate in candidates:
-            if not candidate[2].event.catch_all and candidate[2].event.name == code:
+            event = candidate[2].event_definition
+            if not event.catch_all and event.name == code:
                 return candidate
         for candidate in candidates:
-            if candidate[2].event.catch_all:
+            if candidate[2].event_definition.catch_all:
                 return candidate
         return None
 
     # ------------------------------------------------------------------ timers
 
-    def due_timers(self: Runner) -> list[tuple[str, str, datetime]]:
+    def due_timers(self) -> list[tuple[str, str, datetime]]:
         """(ref, node, due) of every timer this instance waits for."""
         found = []
         for holder, sub in self.all_subscriptions():

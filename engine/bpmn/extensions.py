@@ -8,13 +8,13 @@ problem, never a silent drop.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from lxml import etree
 
 from ..errors import ExpressionError, Problem
-from ..expressions import compile_expression, compile_template
+from ..expressions import Expression, compile_expression, compile_template
 from .model import CallMapping, EventDefinition, IoMapping, Listener, MultiInstance, Timer, Trigger
 from .timers import validate_timer_value
 
@@ -43,22 +43,27 @@ class Located:
         self.filename = filename
         self.problems: list[Problem] = []
 
-    def add(self, node, message: str, *, element=None) -> None:
+    def add(self, node: etree._Element, message: str, *,
+            element: etree._Element | None = None) -> None:
         """Report ``message`` at ``node``'s line, naming ``element``'s id (default: node's)."""
         owner = node if element is None else element
         self.problems.append(Problem(
             message, file=self.filename, line=getattr(node, "sourceline", None),
             element_id=owner.get("id") if owner is not None else None))
 
-    def template(self, text: str | None, what: str, node, element=None):
+    def template(self, text: str | None, what: str, node: etree._Element,
+                 element: etree._Element | None = None) -> Expression | None:
         """Compile ``text`` as a Camunda value (plain text or ``${...}``); None when absent."""
         return self._compile(compile_template, text, what, node, element)
 
-    def expression(self, text: str | None, what: str, node, element=None):
+    def expression(self, text: str | None, what: str, node: etree._Element,
+                   element: etree._Element | None = None) -> Expression | None:
         """Compile a condition-like ``${...}`` expression; None when absent."""
         return self._compile(compile_expression, text, what, node, element)
 
-    def _compile(self, compiler: Callable, text: str | None, what: str, node, element):
+    def _compile(self, compiler: Callable[[str, str | None], Expression], text: str | None,
+                 what: str, node: etree._Element,
+                 element: etree._Element | None) -> Expression | None:
         if text is None:
             return None
         owner = node if element is None else element
@@ -77,14 +82,15 @@ def _reason(exc: ExpressionError) -> str:
     return message[:-len(suffix)] if suffix and message.endswith(suffix) else message
 
 
-def extension(node, path: str) -> list:
-    return node.findall(f"bpmn:extensionElements/{path}", NS)
+def extension(node: etree._Element, path: str) -> list[etree._Element]:
+    found: list[etree._Element] = node.findall(f"bpmn:extensionElements/{path}", NS)
+    return found
 
 
 # ------------------------------------------------------------------------------ values
 
 
-def _param_value(node, sink: Located, element) -> tuple:
+def _param_value(node: etree._Element, sink: Located, element: etree._Element) -> tuple[Any, ...]:
     children = [ch for ch in node if isinstance(ch.tag, str)]
     if not children:
         if node.text is None:
@@ -106,14 +112,15 @@ def _param_value(node, sink: Located, element) -> tuple:
                                   child, element))
 
 
-def element_param_name(node) -> str:
+def element_param_name(node: etree._Element) -> str:
     current = node
     while current is not None and local(current.tag) not in ("inputParameter", "outputParameter"):
         current = current.getparent()
-    return current.get("name") if current is not None else "?"
+    name: str = current.get("name") if current is not None else "?"
+    return name
 
 
-def io_mapping(node, sink: Located) -> IoMapping:
+def io_mapping(node: etree._Element, sink: Located) -> IoMapping:
     io = IoMapping()
     for kind, target in (("inputParameter", io.inputs), ("outputParameter", io.outputs)):
         for p in extension(node, f"camunda:inputOutput/camunda:{kind}"):
@@ -125,17 +132,19 @@ def io_mapping(node, sink: Located) -> IoMapping:
     return io
 
 
-def properties(node) -> dict[str, str]:
+def properties(node: etree._Element) -> dict[str, str]:
     return {p.get("name"): p.get("value") or ""
             for p in extension(node, "camunda:properties/camunda:property")}
 
 
-def retry_cycle(node) -> str | None:
+def retry_cycle(node: etree._Element) -> str | None:
     found = extension(node, "camunda:failedJobRetryTimeCycle")
-    return found[0].text.strip() if found and found[0].text else None
+    text: str | None = found[0].text if found else None
+    return text.strip() if text else None
 
 
-def timer_definition(d, sink: Located, at, owner=None) -> EventDefinition | None:
+def timer_definition(d: etree._Element, sink: Located, at: etree._Element,
+                     owner: etree._Element | None = None) -> EventDefinition | None:
     """A ``bpmn:timerEventDefinition`` (date, duration or cycle; fixed or ``${}``), reported
     at ``at`` under ``owner``'s id."""
     found = [(k, d.find(f"bpmn:{t}", NS)) for k, t in
@@ -145,7 +154,7 @@ def timer_definition(d, sink: Located, at, owner=None) -> EventDefinition | None
         sink.add(at, "timer without a time value", element=owner)
         return None
     kind, value_node = found[0]
-    value = value_node.text.strip()
+    value: str = value_node.text.strip()
     if "${" not in value and "#{" not in value:
         try:
             validate_timer_value(kind, value)
@@ -158,15 +167,15 @@ def timer_definition(d, sink: Located, at, owner=None) -> EventDefinition | None
     return EventDefinition(Trigger.TIMER, timer=Timer(kind, compiled))
 
 
-def flag(node, name: str, default: bool = False) -> bool:
-    value = node.get(c(name))
+def flag(node: etree._Element, name: str, default: bool = False) -> bool:
+    value: str | None = node.get(c(name))
     return default if value is None else value.strip().lower() == "true"
 
 
 # ------------------------------------------------------------------------------ listeners
 
 
-def listeners(node, sink: Located, kind: str, *, allow_scripts: bool
+def listeners(node: etree._Element, sink: Located, kind: str, *, allow_scripts: bool
               ) -> dict[str, tuple[Listener, ...]]:
     """``camunda:executionListener`` (kind ``execution``) or ``camunda:taskListener``."""
     allowed = EXECUTION_LISTENER_EVENTS if kind == "execution" else TASK_LISTENER_EVENTS
@@ -185,7 +194,8 @@ def listeners(node, sink: Located, kind: str, *, allow_scripts: bool
     return {event: tuple(items) for event, items in found.items()}
 
 
-def _timeout(el, listener: Listener, sink: Located, node, others) -> Listener | None:
+def _timeout(el: etree._Element, listener: Listener, sink: Located, node: etree._Element,
+             others: Iterable[Listener]) -> Listener | None:
     """A ``timeout`` task listener: Camunda 7 keys its timer by the listener's id."""
     listener_id = (el.get("id") or "").strip()
     definition = el.find("bpmn:timerEventDefinition", NS)
@@ -206,7 +216,8 @@ def _timeout(el, listener: Listener, sink: Located, node, others) -> Listener | 
     return dataclasses.replace(listener, listener_id=listener_id, timeout=timeout)
 
 
-def _listener(el, event: str, sink: Located, node, kind: str, allow_scripts: bool
+def _listener(el: etree._Element, event: str, sink: Located, node: etree._Element, kind: str,
+              allow_scripts: bool
               ) -> Listener | None:
     what = f"{kind} listener ({event})"
     if el.get("expression") is not None:
@@ -243,7 +254,7 @@ def delegate_name(text: str) -> str:
 # ------------------------------------------------------------------------------ multi-instance
 
 
-def multi_instance(node, sink: Located) -> MultiInstance | None:
+def multi_instance(node: etree._Element, sink: Located) -> MultiInstance | None:
     el = node.find("bpmn:multiInstanceLoopCharacteristics", NS)
     if el is None:
         return None
@@ -286,8 +297,8 @@ def multi_instance(node, sink: Located) -> MultiInstance | None:
 # ------------------------------------------------------------------------------ call activity
 
 
-def call_mappings(node, sink: Located, direction: str) -> tuple[CallMapping, ...]:
-    found = []
+def call_mappings(node: etree._Element, sink: Located, direction: str) -> tuple[CallMapping, ...]:
+    found: list[CallMapping] = []
     for el in extension(node, f"camunda:{direction}"):
         if el.get("businessKey") is not None:
             found.append(CallMapping(business_key=sink.template(
@@ -313,14 +324,15 @@ def call_mappings(node, sink: Located, direction: str) -> tuple[CallMapping, ...
     return tuple(found)
 
 
-def flag_plain(el, name: str) -> bool:
-    return (el.get(name) or "false").strip().lower() == "true"
+def flag_plain(el: etree._Element, name: str) -> bool:
+    value: str = el.get(name) or "false"
+    return value.strip().lower() == "true"
 
 
 # ------------------------------------------------------------------------------ user tasks
 
 
-def user_task(node, sink: Located) -> dict[str, Any]:
+def user_task(node: etree._Element, sink: Located) -> dict[str, Any]:
     """Assignment, dates, priority and form of a user task (kept for the task API)."""
     info: dict[str, Any] = {}
     for attr in ("assignee", "candidateUsers", "candidateGroups", "dueDate", "followUpDate",

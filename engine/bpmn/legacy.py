@@ -12,23 +12,32 @@ Rows that pointed at SpiffWorkflow task ids are re-pointed by the first write
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Row, select
 
 from ..persistence import ExternalTaskRow
 from ..states import ENDED
-from .model import Kind, ProcessModel, Trigger
-from .state import InstanceState, Scope, ScopeKind, TokenState
+from .model import Kind, Node, ProcessModel, Trigger
+from .state import InstanceState, Scope, ScopeKind, Token, TokenState
 
 WAITING, READY, STARTED = 8, 16, 32
 LIVE = WAITING | READY | STARTED
 
 
-def convert(text: str, row: dict[str, Any], model: ProcessModel, conn, called=None
-            ) -> InstanceState:
-    """The format-2 state of an instance stored as a SpiffWorkflow task tree."""
+CalledProcess = Callable[[str], tuple[str, ProcessModel]]
+"""A call activity's calledElement -> (definition id, model) of the process it calls."""
+
+#: SpiffWorkflow's serialized JSON: a workflow, one of its tasks, ...
+Json = dict[str, Any]
+
+
+def convert(text: str, row: dict[str, Any], model: ProcessModel, conn: Connection,
+            called: CalledProcess) -> InstanceState:
+    """The format-2 state of an instance stored as a SpiffWorkflow task tree; ``called``
+    finds the process a started call activity runs."""
     body = json.loads(text) if text else {"tasks": {}, "subprocesses": {}}
     state = InstanceState()
     root = state.new_scope(None, ScopeKind.PROCESS, model.key, _variables(body, row))
@@ -43,7 +52,7 @@ def convert(text: str, row: dict[str, Any], model: ProcessModel, conn, called=No
     return state
 
 
-def _variables(body: dict, row: dict[str, Any]) -> dict[str, Any]:
+def _variables(body: Json, row: dict[str, Any]) -> dict[str, Any]:
     """One process scope from SpiffWorkflow's per-path copies: what every finished or live
     task held, in the order they changed, then the stored variables (the latest view).
 
@@ -62,18 +71,20 @@ def _variables(body: dict, row: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Walker:
-    def __init__(self, state: InstanceState, body: dict, external: dict, called) -> None:
+    def __init__(self, state: InstanceState, body: Json,
+                 external: dict[str, Row[str, str, str]], called: CalledProcess) -> None:
         self.state = state
         self.subprocesses = body.get("subprocesses", {})
         self.external = external
         self.called = called
 
-    def walk(self, workflow: dict, scope: Scope, model: ProcessModel) -> None:
+    def walk(self, workflow: Json, scope: Scope, model: ProcessModel) -> None:
         container = model.containers.get(scope.node)
         if container is not None:
-            subs = [self._sub(model.nodes[model.containers[esp].event_starts[0]], None)
-                    for esp in container.event_sub_processes
-                    if model.nodes[model.containers[esp].event_starts[0]].event.trigger in
+            starts = [model.nodes[model.containers[esp].event_starts[0]]
+                      for esp in container.event_sub_processes]
+            subs = [self._sub(start, None) for start in starts
+                    if start.event_definition.trigger in
                     (Trigger.MESSAGE, Trigger.SIGNAL, Trigger.TIMER)]
             if subs:
                 scope.data["subs"] = subs
@@ -81,7 +92,7 @@ class _Walker:
         live = [t for t in tasks.values() if t["state"] & LIVE and t["task_spec"] in model.nodes]
         boundary_timers = {t["task_spec"]: t for t in live
                            if model.nodes[t["task_spec"]].kind is Kind.BOUNDARY}
-        gateways: dict[str, list[dict]] = {}
+        gateways: dict[str, list[Json]] = {}
         for task in live:
             node = model.nodes[task["task_spec"]]
             parent = tasks.get(task.get("parent") or "")
@@ -98,8 +109,8 @@ class _Walker:
             token = self.state.new_token(gateway.id, scope.id, TokenState.WAIT)
             token.data["subs"] = [self._sub(model.nodes[t["task_spec"]], t) for t in waiting]
 
-    def _token(self, task: dict, node, scope: Scope, model: ProcessModel,
-               boundary_timers: dict[str, dict]) -> None:
+    def _token(self, task: Json, node: Node, scope: Scope, model: ProcessModel,
+               boundary_timers: dict[str, Json]) -> None:
         kind = node.kind
         if kind in (Kind.SUB_PROCESS, Kind.TRANSACTION, Kind.EVENT_SUB_PROCESS, Kind.CALL):
             token = self.state.new_token(node.id, scope.id, TokenState.SCOPE)
@@ -146,16 +157,17 @@ class _Walker:
             token.data["subs"] = [self._sub(node, task)]
         self._boundaries(token, node, boundary_timers)
 
-    def _boundaries(self, token, node, boundary_timers: dict[str, dict]) -> None:
+    def _boundaries(self, token: Token, node: Node,
+                    boundary_timers: dict[str, Json]) -> None:
         subs = token.data.setdefault("subs", [])
         for boundary in node.boundaries:
-            if boundary.event.trigger in (Trigger.MESSAGE, Trigger.SIGNAL, Trigger.TIMER):
+            if boundary.event_definition.trigger in (Trigger.MESSAGE, Trigger.SIGNAL, Trigger.TIMER):
                 subs.append(self._sub(boundary, boundary_timers.get(boundary.id)))
         if not subs:
             token.data.pop("subs")
 
     @staticmethod
-    def _sub(node, task: dict | None) -> dict[str, Any]:
+    def _sub(node: Node, task: Json | None) -> dict[str, Any]:
         event = node.event if node.kind is not Kind.RECEIVE else None
         if event is None:
             return {"n": node.id, "k": "message", "name": node.message}
@@ -176,5 +188,5 @@ class _Walker:
                                                       .isoformat()}}
         from .timers import schedule
 
-        return {"n": node.id, "k": "timer",
-                "t": schedule(event.timer.kind, event.timer.text.source)}
+        timer = event.timer_of(node.id)
+        return {"n": node.id, "k": "timer", "t": schedule(timer.kind, timer.text.source)}

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ..errors import ExecutionFault
+
 
 class Kind(StrEnum):
     """What a flow node does when a token reaches it."""
@@ -90,6 +92,13 @@ class EventDefinition:
     message_variable: str | None = None   # error catch: where the message goes
     catch_all: bool = False               # error/escalation catch without a code
 
+    def timer_of(self, element_id: str) -> Timer:
+        """The timer of a timer event (the parser gives every one a time value)."""
+        if self.timer is None:
+            raise ExecutionFault(f"element {element_id!r} has no timer definition "
+                                 f"(a {self.trigger} event)")
+        return self.timer
+
 
 @dataclass(frozen=True)
 class Listener:
@@ -108,6 +117,14 @@ class Listener:
     line: int | None = None
     listener_id: str | None = None
     timeout: EventDefinition | None = None
+
+    @property
+    def timer(self) -> EventDefinition:
+        """The timer of a ``timeout`` task listener (the parser refuses one without)."""
+        if self.timeout is None:
+            raise ExecutionFault(f"task listener {self.listener_id!r} ({self.event}) has no "
+                                 "timer")
+        return self.timeout
 
 
 @dataclass
@@ -148,6 +165,14 @@ class CallMapping:
     all: bool = False
     local: bool = False
     business_key: Any = None  # camunda:in businessKey="${...}"
+
+    @property
+    def target_name(self) -> str:
+        """The variable a ``source`` / ``sourceExpression`` mapping writes (the parser
+        requires a target on those)."""
+        if self.target is None:
+            raise ExecutionFault(f"camunda:in/out mapping of {self.source!r} has no target")
+        return self.target
 
 
 @dataclass(eq=False)
@@ -214,6 +239,21 @@ class Node:
     @property
     def visible(self) -> bool:
         return True
+
+    @property
+    def event_definition(self) -> EventDefinition:
+        """The definition of an event node: the parser gives every event one (``none`` when it
+        has no trigger), so reading it on another node is an engine bug, named here."""
+        if self.event is None:
+            raise ExecutionFault(f"element {self.id!r} ({self.kind}) has no event definition")
+        return self.event
+
+    @property
+    def loop(self) -> MultiInstance:
+        """The multi-instance characteristics of an activity the runner runs as a body."""
+        if self.multi is None:
+            raise ExecutionFault(f"element {self.id!r} is not a multi-instance activity")
+        return self.multi
 
     @property
     def is_scope(self) -> bool:

@@ -11,23 +11,21 @@ Boundary events belong to the body.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ExecutionFault
+from .host import RunnerHost
 from .model import Node
 from .state import Scope, ScopeKind, Token, TokenState
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .runner import Runner
 
 MAX_INSTANCES = 10_000
 
 
-class MultiInstanceMixin:
+class MultiInstanceMixin(RunnerHost):
     """Multi-instance behaviour of :class:`~engine.bpmn.runner.Runner`."""
 
-    def enter_multi_instance(self: Runner, token: Token, node: Node) -> None:
-        mi = node.multi
+    def enter_multi_instance(self, token: Token, node: Node) -> None:
+        mi = node.loop
         items: list[Any] | None = None
         if mi.collection is not None:
             value = self.evaluate(mi.collection, token.scope, node.id)
@@ -68,12 +66,12 @@ class MultiInstanceMixin:
         for index in range(1 if mi.sequential else count):
             self._start_inner(token, node, body, index)
 
-    def _start_inner(self: Runner, body_token: Token, node: Node, body: Scope,
+    def _start_inner(self, body_token: Token, node: Node, body: Scope,
                      index: int) -> None:
         variables: dict[str, Any] = {"loopCounter": index}
-        if node.multi.element_variable:
+        if node.loop.element_variable:
             items = body.data.get("items")
-            variables[node.multi.element_variable] = items[index] if items is not None else None
+            variables[node.loop.element_variable] = items[index] if items is not None else None
         inner = self.state.new_scope(body.id, ScopeKind.MI_INNER, node.id, variables,
                                      owner=body_token.id)
         body.vars["nrOfActiveInstances"] += 1
@@ -81,16 +79,16 @@ class MultiInstanceMixin:
         token.data["inner"] = True
         self.schedule(self.enter, token)
 
-    def inner_instance_done(self: Runner, token: Token) -> None:
+    def inner_instance_done(self, token: Token) -> None:
         """One inner instance completed (its token just left the activity)."""
         inner = self.state.scopes[token.scope]
-        body_token = self.state.tokens[inner.owner]
-        body = self.state.scopes[body_token.local]
+        body_token = self.state.owner_of(inner)
+        body = self.state.local_of(body_token)
         node = self.node(body_token)
         self.state.tokens.pop(token.id, None)
         body.vars["nrOfActiveInstances"] -= 1
         body.vars["nrOfCompletedInstances"] += 1
-        condition = node.multi.completion_condition
+        condition = node.loop.completion_condition
         done = False
         if condition is not None:
             done = bool(condition.evaluate_condition(self.view(inner.id, node.id)))
@@ -103,12 +101,12 @@ class MultiInstanceMixin:
                 self.cancel_scope(other.id, f"completion condition of {node.id} met")
             body.vars["nrOfActiveInstances"] = 0
             return self._body_done(body_token, body)
-        if node.multi.sequential and completed < total:
+        if node.loop.sequential and completed < total:
             return self._start_inner(body_token, node, body, completed)
         if completed >= total:
             self._body_done(body_token, body)
 
-    def _body_done(self: Runner, body_token: Token, body: Scope) -> None:
+    def _body_done(self, body_token: Token, body: Scope) -> None:
         self.drop_scope(body.id)
         body_token.local = None
         body_token.data.pop("mi_body", None)

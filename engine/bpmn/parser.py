@@ -53,38 +53,45 @@ CATCHERS_AFTER_EVENT_GATEWAY = frozenset({Trigger.MESSAGE, Trigger.SIGNAL, Trigg
 
 
 class _Document:
-    """Definitions-level lookups of one file and the state of the current build."""
+    """The build of one executable process: the file's definitions-level lookups, the model
+    and info being built, and the file's problem sink (shared by its processes)."""
 
-    def __init__(self, root, filename: str, allow_scripts: bool) -> None:
+    def __init__(self, root: etree._Element, sink: Located, allow_scripts: bool,
+                 model: ProcessModel, info: ProcessInfo) -> None:
         self.root = root
-        self.sink = Located(filename)
-        self.filename = filename
+        self.sink = sink
+        self.filename = sink.filename
         self.allow_scripts = allow_scripts
-        self.signals = {s.get("id"): s.get("name") for s in root.findall("bpmn:signal", NS)}
-        self.messages = {m.get("id"): m.get("name") for m in root.findall("bpmn:message", NS)}
-        self.errors = {e.get("id"): e for e in root.findall("bpmn:error", NS)}
-        self.escalations = {e.get("id"): e for e in root.findall("bpmn:escalation", NS)}
-        self.model: ProcessModel | None = None
-        self.info: ProcessInfo | None = None
-        self.elements: dict[str, object] = {}  # node id -> its lxml element, to locate problems
+        self.signals: dict[str | None, str | None] = {
+            s.get("id"): s.get("name") for s in root.findall("bpmn:signal", NS)}
+        self.messages: dict[str | None, str | None] = {
+            m.get("id"): m.get("name") for m in root.findall("bpmn:message", NS)}
+        self.errors: dict[str | None, etree._Element] = {
+            e.get("id"): e for e in root.findall("bpmn:error", NS)}
+        self.escalations: dict[str | None, etree._Element] = {
+            e.get("id"): e for e in root.findall("bpmn:escalation", NS)}
+        self.model = model
+        self.info = info
+        # node id -> its lxml element, to locate problems
+        self.elements: dict[str, etree._Element] = {}
 
 
 # ------------------------------------------------------------------------------ entry points
 
 
-def parse_bpmn(root, filename: str, *, allow_scripts: bool = False
+def parse_bpmn(root: etree._Element, filename: str, *, allow_scripts: bool = False
                ) -> tuple[list[ProcessModel], list[ProcessInfo], list[Problem]]:
     """Check one parsed BPMN document; return its executable models, their infos, and every
     problem found (models are only usable when there are no problems)."""
-    doc = _Document(root, filename, allow_scripts)
-    sink = doc.sink
+    sink = Located(filename)
     if local(root.tag) != "definitions" or etree.QName(root.tag).namespace != BPMN_NS:
         sink.add(root, "not a BPMN 2.0 definitions document")
         return [], [], sink.problems
     processes = root.findall("bpmn:process", NS)
     if not processes:
         sink.add(root, "no bpmn:process in the file")
-    models, infos = [], []
+    models: list[ProcessModel] = []
+    infos: list[ProcessInfo] = []
     for process in processes:
         if process.get("isExecutable", "false") != "true":
             continue
@@ -93,9 +100,11 @@ def parse_bpmn(root, filename: str, *, allow_scripts: bool = False
             sink.add(process, "a process needs an id")
             continue
         tag = process.get(c("versionTag")) or None
-        doc.model = ProcessModel(key=key, name=process.get("name"), file=filename,
-                                 version_tag=tag)
-        doc.info = ProcessInfo(key=key, name=process.get("name"), file=filename, version_tag=tag)
+        doc = _Document(root, sink, allow_scripts,
+                        ProcessModel(key=key, name=process.get("name"), file=filename,
+                                     version_tag=tag),
+                        ProcessInfo(key=key, name=process.get("name"), file=filename,
+                                    version_tag=tag))
         root_node = Node(id=key, kind=Kind.SUB_PROCESS, name=process.get("name"),
                          line=process.sourceline)
         root_node.listeners = listeners(process, sink, "execution",
@@ -110,7 +119,7 @@ def parse_bpmn(root, filename: str, *, allow_scripts: bool = False
     return models, infos, sink.problems
 
 
-def validate_bpmn(root, filename: str, *, allow_scripts: bool = False
+def validate_bpmn(root: etree._Element, filename: str, *, allow_scripts: bool = False
                   ) -> tuple[list[ProcessInfo], list[Problem]]:
     """The infos of a document's executable processes and every problem found."""
     _models, infos, problems = parse_bpmn(root, filename, allow_scripts=allow_scripts)
@@ -130,7 +139,8 @@ def load_models(data: bytes, filename: str, *, allow_scripts: bool = False
 # ------------------------------------------------------------------------------ containers
 
 
-def _build_container(doc: _Document, element, container_id: str, kind: str) -> Container:
+def _build_container(doc: _Document, element: etree._Element, container_id: str,
+                     kind: str) -> Container:
     """Build the flow nodes and flows directly inside ``element`` (process or sub-process)."""
     sink, model = doc.sink, doc.model
     container = Container(id=container_id)
@@ -180,7 +190,7 @@ def _build_container(doc: _Document, element, container_id: str, kind: str) -> C
     return container
 
 
-def _common(doc: _Document, el, node: Node) -> None:
+def _common(doc: _Document, el: etree._Element, node: Node) -> None:
     """What every flow node may carry: listeners, async flags, io mapping, multi-instance."""
     sink = doc.sink
     node.listeners = listeners(el, sink, "execution", allow_scripts=doc.allow_scripts)
@@ -204,7 +214,7 @@ def _common(doc: _Document, el, node: Node) -> None:
     _note_delegates(doc, node, el)
 
 
-def _note_delegates(doc: _Document, node: Node, el) -> None:
+def _note_delegates(doc: _Document, node: Node, el: etree._Element) -> None:
     for group in (node.listeners, node.task_listeners):
         for items in group.values():
             for listener in items:
@@ -212,7 +222,7 @@ def _note_delegates(doc: _Document, node: Node, el) -> None:
                     doc.info.delegates.append((listener.delegate, node.id, listener.line))
 
 
-def _check_retry_cycle(doc: _Document, el, text: str) -> None:
+def _check_retry_cycle(doc: _Document, el: etree._Element, text: str) -> None:
     from .timers import parse_duration
 
     parts = text.strip().split("/")
@@ -226,7 +236,7 @@ def _check_retry_cycle(doc: _Document, el, text: str) -> None:
         doc.sink.add(el, f"invalid failedJobRetryTimeCycle {text!r}; expected e.g. R3/PT10S")
 
 
-def _build_flow(doc: _Document, el, container: Container) -> None:
+def _build_flow(doc: _Document, el: etree._Element, container: Container) -> None:
     sink, model = doc.sink, doc.model
     flow_id = el.get("id")
     if not flow_id:
@@ -266,7 +276,8 @@ def _build_flow(doc: _Document, el, container: Container) -> None:
     model.nodes[flow.target].incoming.append(flow)
 
 
-def _check_container(doc: _Document, element, container: Container, kind: str) -> None:
+def _check_container(doc: _Document, element: etree._Element, container: Container,
+                     kind: str) -> None:
     sink, model = doc.sink, doc.model
     nodes = [model.nodes[n] for n in container.nodes]
     for node in nodes:
@@ -309,7 +320,8 @@ def _check_container(doc: _Document, element, container: Container, kind: str) -
     _link_compensation(doc, element, container)
 
 
-def _check_starts(doc: _Document, element, container: Container, kind: str) -> None:
+def _check_starts(doc: _Document, element: etree._Element, container: Container,
+                  kind: str) -> None:
     sink, model = doc.sink, doc.model
     where = doc.elements.get(container.id, element)
     if kind == "process":
@@ -321,7 +333,7 @@ def _check_starts(doc: _Document, element, container: Container, kind: str) -> N
         info = doc.info
         info.none_start = bool(container.none_starts)
         for start_id in container.event_starts:
-            event = model.nodes[start_id].event
+            event = model.nodes[start_id].event_definition
             if event.trigger is Trigger.SIGNAL:
                 if not event.name.is_literal:
                     sink.add(doc.elements[start_id], "a signal start event needs a fixed signal "
@@ -330,7 +342,8 @@ def _check_starts(doc: _Document, element, container: Container, kind: str) -> N
             elif event.trigger is Trigger.MESSAGE:
                 info.message_starts.append(event.name)
             elif event.trigger is Trigger.TIMER:
-                info.timer_starts.append((start_id, event.timer.kind, event.timer.text.source))
+                timer = event.timer_of(start_id)
+                info.timer_starts.append((start_id, timer.kind, timer.text.source))
             elif event.trigger is Trigger.CONDITIONAL:
                 info.conditional_starts.append(start_id)
     elif kind == "event":
@@ -343,17 +356,19 @@ def _check_starts(doc: _Document, element, container: Container, kind: str) -> N
                      f"{len(container.none_starts)})")
 
 
-def _link_compensation(doc: _Document, element, container: Container) -> None:
+def _link_compensation(doc: _Document, element: etree._Element,
+                       container: Container) -> None:
     """Compensation boundaries point at their handler through a bpmn:association; a
     compensation event sub-process is the handler of the sub-process it sits in."""
     model = doc.model
     _link_compensation_event_sub_processes(doc, container)
-    associations = {}
+    associations: dict[str | None, list[str | None]] = {}
     for el in doc.root.iter(f"{{{BPMN_NS}}}association"):
         associations.setdefault(el.get("sourceRef"), []).append(el.get("targetRef"))
     for node_id in container.nodes:
         node = model.nodes[node_id]
-        if node.kind is not Kind.BOUNDARY or node.event.trigger is not Trigger.COMPENSATE:
+        if node.kind is not Kind.BOUNDARY or \
+                node.event_definition.trigger is not Trigger.COMPENSATE:
             continue
         targets = [t for t in associations.get(node_id, []) if t in model.nodes]
         handlers = [t for t in targets if model.nodes[t].for_compensation]
@@ -362,7 +377,7 @@ def _link_compensation(doc: _Document, element, container: Container) -> None:
             doc.sink.add(el, "a compensation boundary event needs an association to exactly one "
                          "activity marked isForCompensation")
             continue
-        attached = model.nodes.get(node.attached_to)
+        attached = model.nodes.get(node.attached_to or "")
         if attached is not None and attached.compensation_handler is not None:
             doc.sink.add(el, "a compensation boundary event and an event sub-process with a "
                          f"compensation start event cannot both compensate {attached.id!r} "
@@ -378,7 +393,8 @@ def _link_compensation_event_sub_processes(doc: _Document, container: Container)
     owner = model.nodes[container.id]
     for esp_id in container.event_sub_processes:
         starts = model.containers[esp_id].event_starts
-        if len(starts) != 1 or model.nodes[starts[0]].event.trigger is not Trigger.COMPENSATE:
+        if len(starts) != 1 or model.nodes[starts[0]].event_definition.trigger \
+                is not Trigger.COMPENSATE:
             continue
         start_el = doc.elements[starts[0]]
         if container.id == model.key:
@@ -392,7 +408,7 @@ def _link_compensation_event_sub_processes(doc: _Document, container: Container)
             owner.compensation_handler = esp_id
 
 
-def _attach_boundary(doc: _Document, el, node: Node) -> None:
+def _attach_boundary(doc: _Document, el: etree._Element, node: Node) -> None:
     sink, model = doc.sink, doc.model
     target = model.nodes.get(node.attached_to or "")
     if target is None:
@@ -405,7 +421,7 @@ def _attach_boundary(doc: _Document, el, node: Node) -> None:
             target.kind in (Kind.EXCLUSIVE, Kind.PARALLEL, Kind.INCLUSIVE, Kind.EVENT_GATEWAY):
         sink.add(el, f"a boundary event must be attached to an activity, not to {target.kind}")
         return
-    trigger = node.event.trigger
+    trigger = node.event_definition.trigger
     if trigger is Trigger.CANCEL and target.kind is not Kind.TRANSACTION:
         sink.add(el, "a cancel boundary event must be attached to a transaction sub-process")
         return

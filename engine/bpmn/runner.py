@@ -21,37 +21,23 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from ..errors import ExecutionFault, ExpressionError
+from ..expressions import Expression
 from ..uuids import new_id
 from ..values import jsonable
 from .activities import BEHAVIOURS, ActivitiesMixin
 from .compensation import CompensationMixin
 from .context import ExecutionContext, ScopeView
 from .events import EventsMixin
-from .model import Flow, Kind, Listener, Node, ProcessModel, Trigger
+from .host import RunnerServices
+from .model import Container, Flow, Kind, Listener, Node, ProcessModel, Trigger
 from .multi import MultiInstanceMixin
 from .state import InstanceState, Scope, ScopeKind, Token, TokenState
 
 MAX_STEPS = 2_000_000
 _MISSING = object()
-
-
-class RunnerServices(Protocol):
-    """What the runner asks of the engine: models, called processes, decisions, listeners."""
-
-    allow_scripts: bool
-
-    def model(self, definition_id: str) -> ProcessModel: ...
-
-    def called(self, key: str, binding: str, version: Any,
-               caller_definition_id: str) -> tuple[str, ProcessModel]: ...
-
-    def decide(self, ref: str, variables: Any, *, binding: str, version: Any,
-               map_decision_result: str, element_id: str, caller_definition_id: str) -> Any: ...
-
-    def delegate(self, name: str) -> Callable[[Any], Any] | None: ...
 
 
 @dataclass(frozen=True)
@@ -93,7 +79,9 @@ class Runner(ActivitiesMixin, EventsMixin, CompensationMixin, MultiInstanceMixin
         return self.model_of(token.scope).nodes[token.node]
 
     def definition_of(self, scope_id: int) -> str:
-        return self.state.process_scope(scope_id).data.get("def", self.facts.definition_id)
+        definition_id: str = self.state.process_scope(scope_id).data.get(
+            "def", self.facts.definition_id)
+        return definition_id
 
     def view(self, scope_id: int, activity_id: str | None,
              extra: dict[str, Any] | None = None) -> ScopeView:
@@ -105,7 +93,7 @@ class Runner(ActivitiesMixin, EventsMixin, CompensationMixin, MultiInstanceMixin
                  "activityId": activity_id}
         return ScopeView(self.state, scope_id, ExecutionContext(facts, self, scope_id), extra)
 
-    def evaluate(self, compiled, scope_id: int, activity_id: str | None,
+    def evaluate(self, compiled: Expression, scope_id: int, activity_id: str | None,
                  extra: dict[str, Any] | None = None) -> Any:
         return compiled.evaluate(self.view(scope_id, activity_id, extra))
 
@@ -113,7 +101,7 @@ class Runner(ActivitiesMixin, EventsMixin, CompensationMixin, MultiInstanceMixin
 
     def set_variable(self, scope_id: int, name: str, value: Any) -> None:
         """Camunda's ``setVariable``: where the name already lives, else at the process scope."""
-        target = None
+        target = self.state.scopes[scope_id]
         for scope in self.state.chain(scope_id):
             target = scope
             if name in scope.vars:
@@ -197,7 +185,7 @@ class Runner(ActivitiesMixin, EventsMixin, CompensationMixin, MultiInstanceMixin
             raise ExecutionFault(f"process {model.key!r} has no start event")
         kind, name = trigger
         for start_id in container.event_starts:
-            event = model.nodes[start_id].event
+            event = model.nodes[start_id].event_definition
             if kind == "timer" and start_id == name and event.trigger is Trigger.TIMER:
                 return start_id
             if kind == "conditional" and start_id == name:
@@ -208,7 +196,7 @@ class Runner(ActivitiesMixin, EventsMixin, CompensationMixin, MultiInstanceMixin
                 return start_id
         raise ExecutionFault(f"process {model.key!r} has no {kind} start event for {name!r}")
 
-    def open_scope(self, scope: Scope, container, first: str | None) -> None:
+    def open_scope(self, scope: Scope, container: Container, first: str | None) -> None:
         """A flow scope begins: subscribe its event sub-processes' start events, put a token
         on ``first`` (its start event), and fire conditional starts that already hold."""
         if container.event_sub_processes:
@@ -227,7 +215,7 @@ class Runner(ActivitiesMixin, EventsMixin, CompensationMixin, MultiInstanceMixin
             if node.async_before and not token.data.pop("async_done", False):
                 return self._park(token, TokenState.ASYNC_BEFORE)
             return self.enter_multi_instance(token, node)
-        async_before = node.multi.async_before if inner else node.async_before
+        async_before = node.loop.async_before if inner else node.async_before
         if async_before and not token.data.pop("async_done", False):
             return self._park(token, TokenState.ASYNC_BEFORE)
         if node.io.inputs or node.io.outputs:
@@ -245,7 +233,7 @@ class Runner(ActivitiesMixin, EventsMixin, CompensationMixin, MultiInstanceMixin
         token.data["job"] = new_id()
         self.record("job.created", token.node, None, continuation=state.value)
 
-    def _param(self, value: tuple, scope_id: int, element_id: str) -> Any:
+    def _param(self, value: tuple[Any, ...], scope_id: int, element_id: str) -> Any:
         kind = value[0]
         if kind == "text":
             compiled = value[1]
@@ -293,7 +281,7 @@ class Runner(ActivitiesMixin, EventsMixin, CompensationMixin, MultiInstanceMixin
         if not body:
             self.listen(node.listeners, "end", token.var_scope, node.id)
             if token.local is not None:
-                self._apply_outputs(token, node)
+                self._apply_outputs(token, node, token.local)
             self.note_compensation(token, node)
         token.data.pop("subs", None)
         token.data.pop("task", None)
@@ -309,8 +297,8 @@ class Runner(ActivitiesMixin, EventsMixin, CompensationMixin, MultiInstanceMixin
             return self._park(token, TokenState.ASYNC_AFTER)
         self.take_outgoing(token, node)
 
-    def _apply_outputs(self, token: Token, node: Node) -> None:
-        local = self.state.scopes.pop(token.local)
+    def _apply_outputs(self, token: Token, node: Node, local_id: int) -> None:
+        local = self.state.scopes.pop(local_id)
         token.local = None
         if node.io.outputs:
             values = [(name, self._param_in(value, local, node.id))
@@ -321,7 +309,7 @@ class Runner(ActivitiesMixin, EventsMixin, CompensationMixin, MultiInstanceMixin
         for name, value in values:
             self.set_variable(token.scope, name, value)
 
-    def _param_in(self, value: tuple, local: Scope, element_id: str) -> Any:
+    def _param_in(self, value: tuple[Any, ...], local: Scope, element_id: str) -> Any:
         """Evaluate an output parameter against a mapping scope that was just taken out."""
         self.state.scopes[local.id] = local
         try:
@@ -372,7 +360,7 @@ class Runner(ActivitiesMixin, EventsMixin, CompensationMixin, MultiInstanceMixin
 
     def _condition(self, flow: Flow, scope_id: int, node: Node) -> bool:
         try:
-            return flow.condition.evaluate_condition(self.view(scope_id, flow.id))
+            return bool(flow.condition.evaluate_condition(self.view(scope_id, flow.id)))
         except ExpressionError as exc:
             raise ExpressionError(f"{exc.message} (a sequence flow leaving {node.id!r})") from None
 
@@ -437,11 +425,11 @@ class Runner(ActivitiesMixin, EventsMixin, CompensationMixin, MultiInstanceMixin
             elif mapping.source_expression is not None:
                 value = self.evaluate(mapping.source_expression, called.id, node.id)
                 (self.set_local if mapping.local else self.set_variable)(
-                    target, mapping.target, value)
+                    target, mapping.target_name, value)
             elif mapping.source is not None:
                 value = called.vars.get(mapping.source)
                 (self.set_local if mapping.local else self.set_variable)(
-                    target, mapping.target, value)
+                    target, mapping.target_name, value)
 
     def drop_scope(self, scope_id: int) -> None:
         self.drop_descendants(scope_id)

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ..errors import ExecutionFault
+
 FORMAT = 2
 
 
@@ -102,6 +104,21 @@ class InstanceState:
         token = Token(self.next_id(), node, scope, state)
         self.tokens[token.id] = token
         return token
+
+    def owner_of(self, scope: Scope) -> Token:
+        """The token at the activity that opened ``scope`` (every scope but the root has one)."""
+        if scope.owner is None or scope.owner not in self.tokens:
+            raise ExecutionFault(f"{scope.kind} scope {scope.id} of {scope.node!r} has no "
+                                 "activity instance that owns it")
+        return self.tokens[scope.owner]
+
+    def local_of(self, token: Token) -> Scope:
+        """The variable scope of the activity at ``token`` (its io mapping, a multi-instance
+        body's counters)."""
+        if token.local is None:
+            raise ExecutionFault(f"activity instance {token.id} at {token.node!r} has no local "
+                                 "scope")
+        return self.scopes[token.local]
 
     def tokens_in(self, scope_id: int) -> list[Token]:
         return [t for t in self.tokens.values() if t.scope == scope_id]
