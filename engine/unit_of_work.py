@@ -29,9 +29,9 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, Table, event, select, update
+from sqlalchemy import Connection, Engine, event, select, update
 
 from . import clock, statements
 from .bpmn.runner import InstanceFacts, Runner
@@ -45,7 +45,7 @@ from .values import jsonable
 if TYPE_CHECKING:  # pragma: no cover
     from .services import EngineServices
 
-INCIDENTS = cast(Table, statements.INCIDENTS)
+INCIDENTS = statements.INCIDENTS
 _MISSING = object()
 STATIC = statements.STATIC
 _DEFERRING = threading.local()  # the unit of work whose writes wait, on this thread
