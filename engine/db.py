@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, Table, create_engine, event
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -43,6 +43,17 @@ def table_of(model: type[Base]) -> Table:
     if not isinstance(table, Table):
         raise TypeError(f"{model.__name__} is not mapped to a single table")
     return table
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run through a ``Session`` matched.
+
+    ``Session.execute`` is typed to return a plain ``Result``; for a DML statement it is a
+    ``CursorResult``, the one that has the count.
+    """
+    if not isinstance(result, CursorResult):
+        raise TypeError("affected_rows needs the result of an UPDATE or DELETE")
+    return result.rowcount
 
 
 class UTCDateTime(TypeDecorator[datetime]):
