@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from sqlalchemy import Connection, Engine, event, select, update
 
@@ -172,7 +172,16 @@ class UnitOfWork:
 
     # ------------------------------------------------------------------ loading
 
+    @overload
+    def instance(self, instance_id: str, *, missing_ok: Literal[False] = False
+                 ) -> InstanceHandle: ...
+
+    @overload
+    def instance(self, instance_id: str, *, missing_ok: bool) -> InstanceHandle | None: ...
+
     def instance(self, instance_id: str, *, missing_ok: bool = False) -> InstanceHandle | None:
+        """The instance's handle for this unit of work; a missing one raises ``NotFoundError``,
+        or is None with ``missing_ok``."""
         found = self._handles.get(instance_id)
         if found is not None:
             return found
