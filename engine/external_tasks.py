@@ -315,6 +315,18 @@ class ExternalTaskService:
 
         self.writer.run(command)
 
+    def hand_back(self, task_id: str, worker_id: str) -> None:
+        """Give back a task ``worker_id`` claimed and cannot run (it has no handler for the
+        topic): unlocked and due at once, its claim not counted as an attempt, since nothing
+        was tried. Unlike ``unlock`` (an operator's, of any lock), only the holder may."""
+        def command(uow: UnitOfWork) -> None:
+            self._held(uow, task_id, worker_id)
+            uow.conn.execute(update(EXTERNAL).where(EXTERNAL.c.id == task_id).values(
+                state=WorkState.AVAILABLE, lock_owner=None, lock_expires_at=None,
+                attempts=EXTERNAL.c.attempts - 1))
+
+        self.writer.run(command)
+
     # ------------------------------------------------------------------ incidents
 
     def retry_incident(self, incident_id: str) -> InstanceRecord:
