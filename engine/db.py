@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy import JSON, DateTime, MetaData, Table, create_engine, event
+from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -31,6 +31,29 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dict: JSON, list: JSON}
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core ``Table`` of a mapped class, for statements built once at import.
+
+    SQLAlchemy types ``__table__`` as any ``FromClause`` (a class may be mapped to a join or a
+    select); every model here is mapped to one table, and this says so in one checked place.
+    """
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a single table")
+    return table
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run through a ``Session`` matched.
+
+    ``Session.execute`` is typed to return a plain ``Result``; for a DML statement it is a
+    ``CursorResult``, the one that has the count.
+    """
+    if not isinstance(result, CursorResult):
+        raise TypeError("affected_rows needs the result of an UPDATE or DELETE")
+    return result.rowcount
 
 
 class UTCDateTime(TypeDecorator[datetime]):

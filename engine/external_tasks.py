@@ -5,6 +5,7 @@ transaction, so a slow handler never holds a database lock."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -14,20 +15,21 @@ from sqlalchemy import select, update
 from . import clock, statements
 from .bpmn.state import TokenState
 from .bpmn.timers import parse_duration
+from .db import table_of
 from .errors import ConflictError, NotFoundError, ValidationError
 from .facade import Engine, ExecutionError, execution_errors
 from .hotpath import hot
 from .persistence import ExternalTaskRow, Incident, Job
 from .records import InstanceRecord
 from .states import IncidentStatus, InstanceStatus, WorkState
-from .unit_of_work import UnitOfWork
+from .unit_of_work import InstanceHandle, UnitOfWork
 from .values import check_variables
 
 DEFAULT_LOCK_SECONDS = 300.0
 DEFAULT_RETRY_CYCLE = "R3/PT10S"
-EXTERNAL = ExternalTaskRow.__table__
-INCIDENTS = Incident.__table__
-JOBS = Job.__table__
+EXTERNAL = table_of(ExternalTaskRow)
+INCIDENTS = table_of(Incident)
+JOBS = table_of(Job)
 
 
 @dataclass
@@ -52,7 +54,7 @@ class LockedTask:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def locked_task(row) -> LockedTask:
+def locked_task(row: Mapping[Any, Any]) -> LockedTask:
     return LockedTask(id=row["id"], topic=row["topic"], instance_id=row["instance_id"],
                       process_key=row["definition_key"], business_key=row["business_key"],
                       activity_id=row["activity_id"], variables=dict(row["variables"] or {}),
@@ -115,20 +117,16 @@ class ExternalTaskService:
                any_topic: bool, max_tasks: int, default_lock: float,
                business_key: str | None) -> list[LockedTask]:
         now = clock.now()
-        groups: dict[float, list[str] | None] = {}
-        if any_topic:
-            groups[default_lock] = None
-        else:
-            for topic, seconds in lock_for.items():
-                groups.setdefault(seconds, []).append(topic)
-        claimed: list[dict] = []
+        groups: dict[float, list[str] | None] = (
+            {default_lock: None} if any_topic else dict(_by_lock_seconds(lock_for)))
+        claimed: list[dict[str, Any]] = []
         for seconds, group in sorted(groups.items()):
             wanted = max_tasks - len(claimed)
             if wanted <= 0:
                 break
             query = statements.claim_external(uow.dialect, group is not None,
                                               business_key is not None)
-            params = {"now": now, "wanted": wanted, "owner": worker_id,
+            params: dict[str, Any] = {"now": now, "wanted": wanted, "owner": worker_id,
                       "expires": now + timedelta(seconds=seconds)}
             if group is not None:
                 params["topics"] = group
@@ -139,7 +137,7 @@ class ExternalTaskService:
         claimed.sort(key=lambda r: (-r["priority"], r["created_at"], r["id"]))
         return [locked_task(r) for r in claimed]
 
-    def _held(self, uow: UnitOfWork, task_id: str, worker_id: str | None) -> dict:
+    def _held(self, uow: UnitOfWork, task_id: str, worker_id: str | None) -> dict[str, Any]:
         uow.send_deferred()  # a raw read: the batch's earlier writes go first
         row = hot(uow.dialect).external_by_id(uow.conn, task_id)
         if row is None:
@@ -185,23 +183,24 @@ class ExternalTaskService:
         attempts = iter(range(1 << 30))
 
         def command(uow: UnitOfWork) -> None:
-            trusted = held is not None and bool(worker_id) and next(attempts) == 0
-            if trusted:
-                row = {"id": task_id, "instance_id": held.instance_id, "task_id": None,
-                       "activity_id": held.activity_id, "topic": held.topic,
-                       "attempts": held.attempt, "state": WorkState.LOCKED}
+            first_run = next(attempts) == 0
+            # the lock to check with the instance's write, when the claim is trusted
+            lock_check: tuple[str, str] | None = None
+            if held is not None and worker_id and first_run:
+                row = _claimed_row(task_id, held)
+                lock_check = (task_id, worker_id)
             else:
                 row = self._held(uow, task_id, worker_id)
             handle = uow.instance(row["instance_id"])
             token = handle.external_token(row)
-            if token is None and trusted:  # moved on: let the row say why
-                trusted, row = False, self._held(uow, task_id, worker_id)
+            if token is None and lock_check is not None:  # moved on: let the row say why
+                lock_check, row = None, self._held(uow, task_id, worker_id)
                 handle = uow.instance(row["instance_id"])
                 token = handle.external_token(row)
             if token is None:
                 raise ConflictError(f"external task {task_id} no longer waits (instance moved on)")
-            if trusted:
-                handle.lock_checks.append((task_id, worker_id))
+            if lock_check is not None:
+                handle.lock_checks.append(lock_check)
             runner = uow.runner(handle)
             with execution_errors(handle.id):
                 runner.complete_task(token.id, variables, local_variables)
@@ -278,7 +277,7 @@ class ExternalTaskService:
                 left = max(int(retries), 0)
                 interval = timedelta(milliseconds=retry_timeout_ms or 0)
             last_error = (error_message or "task failed")[:4000]
-            values = {"retries": left, "last_error": last_error,
+            values: dict[str, Any] = {"retries": left, "last_error": last_error,
                       "error_details": error_details[:20000] if error_details else None,
                       "lock_owner": None, "lock_expires_at": None}
             handle = uow.instance(row["instance_id"])
@@ -315,11 +314,23 @@ class ExternalTaskService:
 
         self.writer.run(command)
 
+    def hand_back(self, task_id: str, worker_id: str) -> None:
+        """Give back a task ``worker_id`` claimed and cannot run (it has no handler for the
+        topic): unlocked and due at once, its claim not counted as an attempt, since nothing
+        was tried. Unlike ``unlock`` (an operator's, of any lock), only the holder may."""
+        def command(uow: UnitOfWork) -> None:
+            self._held(uow, task_id, worker_id)
+            uow.conn.execute(update(EXTERNAL).where(EXTERNAL.c.id == task_id).values(
+                state=WorkState.AVAILABLE, lock_owner=None, lock_expires_at=None,
+                attempts=EXTERNAL.c.attempts - 1))
+
+        self.writer.run(command)
+
     # ------------------------------------------------------------------ incidents
 
     def retry_incident(self, incident_id: str) -> InstanceRecord:
         """Give the failed step one more attempt (a stored result is re-applied instead)."""
-        def command(uow: UnitOfWork):
+        def command(uow: UnitOfWork) -> tuple[dict[str, Any] | None, str | None, str]:
             incident = uow.conn.execute(select(INCIDENTS).where(INCIDENTS.c.id == incident_id)
                                         ).mappings().first()
             if incident is None:
@@ -365,8 +376,24 @@ class ExternalTaskService:
     # ------------------------------------------------------------------ helpers
 
     @staticmethod
-    def _open_incident(uow: UnitOfWork, handle, row: dict, kind: str, message: str) -> None:
+    def _open_incident(uow: UnitOfWork, handle: InstanceHandle, row: dict[str, Any], kind: str,
+                       message: str) -> None:
         uow.conn.execute(update(EXTERNAL).where(EXTERNAL.c.id == row["id"]).values(
             state=WorkState.INCIDENT, lock_owner=None, lock_expires_at=None))
         uow.open_incident(handle, kind, message, activity_id=row["activity_id"],
                           external_task_id=row["id"])
+
+
+def _by_lock_seconds(lock_for: dict[str, float]) -> dict[float, list[str]]:
+    """Topics grouped by their lock duration: one claim statement per group."""
+    groups: dict[float, list[str]] = {}
+    for topic, seconds in lock_for.items():
+        groups.setdefault(seconds, []).append(topic)
+    return groups
+
+
+def _claimed_row(task_id: str, held: LockedTask) -> dict[str, Any]:
+    """What a completion needs of the row, taken from the worker's claim instead of a read."""
+    return {"id": task_id, "instance_id": held.instance_id, "task_id": None,
+            "activity_id": held.activity_id, "topic": held.topic, "attempts": held.attempt,
+            "state": WorkState.LOCKED}

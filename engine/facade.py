@@ -8,16 +8,18 @@ connections and never wait for a writer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import and_, delete, insert, select, update
 
 from . import clock, statements
+from .bpmn.model import ProcessModel
 from .bpmn.runner import Runner
-from .db import Database
+from .db import Database, table_of
 from .delivery import signal_report
 from .deployments import DefinitionStore, next_cycle_due
 from .errors import ConflictError, MlcError, NotFoundError, ValidationError
@@ -42,13 +44,17 @@ from .unit_of_work import InstanceHandle, UnitOfWork
 from .values import check_variables, jsonable, scalar_text
 from .writer import Writer
 
+if TYPE_CHECKING:
+    from .dmn import DmnDefinitions
+
 log = logging.getLogger("mlc.engine")
 
-SUBS = EventSubscription.__table__
-KEYS = IdempotencyKey.__table__
-INDEX = InstanceVariable.__table__
+SUBS = table_of(EventSubscription)
+KEYS = table_of(IdempotencyKey)
+INDEX = table_of(InstanceVariable)
 MAX_SIGNAL_DEPTH = 10
 IDEMPOTENCY_TTL = timedelta(hours=24)
+T = TypeVar("T")
 
 
 class ExecutionError(MlcError):
@@ -75,10 +81,20 @@ def execution_errors(instance_id: str) -> Iterator[None]:
                              f"({type(exc).__name__}: {exc})") from exc
 
 
-def _load_dmn(data: bytes, filename: str):
+def _load_dmn(data: bytes, filename: str) -> DmnDefinitions:
     from .dmn import load_dmn
 
     return load_dmn(data, filename)
+
+
+def _start_condition(model: ProcessModel, start_id: str) -> Any:
+    """The compiled condition of a conditional start event (deployment subscribes only start
+    events that have one)."""
+    event = model.nodes[start_id].event
+    if event is None or event.condition is None:
+        raise ExecutionError(f"start event {start_id!r} of process {model.key!r} is subscribed "
+                             "as conditional but has no condition")
+    return event.condition
 
 
 class Engine:
@@ -184,7 +200,8 @@ class Engine:
 
         return self._once("start", idempotency_key, command, InstanceRecord.from_json)
 
-    def start_instance(self, uow: UnitOfWork, definition, variables: dict[str, Any],
+    def start_instance(self, uow: UnitOfWork, definition: Mapping[Any, Any],
+                       variables: dict[str, Any],
                        business_key: str | None, trigger: tuple[str, str] | None,
                        depth: int = 0, *, latest: bool = False) -> InstanceHandle:
         """Create and run an instance of ``definition`` inside ``uow`` (for commands).
@@ -254,16 +271,16 @@ class Engine:
                                          variables.get("businessKey"), ("signal", name), depth)
             started.append(handle.id)
         instance_ids = uow.conn.execute(statements.SIGNAL_WAITERS, {"name": name}).scalars().all()
-        resumed = []
+        resumed: list[str] = []
         for instance_id in sorted(set(instance_ids) - set(started) - {exclude}):
-            handle = uow.instance(instance_id, missing_ok=True)
-            if handle is None or handle.ended:
+            waiting = uow.instance(instance_id, missing_ok=True)
+            if waiting is None or waiting.ended:
                 continue
-            runner = uow.runner(handle)
-            with execution_errors(handle.id):
+            runner = uow.runner(waiting)
+            with execution_errors(waiting.id):
                 delivered = runner.deliver_signal(name, variables)
             if delivered:
-                self.settle(uow, handle, runner, depth)
+                self.settle(uow, waiting, runner, depth)
                 resumed.append(instance_id)
         return {"started": started, "resumed": resumed}
 
@@ -313,7 +330,7 @@ class Engine:
         if len(instance_ids) > 1 and not all_instances:
             raise ConflictError(f"message {name!r} matches {len(instance_ids)} waiting "
                                 "instances; narrow the correlation or correlate all")
-        delivered = []
+        delivered: list[str] = []
         for instance_id in instance_ids:
             handle = uow.instance(instance_id, missing_ok=True)
             if handle is None or handle.ended:
@@ -339,7 +356,8 @@ class Engine:
         return delivered
 
     @staticmethod
-    def _no_receiver(name: str, business_key: str | None, correlation) -> NotFoundError:
+    def _no_receiver(name: str, business_key: str | None,
+                     correlation: dict[str, Any] | None) -> NotFoundError:
         return NotFoundError(f"no waiting instance for message {name!r}"
                              + (f" with business key {business_key!r}" if business_key else "")
                              + (f" and correlation {correlation}" if correlation else ""))
@@ -352,12 +370,12 @@ class Engine:
         values = dict(variables or {})
 
         def command(uow: UnitOfWork) -> list[str]:
-            started = []
+            started: list[str] = []
             rows = uow.conn.execute(select(SUBS.c.definition_id, SUBS.c.name).where(
                 SUBS.c.kind == "condition-start")).all()
             for definition_id, start_id in sorted(set(rows)):
-                model = self.services.model(definition_id, uow.conn)
-                condition = model.nodes[start_id].event.condition
+                condition = _start_condition(self.services.model(definition_id, uow.conn),
+                                             start_id)
                 from .bpmn.context import ExecutionContext
 
                 try:
@@ -387,10 +405,11 @@ class Engine:
         fired = 0
         for sub_id, kind, instance_id, ref, activity_id in due:
             if kind == "timer":
-                ok = self.writer.run(lambda uow, i=instance_id, r=ref, a=activity_id, s=sub_id:
-                                     self._fire_timer(uow, s, i, r, a))
+                ok = self.writer.run(partial(self._fire_timer, sub_id=sub_id,
+                                             instance_id=instance_id, ref=ref,
+                                             activity_id=activity_id))
             else:
-                ok = self.writer.run(lambda uow, s=sub_id: self._fire_timer_start(uow, s))
+                ok = self.writer.run(partial(self._fire_timer_start, sub_id=sub_id))
             fired += bool(ok)
         return fired
 
@@ -420,8 +439,6 @@ class Engine:
         if nxt is None:
             uow.conn.execute(delete(SUBS).where(SUBS.c.id == sub_id))
         else:
-            from sqlalchemy import update
-
             uow.conn.execute(update(SUBS).where(SUBS.c.id == sub_id)
                              .values(due_at=nxt, config=config))
         self.start_instance(uow, definition, {}, None, ("timer", sub["activity_id"]))
@@ -487,9 +504,7 @@ class Engine:
         engine never indexed (event sub-process starts), so signals find them at once.
         """
         from .bpmn.state import is_current_format
-        from .persistence import ProcessInstance
-
-        instances = ProcessInstance.__table__
+        instances = statements.INSTANCES
         converted = 0
         while True:
             with self.db.session() as s:
@@ -499,7 +514,7 @@ class Engine:
             if not pending:
                 return converted
 
-            def command(uow: UnitOfWork, ids=pending) -> None:
+            def command(uow: UnitOfWork, ids: list[str] = pending) -> None:
                 for instance_id in ids:
                     handle = uow.instance(instance_id, missing_ok=True)
                     if handle is not None:
@@ -511,8 +526,8 @@ class Engine:
 
     # ------------------------------------------------------------------ idempotency
 
-    def _once(self, operation: str, key: str | None, command: Callable[[UnitOfWork], Any],
-              revive: Callable[[Any], Any] = lambda stored: stored) -> Any:
+    def _once(self, operation: str, key: str | None, command: Callable[[UnitOfWork], T],
+              revive: Callable[[Any], T] = lambda stored: stored) -> T:
         """Run ``command``; with an idempotency key, a repeat within 24 h returns the first
         answer (stored as JSON, made a value again by ``revive``) and does nothing."""
         if key is None:
@@ -520,7 +535,7 @@ class Engine:
         if not isinstance(key, str) or not 0 < len(key) <= 255:
             raise ValidationError("an Idempotency-Key must be 1 to 255 characters")
 
-        def once(uow: UnitOfWork) -> Any:
+        def once(uow: UnitOfWork) -> T:
             found = uow.conn.execute(select(KEYS.c.operation, KEYS.c.response, KEYS.c.created_at)
                                      .where(KEYS.c.key == key)).first()
             if found is not None and found.created_at > clock.now() - IDEMPOTENCY_TTL:

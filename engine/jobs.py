@@ -9,11 +9,13 @@ came before it, as in Camunda. A failing job is retried by ``camunda:failedJobRe
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from . import clock
+from .db import table_of
 from .external_tasks import parse_retry_cycle
 from .facade import Engine, ExecutionError, execution_errors
 from .persistence import Job
@@ -21,7 +23,7 @@ from .states import WorkState
 from .unit_of_work import UnitOfWork
 
 log = logging.getLogger("mlc.jobs")
-JOBS = Job.__table__
+JOBS = table_of(Job)
 LOCK_SECONDS = 300.0
 
 
@@ -32,7 +34,7 @@ class JobExecutor:
         self.engine = engine
         self.writer = engine.writer
 
-    def _due(self, now):
+    def _due(self, now: datetime) -> ColumnElement[bool]:
         return and_(or_(JOBS.c.state == WorkState.AVAILABLE,
                         and_(JOBS.c.state == WorkState.LOCKED, JOBS.c.lock_expires_at < now)),
                     JOBS.c.next_attempt_at <= now)
@@ -47,7 +49,7 @@ class JobExecutor:
             self.execute(job, worker_id)
         return len(claimed)
 
-    def _claim(self, uow: UnitOfWork, worker_id: str, limit: int) -> list[dict]:
+    def _claim(self, uow: UnitOfWork, worker_id: str, limit: int) -> list[dict[str, Any]]:
         now = clock.now()
         pick = (select(JOBS.c.id).where(self._due(now))
                 .order_by(JOBS.c.next_attempt_at, JOBS.c.created_at).limit(limit))
@@ -61,7 +63,7 @@ class JobExecutor:
             .returning(*JOBS.c)).mappings().all()
         return [dict(r) for r in rows]
 
-    def execute(self, job: dict, worker_id: str) -> None:
+    def execute(self, job: dict[str, Any], worker_id: str) -> None:
         try:
             self.writer.run(lambda uow: self._run(uow, job, worker_id))
         except ExecutionError as exc:
@@ -70,7 +72,7 @@ class JobExecutor:
         except Exception as exc:  # e.g. the database went away: the lock will expire
             log.warning("job %s could not run: %s", job["id"], exc)
 
-    def _run(self, uow: UnitOfWork, job: dict, worker_id: str) -> None:
+    def _run(self, uow: UnitOfWork, job: dict[str, Any], worker_id: str) -> None:
         row = uow.conn.execute(select(JOBS).where(JOBS.c.id == job["id"])).mappings().first()
         if row is None or row["lock_owner"] != worker_id:
             return  # done or taken over meanwhile
@@ -82,7 +84,7 @@ class JobExecutor:
             uow.resolve_incidents(handle, job_id=row["id"], reason="job succeeded")
         self.engine.settle(uow, handle, runner)
 
-    def _failed(self, uow: UnitOfWork, job: dict, worker_id: str, message: str) -> None:
+    def _failed(self, uow: UnitOfWork, job: dict[str, Any], worker_id: str, message: str) -> None:
         row = uow.conn.execute(select(JOBS).where(JOBS.c.id == job["id"])).mappings().first()
         if row is None:
             return
@@ -92,7 +94,7 @@ class JobExecutor:
         handle = uow.instance(row["instance_id"])
         handle.record("job.failed", row["activity_id"], row["kind"], error=message,
                       attempt=row["attempts"], retries_left=left)
-        values = {"retries": left, "last_error": message[:4000], "lock_owner": None,
+        values: dict[str, Any] = {"retries": left, "last_error": message[:4000], "lock_owner": None,
                   "lock_expires_at": None}
         if left > 0:
             values.update(state=WorkState.AVAILABLE, next_attempt_at=clock.now() + interval)

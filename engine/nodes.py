@@ -17,21 +17,22 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from . import clock
-from .db import Database
+from .db import Database, affected_rows, table_of
 from .persistence import ExternalTaskRow, Job, Node
 from .states import WorkState
 
 log = logging.getLogger("mlc.nodes")
 
-NODES = Node.__table__
-EXTERNAL = ExternalTaskRow.__table__
-JOBS = Job.__table__
+NODES = table_of(Node)
+EXTERNAL = table_of(ExternalTaskRow)
+JOBS = table_of(Job)
 HEARTBEAT_SECONDS = 5.0
 LEASE_SECONDS = 30.0
 DEAD_AFTER = 3  # heartbeats missed
@@ -71,7 +72,7 @@ class NodeRegistry:
         self._working.append(working)
 
     def owns(self, lock_owner: str | None) -> bool:
-        return bool(lock_owner) and lock_owner.startswith(self.id)
+        return lock_owner is not None and lock_owner.startswith(self.id)
 
     def start(self) -> None:
         with self.db.write_session() as s:
@@ -80,7 +81,7 @@ class NodeRegistry:
         self._thread.start()
         log.info("node %s (%s) registered", self.id, self.kind)
 
-    def _register(self, s, now) -> None:
+    def _register(self, s: Session, now: datetime) -> None:
         s.execute(insert(NODES).values(
             id=self.id, kind=self.kind, host=socket.gethostname(), pid=os.getpid(),
             started_at=now, heartbeat_at=now, topics=self.topics,
@@ -99,19 +100,19 @@ class NodeRegistry:
         now = clock.now()
         expires = now + timedelta(seconds=self.lease)
         with self.db.write_session() as s:
-            alive = s.execute(update(NODES).where(NODES.c.id == self.id)
-                              .values(heartbeat_at=now)).rowcount
+            alive = affected_rows(s.execute(update(NODES).where(NODES.c.id == self.id)
+                                            .values(heartbeat_at=now)))
             if not alive:  # reaped while it could not beat (a long pause): register again
                 self._register(s, now)
             working = sorted({task_id for source in self._working for task_id in source()})
-            renewed = s.execute(update(EXTERNAL).where(_free_rows(
+            renewed = affected_rows(s.execute(update(EXTERNAL).where(_free_rows(
                 EXTERNAL, EXTERNAL.c.id.in_(working), _held_by(EXTERNAL, self.id),
-                EXTERNAL.c.state == WorkState.LOCKED)).values(lock_expires_at=expires)).rowcount \
+                EXTERNAL.c.state == WorkState.LOCKED)).values(lock_expires_at=expires))) \
                 if working else 0
             released = self._reap(s, now)
         return {"renewed": renewed, "released": released}
 
-    def _reap(self, s, now) -> int:
+    def _reap(self, s: Session, now: datetime) -> int:
         cutoff = now - timedelta(seconds=self.heartbeat * DEAD_AFTER)
         dead = s.scalars(select(NODES.c.id).where(NODES.c.heartbeat_at < cutoff,
                                                   NODES.c.id != self.id)).all()
@@ -136,7 +137,7 @@ class NodeRegistry:
         return released
 
 
-def release_locks(s, node_id: str, *, skip_locked: bool = False) -> int:
+def release_locks(s: Session, node_id: str, *, skip_locked: bool = False) -> int:
     """Give back every external task and job a node holds (its handlers are gone).
 
     ``skip_locked``: leave rows another transaction is writing now (another reaper, or a
@@ -144,13 +145,13 @@ def release_locks(s, node_id: str, *, skip_locked: bool = False) -> int:
     released = 0
     for table in (EXTERNAL, JOBS):
         held = (_held_by(table, node_id), table.c.state == WorkState.LOCKED)
-        released += s.execute(update(table).where(
+        released += affected_rows(s.execute(update(table).where(
             _free_rows(table, *held) if skip_locked else and_(*held))
-            .values(state=WorkState.AVAILABLE, lock_owner=None, lock_expires_at=None)).rowcount
+            .values(state=WorkState.AVAILABLE, lock_owner=None, lock_expires_at=None)))
     return released
 
 
-def _free_rows(table, *conditions):
+def _free_rows(table: Table, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
     """Rows matching ``conditions`` that no other transaction is writing now (SKIP LOCKED
     on PostgreSQL), so a heartbeat never waits for, nor deadlocks with, a writer completing
     the same tasks in another order; a renewal skipped now comes with the next beat."""
@@ -158,7 +159,7 @@ def _free_rows(table, *conditions):
     return table.c.id.in_(pick.scalar_subquery())
 
 
-def _held_by(table, node_id: str):
+def _held_by(table: Table, node_id: str) -> ColumnElement[bool]:
     """Locks of a node: its workers' ids start with the node id (``id`` or ``id/...``)."""
     return table.c.lock_owner.startswith(node_id, autoescape=True)
 
@@ -174,7 +175,7 @@ def list_nodes(db: Database) -> list[dict[str, Any]]:
                 count = s.scalar(select(func.count()).where(
                     _held_by(table, row["id"]), table.c.state == WorkState.LOCKED)) or 0
                 held.setdefault(row["id"], {})[label] = int(count)
-    out = []
+    out: list[dict[str, Any]] = []
     for row in rows:
         age = (now - row["heartbeat_at"]).total_seconds()
         beat = (row["info"] or {}).get("heartbeat_seconds", HEARTBEAT_SECONDS)

@@ -7,10 +7,26 @@ binds values and reuses the compiled form.
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
+from .db import table_of
 from .persistence import (
     EventSubscription,
     ExternalTaskRow,
@@ -23,14 +39,14 @@ from .persistence import (
 )
 from .states import IncidentStatus, WorkState
 
-INSTANCES = ProcessInstance.__table__
-HISTORY = HistoryEvent.__table__
-INCIDENTS = Incident.__table__
-SUBS = EventSubscription.__table__
-EXTERNAL = ExternalTaskRow.__table__
-USER = UserTask.__table__
-JOBS = Job.__table__
-INDEX = InstanceVariable.__table__
+INSTANCES = table_of(ProcessInstance)
+HISTORY = table_of(HistoryEvent)
+INCIDENTS = table_of(Incident)
+SUBS = table_of(EventSubscription)
+EXTERNAL = table_of(ExternalTaskRow)
+USER = table_of(UserTask)
+JOBS = table_of(Job)
+INDEX = table_of(InstanceVariable)
 
 # instances
 INSTANCE_BY_ID = select(INSTANCES).where(INSTANCES.c.id == bindparam("id"))
@@ -49,8 +65,9 @@ UPDATE_INSTANCE = (update(INSTANCES)
 STATIC = "mlc_static"
 
 
-def instance_update_params(instance_id: str, version: int, values: dict) -> dict:
-    params = {f"v_{name}": values[name] for name in _WRITTEN}
+def instance_update_params(instance_id: str, version: int,
+                           values: dict[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {f"v_{name}": values[name] for name in _WRITTEN}
     params.update(b_id=instance_id, b_version=version, v_version=version + 1)
     return params
 
@@ -78,15 +95,15 @@ UPDATE_INDEX = (update(INDEX).where(INDEX.c.instance_id == bindparam("b_instance
 EXTERNAL_BY_ID = select(EXTERNAL).where(EXTERNAL.c.id == bindparam("id"))
 
 
-def external_due(now_param: str = "now"):
-    now = bindparam(now_param)
+def external_due(now_param: str = "now") -> ColumnElement[bool]:
+    now: BindParameter[datetime] = bindparam(now_param)
     return and_(or_(EXTERNAL.c.state == WorkState.AVAILABLE,
                     and_(EXTERNAL.c.state == WorkState.LOCKED, EXTERNAL.c.lock_expires_at < now)),
                 EXTERNAL.c.next_attempt_at <= now)
 
 
 @cache
-def any_external_due(by_topic: bool, by_business_key: bool):
+def any_external_due(by_topic: bool, by_business_key: bool) -> Select[tuple[str]]:
     q = select(EXTERNAL.c.id).where(external_due()).limit(1)
     if by_topic:
         q = q.where(EXTERNAL.c.topic.in_(bindparam("topics", expanding=True)))
@@ -96,7 +113,7 @@ def any_external_due(by_topic: bool, by_business_key: bool):
 
 
 @cache
-def claim_external(dialect: str, by_topic: bool, by_business_key: bool):
+def claim_external(dialect: str, by_topic: bool, by_business_key: bool) -> Update:
     """Lock up to ``:wanted`` due tasks in one ``UPDATE ... RETURNING`` (SKIP LOCKED on
     PostgreSQL, so concurrent claimers never wait for or take each other's rows).
 

@@ -29,9 +29,9 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-from sqlalchemy import Connection, Engine, Table, event, select, update
+from sqlalchemy import Connection, Engine, event, select, update
 
 from . import clock, statements
 from .bpmn.runner import InstanceFacts, Runner
@@ -45,7 +45,7 @@ from .values import jsonable
 if TYPE_CHECKING:  # pragma: no cover
     from .services import EngineServices
 
-INCIDENTS = cast(Table, statements.INCIDENTS)
+INCIDENTS = statements.INCIDENTS
 _MISSING = object()
 STATIC = statements.STATIC
 _DEFERRING = threading.local()  # the unit of work whose writes wait, on this thread
@@ -172,7 +172,16 @@ class UnitOfWork:
 
     # ------------------------------------------------------------------ loading
 
+    @overload
+    def instance(self, instance_id: str, *, missing_ok: Literal[False] = False
+                 ) -> InstanceHandle: ...
+
+    @overload
+    def instance(self, instance_id: str, *, missing_ok: bool) -> InstanceHandle | None: ...
+
     def instance(self, instance_id: str, *, missing_ok: bool = False) -> InstanceHandle | None:
+        """The instance's handle for this unit of work; a missing one raises ``NotFoundError``,
+        or is None with ``missing_ok``."""
         found = self._handles.get(instance_id)
         if found is not None:
             return found

@@ -8,20 +8,22 @@ given variables, fires ``complete`` listeners and moves the process on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select, update
 
+from .db import table_of
 from .errors import ConflictError, NotFoundError
 from .facade import Engine, execution_errors
 from .persistence import UserTask
 from .unit_of_work import UnitOfWork
 from .values import check_variables
 
-TASKS = UserTask.__table__
+TASKS = table_of(UserTask)
 
 
-def describe_task(row) -> dict[str, Any]:
+def describe_task(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {"id": row["id"], "name": row["name"], "instance_id": row["instance_id"],
             "definition_id": row["definition_id"], "process_key": row["definition_key"],
             "business_key": row["business_key"], "activity_id": row["activity_id"],

@@ -6,6 +6,12 @@ A running :class:`Worker` (``run``) also registers its topics with the engine, s
 those topics are written already locked by it, in the transaction that creates them, and
 handed straight to it after the commit: no claim round trip. ``run_once`` (tests, one-off
 draining) claims from the table as any external worker does.
+
+A worker only fetches (and is only handed) the topics it has handlers for, as Camunda's
+external task client subscribes to its handlers' topics. Should it hold a task of another
+topic anyway (a task locked under its id by someone else, or given to ``execute`` directly),
+it hands the task back: unlocked, logged, with no retry or attempt spent, since nothing was
+tried; failing it would count a worker's misconfiguration against the process.
 """
 
 from __future__ import annotations
@@ -17,17 +23,23 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from functools import partial
+from typing import Any
 
 from . import jsonsafe
 from .errors import BpmnError, ConflictError, NotFoundError
 from .external_tasks import ExternalTaskService, LockedTask, locked_task
 from .facade import Engine
-from .handlers import HandlerRegistry, TaskContext
+from .handlers import HandlerRegistry, HandlerSpec, TaskContext
 from .jobs import JobExecutor
+from .nodes import NodeRegistry
 
 log = logging.getLogger("mlc.worker")
+
+Report = Callable[[], object]  # sends a handler's outcome (complete, BPMN error, fail)
 
 
 def default_worker_id() -> str:
@@ -54,7 +66,7 @@ class Worker:
     def __init__(self, engine: Engine, handlers: HandlerRegistry | None = None, *,
                  worker_id: str | None = None, lock_seconds: float = 300.0,
                  handler_timeout: float = 3600.0, max_tasks: int = 1,
-                 concurrency: int = 4, node=None) -> None:
+                 concurrency: int = 4, node: NodeRegistry | None = None) -> None:
         self.engine = engine
         self.tasks = ExternalTaskService(engine)
         self.jobs = JobExecutor(engine)
@@ -68,7 +80,8 @@ class Worker:
         self._pool = self._new_pool()
         self._inbox: queue.SimpleQueue[LockedTask] = queue.SimpleQueue()
         self._wake = threading.Event()
-        self._running: dict[str, tuple[LockedTask, float]] = {}  # task id -> (task, deadline)
+        # task id -> (task, deadline, time limit)
+        self._running: dict[str, tuple[LockedTask, float, float]] = {}
         self._handed: set[str] = set()  # handed over, not yet dispatched
         self._reserved = 0  # new tasks being locked for us by a transaction not yet committed
         self._abandoned: set[str] = set()
@@ -127,7 +140,9 @@ class Worker:
         ``inline``: already on a handler thread (``run``'s pool), so call the handler here and
         leave its time limit to the loop's watchdog.
         """
-        spec = self.handlers.get(task.topic)
+        spec = self._spec(task)
+        if spec is None:
+            return
         context = TaskContext(
             task_id=task.id, topic=task.topic, instance_id=task.instance_id,
             process_key=task.process_key, activity_id=task.activity_id,
@@ -152,28 +167,36 @@ class Worker:
                         f"handler for {task.topic} timed out after {timeout:g}s") from None
             result = dict(result or {})
             jsonsafe.check(result, "result")  # a value no database can store fails the task
-            outcome: tuple = (self.tasks.complete, result)
+            outcome: Report = partial(self.tasks.complete, task.id, self.worker_id, result,
+                                      held=task)
         except BpmnError as exc:
-            outcome = (self.tasks.bpmn_error, exc.error_code, exc.message, exc.variables)
+            outcome = partial(self.tasks.bpmn_error, task.id, self.worker_id, exc.error_code,
+                              exc.message, exc.variables)
         except Exception as exc:  # any handler failure consumes a retry
             message = f"{type(exc).__name__}: {exc}"
             log.warning("task %s (%s) failed: %s", task.id, task.topic, message)
-            outcome = (self.tasks.fail, message,
-                       "".join(traceback.format_exception(exc))[-20000:])
+            outcome = partial(self.tasks.fail, task.id, self.worker_id, message,
+                              "".join(traceback.format_exception(exc))[-20000:])
         if task.id in self._abandoned:  # timed out meanwhile: the watchdog reported it
             self._abandoned.discard(task.id)
             return
-        self._report(outcome[0], task, *outcome[1:])
+        self._report(task, outcome)
 
-    def _timeout(self, spec) -> float:
+    def _spec(self, task: LockedTask) -> HandlerSpec | None:
+        """The handler of ``task``'s topic; without one, the task is handed back (None)."""
+        spec = self.handlers.get(task.topic)
+        if spec is None:
+            log.warning("no handler for topic %r: task %s handed back unrun", task.topic,
+                        task.id)
+            self._report(task, partial(self.tasks.hand_back, task.id, self.worker_id))
+        return spec
+
+    def _timeout(self, spec: HandlerSpec) -> float:
         return spec.timeout if spec.timeout is not None else self.handler_timeout
 
-    def _report(self, method, task: LockedTask, *args) -> None:
+    def _report(self, task: LockedTask, outcome: Report) -> None:
         try:
-            if method == self.tasks.complete:
-                method(task.id, self.worker_id, *args, held=task)
-            else:
-                method(task.id, self.worker_id, *args)
+            outcome()
         except (NotFoundError, ConflictError) as exc:
             # the task was cancelled or re-locked by another worker after our lock expired
             log.info("result of task %s dropped: %s", task.id, exc.message)
@@ -196,7 +219,7 @@ class Worker:
             self._reserved -= count
         self._wake.set()
 
-    def _handed_over(self, rows: list[dict]) -> None:
+    def _handed_over(self, rows: list[dict[str, Any]]) -> None:
         with self._lock:  # from reserved to queued at once: no poll sees the room as free
             self._reserved -= len(rows)
             self._handed.update(row["id"] for row in rows)
@@ -212,12 +235,16 @@ class Worker:
         return self.concurrency * 2 - len(self._running) - self._inbox.qsize() - self._reserved
 
     def _dispatch(self, task: LockedTask) -> None:
-        deadline = time.monotonic() + self._timeout(self.handlers.get(task.topic))
+        spec = self._spec(task)
         with self._lock:
-            self._running[task.id] = (task, deadline)
             self._handed.discard(task.id)
+            if spec is None:
+                return
+            timeout = self._timeout(spec)
+            self._running[task.id] = (task, time.monotonic() + timeout, timeout)
         future = self._pool.submit(self.execute, task, inline=True)
-        future.add_done_callback(lambda _f, task_id=task.id: self._finished(task_id))
+        task_id = task.id
+        future.add_done_callback(lambda _done: self._finished(task_id))
 
     def _finished(self, task_id: str) -> None:
         with self._lock:
@@ -227,14 +254,15 @@ class Worker:
     def _reap_timeouts(self) -> None:
         now = time.monotonic()
         with self._lock:
-            late = [task for task, deadline in self._running.values() if deadline < now]
-            for task in late:
+            late = [(task, timeout) for task, deadline, timeout in self._running.values()
+                    if deadline < now]
+            for task, _ in late:
                 self._running.pop(task.id, None)
                 self._abandoned.add(task.id)
-        for task in late:
-            timeout = self._timeout(self.handlers.get(task.topic))
-            self._report(self.tasks.fail, task, f"TimeoutError: handler for {task.topic} timed "
-                         f"out after {timeout:g}s", None)
+        for task, timeout in late:
+            self._report(task, partial(self.tasks.fail, task.id, self.worker_id,
+                                       f"TimeoutError: handler for {task.topic} timed out after "
+                                       f"{timeout:g}s", None))
         if late:  # the stuck threads stay busy: new work gets fresh ones
             self._pool.shutdown(wait=False)
             self._pool = self._new_pool()
@@ -310,7 +338,7 @@ class Worker:
         deadline = time.monotonic() + grace
         while self.running and time.monotonic() < deadline:
             time.sleep(0.05)
-        released = []
+        released: list[str] = []
         for task_id in self.running:
             self._abandoned.add(task_id)
             try:

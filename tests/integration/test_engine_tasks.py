@@ -1,5 +1,6 @@
 """External tasks: handlers, retries with backoff, incidents, operator retry, BPMN errors."""
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -167,3 +168,22 @@ def test_output_mapping_writes_only_mapped_variables(harness):
     harness.drain()
     variables = harness.engine.get_instance(instance.id).variables
     assert variables == {"seed": 20, "score": 42}
+
+
+def test_a_task_without_a_handler_is_handed_back_without_using_a_retry(harness, caplog):
+    """A worker fetches only the topics it has handlers for; one it holds anyway (claimed by
+    someone else under its id, or a registry that changed) is unlocked and logged, not failed:
+    nothing was tried, so no retry and no attempt is spent and any worker may take it now."""
+    single_task(harness, RETRY)
+    instance = harness.engine.start("one")
+    [task] = harness.tasks.fetch_and_lock("test-worker", ["work"], 1)
+    with caplog.at_level(logging.WARNING, logger="mlc.worker"):
+        harness.worker.execute(task)
+    assert "no handler for topic 'work'" in caplog.text
+    [back] = harness.tasks.list()
+    assert back.worker_id == "" and back.retries is None and back.error_message is None
+    assert "external_task.failed" not in [h.kind for h in harness.engine.history(instance.id)]
+    attempts = []
+    harness.handle("work", lambda ctx: attempts.append(ctx.attempt) or {})
+    assert harness.drain() == 1 and attempts == [1]
+    assert harness.status(instance.id) == "completed"
