@@ -72,11 +72,12 @@ class Meter:
         if self.steps >= self.next_check:
             self.check()
 
-    def _clock(self) -> float:
+    def _clock(self) -> tuple[float, float]:
+        """(now, the deadline), starting the clock at the first call."""
         now = time.monotonic()
         if self.deadline is None:
             self.deadline = now + self.limits.max_seconds
-        return now
+        return now, self.deadline
 
     def check(self) -> None:
         """Raise when the step or time budget is gone (called every 1,024 steps)."""
@@ -84,15 +85,16 @@ class Meter:
             raise EvaluationLimitError(
                 f"evaluation stopped after {self.limits.max_steps:,} steps "
                 "(loop iterations, filter tests or function calls); limit MLC_EVAL_MAX_STEPS")
-        if self._clock() > self.deadline:  # type: ignore[operator]
+        now, deadline = self._clock()
+        if now > deadline:
             raise EvaluationLimitError(
                 f"evaluation stopped after {self.limits.max_seconds:g} s; limit "
                 "MLC_EVAL_MAX_SECONDS")
         self.next_check = min(self.steps + _CHECK_EVERY, self.limits.max_steps + 1)
 
     def seconds_left(self) -> float:
-        now = self._clock()
-        return max(self.deadline - now, 0.001)  # type: ignore[operator]
+        now, deadline = self._clock()
+        return max(deadline - now, 0.001)
 
     def size(self, count: int, what: str) -> None:
         """Refuse to build (or expand) a value of ``count`` items, or more than ten times

@@ -7,10 +7,10 @@ text, states as their strings, keys in field order).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, fields
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar
 
 from .states import IncidentStatus, InstanceStatus
 
@@ -40,10 +40,11 @@ def _time(value: datetime | str | None) -> datetime | None:
 
 class _Record:
     __slots__ = ()
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]  # each subclass is a dataclass
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of this value, keys in field order."""
-        return {f.name: _json(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        return {f.name: _json(getattr(self, f.name)) for f in fields(self)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,9 +34,11 @@ def read_table(reader: Reader, table: etree._Element, owner: str) -> DecisionTab
         reader.problem("a COLLECT aggregation needs exactly one output", table)
     rules = tuple(_rule(reader, e, index, inputs, outputs)
                   for index, e in enumerate(reader.children(table, "rule"), 1))
-    if any(i is None for i in inputs) or any(r is None for r in rules):
+    read_inputs = tuple(i for i in inputs if i is not None)
+    read_rules = tuple(r for r in rules if r is not None)
+    if len(read_inputs) < len(inputs) or len(read_rules) < len(rules):
         return None
-    return DecisionTable(hit_policy, aggregation, inputs, outputs, rules,  # type: ignore
+    return DecisionTable(hit_policy, aggregation, read_inputs, outputs, read_rules,
                          table.get("outputLabel"))
 
 

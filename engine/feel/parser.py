@@ -234,7 +234,6 @@ class Parser(TypeParser):
             self.pos += 1
             return unescape(token.text)
         self.fail("a name")
-        return ""
 
     def keyword_as_name(self) -> str:
         token = self.peek()
@@ -297,7 +296,6 @@ class Parser(TypeParser):
                     return ("name", name, _as_path(name))
                 return ("name", name)
         self.fail("an expression")
-        return ("null",)
 
     def operator_primary(self, text: str) -> Tree:
         if text == "(":
@@ -320,7 +318,6 @@ class Parser(TypeParser):
             self.pos += 1
             return ("input",)
         self.fail("an expression")
-        return ("null",)
 
     def parenthesised(self) -> Tree:
         self.pos += 1
@@ -360,7 +357,6 @@ class Parser(TypeParser):
             self.pos += 1
             return ("range", start_included, start, end, token.text == "]")
         self.fail("']', '[' or ')' to close the range")
-        return ("null",)
 
     def range_endpoint(self) -> Tree:
         """The end of a range: no filter, so that ``]1..x[`` does not read ``x[``."""
