@@ -29,6 +29,7 @@ from .records import (
     ProcessDefinitionRecord,
     ResourceDeploymentRecord,
     SignalResult,
+    UserTaskRecord,
 )
 from .states import IncidentStatus, InstanceStatus, WorkState
 from .worker import TimerScheduler, Worker
@@ -40,5 +41,5 @@ __all__ = [
     "HistoryRecord", "IncidentRecord", "IncidentStatus", "InstanceRecord", "InstanceStatus",
     "JobExecutor", "LockedTask", "MlcError", "NotFoundError", "ProcessDefinitionRecord",
     "Problem", "ResourceDeploymentRecord", "SignalResult", "TaskContext", "TimerScheduler",
-    "ValidationError", "WorkState", "Worker",
+    "UserTaskRecord", "ValidationError", "WorkState", "Worker",
 ]

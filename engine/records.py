@@ -167,3 +167,25 @@ class DeploymentResult(_Record):
     processes: list[ProcessDefinitionRecord]
     decisions: list[DecisionDefinitionRecord]
     filtered: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class UserTaskRecord(_Record):
+    """A user task waiting for a person, with the form the model gives it."""
+
+    id: str
+    name: str | None
+    instance_id: str
+    definition_id: str
+    process_key: str
+    business_key: str | None
+    activity_id: str
+    assignee: str | None
+    candidate_users: list[str]
+    candidate_groups: list[str]
+    due_date: str | None
+    follow_up_date: str | None
+    priority: int
+    form_key: str | None
+    form: dict[str, Any]
+    created_at: datetime

@@ -9,6 +9,7 @@ given variables, fires ``complete`` listeners and moves the process on.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select, update
@@ -17,21 +18,22 @@ from .db import table_of
 from .errors import ConflictError, NotFoundError
 from .facade import Engine, execution_errors
 from .persistence import UserTask
+from .records import UserTaskRecord
 from .unit_of_work import UnitOfWork
 from .values import check_variables
 
 TASKS = table_of(UserTask)
 
 
-def describe_task(row: Mapping[Any, Any]) -> dict[str, Any]:
-    return {"id": row["id"], "name": row["name"], "instance_id": row["instance_id"],
-            "definition_id": row["definition_id"], "process_key": row["definition_key"],
-            "business_key": row["business_key"], "activity_id": row["activity_id"],
-            "assignee": row["assignee"], "candidate_users": row["candidate_users"] or [],
-            "candidate_groups": row["candidate_groups"] or [], "due_date": row["due_date"],
-            "follow_up_date": row["follow_up_date"], "priority": row["priority"],
-            "form_key": row["form_key"], "form": row["form"] or {},
-            "created_at": row["created_at"].isoformat()}
+def describe_task(row: Mapping[Any, Any]) -> UserTaskRecord:
+    return UserTaskRecord(
+        id=row["id"], name=row["name"], instance_id=row["instance_id"],
+        definition_id=row["definition_id"], process_key=row["definition_key"],
+        business_key=row["business_key"], activity_id=row["activity_id"],
+        assignee=row["assignee"], candidate_users=row["candidate_users"] or [],
+        candidate_groups=row["candidate_groups"] or [], due_date=row["due_date"],
+        follow_up_date=row["follow_up_date"], priority=row["priority"],
+        form_key=row["form_key"], form=row["form"] or {}, created_at=row["created_at"])
 
 
 class UserTaskService:
@@ -42,7 +44,7 @@ class UserTaskService:
 
     def list(self, *, assignee: str | None = None, candidate_group: str | None = None,
              instance_id: str | None = None, process_key: str | None = None,
-             limit: int = 100) -> list[dict[str, Any]]:
+             limit: int = 100) -> list[UserTaskRecord]:
         q = select(TASKS).order_by(TASKS.c.priority.desc(), TASKS.c.created_at, TASKS.c.id)
         if assignee is not None:
             q = q.where(TASKS.c.assignee == assignee)
@@ -53,19 +55,19 @@ class UserTaskService:
         with self.engine.db.session() as s:
             rows = [describe_task(r) for r in s.execute(q).mappings().all()]
         if candidate_group is not None:  # JSON lists: filtered here, the same on both databases
-            rows = [r for r in rows if candidate_group in r["candidate_groups"]]
+            rows = [r for r in rows if candidate_group in r.candidate_groups]
         return rows[:limit]
 
-    def get(self, task_id: str) -> dict[str, Any]:
+    def get(self, task_id: str) -> UserTaskRecord:
         with self.engine.db.session() as s:
             row = s.execute(select(TASKS).where(TASKS.c.id == task_id)).mappings().first()
         if row is None:
             raise NotFoundError(f"no user task {task_id!r}")
         return describe_task(row)
 
-    def claim(self, task_id: str, user: str | None) -> dict[str, Any]:
+    def claim(self, task_id: str, user: str | None) -> UserTaskRecord:
         """Set (or with None, clear) the assignee; a task someone else holds is refused."""
-        def command(uow: UnitOfWork) -> dict[str, Any]:
+        def command(uow: UnitOfWork) -> UserTaskRecord:
             row = self._row(uow, task_id)
             if user is not None and row["assignee"] not in (None, user):
                 raise ConflictError(f"user task {task_id} is assigned to {row['assignee']!r}")
@@ -85,7 +87,7 @@ class UserTaskService:
                 runner.drain()
             self.engine.settle(uow, handle, runner)
             uow.conn.execute(update(TASKS).where(TASKS.c.id == task_id).values(assignee=user))
-            return dict(describe_task(row), assignee=user)
+            return replace(describe_task(row), assignee=user)
 
         return self.engine.writer.run(command)
 

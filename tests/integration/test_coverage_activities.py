@@ -338,7 +338,7 @@ def test_timeout_task_listeners_fire_while_the_task_stays_open(harness):
     assert (seen.variables["reminded"], seen.variables["escalated"]) == (2, 1)
     [task] = tasks.list()  # still open: a timeout listener does not complete the task
     assert seen.active_activities == ["review"]
-    tasks.complete(task["id"], {})
+    tasks.complete(task.id, {})
     assert harness.status(instance.id) == "completed"
 
 
@@ -349,7 +349,7 @@ def test_a_timeout_listener_of_a_completed_task_never_fires(harness):
     harness.deploy("p.bpmn", bpmn("ontime", START, user, END, chain("s", "review", "e")))
     instance = harness.engine.start("ontime", {"late": 0})
     tasks = UserTaskService(harness.engine)
-    tasks.complete(tasks.list()[0]["id"], {})
+    tasks.complete(tasks.list()[0].id, {})
     clock.advance(timedelta(hours=2))
     assert harness.engine.fire_due_timers() == 0
     assert harness.engine.get_instance(instance.id).variables["late"] == 0
@@ -369,17 +369,17 @@ def test_task_listeners_and_the_user_task_api(harness):
     instance = harness.engine.start("review", {"reviewer": "ana", "due": "2027-01-01T00:00:00Z"})
     tasks = UserTaskService(harness.engine)
     [task] = tasks.list(candidate_group="risk")
-    assert (task["name"], task["assignee"], task["due_date"], task["priority"],
-            task["form_key"]) == ("Approve model", "ana", "2027-01-01T00:00:00Z", 80,
+    assert (task.name, task.assignee, task.due_date, task.priority,
+            task.form_key) == ("Approve model", "ana", "2027-01-01T00:00:00Z", 80,
                                   "embedded:app:forms/approve.html")
-    assert task["candidate_groups"] == ["risk", "ops"]
-    assert task["form"]["fields"][0]["id"] == "ok"
+    assert task.candidate_groups == ["risk", "ops"]
+    assert task.form["fields"][0]["id"] == "ok"
     assert harness.engine.get_instance(instance.id).variables["created_for"] == "ana"
     from engine import ConflictError
 
     with pytest.raises(ConflictError):
-        tasks.complete(task["id"], {"ok": True}, user="bob")
-    tasks.complete(task["id"], {"ok": True}, user="ana")
+        tasks.complete(task.id, {"ok": True}, user="bob")
+    tasks.complete(task.id, {"ok": True}, user="ana")
     done = harness.engine.get_instance(instance.id)
     assert done.status == "completed"
     assert done.variables["ok"] is True and done.variables["closed"] is True

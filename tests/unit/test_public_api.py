@@ -18,7 +18,7 @@ PUBLIC = {
         "HistoryRecord", "IncidentRecord", "IncidentStatus", "InstanceRecord", "InstanceStatus",
         "JobExecutor", "LockedTask", "MlcError", "NotFoundError", "ProcessDefinitionRecord",
         "Problem", "ResourceDeploymentRecord", "SignalResult", "TaskContext", "TimerScheduler",
-        "ValidationError", "WorkState", "Worker",
+        "UserTaskRecord", "ValidationError", "WorkState", "Worker",
     ],
     "connectors.automations": [
         "ANALYTICS_VIEWS", "Automation", "AutomationConflict", "AutomationNotFound",

@@ -17,6 +17,7 @@ from engine import (
     ProcessDefinitionRecord,
     ResourceDeploymentRecord,
     SignalResult,
+    UserTaskRecord,
 )
 
 
@@ -95,3 +96,18 @@ def test_a_stored_deployment_lists_with_its_source_and_tenant():
                                       created_at=datetime(2026, 5, 1, 9, 30))
     assert record.to_json() == {"id": "d-1", "name": "ship", "source": "mlc deploy",
                                 "tenant_id": None, "created_at": "2026-05-01T09:30:00"}
+
+
+def test_a_user_task_writes_the_keys_the_native_task_api_has_always_answered():
+    task = UserTaskRecord(
+        id="t-1", name="Approve", instance_id="i-1", definition_id="p:1:abc", process_key="p",
+        business_key="bk", activity_id="approve", assignee=None, candidate_users=[],
+        candidate_groups=["risk"], due_date="2027-01-01T00:00:00Z", follow_up_date=None,
+        priority=80, form_key="embedded:app:approve.html", form={"fields": []},
+        created_at=datetime(2026, 5, 1, 8, 0, tzinfo=UTC))
+    data = task.to_json()
+    assert list(data) == ["id", "name", "instance_id", "definition_id", "process_key",
+                          "business_key", "activity_id", "assignee", "candidate_users",
+                          "candidate_groups", "due_date", "follow_up_date", "priority",
+                          "form_key", "form", "created_at"]
+    assert data["created_at"] == "2026-05-01T08:00:00+00:00"

@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from engine.records import UserTaskRecord
+
 from ..camunda_types import camunda_time
 from ..context import application
 from ..openapi import operation
@@ -15,15 +17,15 @@ from .schemas import ClaimBody, CompleteTaskBody, TaskQuery, plain
 bp = Blueprint("camunda_task", __name__, url_prefix=PREFIX)
 
 
-def _task(t: dict[str, Any]) -> dict[str, Any]:
-    return {"id": t["id"], "name": t["name"], "assignee": t["assignee"], "owner": None,
-            "created": camunda_time(t["created_at"]), "due": t["due_date"],
-            "followUp": t["follow_up_date"], "delegationState": None, "description": None,
-            "executionId": t["instance_id"], "parentTaskId": None, "priority": t["priority"],
-            "processDefinitionId": t["definition_id"], "processInstanceId": t["instance_id"],
-            "taskDefinitionKey": t["activity_id"], "caseExecutionId": None,
+def _task(t: UserTaskRecord) -> dict[str, Any]:
+    return {"id": t.id, "name": t.name, "assignee": t.assignee, "owner": None,
+            "created": camunda_time(t.created_at), "due": t.due_date,
+            "followUp": t.follow_up_date, "delegationState": None, "description": None,
+            "executionId": t.instance_id, "parentTaskId": None, "priority": t.priority,
+            "processDefinitionId": t.definition_id, "processInstanceId": t.instance_id,
+            "taskDefinitionKey": t.activity_id, "caseExecutionId": None,
             "caseInstanceId": None, "caseDefinitionId": None, "suspended": False,
-            "formKey": t["form_key"], "tenantId": None}
+            "formKey": t.form_key, "tenantId": None}
 
 
 @operation(bp, "/task", query=TaskQuery)
