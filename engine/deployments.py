@@ -8,16 +8,17 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from lxml import etree
-from sqlalchemy import Connection, RowMapping, Select, Table, delete, select
+from sqlalchemy import Connection, RowMapping, Select, delete, select
 from sqlalchemy.orm import Session
 
 from . import clock
 from .bpmn.model import ProcessModel
 from .bpmn.parser import load_models, parse_bpmn
 from .bpmn.timers import first_due, next_schedule, schedule
+from .db import table_of
 from .errors import ExecutionFault, NotFoundError, Problem, ValidationError
 from .persistence import (
     DecisionDefinition,
@@ -31,9 +32,9 @@ from .statements import STATIC
 from .xmlsafe import parse_xml
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-DEFINITIONS = cast(Table, ProcessDefinition.__table__)
-DECISIONS = cast(Table, DecisionDefinition.__table__)
-RESOURCES = cast(Table, Resource.__table__)
+DEFINITIONS = table_of(ProcessDefinition)
+DECISIONS = table_of(DecisionDefinition)
+RESOURCES = table_of(Resource)
 Reader = Connection | Session  # what lookups read through: a command's or a request's
 CAMUNDA_DMN_NS = "http://camunda.org/schema/1.0/dmn"
 

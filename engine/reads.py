@@ -4,11 +4,12 @@ deployments, and the counts behind health checks and metrics. Nothing here write
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select, text
 
 from . import statements
+from .db import Database, table_of
 from .errors import NotFoundError
 from .outcome import OUTCOME_VARIABLE, has_outcome, outcome_of
 from .persistence import (
@@ -29,12 +30,9 @@ from .records import (
 )
 from .states import IncidentStatus, InstanceStatus
 
-if TYPE_CHECKING:
-    from .db import Database
-
-INSTANCES = ProcessInstance.__table__
-INCIDENTS = Incident.__table__
-HISTORY = HistoryEvent.__table__
+INSTANCES = table_of(ProcessInstance)
+INCIDENTS = table_of(Incident)
+HISTORY = table_of(HistoryEvent)
 
 
 def describe_instance(row: Mapping[Any, Any], incidents: Iterable[Mapping[Any, Any]] = (),
