@@ -12,13 +12,14 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, select, update
 
 from . import clock
 from .db import table_of
 from .external_tasks import parse_retry_cycle
 from .facade import Engine, ExecutionError, execution_errors
 from .persistence import Job
+from .statements import fetchable
 from .states import WorkState
 from .unit_of_work import UnitOfWork
 
@@ -35,9 +36,7 @@ class JobExecutor:
         self.writer = engine.writer
 
     def _due(self, now: datetime) -> ColumnElement[bool]:
-        return and_(or_(JOBS.c.state == WorkState.AVAILABLE,
-                        and_(JOBS.c.state == WorkState.LOCKED, JOBS.c.lock_expires_at < now)),
-                    JOBS.c.next_attempt_at <= now)
+        return fetchable(JOBS, now)
 
     def run_due(self, worker_id: str, limit: int = 10) -> int:
         """Run up to ``limit`` due jobs; return how many ran (successfully or not)."""

@@ -32,10 +32,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from . import clock
-from .states import WorkState
 
 log = logging.getLogger("mlc.notify")
 
@@ -155,17 +154,14 @@ def notice(counts: Mapping[str, int]) -> str | None:
 
 def claimable_counts(db: Any, topics: Iterable[str]) -> dict[str, int]:
     """How many tasks of each topic a fetch-and-lock could claim now."""
-    from .persistence import ExternalTaskRow as T
+    from .statements import EXTERNAL, fetchable
 
     topics = sorted(set(topics))
     if not topics:
         return {}
-    now = clock.now()
-    fetchable = or_(T.state == WorkState.AVAILABLE,
-                    (T.state == WorkState.LOCKED) & (T.lock_expires_at < now))
-    q = (select(T.topic, func.count())
-         .where(T.topic.in_(topics), T.next_attempt_at <= now, fetchable)
-         .group_by(T.topic))
+    q = (select(EXTERNAL.c.topic, func.count())
+         .where(EXTERNAL.c.topic.in_(topics), fetchable(EXTERNAL, clock.now()))
+         .group_by(EXTERNAL.c.topic))
     with db.session() as s:
         return {topic: int(n) for topic, n in s.execute(q).all()}
 

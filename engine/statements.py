@@ -15,6 +15,7 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Select,
+    Table,
     Update,
     and_,
     bindparam,
@@ -95,11 +96,18 @@ UPDATE_INDEX = (update(INDEX).where(INDEX.c.instance_id == bindparam("b_instance
 EXTERNAL_BY_ID = select(EXTERNAL).where(EXTERNAL.c.id == bindparam("id"))
 
 
+def fetchable(table: Table, now: ColumnElement[datetime] | datetime) -> ColumnElement[bool]:
+    """An external task or job a worker may claim at ``now``: available, or held by a lock
+    that has run out, and its next attempt due. The one definition that fetch-and-lock, the
+    job executor and the watch of claimable tasks share."""
+    return and_(or_(table.c.state == WorkState.AVAILABLE,
+                    and_(table.c.state == WorkState.LOCKED, table.c.lock_expires_at < now)),
+                table.c.next_attempt_at <= now)
+
+
 def external_due(now_param: str = "now") -> ColumnElement[bool]:
     now: BindParameter[datetime] = bindparam(now_param)
-    return and_(or_(EXTERNAL.c.state == WorkState.AVAILABLE,
-                    and_(EXTERNAL.c.state == WorkState.LOCKED, EXTERNAL.c.lock_expires_at < now)),
-                EXTERNAL.c.next_attempt_at <= now)
+    return fetchable(EXTERNAL, now)
 
 
 @cache
