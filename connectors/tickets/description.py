@@ -215,7 +215,7 @@ def _model_test_sections(report: Mapping[str, Any]) -> list[Section]:
 
 
 def _failure_text(variables: Mapping[str, Any]) -> str:
-    parts = []
+    parts: list[str] = []
     error = variables.get("JOB_ERROR")
     if isinstance(error, Mapping):
         parts.extend(str(error[k]) for k in ("message", "traceback") if error.get(k))

@@ -17,7 +17,7 @@ from .resolution import MessageCorrelator, Resolution, TicketResolver
 from .service import TicketService
 from .servicenow_backend import ServiceNowTicketBackend
 from .store import TicketStore
-from .webhooks import TicketWebhookReceiver
+from .webhooks import FieldNamer, TicketWebhookReceiver
 
 
 class TicketSettings(Protocol):
@@ -45,10 +45,7 @@ class TicketComponents:
     service: TicketService
     webhooks: TicketWebhookReceiver
     poller: TicketPoller
-
-    @property
-    def local(self) -> LocalTicketBackend:
-        return self.service.backends["local"]  # type: ignore[return-value]
+    local: LocalTicketBackend
 
     def transition(self, key: str, status: str, fields: Mapping[str, Any] | None = None,
                    system: str | None = None) -> tuple[Ticket, Resolution | None]:
@@ -87,9 +84,9 @@ def build_ticket_components(settings: TicketSettings, db: Database, correlator: 
     """
     store = TicketStore(db)
     resolver = TicketResolver(store, correlator, terminal_statuses)
-    backends: dict[str, TicketBackend] = {
-        "local": LocalTicketBackend(store, resolver)}
-    namers = {}
+    local = LocalTicketBackend(store, resolver)
+    backends: dict[str, TicketBackend] = {"local": local}
+    namers: dict[str, FieldNamer] = {}
     if settings.jira_url or settings.tickets == "jira":
         jira = JiraTicketBackend(settings.jira_url or "", settings.jira_user or "",
                                  settings.jira_token or "", settings.jira_project,
@@ -110,4 +107,4 @@ def build_ticket_components(settings: TicketSettings, db: Database, correlator: 
                                      servicenow_secret=settings.servicenow_webhook_secret,
                                      field_namers=namers)
     return TicketComponents(store, resolver, service, webhooks,
-                            TicketPoller(store, resolver, backends))
+                            TicketPoller(store, resolver, backends), local)

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.errors import ValidationError
-from engine.handlers import HandlerRegistry, TaskContext
+from engine.handlers import Handler, HandlerRegistry, TaskContext
 
 from .backend import TICKET_KINDS, TicketRequest
 from .description import build_ticket_content, render_jira, render_plain
@@ -36,7 +36,7 @@ TOPIC_CREATE = "ticket.create"
 DEFAULT_RESULT_VARIABLE = "TICKET_KEY"
 
 
-def make_create_ticket_handler(service: TicketService):
+def make_create_ticket_handler(service: TicketService) -> Handler:
     """A handler for ``ticket.create`` bound to ``service``."""
 
     def create_ticket(ctx: TaskContext) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 
@@ -26,6 +26,9 @@ from .backend import (
     split_credentials,
 )
 from .errors import TicketSystemError
+
+if TYPE_CHECKING:  # imported lazily below: the client is only needed once a call is made
+    from jira import JIRA
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,7 +54,7 @@ class JiraTicketBackend(TicketBackend):
                  issue_type: str = "Task",
                  terminal_statuses: Sequence[str] = DEFAULT_TERMINAL_STATUSES["jira"],
                  max_retries: int = 2, timeout: float | tuple[float, float] = (5.0, 30.0),
-                 max_retry_delay: float = 5.0) -> None:
+                 max_retry_delay: int = 5) -> None:
         url, url_user, url_token = split_credentials(url or "")
         user, token = user or url_user or "", token or url_token or ""
         if not url or not user or not token:
@@ -66,7 +69,7 @@ class JiraTicketBackend(TicketBackend):
         self.max_retries = max_retries
         self.timeout = timeout
         self.max_retry_delay = max_retry_delay
-        self._client_value = None
+        self._client_value: JIRA | None = None
         self._field_ids: dict[str, str] | None = None
         self._lock = threading.Lock()
 
@@ -138,7 +141,7 @@ class JiraTicketBackend(TicketBackend):
             out[field_id] = value
         return out
 
-    def fields_by_name(self, raw_fields: dict[str, Any]) -> dict[str, Any]:
+    def fields_by_name(self, raw_fields: Mapping[str, Any]) -> dict[str, Any]:
         """Custom fields of an issue (as Jira sends them) keyed by display name."""
         names = {field_id: name for name, field_id in self._field_names().items()}
         out: dict[str, Any] = {}
@@ -175,7 +178,7 @@ class JiraTicketBackend(TicketBackend):
             jql, maxResults=max_results, json_result=True, validate_query=True))
         return [self._ticket(raw) for raw in result.get("issues", [])]
 
-    def _client(self):
+    def _client(self) -> JIRA:
         with self._lock:
             if self._client_value is None:
                 from jira import JIRA

@@ -37,7 +37,8 @@ class MessageCorrelator(Protocol):
     """The part of the engine facade that resumes waiting instances (``engine.Engine``)."""
 
     def correlate_message(self, name: str, *, business_key: str | None = None,
-                          correlation: dict | None = None, variables: dict | None = None,
+                          correlation: dict[str, Any] | None = None,
+                          variables: dict[str, Any] | None = None,
                           instance_id: str | None = None) -> list[str]: ...
 
 
@@ -80,7 +81,7 @@ class TicketResolver:
                  terminal_statuses: Mapping[str, Sequence[str]] | None = None) -> None:
         self.store = store
         self.correlator = correlator
-        self.terminal_statuses = dict(DEFAULT_TERMINAL_STATUSES)
+        self.terminal_statuses: dict[str, Sequence[str]] = dict(DEFAULT_TERMINAL_STATUSES)
         self.terminal_statuses.update(terminal_statuses or {})
 
     def is_terminal(self, system: str, status: str) -> bool:

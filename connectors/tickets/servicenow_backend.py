@@ -169,11 +169,15 @@ class ServiceNowTicketBackend(TicketBackend):
         return found[0]
 
     def _query(self, query: str, limit: int) -> list[dict[str, Any]]:
-        return self._request("GET", f"/api/now/table/{self.table}", "query records",
-                             params={"sysparm_query": query, "sysparm_limit": str(limit)}
-                             )["result"]
+        records = self._request("GET", f"/api/now/table/{self.table}", "query records",
+                                params={"sysparm_query": query, "sysparm_limit": str(limit)}
+                                )["result"]
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise TicketSystemError(f"ServiceNow at {self.url} failed to query records: "
+                                    "answer without a list of records")
+        return records
 
-    def _request(self, method: str, path: str, what: str, **kwargs) -> dict[str, Any]:
+    def _request(self, method: str, path: str, what: str, **kwargs: Any) -> dict[str, Any]:
         """One Table API call; failures become errors without credentials or raw answers."""
         params = {"sysparm_display_value": "true", "sysparm_exclude_reference_link": "true",
                   **kwargs.pop("params", {})}

@@ -7,6 +7,7 @@ race-free (unique idempotency key, resolve-once claim, delivery ids).
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -14,8 +15,9 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from engine.db import Database, utcnow
+from engine.db import Database, affected_rows, utcnow
 from engine.errors import NotFoundError
 
 from ._models import TicketEventRow, TicketRow, WebhookDeliveryRow
@@ -145,7 +147,7 @@ class TicketStore:
             row = self._row(session, key, system)
             session.add(TicketEventRow(ticket_id=row.id, event=event, body=body))
 
-    def events(self, key: str, system: str | None = None) -> list[dict[str, Any]]:
+    def events(self, key: str, system: str | None = None) -> builtins.list[dict[str, Any]]:
         with self.db.session() as session:
             row = self._row(session, key, system)
             rows = session.scalars(select(TicketEventRow).where(
@@ -166,7 +168,7 @@ class TicketStore:
             result = session.execute(update(TicketRow).where(
                 TicketRow.system == system, TicketRow.key == key,
                 TicketRow.resolved_at.is_(None)).values(resolved_at=utcnow()))
-            return result.rowcount == 1
+            return affected_rows(result) == 1
 
     def release_resolution(self, system: str, key: str) -> None:
         """Undo a claim whose delivery failed, so a later webhook or poll tries again."""
@@ -199,7 +201,7 @@ class TicketStore:
     # -- helpers -------------------------------------------------------------------------
 
     @staticmethod
-    def _row(session, key: str, system: str | None) -> TicketRow:
+    def _row(session: Session, key: str, system: str | None) -> TicketRow:
         """The ticket (``system``, ``key``); with no system, the only ticket with that key."""
         query = select(TicketRow).where(TicketRow.key == key)
         if system:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,9 @@ JIRA_SIGNATURE_HEADER = "X-Hub-Signature"
 JIRA_DELIVERY_HEADER = "X-Atlassian-Webhook-Identifier"
 SERVICENOW_SECRET_HEADER = "X-MLC-Webhook-Secret"
 SERVICENOW_DELIVERY_HEADER = "X-MLC-Delivery-Id"
+
+FieldNamer = Callable[[Mapping[str, Any]], dict[str, Any]]
+"""Raw fields as a system sends them -> fields by display name (a back end's ``fields_by_name``)."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class TicketWebhookReceiver:
 
     def __init__(self, store: TicketStore, resolver: TicketResolver, *,
                  jira_secret: str | None = None, servicenow_secret: str | None = None,
-                 field_namers: Mapping[str, Any] | None = None) -> None:
+                 field_namers: Mapping[str, FieldNamer] | None = None) -> None:
         self.store = store
         self.resolver = resolver
         self._jira_secret = jira_secret

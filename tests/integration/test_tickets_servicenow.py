@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+import requests
 
 from connectors.tickets import TicketService, TicketStore, TicketSystemError
 from connectors.tickets.backend import TicketRequest, idempotency_tag
@@ -100,3 +101,14 @@ def test_bad_password_is_a_configuration_error(snow):
     with pytest.raises(ConfigurationError) as failure:
         wrong.get("INC1")
     assert "not-the-password" not in str(failure.value) + repr(wrong)
+
+
+def test_query_answer_without_a_list_is_a_ticket_system_error(backend, monkeypatch):
+    """A proxy or a scripted REST endpoint answering one object where the Table API answers
+    a list: a clear TicketSystemError (the task fails and is retried), not a KeyError."""
+    answer = requests.Response()
+    answer.status_code = 200
+    answer._content = b'{"result": {"number": "INC1"}}'
+    monkeypatch.setattr(backend._session, "request", lambda *args, **kwargs: answer)
+    with pytest.raises(TicketSystemError, match="without a list of records"):
+        backend.get("INC1")
