@@ -7,12 +7,14 @@ several rows is refused with the candidates listed; one too short to mean anythi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from .errors import NotFoundError, ValidationError
+
+Row = TypeVar("Row")
 
 MIN_PREFIX = 4
 SHOWN_MATCHES = 10
@@ -53,6 +55,21 @@ def resolve_id(session: Any, column: InstrumentedAttribute[str], text: str, what
                                "give more characters")
     only: str = found[0]
     return only
+
+
+def row_by_id(session: Session, model: type[Row], column: InstrumentedAttribute[str], text: str,
+              what: str) -> Row:
+    """The row of ``model`` whose id ``text`` names (:func:`resolve_id`), read in ``session``.
+
+    Raises:
+        NotFoundError: nothing matches, or the row was deleted between finding its id and
+            reading it.
+        AmbiguousIdError: several ids start with ``text``.
+    """
+    row = session.get(model, resolve_id(session, column, text, what))
+    if row is None:
+        raise NotFoundError(f"{what} {text!r} not found")
+    return row
 
 
 def resolve_with(db: Any, column: InstrumentedAttribute[str], text: str, what: str) -> str:

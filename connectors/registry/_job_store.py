@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from engine.db import Database, utcnow
 from engine.errors import ConflictError, MlcError, ValidationError
-from engine.ids import resolve_id
+from engine.ids import row_by_id
 
 from ._records import JOB_TYPES, JobRecord
 from ._tables import JobRow
@@ -202,8 +203,8 @@ class JobStore:
             return [job_record(r) for r in rows]
 
     @staticmethod
-    def _row(s, job_id: str) -> JobRow:
-        return s.get(JobRow, resolve_id(s, JobRow.id, job_id, "job"))
+    def _row(s: Session, job_id: str) -> JobRow:
+        return row_by_id(s, JobRow, JobRow.id, job_id, "job")
 
 
 class LeaseKeeper:

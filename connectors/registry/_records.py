@@ -6,9 +6,9 @@ plugged in behind :class:`~connectors.registry.ModelRegistry` without touching t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 METHODOLOGIES = ("classification", "regression")
 STAGES = ("DEV", "SIT", "UAT", "PROD")
@@ -39,9 +39,11 @@ def _jsonable(value: Any) -> Any:
 
 
 class _Record:
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]  # every record is a dataclass
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-serializable form (timestamps as ISO 8601 strings)."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
 
 
 @dataclass(frozen=True)

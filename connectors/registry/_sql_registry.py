@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine.db import Database, utcnow
 from engine.errors import ConflictError, NotFoundError, ValidationError
-from engine.ids import resolve_id
+from engine.ids import resolve_id, row_by_id
 
 from ._artifacts import ArtifactRows, deployable_artifact
 from ._interface import SNAPSHOT_CREATED_SIGNAL, SignalPublisher
@@ -112,7 +112,7 @@ class SqlModelRegistry(ArtifactRows):
     @staticmethod
     def _model_row(s: Session, model_id_or_name: str) -> ModelRow:
         row = s.scalar(select(ModelRow).where(ModelRow.name == model_id_or_name))
-        return row or s.get(ModelRow, resolve_id(s, ModelRow.id, model_id_or_name, "model"))
+        return row or row_by_id(s, ModelRow, ModelRow.id, model_id_or_name, "model")
 
     # -- snapshots ------------------------------------------------------------------------
 
@@ -294,8 +294,8 @@ class SqlModelRegistry(ArtifactRows):
     def get_runtime(self, runtime_id_or_name: str) -> RuntimeRecord:
         with self.db.session() as s:
             row = s.scalar(select(RuntimeRow).where(RuntimeRow.name == runtime_id_or_name))
-            return runtime_record(row or s.get(RuntimeRow, resolve_id(
-                s, RuntimeRow.id, runtime_id_or_name, "runtime")))
+            return runtime_record(row or row_by_id(
+                s, RuntimeRow, RuntimeRow.id, runtime_id_or_name, "runtime"))
 
     def list_runtimes(self) -> list[RuntimeRecord]:
         with self.db.session() as s:
@@ -363,8 +363,8 @@ class SqlModelRegistry(ArtifactRows):
 
     def get_deployment(self, deployment_id: str) -> DeploymentRecord:
         with self.db.session() as s:
-            return deployment_record(s.get(DeployedModelRow, resolve_id(
-                s, DeployedModelRow.id, deployment_id, "deployed model")))
+            return deployment_record(row_by_id(
+                s, DeployedModelRow, DeployedModelRow.id, deployment_id, "deployed model"))
 
     def list_deployments(self, *, model_id: str | None = None,
                          runtime_id: str | None = None,

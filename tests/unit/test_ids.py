@@ -7,7 +7,7 @@ from sqlalchemy import String, create_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from engine.errors import NotFoundError
-from engine.ids import AmbiguousIdError, resolve_id
+from engine.ids import AmbiguousIdError, resolve_id, row_by_id
 
 
 class _Base(DeclarativeBase):
@@ -55,3 +55,16 @@ def test_like_wildcards_in_a_prefix_are_literal(session):
     assert resolve_id(session, Row.id, "ab_c%", "thing") == "ab_c%000-dddd"
     with pytest.raises(NotFoundError):
         resolve_id(session, Row.id, "ab%c", "thing")
+
+
+def test_row_by_id_reads_the_row_a_prefix_names(session):
+    assert row_by_id(session, Row, Row.id, "e84ff154", "thing").id == "e84ff154-cccc"
+    with pytest.raises(NotFoundError, match="thing 'zzzzzzzz' not found"):
+        row_by_id(session, Row, Row.id, "zzzzzzzz", "thing")
+
+
+def test_row_by_id_refuses_a_row_deleted_after_its_id_was_found(session, monkeypatch):
+    """A concurrent delete between the id lookup and the read: not found, never ``None``."""
+    monkeypatch.setattr(session, "get", lambda model, ident: None)
+    with pytest.raises(NotFoundError, match="thing 'e84ff154' not found"):
+        row_by_id(session, Row, Row.id, "e84ff154", "thing")
