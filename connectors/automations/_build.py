@@ -131,7 +131,7 @@ class GitBuilder:
         return path
 
     def _train_and_test(self, spec: BuildSpecifications, code_dir: Path, artifact_dir: Path,
-                        log_path: Path, env: Mapping[str, str], methodology: str) -> dict:
+                        log_path: Path, env: Mapping[str, str], methodology: str) -> dict[str, float]:
         from connectors.jobs import ModelProcess, ModelProcessError, compute_metrics
         from connectors.jobs.formats import format_of, read_frame
 

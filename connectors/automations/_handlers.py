@@ -22,9 +22,12 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from connectors.jobs.topics import keep_lock
+from connectors.registry import ModelRegistry
 from engine import BpmnError, clock
+from engine.errors import NotFoundError
 from engine.handlers import HandlerRegistry, TaskContext
 
 from ._build import GitBuilder
@@ -41,12 +44,15 @@ TOPICS = ("automation.prepare", "automation.build", "automation.evaluate-conditi
           "automation.deploy", "automation.notify")
 
 
-def _step(name: str) -> Callable:
+Step = Callable[["AutomationTopics", TaskContext], dict[str, Any]]
+
+
+def _step(name: str) -> Callable[[Step], Step]:
     """Turn any failure of a step into the BPMN error that leads to on_error."""
 
-    def wrap(fn: Callable[..., dict]) -> Callable[..., dict]:
+    def wrap(fn: Step) -> Step:
         @functools.wraps(fn)
-        def run(self, ctx: TaskContext) -> dict:
+        def run(self: AutomationTopics, ctx: TaskContext) -> dict[str, Any]:
             try:
                 return fn(self, ctx)
             except BpmnError:
@@ -67,7 +73,7 @@ def _step(name: str) -> Callable:
 class AutomationTopics:
     """The handlers, bound to their collaborators."""
 
-    def __init__(self, service: AutomationService, registry, builder: GitBuilder,
+    def __init__(self, service: AutomationService, registry: ModelRegistry, builder: GitBuilder,
                  notifier: AutomationNotifier, sql: MetricQueryRunner | None = None) -> None:
         self.service = service
         self.registry = registry
@@ -124,7 +130,7 @@ class AutomationTopics:
                 "BUILD_ID": build_id, "BUILD_STATUS": "failed", "FAILED_STEP": "build",
                 "ERROR_REASON": reason[:2000], "AUTOMATION_OUTCOME": "failed"}) from exc
         with db.write_session() as s:
-            row = s.get(BuildRow, build_id)
+            row = _build_row(s, build_id)
             row.status, row.git_commit, row.snapshot_id = "built", result.commit, snapshot.id
             row.metrics, row.log_tail, row.finished_at = result.metrics, result.log_tail, clock.now()
             s.execute(delete(BuildMetricRow).where(BuildMetricRow.build_id == build_id))
@@ -133,7 +139,8 @@ class AutomationTopics:
                                      logged_at=clock.now()) for k, v in result.metrics.items())
             return _build_variables(row)
 
-    def _finish(self, build_id: str, status: str, reason: str | None = None, **values) -> None:
+    def _finish(self, build_id: str, status: str, reason: str | None = None,
+                **values: Any) -> None:
         with self.service.db.write_session() as s:
             row = s.get(BuildRow, build_id)
             if row is not None:
@@ -199,6 +206,14 @@ class AutomationTopics:
     def notify(self, ctx: TaskContext) -> dict[str, Any]:
         status = ctx.properties.get("status") or "success"
         return self.notifier.notify(ctx, status)
+
+
+def _build_row(s: Session, build_id: str) -> BuildRow:
+    """The build this task started; gone only if someone deleted it while it ran."""
+    row = s.get(BuildRow, build_id)
+    if row is None:
+        raise NotFoundError(f"build {build_id} was deleted while it ran")
+    return row
 
 
 def _build_variables(row: BuildRow) -> dict[str, Any]:

@@ -10,12 +10,17 @@ A custom webhook's ``data`` is merged in; its URL and headers are never stored i
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.db import utcnow
 from engine.handlers import TaskContext
 
 from ._declarations import CustomWebhook, SlackNotification
+
+if TYPE_CHECKING:
+    from connectors.notifications import NotificationFeed
+
+    from ._service import AutomationService
 
 log = logging.getLogger("mlc.automations")
 
@@ -53,7 +58,8 @@ def run_text(fields: dict[str, Any]) -> str:
 class AutomationNotifier:
     """Sends an automation's notification for one task, at most once per idempotency key."""
 
-    def __init__(self, service, feed, timeout: float | tuple[float, float] = (5.0, 15.0)) -> None:
+    def __init__(self, service: AutomationService, feed: NotificationFeed,
+                 timeout: float | tuple[float, float] = (5.0, 15.0)) -> None:
         self.service = service
         self.feed = feed
         self.timeout = timeout

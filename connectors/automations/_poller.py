@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import or_, update
 
 from engine import clock
+from engine.db import affected_rows
 
 from ._declarations import MetricBasedTrigger, is_sql_threshold
 from ._errors import MetricQueryError
@@ -53,8 +54,8 @@ class MetricTriggerPoller:
                 AutomationRow.id == row.id, AutomationRow.status == "active",
                 or_(AutomationRow.checked_at.is_(None),
                     AutomationRow.checked_at <= now - timedelta(seconds=interval)))
-                .values(checked_at=now)).rowcount
-        return claimed == 1
+                .values(checked_at=now))
+        return affected_rows(claimed) == 1
 
     def _evaluate(self, row: AutomationRow) -> dict[str, Any] | None:
         trigger = self.service.automation(row.name).trigger
@@ -75,9 +76,9 @@ class MetricTriggerPoller:
             s.execute(update(AutomationRow).where(AutomationRow.id == row.id)
                       .values(last_value=value))
             if crossed:
-                fired = s.execute(update(AutomationRow).where(
+                fired = affected_rows(s.execute(update(AutomationRow).where(
                     AutomationRow.id == row.id, AutomationRow.armed.is_(True))
-                    .values(armed=False)).rowcount == 1
+                    .values(armed=False))) == 1
             elif value is not None and threshold is not None:
                 s.execute(update(AutomationRow).where(AutomationRow.id == row.id)
                           .values(armed=True))

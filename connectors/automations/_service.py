@@ -7,6 +7,7 @@ process (see :mod:`._schedule`); the engine does the rest.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import uuid
@@ -16,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from engine import clock
+from engine import Engine, clock
 from engine.db import Database
 from engine.errors import NotFoundError
-from engine.ids import resolve_id
+from engine.ids import row_by_id
 from engine.records import InstanceRecord
 
 from ._declarations import Automation, ScheduledTrigger
@@ -54,7 +55,7 @@ def public_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """The stored declaration without credentials: webhook URLs and header values hidden."""
     from connectors.notifications.redaction import redact_url
 
-    shown = json.loads(json.dumps(spec))
+    shown: dict[str, Any] = json.loads(json.dumps(spec))
     for key in ("on_success", "on_error"):
         note = shown.get(key)
         if not note:
@@ -75,7 +76,7 @@ class AutomationService:
         process_file: the shipped ``build_and_deploy.bpmn`` (deployed on first use).
     """
 
-    def __init__(self, engine, *, process_file: Path = PROCESS_FILE) -> None:
+    def __init__(self, engine: Engine, *, process_file: Path = PROCESS_FILE) -> None:
         self.engine = engine
         self.db: Database = engine.db
         self.process_file = Path(process_file)
@@ -184,7 +185,7 @@ class AutomationService:
         out["runs"] = self.runs(name, limit=10)
         return out
 
-    def runs(self, name: str, limit: int = 20) -> list[dict[str, Any]]:
+    def runs(self, name: str, limit: int = 20) -> builtins.list[dict[str, Any]]:
         """The automation's runs (process instances), newest first, with their builds."""
         row = self._row(name)
         instances = self.engine.list_instances(key=row.process_key, limit=limit)
@@ -217,11 +218,9 @@ class AutomationService:
     def build(self, build_id: str) -> dict[str, Any]:
         with self.db.session() as s:
             try:
-                row = s.get(BuildRow, resolve_id(s, BuildRow.id, build_id, "build"))
+                row = row_by_id(s, BuildRow, BuildRow.id, build_id, "build")
             except NotFoundError:
-                row = None
-        if row is None:
-            raise AutomationNotFound(f"no build {build_id!r}")
+                raise AutomationNotFound(f"no build {build_id!r}") from None
         return {**self.describe_build(row), "automation": row.automation,
                 "model_id": row.model_id, "instance_id": row.instance_id, "log_tail": row.log_tail}
 
@@ -264,7 +263,7 @@ class AutomationService:
     def start_run(self, row: AutomationRow, variables: dict[str, Any]) -> InstanceRecord:
         return self.engine.start(row.process_key, variables)
 
-    def metric_rows(self) -> list[AutomationRow]:
+    def metric_rows(self) -> builtins.list[AutomationRow]:
         with self.db.session() as s:
             return list(s.scalars(select(AutomationRow).where(
                 AutomationRow.trigger_kind == "metric", AutomationRow.status == "active")).all())

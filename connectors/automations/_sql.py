@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlglot
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 from sqlglot import exp
 
 from engine.db import Database
@@ -95,7 +96,7 @@ class MetricQueryRunner:
         row = self._sqlite(sql, what) if self.db.dialect == "sqlite" else self._postgres(sql, what)
         return as_number(row[0], what) if row else None
 
-    def _postgres(self, sql: str, what: str):
+    def _postgres(self, sql: str, what: str) -> tuple[Any, ...] | None:
         import psycopg
         from sqlalchemy.exc import DBAPIError
 
@@ -106,10 +107,14 @@ class MetricQueryRunner:
                     conn.execute(text("SET TRANSACTION READ ONLY"))
                     conn.execute(text(f"SET LOCAL statement_timeout = {millis}"))
                     self._become_reader(conn, what)
-                    cursor = conn.connection.driver_connection.cursor()
+                    driver = conn.connection.driver_connection
+                    if driver is None:  # only a closed or invalidated connection has none
+                        raise MetricQueryError(f"{what} failed: the database connection closed")
+                    cursor = driver.cursor()
                     try:  # prepared: the server parses exactly one statement, or refuses
                         cursor.execute(sql, prepare=True)
-                        return cursor.fetchone()
+                        row: tuple[Any, ...] | None = cursor.fetchone()  # DB-API: a tuple
+                        return row
                     finally:
                         cursor.close()
         except DBAPIError as exc:
@@ -120,7 +125,7 @@ class MetricQueryRunner:
             raise MetricQueryError(f"{what} failed: {reason}") from None
 
     @staticmethod
-    def _become_reader(conn, what: str) -> None:
+    def _become_reader(conn: Connection, what: str) -> None:
         from sqlalchemy.exc import DBAPIError
 
         try:
@@ -133,7 +138,7 @@ class MetricQueryRunner:
                 f"roles, or have an administrator CREATE ROLE {READER_ROLE} NOLOGIN and "
                 "GRANT it to this user") from None
 
-    def _sqlite(self, sql: str, what: str):
+    def _sqlite(self, sql: str, what: str) -> tuple[Any, ...] | None:
         path = self.db.engine.url.database
         if not path or path == ":memory:":
             raise MetricQueryError("metric queries need a file database")
@@ -143,7 +148,8 @@ class MetricQueryRunner:
         try:
             conn.set_authorizer(_sqlite_authorizer)
             conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
-            return conn.execute(sql).fetchone()
+            row: tuple[Any, ...] | None = conn.execute(sql).fetchone()  # DB-API: a tuple
+            return row
         except sqlite3.Error as exc:
             reason = "time limit exceeded" if "interrupted" in str(exc) else str(exc)
             raise MetricQueryError(f"{what} failed: {reason}") from None
@@ -151,7 +157,8 @@ class MetricQueryRunner:
             conn.close()
 
 
-def _sqlite_authorizer(action: int, arg1, arg2, db_name, view_name) -> int:
+def _sqlite_authorizer(action: int, arg1: str | None, arg2: str | None, db_name: str | None,
+                       view_name: str | None) -> int:
     if action == sqlite3.SQLITE_SELECT or action == sqlite3.SQLITE_FUNCTION:
         return sqlite3.SQLITE_OK
     if action == sqlite3.SQLITE_READ:

@@ -19,6 +19,7 @@ On PostgreSQL metric queries run as :data:`READER_ROLE`, a role that may read th
 from __future__ import annotations
 
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 
 ANALYTICS_VIEWS = frozenset({"analytics_job_metrics", "analytics_scoring_outputs",
                              "analytics_builds", "analytics_build_metrics"})
@@ -91,7 +92,7 @@ END
 $$"""
 
 
-def create_views(connection) -> None:
+def create_views(connection: Connection) -> None:
     """(Re)create every analytics view on ``connection`` (SQLite or PostgreSQL)."""
     dialect = connection.dialect.name
     for name, body in VIEWS[dialect].items():

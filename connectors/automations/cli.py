@@ -10,14 +10,18 @@ declaration failed.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from connectors.cli_context import context_service, echo_json
 from engine.errors import MlcError
 
+if TYPE_CHECKING:
+    from ._service import AutomationService
 
-def _service():
+
+def _service() -> AutomationService:
     from ._service import AutomationService
 
     return context_service(lambda s: s.automations, lambda obj: AutomationService(obj.engine))
@@ -104,7 +108,7 @@ def show(name: str, as_json: bool) -> None:
                    f"trigger={run['trigger']} outcome={run['outcome']} build={build.get('id')}")
 
 
-def _action(verb: str, help_text: str):
+def _action(verb: str, help_text: str) -> click.Command:
     @automations.command(verb, help=help_text)
     @click.argument("name")
     @click.option("--json", "as_json", is_flag=True)
