@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.errors import ConfigurationError, ValidationError
-from engine.handlers import HandlerRegistry, TaskContext
+from engine.handlers import Handler, HandlerRegistry, TaskContext
 
 from .feed import NotificationFeed
 from .message import default_text, slack_blocks, standard_fields
@@ -36,7 +36,8 @@ CHANNELS = ("slack", "webhook", "feed")
 
 
 def make_send_notification_handler(feed: NotificationFeed, slack_webhook: str | None = None,
-                                   timeout: float | tuple[float, float] = (5.0, 15.0)):
+                                   timeout: float | tuple[float, float] = (5.0, 15.0)
+                                   ) -> Handler:
     """A handler for ``notify.send``; ``slack_webhook`` is ``Settings.slack_webhook``."""
 
     def send_notification(ctx: TaskContext) -> dict[str, Any]:

@@ -41,8 +41,8 @@ class _SecretLogFilter(logging.Filter):
         if self.secrets:
             message = record.getMessage()
             if any(s in message for s in self.secrets):
-                record.msg, record.args = redact(message, sorted(self.secrets, key=len,
-                                                                 reverse=True)), ()
+                longest_first: list[str] = sorted(self.secrets, key=len, reverse=True)
+                record.msg, record.args = redact(message, longest_first), ()
         return True
 
 

@@ -57,7 +57,7 @@ def send_webhook(url: str, fields: Mapping[str, Any], *, method: str = "POST",
 
 
 def _send(session: requests.Session | None, method: str, url: str,
-          timeout: float | tuple[float, float], **kwargs) -> requests.Response:
+          timeout: float | tuple[float, float], **kwargs: Any) -> requests.Response:
     hide_url_in_logs(url)
     failure: str
     try:

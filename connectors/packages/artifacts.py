@@ -113,7 +113,7 @@ class ArtifactStore:
         return self.root.startswith("s3://")
 
     @property
-    def s3(self):
+    def s3(self) -> Any:  # a boto3 S3 client (boto3 has no types)
         with self._lock:
             if self._s3 is None:
                 import boto3

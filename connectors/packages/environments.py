@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from engine.errors import MlcError
 
@@ -179,7 +179,7 @@ class ModelEnvironments:
             shutil.rmtree(building, ignore_errors=True)
             output_path.unlink(missing_ok=True)
 
-    def _run(self, command: list[str], output, say: LogLine,
+    def _run(self, command: list[str], output: TextIO, say: LogLine,
              time_limit: tuple[float | None, float | None],
              requirements: ModelRequirements, what: str) -> None:
         limit, deadline = time_limit
@@ -215,7 +215,8 @@ class ModelEnvironments:
             raise EnvironmentBuildError(f"{what} failed{where}: {_summary(text)}")
 
 
-def _pump(process: subprocess.Popen, output, say: LogLine, lines: list[str]) -> None:
+def _pump(process: subprocess.Popen[str], output: TextIO, say: LogLine,
+          lines: list[str]) -> None:
     assert process.stdout is not None
     for line in process.stdout:
         lines.append(line)
@@ -224,7 +225,7 @@ def _pump(process: subprocess.Popen, output, say: LogLine, lines: list[str]) -> 
         say("  " + line.rstrip())
 
 
-def _kill(process: subprocess.Popen) -> None:
+def _kill(process: subprocess.Popen[str]) -> None:
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

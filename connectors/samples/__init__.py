@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported when a frame is made: pandas is slow to import
+    import pandas as pd
 
 SAMPLES_DIR = Path(__file__).resolve().parent
 CLASSIFIER_DIR = SAMPLES_DIR / "classifier"
@@ -18,7 +22,7 @@ LABEL = "label"
 TRAIN_ROWS, TEST_ROWS, SEED = 800, 200, 42
 
 
-def sample_frame(rows: int, seed: int = SEED, *, with_label: bool = True):
+def sample_frame(rows: int, seed: int = SEED, *, with_label: bool = True) -> pd.DataFrame:
     """A deterministic binary-classification frame: ``f0``…``f7`` and (optionally) ``label``."""
     import pandas as pd
     from sklearn.datasets import make_classification

@@ -27,7 +27,8 @@ from connectors.jobs import ModelProcess, ModelProcessError, TimeLimitExceeded
 from connectors.jobs.model_code import resolve_model_dir
 from connectors.jobs.model_side.mlc_frames import as_frame, json_records
 from connectors.packages import ModelEnvironments
-from connectors.registry import ModelRegistry
+from connectors.packages.artifacts import ArtifactService
+from connectors.registry import ModelRegistry, SnapshotRecord
 from engine.errors import ConflictError, MlcError, ValidationError
 
 # What a model raises about the records it was given (a missing column, a wrong type): the
@@ -48,12 +49,11 @@ class LoadedModel:
     deployment_id: str
     snapshot_id: str
     lock: threading.Lock
-    module: ModuleType | None = None  # in the serving process
-    process: ModelProcess | None = None  # in the model's own environment
+    model: ModuleType | ModelProcess  # imported here, or running in its own environment
 
     def close(self) -> None:
-        if self.process is not None:
-            self.process.close(graceful=False)
+        if isinstance(self.model, ModelProcess):
+            self.model.close(graceful=False)
 
 
 class OnlinePredictor:
@@ -68,7 +68,8 @@ class OnlinePredictor:
     """
 
     def __init__(self, registry: ModelRegistry, model_cache: Path | None = None, *,
-                 environments: ModelEnvironments | None = None, artifacts: Any = None,
+                 environments: ModelEnvironments | None = None,
+                 artifacts: ArtifactService | None = None,
                  timeout: float = 60.0) -> None:
         self.registry = registry
         self.model_cache = model_cache
@@ -79,7 +80,8 @@ class OnlinePredictor:
         self._lock = threading.Lock()
         self.loads = 0  # how many times a model was loaded (for tests and metrics)
 
-    def predict(self, deployed_model_id: str, records: Sequence[dict[str, Any]]) -> list[dict]:
+    def predict(self, deployed_model_id: str,
+                records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Predictions for ``records`` (a list of feature dicts), one dict per record.
 
         Raises:
@@ -96,25 +98,25 @@ class OnlinePredictor:
         if not records:
             return []
         with loaded.lock:  # model code need not be thread-safe
-            if loaded.process is not None:
-                return self._predict_in_process(loaded, list(records))
-            return self._predict_here(loaded, list(records))
+            if isinstance(loaded.model, ModelProcess):
+                return self._predict_in_process(loaded, loaded.model, list(records))
+            return self._predict_here(loaded.model, list(records))
 
     @staticmethod
-    def _predict_here(loaded: LoadedModel, records: list[dict]) -> list[dict]:
+    def _predict_here(module: ModuleType, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         import pandas as pd
 
         frame = pd.DataFrame.from_records(records)
         try:
-            result = as_frame(loaded.module.predict(frame), len(frame))  # type: ignore[union-attr]
+            result = as_frame(module.predict(frame), len(frame))
         except Exception as exc:  # noqa: BLE001 - sorted into the caller's or the model's fault
             _raise_for(type(exc).__name__, f"{type(exc).__name__}: {exc}")
         return json_records(result)
 
-    def _predict_in_process(self, loaded: LoadedModel, records: list[dict]) -> list[dict]:
-        assert loaded.process is not None
+    def _predict_in_process(self, loaded: LoadedModel, process: ModelProcess,
+                            records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         try:
-            answer = loaded.process.call({"op": "predict_records", "records": records},
+            answer = process.call({"op": "predict_records", "records": records},
                                          self.timeout, "predicting")
         except TimeLimitExceeded as exc:
             self.unload(loaded.deployment_id)
@@ -141,7 +143,7 @@ class OnlinePredictor:
                 self._loaded[deployment_id] = loaded
             return loaded
 
-    def _artifact_dir(self, snapshot, artifact_id: str | None) -> str | None:
+    def _artifact_dir(self, snapshot: SnapshotRecord, artifact_id: str | None) -> str | None:
         if artifact_id and self.artifacts is not None:
             return str(self.artifacts.local_dir(artifact_id))
         artifact = snapshot.asset("ARTIFACT")
@@ -154,20 +156,19 @@ class OnlinePredictor:
         artifact_dir = self._artifact_dir(snapshot, artifact_id)
         environment = (self.environments.for_model(model_dir) if self.environments is not None
                        else None)
-        loaded = LoadedModel(deployment_id, snapshot_id, threading.Lock())
+        model: ModuleType | ModelProcess
         if environment is not None:
-            loaded.process = ModelProcess(str(environment.python), isolated=True)
+            model = ModelProcess(str(environment.python), isolated=True)
             try:
-                loaded.process.call({"op": "load", "model_dir": str(model_dir),
-                                     "artifact_dir": artifact_dir}, self.timeout,
-                                    "loading the model")
+                model.call({"op": "load", "model_dir": str(model_dir),
+                            "artifact_dir": artifact_dir}, self.timeout, "loading the model")
             except ModelProcessError as exc:
-                loaded.close()
+                model.close(graceful=False)
                 raise ModelFailed(exc.message) from None
         else:
-            loaded.module = self._import(deployment_id, model_dir, artifact_dir)
+            model = self._import(deployment_id, model_dir, artifact_dir)
         self.loads += 1
-        return loaded
+        return LoadedModel(deployment_id, snapshot_id, threading.Lock(), model)
 
     @staticmethod
     def _import(deployment_id: str, model_dir: Path, artifact_dir: str | None) -> ModuleType:

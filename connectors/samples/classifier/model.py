@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pickle
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
@@ -18,14 +19,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 HERE = Path(__file__).resolve().parent
-_state: dict = {}
+_state: dict[str, Any] = {}
 
 
 def _features(df: pd.DataFrame, label: str) -> list[str]:
     return [c for c in df.columns if c not in (label, "id")]
 
 
-def _fit(df: pd.DataFrame, label: str, params: dict):
+def _fit(df: pd.DataFrame, label: str, params: dict[str, Any]) -> dict[str, Any]:
     features = _features(df, label)
     pipeline = make_pipeline(StandardScaler(),
                              LogisticRegression(C=float(params.get("C", 1.0)), max_iter=500))
@@ -33,7 +34,7 @@ def _fit(df: pd.DataFrame, label: str, params: dict):
     return {"pipeline": pipeline, "features": features}
 
 
-def train(df: pd.DataFrame, params: dict) -> dict:
+def train(df: pd.DataFrame, params: dict[str, Any]) -> dict[str, Any]:
     label = params.get("label_column", "label")
     fitted = _fit(df, label, params)
     artifact_dir = params.get("artifact_dir") or os.getcwd()
