@@ -107,7 +107,11 @@ class ScheduledTrigger:
     @property
     def cron_expression(self) -> str:
         """The cron expression the engine's timer start event runs on."""
-        return self.cron if self.cron is not None else INTERVALS[self.interval]  # type: ignore[index]
+        if self.cron is not None:
+            return self.cron
+        if self.interval is None:  # __post_init__ refuses this; said here for the type checker
+            raise DeclarationError("ScheduledTrigger: give exactly one of cron= or interval=")
+        return INTERVALS[self.interval]
 
     def next_runs(self, count: int = 3, start: datetime | None = None) -> list[datetime]:
         from croniter import croniter

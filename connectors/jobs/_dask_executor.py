@@ -78,7 +78,8 @@ class _ClusterJob:
         self._count = 0
         run.on_stop(self.stop)
 
-    def submit(self, fn: Callable[[dict], dict], spec: dict[str, Any], item: Any) -> bool:
+    def submit(self, fn: Callable[[dict[str, Any]], dict[str, Any]], spec: dict[str, Any],
+               item: Any) -> bool:
         """Submit one task; False once the job has been stopped."""
         with self._lock:
             if self.stopped:
@@ -151,7 +152,8 @@ def _bounded(call: Callable[[], object], seconds: float = CONNECT_SECONDS) -> No
 def _answer(future: Any) -> dict[str, Any]:
     """A task's answer dict, or one describing how Dask failed it."""
     if future.status == "finished":
-        return future.result()
+        answer: dict[str, Any] = future.result()  # what the dask_tasks function returned
+        return answer
     if future.status == "cancelled":
         return {"ok": False, "cancelled": True, "error": "the Dask task was cancelled"}
     if future.status == "lost":
@@ -225,7 +227,7 @@ class DaskExecutor:
             progress.fail(exc.message + while_scoring, run)
 
     def predict_labelled(self, run: JobRun, data: DataStore, location: Location, fmt: str,
-                         label: str):
+                         label: str) -> tuple[Any, Any]:
         from engine.errors import ValidationError
 
         with self._connect(run, data) as cluster:

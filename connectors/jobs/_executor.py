@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.errors import ValidationError
 
@@ -20,6 +20,10 @@ from ._run import JobRun
 from .formats import read_frame
 from .locations import DataStore, Location
 from .scoring import FileProgress, FileTask, ScoringOptions, timeout_reason
+
+if TYPE_CHECKING:  # pandas and numpy are imported when a frame is read
+    import numpy as np
+    import pandas as pd
 
 Report = Callable[[], None]  # flushes progress; executors call it about once a second
 
@@ -35,7 +39,7 @@ class JobExecutor(Protocol):
         ``progress``; the first failure is recorded there and stops the rest."""
 
     def predict_labelled(self, run: JobRun, data: DataStore, location: Location, fmt: str,
-                         label: str):
+                         label: str) -> tuple[np.ndarray[Any, Any], pd.DataFrame]:
         """``(labels, predictions)`` for labelled test data: the ``label`` column as an
         array and the model's predictions (a DataFrame) on the other columns.
 
@@ -69,7 +73,7 @@ class LocalExecutor:
             report()
 
     def predict_labelled(self, run: JobRun, data: DataStore, location: Location, fmt: str,
-                         label: str):
+                         label: str) -> tuple[np.ndarray[Any, Any], pd.DataFrame]:
         local = data.fetch(location, run.scratch)
         labelled = read_frame(local, fmt)
         if label not in labelled.columns:

@@ -5,6 +5,7 @@ with the environment's build and pytest's output, a lease and a time limit)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from connectors.packages import ModelEnvironments, ModelTestsFailed, run_model_tests
 from connectors.packages.model_tests import DEFAULT_TIMEOUT
@@ -14,8 +15,8 @@ from ._run import JobRun
 
 
 def model_tests_body(registry: ModelRegistry,
-                     environments: ModelEnvironments) -> Callable[[JobRun], tuple[dict, dict]]:
-    def body(run: JobRun) -> tuple[dict, dict]:
+                     environments: ModelEnvironments) -> Callable[[JobRun], tuple[dict[str, Any], dict[str, Any]]]:
+    def body(run: JobRun) -> tuple[dict[str, Any], dict[str, Any]]:
         model_dir = run.model_dir()
         run.start(execution_key("tests", run.snapshot.id, run.build, str(model_dir), ""))
         limit = run.deadline.limit() or DEFAULT_TIMEOUT

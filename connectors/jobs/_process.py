@@ -83,7 +83,7 @@ class ModelProcess:
             [python, RUNNER], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._boot_log, env=env, text=True, bufsize=1,
             start_new_session=True)
-        self._answers: queue.Queue[dict | None] = queue.Queue()
+        self._answers: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._ready = False
         threading.Thread(target=self._read_answers, daemon=True,
                          name=f"runner-{self._popen.pid}").start()
@@ -101,7 +101,7 @@ class ModelProcess:
                 continue
         self._answers.put(None)
 
-    def call(self, request: dict[str, Any], timeout: float | None, what: str) -> dict:
+    def call(self, request: dict[str, Any], timeout: float | None, what: str) -> dict[str, Any]:
         """Send one request and wait for its answer, at most ``timeout`` seconds (None = none).
 
         Raises:
@@ -120,7 +120,7 @@ class ModelProcess:
         except (BrokenPipeError, OSError):
             pass  # the death is reported by receive()
 
-    def receive(self, timeout: float | None, what: str) -> dict:
+    def receive(self, timeout: float | None, what: str) -> dict[str, Any]:
         """The answer to the last request sent; see :meth:`call`."""
         if not self._ready:
             self._wait(timeout, what)  # the "ready" line; counts against the same limit
@@ -137,7 +137,7 @@ class ModelProcess:
             self._wait(timeout, "starting the model process")
             self._ready = True
 
-    def _wait(self, timeout: float | None, what: str) -> dict:
+    def _wait(self, timeout: float | None, what: str) -> dict[str, Any]:
         try:
             answer = self._answers.get(timeout=timeout)
         except queue.Empty:

@@ -36,10 +36,10 @@ def data_uri(run: JobRun, explicit: str | None, role: str) -> str:
 
 def training_body(registry: ModelRegistry, data: DataStore, artifact_root: Path, *,
                   input_uri: str | None, input_format: str | None,
-                  params: dict[str, Any]) -> Callable[[JobRun], tuple[dict, dict]]:
+                  params: dict[str, Any]) -> Callable[[JobRun], tuple[dict[str, Any], dict[str, Any]]]:
     """Train the snapshot's model; the artifact folder becomes the snapshot's next ARTIFACT."""
 
-    def body(run: JobRun) -> tuple[dict, dict]:
+    def body(run: JobRun) -> tuple[dict[str, Any], dict[str, Any]]:
         uri = data_uri(run, input_uri, "TRAINING_DATA")
         location = data.resolve(uri)
         fmt = format_of(location.name, input_format)
@@ -64,11 +64,11 @@ def training_body(registry: ModelRegistry, data: DataStore, artifact_root: Path,
 
 def metrics_body(registry: ModelRegistry, data: DataStore, executor: JobExecutor, *,
                  input_uri: str | None,
-                 input_format: str | None) -> Callable[[JobRun], tuple[dict, dict]]:
+                 input_format: str | None) -> Callable[[JobRun], tuple[dict[str, Any], dict[str, Any]]]:
     """Predict on labelled data (on ``executor``), compute metrics here, store them on the job
     and the snapshot."""
 
-    def body(run: JobRun) -> tuple[dict, dict]:
+    def body(run: JobRun) -> tuple[dict[str, Any], dict[str, Any]]:
         uri = data_uri(run, input_uri, "TEST_DATA")
         location = data.resolve(uri)
         fmt = format_of(location.name, input_format)

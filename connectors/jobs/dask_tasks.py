@@ -195,7 +195,7 @@ class _WorkerModels:
 
 
 MODELS = _WorkerModels()
-_STORES: dict[tuple, DataStore] = {}
+_STORES: dict[tuple[tuple[str, ...], str | None], DataStore] = {}
 
 
 def _worker_address() -> str:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.errors import ValidationError
 
 from .model_side import mlc_frames as model_frames
+
+if TYPE_CHECKING:  # pandas is imported when a frame is read
+    import pandas as pd
 
 FORMATS = ("csv", "parquet", "feather")
 EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".feather": "feather",
@@ -26,11 +30,11 @@ def format_of(name: str, declared: str | None = None) -> str:
         if fmt not in FORMATS:
             raise ValidationError(f"format must be one of {', '.join(FORMATS)}, not {declared!r}")
         return fmt
-    fmt = EXTENSIONS.get(os.path.splitext(name)[1].lower())
-    if fmt is None:
+    by_extension = EXTENSIONS.get(os.path.splitext(name)[1].lower())
+    if by_extension is None:
         raise ValidationError(f"cannot tell the format of {name!r}: use a .csv, .parquet or "
                               f".feather name, or declare the format")
-    return fmt
+    return by_extension
 
 
 def output_name(input_name: str, output_format: str) -> str:
@@ -46,10 +50,10 @@ def _known(fmt: str) -> str:
     return fmt
 
 
-def read_frame(path: str | Path, fmt: str):
+def read_frame(path: str | Path, fmt: str) -> pd.DataFrame:
     return model_frames.read_frame(path, _known(fmt))
 
 
-def write_frame(frame, path: str | Path, fmt: str) -> None:
+def write_frame(frame: pd.DataFrame, path: str | Path, fmt: str) -> None:
     """Write atomically (temp file + rename) so a killed job never leaves half an output."""
     model_frames.write_frame(frame, path, _known(fmt))

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from engine.errors import ConfigurationError, ValidationError
@@ -89,7 +90,7 @@ class DataStore:
     """Lists, fetches and stores job files on local disk or S3."""
 
     def __init__(self, data_roots: Sequence[str], *, s3_endpoint_url: str | None = None,
-                 s3_client=None) -> None:
+                 s3_client: Any = None) -> None:
         self.data_roots = list(data_roots)
         # an empty endpoint (as compose passes an unset MLC_S3_ENDPOINT_URL) means boto3's default
         self.s3_endpoint_url = s3_endpoint_url or None
@@ -97,7 +98,7 @@ class DataStore:
         self._lock = threading.Lock()
 
     @property
-    def s3(self):
+    def s3(self) -> Any:  # a boto3 S3 client (boto3 has no types)
         with self._lock:
             if self._s3 is None:
                 import boto3
@@ -135,15 +136,15 @@ class DataStore:
             return [location]
         prefix = location.key if not location.key or location.key.endswith("/") \
             else location.key + "/"
-        found: list[Location] = []
+        keys: list[str] = []
         for page in self.s3.get_paginator("list_objects_v2").paginate(
                 Bucket=location.bucket, Prefix=prefix, Delimiter="/"):
             for obj in page.get("Contents", []):
                 if _is_data_file(obj["Key"][len(prefix):]):
-                    found.append(S3Location(location.bucket, obj["Key"]))
-        if not found:
+                    keys.append(obj["Key"])
+        if not keys:
             raise ValidationError(f"input {location.uri} names no data files")
-        return sorted(found, key=lambda loc: loc.key)
+        return [S3Location(location.bucket, key) for key in sorted(keys)]
 
     def exists(self, location: Location) -> bool:
         if isinstance(location, LocalLocation):

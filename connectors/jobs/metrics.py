@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from engine.errors import ValidationError
+
+if TYPE_CHECKING:  # numpy is imported when metrics are computed
+    import numpy as np
+
+    # one column of labels, predictions or scores: a list or a numpy array
+    Column: TypeAlias = Sequence[Any] | np.ndarray[Any, Any]
 
 
 def _num(value: Any) -> Any:
@@ -24,8 +30,8 @@ def _label(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def classification_metrics(y_true: Sequence, y_pred: Sequence,
-                           y_score: Sequence | None = None) -> dict[str, Any]:
+def classification_metrics(y_true: Column, y_pred: Column,
+                           y_score: Column | None = None) -> dict[str, Any]:
     import numpy as np
     from sklearn import metrics
 
@@ -49,7 +55,7 @@ def classification_metrics(y_true: Sequence, y_pred: Sequence,
     return out
 
 
-def roc_points(y_true: Sequence, y_score: Sequence, max_points: int = 101
+def roc_points(y_true: Column, y_score: Column, max_points: int = 101
                 ) -> dict[str, list[float]] | None:
     """The ROC curve of a binary problem as at most ``max_points`` (fpr, tpr) points, for
     plotting (the cockpit's snapshot page); None when it is not defined."""
@@ -66,7 +72,7 @@ def roc_points(y_true: Sequence, y_score: Sequence, max_points: int = 101
     return {"fpr": [round(float(v), 6) for v in fpr], "tpr": [round(float(v), 6) for v in tpr]}
 
 
-def regression_metrics(y_true: Sequence, y_pred: Sequence) -> dict[str, Any]:
+def regression_metrics(y_true: Column, y_pred: Column) -> dict[str, Any]:
     from sklearn import metrics
 
     mse = metrics.mean_squared_error(y_true, y_pred)
@@ -74,8 +80,8 @@ def regression_metrics(y_true: Sequence, y_pred: Sequence) -> dict[str, Any]:
             "r2": _num(metrics.r2_score(y_true, y_pred))}
 
 
-def compute_metrics(methodology: str, y_true: Sequence, y_pred: Sequence,
-                    y_score: Sequence | None = None) -> dict[str, Any]:
+def compute_metrics(methodology: str, y_true: Column, y_pred: Column,
+                    y_score: Column | None = None) -> dict[str, Any]:
     """The metrics for ``methodology`` (``classification`` or ``regression``)."""
     if len(y_true) != len(y_pred):
         raise ValidationError(f"{len(y_pred)} predictions for {len(y_true)} labels")

@@ -168,8 +168,8 @@ class FileProgress:
 
 def scoring_body(data: DataStore, executor: JobExecutor, *, source: str, destination: str,
                  options: ScoringOptions, progress: ProgressCallback | None = None
-                 ) -> Callable[[JobRun], tuple[dict, dict]]:
-    def body(run: JobRun) -> tuple[dict, dict]:
+                 ) -> Callable[[JobRun], tuple[dict[str, Any], dict[str, Any]]]:
+    def body(run: JobRun) -> tuple[dict[str, Any], dict[str, Any]]:
         options.check()
         started = time.monotonic()
         src, dst = data.resolve(source), data.resolve(destination)

@@ -19,12 +19,13 @@ from typing import Any
 from connectors.packages import ModelEnvironments
 from connectors.packages.artifacts import ArtifactService
 from connectors.registry import JobRecord, JobStore, ModelRegistry, RuntimeRecord
+from engine.db import Database
 from engine.errors import ConfigurationError
 
 from ._executor import JobExecutor, LocalExecutor
 from ._model_tests import model_tests_body
 from ._process import ProcessPool
-from ._run import run_job
+from ._run import Body, run_job
 from ._training import metrics_body, training_body
 from .locations import DataStore
 from .scoring import ProgressCallback, ScoringOptions, scoring_body
@@ -76,7 +77,8 @@ class JobService:
             return self._pool
 
     @classmethod
-    def from_settings(cls, db, settings, *, registry: ModelRegistry | None = None,
+    def from_settings(cls, db: Database, settings: Any, *,
+                      registry: ModelRegistry | None = None,
                       spares: int = 0, s3_endpoint_url: str | None = None) -> JobService:
         """The usual wiring from the project's Database and Settings (data roots, S3 endpoint,
         model cache)."""
@@ -91,19 +93,20 @@ class JobService:
                    environments=ModelEnvironments.from_settings(settings),
                    artifacts=ArtifactService.from_settings(registry, settings))
 
-    def _run(self, job_type: str, snapshot_id: str, inputs: dict[str, Any], body,
+    def _run(self, job_type: str, snapshot_id: str, inputs: dict[str, Any], body: Body,
              job_timeout: float, idempotency_key: str | None,
              artifact_id: str | None = None) -> JobRecord:
-        artifact_dir = None
+        artifact: tuple[str, Callable[[], str]] | None = None
         if artifact_id:
-            if self.artifacts is None:
+            artifacts = self.artifacts
+            if artifacts is None:
                 raise ConfigurationError("this job service has no artifact store")
-            artifact_dir = lambda: str(self.artifacts.local_dir(artifact_id))  # noqa: E731
+            artifact = (artifact_id, lambda: str(artifacts.local_dir(artifact_id)))
         return run_job(self.store, self.registry, self.pool, job_type=job_type,
                        snapshot_id=snapshot_id, inputs=inputs, body=body,
                        job_timeout=job_timeout, idempotency_key=idempotency_key,
                        model_cache=self.model_cache, environments=self.environments,
-                       artifact=(artifact_id, artifact_dir) if artifact_id else None)
+                       artifact=artifact)
 
     def executor_for(self, runtime: str | None) -> tuple[JobExecutor, dict[str, Any]]:
         """Where a job on ``runtime`` (id or name; None: this node) runs, and how its inputs

@@ -90,7 +90,7 @@ from connectors.registry.topics import snapshot_for
 from engine.errors import BpmnError, ConfigurationError, MlcError, NotFoundError
 from engine.handlers import HandlerRegistry, TaskContext
 
-from .locations import LocalLocation
+from .locations import LocalLocation, Location
 from .model_code import resolve_model_dir
 from .scoring import ScoringOptions
 from .service import JobService
@@ -252,10 +252,10 @@ class ModelTopics:
                 _results_failed(job, f"cannot write {location.uri}: {exc.strerror}")
         return location.uri
 
-    def _written_by(self, job: JobRecord, location, scratch: Path) -> bool:
+    def _written_by(self, job: JobRecord, location: Location, scratch: Path) -> bool:
         try:
-            return json.loads(self.jobs.data.fetch(location, scratch).read_text()).get(
-                "job_id") == job.id
+            written = json.loads(self.jobs.data.fetch(location, scratch).read_text())
+            return isinstance(written, dict) and written.get("job_id") == job.id
         except (OSError, ValueError, AttributeError):
             return False
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported lazily below
+    import pandas as pd
 
 
-def read_frame(path: str | Path, fmt: str):
+def read_frame(path: str | Path, fmt: str) -> pd.DataFrame:
     import pandas as pd
 
     if fmt == "csv":
@@ -25,7 +28,7 @@ def read_frame(path: str | Path, fmt: str):
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def write_frame(frame, path: str | Path, fmt: str) -> None:
+def write_frame(frame: pd.DataFrame, path: str | Path, fmt: str) -> None:
     """Write atomically (temp file + rename) so a killed job never leaves half an output."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
@@ -44,7 +47,7 @@ def write_frame(frame, path: str | Path, fmt: str) -> None:
             tmp.unlink()
 
 
-def as_frame(result: Any, rows: int):
+def as_frame(result: Any, rows: int) -> pd.DataFrame:
     """Normalise ``predict``'s answer to a DataFrame (a Series becomes ``prediction``)."""
     import numpy as np
     import pandas as pd
@@ -75,7 +78,7 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def json_records(frame) -> list[dict[str, Any]]:
+def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """One plain-JSON dict per row of ``frame`` (numpy scalars unwrapped, NaN as null)."""
     return [{k: _json_value(v) for k, v in row.items()}
             for row in frame.to_dict(orient="records")]

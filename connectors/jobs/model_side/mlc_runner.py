@@ -32,9 +32,17 @@ import json
 import os
 import sys
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlc_frames import as_frame, json_records, read_frame, write_frame
+if TYPE_CHECKING:  # the same file, as the type checker finds it from the project's root
+    from connectors.jobs.model_side.mlc_frames import (
+        as_frame,
+        json_records,
+        read_frame,
+        write_frame,
+    )
+else:  # run as a script: this folder is on sys.path, the project is not
+    from mlc_frames import as_frame, json_records, read_frame, write_frame
 
 OPS = ("load", "train", "predict", "predict_records")
 
@@ -47,7 +55,7 @@ class _Worker:
     def __init__(self) -> None:
         self.model: Any = None
 
-    def load(self, req: dict) -> dict:
+    def load(self, req: dict[str, Any]) -> dict[str, Any]:
         log_path = req.get("log")
         if log_path:
             sys.stdout.flush()
@@ -74,7 +82,7 @@ class _Worker:
             init(req.get("artifact_dir"))
         return {}
 
-    def train(self, req: dict) -> dict:
+    def train(self, req: dict[str, Any]) -> dict[str, Any]:
         frame = read_frame(req["input"], req["format"])
         params = dict(req.get("params") or {})
         artifact_dir = req["artifact_dir"]
@@ -89,7 +97,7 @@ class _Worker:
         metrics = result if isinstance(result, dict) else {}
         return {"metrics": json.loads(json.dumps(metrics, default=float)), "rows": len(frame)}
 
-    def predict(self, req: dict) -> dict:
+    def predict(self, req: dict[str, Any]) -> dict[str, Any]:
         frame = read_frame(req["input"], req["input_format"])
         drop = [c for c in req.get("drop") or () if c in frame.columns]
         if drop:
@@ -98,7 +106,7 @@ class _Worker:
         write_frame(result, req["output"], req["output_format"])
         return {"rows": len(result)}
 
-    def predict_records(self, req: dict) -> dict:
+    def predict_records(self, req: dict[str, Any]) -> dict[str, Any]:
         import pandas as pd
 
         frame = pd.DataFrame.from_records(list(req["records"]))
@@ -106,13 +114,17 @@ class _Worker:
         return {"predictions": json_records(result)}
 
 
+_thread_limits: Any = None  # the threadpoolctl limits in force, kept referenced
+
+
 def _limit_threads(threads: int) -> None:
     """Cap BLAS/OpenMP and Arrow threads so parallel processes do not oversubscribe the CPUs
     (with two processes on two cores, unbounded thread pools make both slower)."""
+    global _thread_limits
     try:
         from threadpoolctl import threadpool_limits
 
-        _limit_threads.keep = threadpool_limits(limits=threads)  # type: ignore[attr-defined]
+        _thread_limits = threadpool_limits(limits=threads)
     except ImportError:
         pass
     try:
