@@ -13,7 +13,7 @@ The signature covers the raw body, so the body is handed over exactly as receive
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
@@ -23,7 +23,7 @@ from engine.errors import MlcError
 if TYPE_CHECKING:
     from connectors.tickets import WebhookOutcome
 
-from ..context import application, services
+from ..context import WebSettings, application, services
 from ..openapi import operation
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api")
@@ -40,7 +40,7 @@ class WebhookNotConfigured(MlcError):
     status = 403
 
 
-def webhook_paths_open(settings: Any) -> set[str]:
+def webhook_paths_open(settings: WebSettings) -> set[str]:
     """The webhook routes that authenticate by signature, so need no API token."""
     return {path for path, attr in WEBHOOK_SECRETS.items() if getattr(settings, attr, None)}
 
