@@ -9,9 +9,9 @@ import logging
 import signal as signals
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,6 +20,9 @@ from engine.errors import MlcError
 from engine.records import DeploymentResult, InstanceRecord
 
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .wiring import Application
 
 
 def parse_assignments(pairs: tuple[str, ...], option: str = "-v") -> dict[str, Any]:
@@ -59,7 +62,7 @@ def _json_default(value: Any) -> Any:
 
 
 @contextlib.contextmanager
-def one_line_errors():
+def one_line_errors() -> Iterator[None]:
     """Turn expected failures into one line on stderr: exit code 2 for a command line click
     could not parse (click's own report is usage, a hint and the error on three lines), 1 for
     anything else."""
@@ -104,7 +107,7 @@ class LazyApplication:
 
     def __init__(self, settings_factory: Callable[[], Settings], migrate: bool = True) -> None:
         self._factory = settings_factory
-        self._application = None
+        self._application: Application | None = None
         self._settings: Settings | None = None
         self.migrate = migrate
         self.pool_size: int | None = None  # database connections; ``mlc serve`` sets it
@@ -117,7 +120,7 @@ class LazyApplication:
             self._settings = self._factory()
         return self._settings
 
-    def get(self):
+    def get(self) -> Application:
         if self._application is None:
             from .wiring import build_application
 
@@ -125,12 +128,14 @@ class LazyApplication:
                                                   pool_size=self.pool_size)
         return self._application
 
-    def __getattr__(self, name: str):  # db, engine, settings, tasks ... for connector commands
+    def __getattr__(self, name: str) -> Any:  # db, engine, settings, tasks ... for connector commands
         return getattr(self.get(), name)
 
 
-def current_application():
-    return click.get_current_context().find_root().obj.get()
+def current_application() -> Application:
+    """The application of the running command (built on first use)."""
+    root: LazyApplication = click.get_current_context().find_root().obj
+    return root.get()
 
 
 @click.group(cls=CommandLine)
@@ -181,7 +186,7 @@ def db_upgrade() -> None:
 
 
 def _collect(paths: tuple[str, ...]) -> list[tuple[str, bytes]]:
-    files = []
+    files: list[tuple[str, bytes]] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -279,7 +284,7 @@ def signal_cmd(name: str, variables: tuple[str, ...], allow_unheard: bool,
 
 
 @contextlib.contextmanager
-def _logged_elsewhere(logger: str, message: str):
+def _logged_elsewhere(logger: str, message: str) -> Iterator[None]:
     """Drop ``logger``'s records of ``message`` while the command reports it itself."""
     def drop(record: logging.LogRecord) -> bool:
         return record.msg is not message
@@ -318,7 +323,8 @@ def message(name: str, business_key: str | None, correlation: tuple[str, ...],
 @click.option("--limit", default=50, show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="Only the ids, one a line (for scripts).")
 @click.option("--json", "as_json", is_flag=True)
-def instances(status, outcome, key, business_key, limit, quiet, as_json) -> None:
+def instances(status: str | None, outcome: str | None, key: str | None,
+              business_key: str | None, limit: int, quiet: bool, as_json: bool) -> None:
     """List process instances, newest first: id, process, status, outcome, activities."""
     rows = current_application().engine.list_instances(status=status, outcome=outcome, key=key,
                                            business_key=business_key, limit=limit)
@@ -347,7 +353,7 @@ def show(instance_id: str, history: bool, as_json: bool) -> None:
     if history:
         data["history"] = [h.to_json() for h in engine.history(instance_id)]
 
-    def human(d):
+    def human(d: dict[str, Any]) -> str:
         lines = [_instance_line(found), f"business key: {d['business_key'] or '-'}",
                  "variables: " + json.dumps(d["variables"], default=str)]
         lines += [f"incident {i['id']}: {i['activity_id']}: {i['message']}" for i in d["incidents"]]

@@ -140,7 +140,7 @@ def _limits() -> EvaluationLimits:
     return settings.evaluation_limits()
 
 
-def _default_decision(definitions) -> str:
+def _default_decision(definitions: DmnDefinitions) -> str:
     """The only decision, or the single top decision that no other decision requires."""
     decisions = definitions.decisions
     required = {r for d in decisions.values() for r in d.required_decisions}

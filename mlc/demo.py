@@ -15,6 +15,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,8 @@ SHIPPED = [PROCESSES_DIR / "deploy_with_test_and_jira.bpmn", PROCESSES_DIR / "ru
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 class ServedMlc:
@@ -119,7 +121,7 @@ class ServedMlc:
     def __enter__(self) -> ServedMlc:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
@@ -132,8 +134,8 @@ class SampleSetup:
     online_runtime_id: str
     files: dict[str, str] = field(default_factory=dict)
 
-    def snapshot_body(self, **overrides) -> dict[str, Any]:
-        body = {"source": "sample:classifier", "tags": ["run_test", "jira"], "stage": "DEV",
+    def snapshot_body(self, **overrides: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {"source": "sample:classifier", "tags": ["run_test", "jira"], "stage": "DEV",
                 "service_tag": SAMPLE_SERVICE_TAG, "dmn_decision_key": SAMPLE_DECISION,
                 "metadata": {"framework": "scikit-learn"},
                 "assets": [{"role": "TEST_DATA", "uri": self.files["test"], "format": "csv"},
@@ -168,7 +170,7 @@ def setup_sample(client: MlcClient, data_root: Path, *, deploy: bool = True) -> 
 
 
 def run_scenario(client: MlcClient, setup: SampleSetup, data_root: Path,
-                 echo=lambda line: None) -> list[dict[str, Any]]:
+                 echo: Callable[[str], object] = lambda line: None) -> list[dict[str, Any]]:
     """Snapshot -> test -> review approved -> monitors -> deployed; back test pass and fail;
     batch job scored. Returns one row per step (see :func:`format_table`)."""
     rows: list[dict[str, Any]] = []

@@ -10,10 +10,16 @@ from typing import TYPE_CHECKING
 
 import click
 
+from engine.errors import ConfigurationError
+
 from .sample import SAMPLE_MODEL, SAMPLE_SERVICE_TAG, deploy_shipped, install_sample
 
 if TYPE_CHECKING:
+    from connectors.registry import ModelRegistry
+    from connectors.tickets import Ticket
     from engine import DeploymentResult
+
+    from .wiring import Application
 
 HEADER = """\
 MLC Engine is set up.
@@ -73,7 +79,7 @@ def setup(base_url: str, no_sample: bool) -> None:
                 click.echo("error: MLC_DATA_ROOTS is empty: the sample data needs a data root "
                            "(make run sets var/data)", err=True)
                 sys.exit(1)
-            sample = install_sample(application.services.registry, Path(roots[0]))
+            sample = install_sample(_registry(application), Path(roots[0]))
         open_reviews = _open_reviews(application)
     except Exception as exc:  # noqa: BLE001 - one line, as every command
         message = getattr(exc, "message", None) or str(exc)
@@ -105,7 +111,14 @@ def setup(base_url: str, no_sample: bool) -> None:
     click.echo("\n".join(parts))
 
 
-def _open_reviews(application) -> list:
+def _registry(application: Application) -> ModelRegistry:
+    """The registry the sample goes into (build_application always wires one)."""
+    if application.services.registry is None:
+        raise ConfigurationError("this application was built without a model registry")
+    return application.services.registry
+
+
+def _open_reviews(application: Application) -> list[Ticket]:
     """The review tickets still waiting for a decision."""
     tickets = application.services.tickets
     if tickets is None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from connectors.registry import ModelRegistry, SnapshotRecord
     from engine import DeploymentResult, Engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +59,7 @@ def sample_data(data_root: str | Path) -> dict[str, Path]:
     return copy_sample_data(Path(data_root) / "sample")
 
 
-def install_sample(registry, data_root: str | Path, *, tags: Iterable[str] = ("run_test", "jira"),
+def install_sample(registry: ModelRegistry, data_root: str | Path, *, tags: Iterable[str] = ("run_test", "jira"),
                    stage: str = "DEV", snapshot: bool = True, only_if_empty: bool = True
                    ) -> SampleIds | None:
     """Register the sample model, a batch and an online runtime, and (optionally) a snapshot.
@@ -82,11 +83,11 @@ def install_sample(registry, data_root: str | Path, *, tags: Iterable[str] = ("r
                      str(paths["train"]))
 
 
-def create_sample_snapshot(registry, model_id: str, paths: dict[str, Path], *,
+def create_sample_snapshot(registry: ModelRegistry, model_id: str, paths: dict[str, Path], *,
                            tags: Iterable[str] = ("run_test", "jira"), stage: str = "DEV",
                            service_tag: str = SAMPLE_SERVICE_TAG,
                            decision: str | None = SAMPLE_DECISION, test_file: str | None = None,
-                           schedules: Iterable[Any] = ()):
+                           schedules: Iterable[Any] = ()) -> SnapshotRecord:
     """A snapshot of the sample classifier with its TEST_DATA and TRAINING_DATA assets."""
     from connectors.samples import CLASSIFIER_SOURCE
 

@@ -17,14 +17,19 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from engine import LockedTask, Worker
 from engine.errors import ConfigurationError
 from web.limits import ServerLimits
+from web.metrics import TaskLatency
 
 from .cli import current_application
+
+if TYPE_CHECKING:
+    from .wiring import Application
 
 log = logging.getLogger("mlc.serve")
 
@@ -40,33 +45,29 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def timed_worker_class():
+class TimedWorker(Worker):
     """A Worker that records handler latency."""
-    from engine import Worker
 
-    class TimedWorker(Worker):
-        def __init__(self, *args: Any, latency=None, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.latency = latency
+    def __init__(self, *args: Any, latency: TaskLatency | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.latency = latency
 
-        def execute(self, task, **kwargs: Any) -> None:
-            started = time.monotonic()
-            try:
-                super().execute(task, **kwargs)
-            finally:
-                if self.latency is not None:
-                    self.latency.observe(task.topic, "handled", time.monotonic() - started)
-
-    return TimedWorker
+    def execute(self, task: LockedTask, *, inline: bool = False) -> None:
+        started = time.monotonic()
+        try:
+            super().execute(task, inline=inline)
+        finally:
+            if self.latency is not None:
+                self.latency.observe(task.topic, "handled", time.monotonic() - started)
 
 
-def background_loops(application) -> list[tuple[str, Callable[[], Any], float]]:
+def background_loops(application: Application) -> list[tuple[str, Callable[[], Any], float]]:
     """(name, poll_once, interval) of the pollers the application's services provide.
 
     The ticket poller runs every ``ticket_poll_interval`` seconds, the metric-triggered
     automations' poller every 15 s; a service the application was built without is skipped.
     """
-    loops = []
+    loops: list[tuple[str, Callable[[], Any], float]] = []
     services = application.services
     if services.ticket_poller is not None:
         loops.append(("ticket-poller", services.ticket_poller.poll_once,
@@ -147,7 +148,7 @@ def serve(host: str, port: int, workers: int, threads: int, queue: int, max_long
         raise ConfigurationError(_bind_error(host, port, exc)) from None
     stop = threading.Event()
     app.extensions["mlc_stop"] = stop
-    latency = app.extensions["mlc_task_latency"]
+    latency: TaskLatency = app.extensions["mlc_task_latency"]
 
     from engine.nodes import NodeRegistry
 
@@ -156,8 +157,7 @@ def serve(host: str, port: int, workers: int, threads: int, queue: int, max_long
     node.start()
     application.engine.services.node_id = node.id
     app.extensions["mlc_node"] = {"id": node.id, "kind": "serve"}
-    worker_class = timed_worker_class()
-    pool = [worker_class(application.engine, application.handlers, latency=latency, node=node,
+    pool = [TimedWorker(application.engine, application.handlers, latency=latency, node=node,
                          concurrency=workers)] if workers else []
     threads_running = [threading.Thread(target=w.run, args=(stop, poll), daemon=True,
                                         name="mlc-worker") for w in pool]
@@ -199,7 +199,8 @@ def _bind_error(host: str, port: int, exc: OSError) -> str:
     return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
-def _drain(application, pool, threads_running, grace: float) -> None:
+def _drain(application: Application, pool: list[TimedWorker],
+           threads_running: list[threading.Thread], grace: float) -> None:
     deadline = time.monotonic() + grace
     for t in threads_running:
         t.join(max(0.0, deadline - time.monotonic()))

@@ -11,12 +11,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError, StatementError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from engine.errors import MlcError
 
+from .context import WebApplication
 from .tokens import token_ok
 
 log = logging.getLogger("mlc.web")
@@ -49,7 +51,7 @@ def _camunda_type(status: int, exc: BaseException | None) -> str:
     return "InvalidRequestException"
 
 
-def error_body(path: str, status: int, code: str, message: str, problems: list | None = None,
+def error_body(path: str, status: int, code: str, message: str, problems: list[dict[str, Any]] | None = None,
                exc: BaseException | None = None) -> dict[str, Any]:
     """One JSON error body; Camunda's ``{"type", "message"}`` under the compatible prefixes."""
     if path.startswith(CAMUNDA_PREFIXES):
@@ -57,7 +59,7 @@ def error_body(path: str, status: int, code: str, message: str, problems: list |
     return {"error": code, "message": message, "problems": problems or []}
 
 
-def error_response(status: int, code: str, message: str, problems: list | None = None,
+def error_response(status: int, code: str, message: str, problems: list[dict[str, Any]] | None = None,
                    exc: BaseException | None = None) -> Response:
     """:func:`error_body` of the current request as a response."""
     response = jsonify(error_body(request.path, status, code, message, problems, exc))
@@ -69,13 +71,13 @@ def error_response(status: int, code: str, message: str, problems: list | None =
 
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(MlcError)
-    def mlc_error(exc: MlcError):
+    def mlc_error(exc: MlcError) -> Response:
         if exc.status >= 500:
             log.error("%s %s failed: %s", request.method, request.path, exc.message)
         return error_response(exc.status, exc.code, exc.message, exc.to_dict()["problems"], exc)
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
+    def http_error(exc: HTTPException) -> Response:
         code = (exc.name or "error").lower().replace(" ", "_")
         message = exc.description or exc.name
         if exc.code == 404:
@@ -85,14 +87,14 @@ def _register_error_handlers(app: Flask) -> None:
         elif exc.code == 413:
             message = f"request body larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
         response = error_response(exc.code or 500, code, message, exc=exc)
-        if exc.code == 405 and getattr(exc, "valid_methods", None):
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     @app.errorhandler(PoolTimeout)
-    def database_unavailable(exc: Exception):
+    def database_unavailable(exc: Exception) -> Response:
         # the database is down, restarting or saturated: the request may well work again
         log.warning("%s %s: database unavailable: %s", request.method, request.path,
                     type(getattr(exc, "orig", None) or exc).__name__)
@@ -102,14 +104,14 @@ def _register_error_handlers(app: Flask) -> None:
         return response
 
     @app.errorhandler(StatementError)
-    def unserializable(exc: StatementError):
+    def unserializable(exc: StatementError) -> Response:
         if isinstance(exc.orig, ValueError):  # the JSON columns' strict serializer
             return error_response(400, "invalid_value", "a value cannot be stored: NaN and "
                                   "Infinity are not JSON numbers", exc=exc)
         return unexpected(exc)
 
     @app.errorhandler(DataError)
-    def unstorable(exc: DataError):
+    def unstorable(exc: DataError) -> Response:
         # The database refused a value of the request (PostgreSQL: a NUL character, a string
         # longer than its column...). The driver's text quotes the values, so it is not shown.
         log.info("%s %s: database refused a value: %s", request.method, request.path,
@@ -118,7 +120,7 @@ def _register_error_handlers(app: Flask) -> None:
                               "stored (too long, or it contains a NUL character)", exc=exc)
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):
+    def unexpected(exc: Exception) -> Response:
         log.exception("%s %s failed", request.method, request.path)
         return error_response(500, "internal_error",
                               "internal error; the server log has the details", exc=exc)
@@ -129,7 +131,7 @@ def _install_auth_and_logging(app: Flask, token: str | None,
     open_paths = OPEN_PATHS | set(open_paths)
 
     @app.before_request
-    def authenticate():
+    def authenticate() -> ResponseReturnValue | None:
         g.started = time.perf_counter()
         nul = _nul_in_request()
         if nul:
@@ -184,10 +186,11 @@ def _nul_in_request() -> str | None:
 
 
 def _load_blueprints(names: Iterable[str]) -> list[Blueprint]:
-    return [importlib.import_module(name).bp for name in names]
+    found: list[Blueprint] = [importlib.import_module(name).bp for name in names]
+    return found
 
 
-def create_app(application: Any, *, config: dict[str, Any] | None = None,
+def create_app(application: WebApplication, *, config: dict[str, Any] | None = None,
                blueprints: Iterable[Blueprint] = ()) -> Flask:
     """Build the app over the application the composition root built
     (:class:`mlc.wiring.Application`).

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from flask import current_app
 
 from connectors.services import ConnectorServices
+from engine import Database, Engine, ExternalTaskService
 from engine.errors import MlcError
+from engine.user_tasks import UserTaskService
 
 if TYPE_CHECKING:
     from connectors.automations import AutomationService
@@ -18,18 +20,51 @@ if TYPE_CHECKING:
     from connectors.serving import OnlinePredictor
     from connectors.tickets import TicketComponents
 
+    from .metrics import TaskLatency
+
 T = TypeVar("T")
 
 
-def application() -> Any:
-    return current_app.extensions["mlc_application"]
+class WebSettings(Protocol):
+    """What the web layer reads of the settings (``mlc.settings.Settings``, which ``web`` may
+    not import: it sits above). Webhook secrets are read by name (:mod:`web.api.webhooks`)."""
+
+    @property
+    def api_token(self) -> str | None: ...
 
 
-def engine() -> Any:
+class WebApplication(Protocol):
+    """What the routes use of the composition root's ``mlc.wiring.Application``."""
+
+    @property
+    def settings(self) -> WebSettings: ...
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def tasks(self) -> ExternalTaskService: ...
+
+    @property
+    def services(self) -> ConnectorServices: ...
+
+    @property
+    def user_tasks(self) -> UserTaskService: ...
+
+
+def application() -> WebApplication:
+    found: WebApplication = current_app.extensions["mlc_application"]
+    return found
+
+
+def engine() -> Engine:
     return application().engine
 
 
-def tasks() -> Any:
+def tasks() -> ExternalTaskService:
     return application().tasks
 
 
@@ -41,8 +76,9 @@ def idempotency_key() -> str | None:
     return request.headers.get("Idempotency-Key") or None
 
 
-def task_latency() -> Any:
-    return current_app.extensions["mlc_task_latency"]
+def task_latency() -> TaskLatency:
+    found: TaskLatency = current_app.extensions["mlc_task_latency"]
+    return found
 
 
 class ServiceNotConfigured(MlcError):
@@ -90,4 +126,4 @@ def services() -> RouteServices:
 def wired_services() -> ConnectorServices:
     """The same, ``None`` for a service the application was built without (for a page that
     leaves that panel out rather than answering 404)."""
-    return getattr(application(), "services", None) or ConnectorServices()
+    return application().services

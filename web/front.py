@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from a2wsgi import WSGIMiddleware
 from flask import Flask
@@ -29,6 +29,9 @@ from .app import error_body
 from .engine_rest.external_task import DEFER_HEADER, WAIT_HEADER
 from .limits import ServerLimits
 
+if TYPE_CHECKING:
+    from a2wsgi.wsgi_typing import WSGIApp
+
 LONG_POLL_PATH = "/engine-rest/external-task/fetchAndLock"
 HEALTH_PATHS = frozenset({"/healthz"})
 HEALTH_THREADS = 2
@@ -36,6 +39,7 @@ HEALTH_THREADS = 2
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+Asgi = Callable[[Message, Receive, Send], Awaitable[None]]
 
 
 class Front:
@@ -46,8 +50,8 @@ class Front:
         self.limits = limits
         self.availability = availability
         self.max_body = int(app.config.get("MAX_CONTENT_LENGTH") or 16 * 1024 * 1024)
-        self._work = WSGIMiddleware(app, workers=limits.threads)
-        self._health = WSGIMiddleware(app, workers=HEALTH_THREADS)
+        self._work = _in_threads(app, limits.threads)
+        self._health = _in_threads(app, HEALTH_THREADS)
         self._active = 0
         self._polls = 0
         self._stopping = False
@@ -133,7 +137,11 @@ class Front:
         self._polls += 1
         loop = asyncio.get_running_loop()
         woken = asyncio.Event()
-        waiter = Waiter(_topics(body), lambda: loop.call_soon_threadsafe(woken.set))
+
+        def wake() -> None:  # from the committing thread
+            loop.call_soon_threadsafe(woken.set)
+
+        waiter = Waiter(_topics(body), wake)
         self._poll_wakers.add(woken)
         gone = asyncio.ensure_future(_disconnected(receive))
         scope = _with_header(scope, DEFER_HEADER, "defer")
@@ -148,7 +156,7 @@ class Front:
             self._polls -= 1
 
     async def _poll_until_answer(self, scope: Message, body: bytes, woken: asyncio.Event,
-                                 waiter: Waiter, gone: asyncio.Future) -> _Captured | None:
+                                 waiter: Waiter, gone: asyncio.Future[None]) -> _Captured | None:
         loop = asyncio.get_running_loop()
         deadline: float | None = None
         while True:
@@ -164,8 +172,9 @@ class Front:
             if remaining <= 0:
                 return answer
             sleeper = asyncio.ensure_future(woken.wait())
+            either: set[asyncio.Future[Any]] = {sleeper, gone}
             try:
-                await asyncio.wait({sleeper, gone}, timeout=remaining,
+                await asyncio.wait(either, timeout=remaining,
                                    return_when=asyncio.FIRST_COMPLETED)
             finally:
                 sleeper.cancel()
@@ -207,6 +216,15 @@ class _Captured:
 
 # ---------------------------------------------------------------------- helpers
 
+def _in_threads(app: Flask, workers: int) -> Asgi:
+    """``app`` run in ``workers`` threads, as an ASGI callable over plain message dicts.
+
+    ASGI messages and the WSGI environ are plain dicts; a2wsgi describes them with its own
+    TypedDicts, which neither Flask's signature nor the front's dicts name, so the two
+    casts here say the same dicts in a2wsgi's words."""
+    return cast(Asgi, WSGIMiddleware(cast("WSGIApp", app), workers=workers))
+
+
 async def _lifespan(receive: Receive, send: Send) -> None:
     while True:
         message = await receive()
@@ -241,7 +259,7 @@ async def _disconnected(receive: Receive) -> None:
 def _header(scope: Message, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key.lower() == name:
-            return value.decode("latin-1").strip()
+            return bytes(value).decode("latin-1").strip()
     return None
 
 

@@ -10,8 +10,9 @@ import decimal
 import uuid
 from typing import Any
 
-from flask import Response, request
+from flask import request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.sansio.response import Response
 
 PRETTY_VALUES = {"1", "true", "yes"}
 
@@ -35,7 +36,7 @@ def _default(value: Any) -> Any:
 class MlcJSONProvider(DefaultJSONProvider):
     """ISO 8601 timestamps; ``?pretty=1`` indents by two spaces."""
 
-    default = staticmethod(_default)  # type: ignore[assignment]
+    default = staticmethod(_default)
     sort_keys = False
 
     def response(self, *args: Any, **kwargs: Any) -> Response:

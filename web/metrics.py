@@ -14,6 +14,7 @@ import bisect
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass, field
 
 from flask import Response
 
@@ -21,22 +22,31 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
 MAX_PENDING = 100_000  # claims remembered for latency; the oldest are forgotten first
 
 
+@dataclass
+class _Series:
+    """One histogram series (a topic and outcome): counts per bucket, count and sum."""
+
+    buckets: list[int] = field(default_factory=lambda: [0] * len(BUCKETS))
+    count: int = 0
+    total: float = 0.0
+
+
 class TaskLatency:
     """A thread-safe histogram of task handling time, by topic and outcome."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._series: dict[tuple[str, str], list] = {}  # -> [bucket counts, count, sum]
+        self._series: dict[tuple[str, str], _Series] = {}
         self._claimed: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     def observe(self, topic: str, outcome: str, seconds: float) -> None:
         with self._lock:
-            series = self._series.setdefault((topic, outcome), [[0] * len(BUCKETS), 0, 0.0])
+            series = self._series.setdefault((topic, outcome), _Series())
             index = bisect.bisect_left(BUCKETS, seconds)
             if index < len(BUCKETS):
-                series[0][index] += 1
-            series[1] += 1
-            series[2] += seconds
+                series.buckets[index] += 1
+            series.count += 1
+            series.total += seconds
 
     def claimed(self, task_id: str, topic: str) -> None:
         with self._lock:
@@ -55,7 +65,7 @@ class TaskLatency:
         out = [f"# HELP {name} Time from a worker's claim of an external task to its report.",
                f"# TYPE {name} histogram"]
         with self._lock:
-            series = {k: (list(v[0]), v[1], v[2]) for k, v in self._series.items()}
+            series = {k: (list(v.buckets), v.count, v.total) for k, v in self._series.items()}
         for (topic, outcome), (buckets, count, total) in sorted(series.items()):
             labels = f'topic="{_escape(topic)}",outcome="{outcome}"'
             running = 0

@@ -15,7 +15,7 @@ bp = Blueprint("modelop", __name__, url_prefix="/mlc-service/rest")
 
 
 @operation(bp, "/signal", "POST", body=SignalBody, responses={204: "delivered"})
-def signal(body: SignalBody):
+def signal(body: SignalBody) -> Response:
     """Broadcast a signal (fire and forget, as ModelOp's endpoint)."""
     signal_body(body)
     return Response(status=204)
@@ -23,7 +23,7 @@ def signal(body: SignalBody):
 
 @operation(bp, "/signalResponsive", "POST", body=SignalBody,
            responses={200: "the started instances and the ids of resumed ones"})
-def signal_responsive(body: SignalBody):
+def signal_responsive(body: SignalBody) -> Response:
     """Broadcast a signal and answer with the instances it started."""
     result = signal_body(body)
     started = [dtos.process_instance(engine().get_instance(i)) for i in result.started]

@@ -11,9 +11,10 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
@@ -43,6 +44,9 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
+
+P = ParamSpec("P")
+RV = TypeVar("RV", bound=ResponseReturnValue)
 
 _RULE_ARG = re.compile(r"<(?:[a-z]+:)?([A-Za-z_][A-Za-z0-9_]*)>")
 
@@ -92,20 +96,21 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
 def operation(bp: Blueprint, rule: str, method: str = "GET", *, summary: str = "",
               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
               multipart: dict[str, Any] | None = None,
-              responses: dict[int, str] | None = None) -> Callable:
+              responses: dict[int, str] | None = None,
+              ) -> Callable[[Callable[P, RV]], Callable[P, RV]]:
     """Register ``rule`` on ``bp`` and in the OpenAPI registry.
 
     The view receives ``body=`` and/or ``query=`` as validated pydantic models.
     """
 
-    def decorate(fn: Callable) -> Callable:
+    def decorate(fn: Callable[P, RV]) -> Callable[P, RV]:
         @functools.wraps(fn)
-        def view(**kwargs: Any):
+        def view(*args: P.args, **kwargs: P.kwargs) -> RV:
             if body is not None:
                 kwargs["body"] = parse_body(body)
             if query is not None:
                 kwargs["query"] = parse_query(query)
-            return fn(**kwargs)
+            return fn(*args, **kwargs)
 
         bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
         OPERATIONS.append(Operation(
@@ -141,7 +146,8 @@ def _response_schema(tp: Any, components: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _query_parameters(model: type[BaseModel], components: dict[str, Any]) -> list[dict]:
+def _query_parameters(model: type[BaseModel],
+                      components: dict[str, Any]) -> list[dict[str, Any]]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(schema.pop("$defs", {}))
     required = set(schema.get("required", []))

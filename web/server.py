@@ -18,10 +18,13 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
+from typing import cast
 
 from hypercorn.asyncio import run as hypercorn_run
 from hypercorn.asyncio import serve as hypercorn_serve
+from hypercorn.asyncio.tcp_server import TCPServer
 from hypercorn.config import Config, Sockets
+from hypercorn.typing import ASGIFramework
 
 from .front import Front
 from .limits import ServerLimits
@@ -29,7 +32,6 @@ from .limits import ServerLimits
 log = logging.getLogger("mlc.server")
 
 BACKLOG = 1024
-_HYPERCORN_TCP_SERVER = hypercorn_run.TCPServer
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -76,7 +78,7 @@ def _capped_connections(limit: int) -> None:
     """
     counter = {"open": 0}
 
-    class CappedTCPServer(_HYPERCORN_TCP_SERVER):  # type: ignore[misc, valid-type]
+    class CappedTCPServer(TCPServer):
         async def run(self) -> None:
             if counter["open"] >= limit:
                 self.writer.close()
@@ -91,7 +93,7 @@ def _capped_connections(limit: int) -> None:
             await super()._read_data()
             await self.idle_task.stop()  # the client is gone: do not wait out the idle timer
 
-    hypercorn_run.TCPServer = CappedTCPServer
+    setattr(hypercorn_run, "TCPServer", CappedTCPServer)  # noqa: B010 (not exported)
 
 
 def config_for(sock: socket.socket, limits: ServerLimits) -> Config:
@@ -124,7 +126,8 @@ def serve_until(front: Front, sock: socket.socket, limits: ServerLimits,
                 await asyncio.sleep(0.1)
             front.begin_shutdown()
 
-        await hypercorn_serve(front, config, shutdown_trigger=shutdown_trigger, mode="asgi")
+        # the front speaks ASGI in plain dicts, Hypercorn types them as its TypedDicts
+        await hypercorn_serve(cast(ASGIFramework, front), config, shutdown_trigger=shutdown_trigger, mode="asgi")
 
     asyncio.run(main())
 

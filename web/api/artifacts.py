@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 from pydantic import Field
 
 from connectors.registry import ARTIFACT_ENVS
@@ -68,7 +69,7 @@ def _metadata(raw: str | None) -> dict[str, Any]:
 
 @operation(bp, "/models/<model_id>/artifacts", query=ArtifactQuery,
            responses={200: "uploads and promotions, oldest first", 404: "unknown model"})
-def list_artifacts(model_id: str, query: ArtifactQuery):
+def list_artifacts(model_id: str, query: ArtifactQuery) -> Response:
     """The model's artifacts (of one environment, or all): its artifact history."""
     registry = services().registry
     model = registry.get_model(model_id)
@@ -78,7 +79,7 @@ def list_artifacts(model_id: str, query: ArtifactQuery):
 @operation(bp, "/models/<model_id>/artifacts", "POST", multipart=ARTIFACT_FORM,
            responses={201: "stored as the next version of its environment",
                       404: "unknown model"})
-def upload_artifact(model_id: str):
+def upload_artifact(model_id: str) -> ResponseReturnValue:
     """Upload files as the next version of the model's artifact in ``env``."""
     request.max_content_length = MAX_UPLOAD_BYTES
     if request.mimetype != "multipart/form-data":
@@ -98,7 +99,7 @@ def upload_artifact(model_id: str):
 @operation(bp, "/models/<model_id>/artifacts/promote", "POST", body=PromoteRequest,
            responses={201: "the prod version made from the test version",
                       404: "unknown model or test version"})
-def promote_artifact(model_id: str, body: PromoteRequest):
+def promote_artifact(model_id: str, body: PromoteRequest) -> ResponseReturnValue:
     """Promote a test version: copied to the next prod version (once)."""
     record = artifacts().promote(model_id, body.version, user=body.user,
                                  metadata=body.metadata)
@@ -107,7 +108,7 @@ def promote_artifact(model_id: str, body: PromoteRequest):
 
 @operation(bp, "/models/<model_id>/artifacts/<env>/<int:version>",
            responses={200: "the artifact version", 404: "unknown"})
-def get_artifact_version(model_id: str, env: str, version: int):
+def get_artifact_version(model_id: str, env: str, version: int) -> Response:
     """One version of the model's artifact in ``env`` (``test`` or ``prod``)."""
     registry = services().registry
     return jsonify(registry.find_artifact(registry.get_model(model_id).id, env,

@@ -7,13 +7,16 @@ own); files of Python declarations are registered with the CLI, which imports th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 from pydantic import BaseModel, Field
 
 from ..context import services
 from ..openapi import operation
+
+if TYPE_CHECKING:
+    from connectors.automations import AutomationService
 
 bp = Blueprint("automations", __name__, url_prefix="/api")
 
@@ -38,12 +41,12 @@ class RunBody(BaseModel):
     variables: dict[str, Any] = Field(default_factory=dict)
 
 
-def _service():
+def _service() -> AutomationService:
     return services().automations
 
 
 @operation(bp, "/automations", query=AutomationQuery)
-def list_automations(query: AutomationQuery):
+def list_automations(query: AutomationQuery) -> Response:
     """Automations with status, schedule and metric trigger state."""
     return jsonify(_service().list(query.model_id))
 
@@ -51,7 +54,7 @@ def list_automations(query: AutomationQuery):
 @operation(bp, "/automations", "POST", body=AutomationBody,
            responses={200: "registered (created, updated or unchanged)", 400: "invalid",
                       409: "name used by another model"})
-def register_automation(body: AutomationBody):
+def register_automation(body: AutomationBody) -> Response:
     """Register or update one automation from its JSON declaration."""
     from connectors.automations import Automation, DeclarationError
 
@@ -63,43 +66,43 @@ def register_automation(body: AutomationBody):
 
 
 @operation(bp, "/automations/<name>", responses={200: "the automation", 404: "unknown"})
-def get_automation(name: str):
+def get_automation(name: str) -> Response:
     """One automation (credentials hidden) with its latest runs."""
     return jsonify(_service().get(name))
 
 
 @operation(bp, "/automations/<name>/runs", responses={200: "runs", 404: "unknown"})
-def automation_runs(name: str):
+def automation_runs(name: str) -> Response:
     """The automation's runs, newest first, with their builds."""
     return jsonify(_service().runs(name, limit=50))
 
 
 @operation(bp, "/automations/<name>/pause", "POST", responses={200: "paused", 404: "unknown"})
-def pause_automation(name: str):
+def pause_automation(name: str) -> Response:
     """Stop scheduling / polling the automation."""
     return jsonify(_service().pause(name))
 
 
 @operation(bp, "/automations/<name>/resume", "POST", responses={200: "active", 404: "unknown"})
-def resume_automation(name: str):
+def resume_automation(name: str) -> Response:
     """Schedule / poll the automation again."""
     return jsonify(_service().resume(name))
 
 
 @operation(bp, "/automations/<name>/run-now", "POST", body=RunBody,
            responses={200: "the started run (process instance)", 404: "unknown"})
-def run_automation_now(name: str, body: RunBody):
+def run_automation_now(name: str, body: RunBody) -> Response:
     """Start a run at once."""
     return jsonify(_service().run_now(name, body.variables))
 
 
 @operation(bp, "/automations/<name>", "DELETE", responses={200: "deleted", 404: "unknown"})
-def delete_automation(name: str):
+def delete_automation(name: str) -> Response:
     """Remove the automation; its runs stay in history."""
     return jsonify(_service().delete(name))
 
 
 @operation(bp, "/automation-builds/<build_id>", responses={200: "the build", 404: "unknown"})
-def get_build(build_id: str):
+def get_build(build_id: str) -> Response:
     """One build: status, commit, metrics, deployment, reason and log tail."""
     return jsonify(_service().build(build_id))

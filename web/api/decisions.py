@@ -4,7 +4,7 @@ past it the answer is a 422 naming the limit."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 
 from engine.feel import to_python
 from engine.values import jsonable
@@ -17,7 +17,7 @@ bp = Blueprint("decisions", __name__, url_prefix="/api")
 
 
 @operation(bp, "/decisions/<key>/evaluate", "POST", body=DecisionRequest)
-def evaluate(key: str, body: DecisionRequest):
+def evaluate(key: str, body: DecisionRequest) -> Response:
     """Evaluate the latest version of ``key`` (the id or name of a decision, a decision service
     or a business knowledge model) with the given variables (a BKM's are its parameters)."""
     result = engine().evaluate_decision(key, body.variables)

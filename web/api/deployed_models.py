@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 
 from ..context import services
 from ..openapi import operation
@@ -22,7 +22,7 @@ class DeploymentQuery(Query):
 
 
 @operation(bp, "/deployed-models", query=DeploymentQuery)
-def list_deployed_models(query: DeploymentQuery):
+def list_deployed_models(query: DeploymentQuery) -> Response:
     """Deployments, newest first, filtered by model, runtime, snapshot, state or mode."""
     found = services().registry.list_deployments(model_id=query.model_id,
                                                   runtime_id=query.runtime_id,
@@ -34,7 +34,7 @@ def list_deployed_models(query: DeploymentQuery):
 
 @operation(bp, "/deployed-models/<deployment_id>", responses={200: "the deployment",
                                                               404: "unknown"})
-def get_deployed_model(deployment_id: str):
+def get_deployed_model(deployment_id: str) -> Response:
     """One deployment (by id or a unique prefix of it)."""
     return jsonify(_named([services().registry.get_deployment(deployment_id)])[0])
 

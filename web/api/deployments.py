@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from engine.errors import ValidationError
 
@@ -42,7 +43,7 @@ def uploaded_files() -> list[tuple[str, bytes]]:
 
 @operation(bp, "/deployments", "POST", multipart=DEPLOYMENT_FORM,
            responses={201: "deployed (unchanged definitions are listed under filtered)"})
-def create_deployment():
+def create_deployment() -> ResponseReturnValue:
     """Deploy .bpmn/.dmn files; unchanged definitions keep their version."""
     files = uploaded_files()
     result = engine().deploy(files, name=request.form.get("name", ""),

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
+from flask.typing import ResponseReturnValue
 from pydantic import Field
 
 from connectors.registry import JOB_STATES, JOB_TYPES
@@ -25,7 +26,7 @@ class JobQuery(Query):
 
 
 @operation(bp, "/jobs", query=JobQuery)
-def list_jobs(query: JobQuery):
+def list_jobs(query: JobQuery) -> Response:
     """Jobs, newest first, filtered by type, snapshot or state."""
     found = services().jobs.list(job_type=query.type, snapshot_id=query.snapshot_id,
                                   state=query.state, limit=query.limit)
@@ -33,7 +34,7 @@ def list_jobs(query: JobQuery):
 
 
 @operation(bp, "/jobs/<job_id>", responses={200: "the job", 404: "unknown"})
-def get_job(job_id: str):
+def get_job(job_id: str) -> Response:
     """A job with its inputs, outputs, metrics, failure reason and log tail."""
     return jsonify(services().jobs.get(job_id).to_dict())
 
@@ -41,7 +42,7 @@ def get_job(job_id: str):
 @operation(bp, "/jobs/<job_id>/cancel", "POST",
            responses={202: "cancel requested: the job is cancelling", 404: "unknown",
                       409: "the job has already finished"})
-def cancel_job(job_id: str):
+def cancel_job(job_id: str) -> ResponseReturnValue:
     """Ask the node running a job to stop it; it records the job as cancelled within seconds
     (its model processes are killed, its Dask tasks cancelled)."""
     return jsonify(services().jobs.cancel(job_id).to_dict()), 202

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
+from flask.typing import ResponseReturnValue
 from pydantic import Field
 
 from connectors.jobs.formats import FORMATS
@@ -61,14 +62,14 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 @operation(bp, "/models")
-def list_models():
+def list_models() -> Response:
     """Registered models, by name."""
     return jsonify([m.to_dict() for m in registry().list_models()])
 
 
 @operation(bp, "/models", "POST", body=ModelCreate,
            responses={201: "registered", 409: "a model of that name exists"})
-def create_model(body: ModelCreate):
+def create_model(body: ModelCreate) -> ResponseReturnValue:
     """Register a model."""
     model = registry().register_model(body.name, body.methodology,
                                       description=body.description, owner=body.owner)
@@ -76,13 +77,13 @@ def create_model(body: ModelCreate):
 
 
 @operation(bp, "/models/<model_id>", responses={200: "the model", 404: "unknown"})
-def get_model(model_id: str):
+def get_model(model_id: str) -> Response:
     """One model, by id or name."""
     return jsonify(registry().get_model(model_id).to_dict())
 
 
 @operation(bp, "/models/<model_id>/snapshots", responses={200: "oldest first", 404: "unknown"})
-def list_snapshots(model_id: str):
+def list_snapshots(model_id: str) -> Response:
     """The model's snapshots, oldest version first."""
     return jsonify([s.to_dict() for s in registry().list_snapshots(model_id)])
 
@@ -90,7 +91,7 @@ def list_snapshots(model_id: str):
 @operation(bp, "/models/<model_id>/snapshots", "POST", body=SnapshotCreate,
            responses={201: "created; signal mlc.snapshot.created broadcast",
                       404: "unknown model"})
-def create_snapshot(model_id: str, body: SnapshotCreate):
+def create_snapshot(model_id: str, body: SnapshotCreate) -> ResponseReturnValue:
     """Create the model's next snapshot and broadcast ``mlc.snapshot.created``."""
     reg = registry()
     snapshot = reg.create_snapshot(
@@ -103,6 +104,6 @@ def create_snapshot(model_id: str, body: SnapshotCreate):
 
 
 @operation(bp, "/snapshots/<snapshot_id>", responses={200: "the snapshot", 404: "unknown"})
-def get_snapshot(snapshot_id: str):
+def get_snapshot(snapshot_id: str) -> Response:
     """A snapshot with its assets, monitors and test results."""
     return jsonify(registry().get_snapshot(snapshot_id).to_dict())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 
 from engine.nodes import list_nodes
 
@@ -13,6 +13,6 @@ bp = Blueprint("nodes", __name__, url_prefix="/api")
 
 
 @operation(bp, "/nodes")
-def nodes():
+def nodes() -> Response:
     """Live nodes: kind, host, pid, last heartbeat, topics, and what each holds."""
     return jsonify(list_nodes(application().db))

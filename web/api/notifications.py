@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 from pydantic import Field
 
 from ..context import services
@@ -21,7 +21,7 @@ class NotificationQuery(Query):
 
 
 @operation(bp, "/notifications", query=NotificationQuery)
-def list_notifications(query: NotificationQuery):
+def list_notifications(query: NotificationQuery) -> Response:
     """Notifications, newest first (never the webhook URLs or tokens they went to)."""
     found = services().notifications.list(channel=query.channel,
                                            instance_id=query.instance_id, limit=query.limit)

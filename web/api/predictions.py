@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
+from flask.typing import ResponseReturnValue
 from pydantic import Field
 
 from engine.errors import MlcError
@@ -30,7 +31,7 @@ class PredictRequest(Body):
 
 
 @bp.errorhandler(MlcError)
-def prediction_error(exc: MlcError):
+def prediction_error(exc: MlcError) -> ResponseReturnValue:
     return jsonify({"status": "error", **exc.to_dict()}), exc.status
 
 
@@ -38,7 +39,7 @@ def prediction_error(exc: MlcError):
            responses={200: "one prediction object per record", 400: "records the model "
                       "rejects", 404: "unknown deployment",
                       409: "retired or batch-only deployment", 502: "the model failed"})
-def predict(deployment_id: str, body: PredictRequest):
+def predict(deployment_id: str, body: PredictRequest) -> Response:
     """Predict with an online deployment (the model is loaded once, then reused)."""
     predictions = services().predictor.predict(deployment_id, body.records)
     return jsonify({"status": "ok", "deployed_model_id": deployment_id,

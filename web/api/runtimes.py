@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
+from flask.typing import ResponseReturnValue
 from pydantic import Field
 
 from connectors.registry import RUNTIME_ENGINES, STAGES
@@ -34,7 +35,7 @@ class RuntimeCreate(Body):
 
 
 @operation(bp, "/runtimes")
-def list_runtimes():
+def list_runtimes() -> Response:
     """Runtimes, most recent first."""
     return jsonify([r.to_dict() for r in services().registry.list_runtimes()])
 
@@ -42,7 +43,7 @@ def list_runtimes():
 @operation(bp, "/runtimes", "POST", body=RuntimeCreate,
            responses={201: "added", 400: "a bad engine / scheduler pair",
                       409: "a runtime of that name exists"})
-def create_runtime(body: RuntimeCreate):
+def create_runtime(body: RuntimeCreate) -> ResponseReturnValue:
     """Add a runtime."""
     runtime = services().registry.add_runtime(body.name, body.stage,
                                                service_tags=body.service_tags,
@@ -52,6 +53,6 @@ def create_runtime(body: RuntimeCreate):
 
 
 @operation(bp, "/runtimes/<runtime_id>", responses={200: "the runtime", 404: "unknown"})
-def get_runtime(runtime_id: str):
+def get_runtime(runtime_id: str) -> Response:
     """One runtime, by id or name."""
     return jsonify(services().registry.get_runtime(runtime_id).to_dict())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 
 from engine.errors import MlcError
 
@@ -19,7 +19,7 @@ class Unavailable(MlcError):
 
 
 @operation(bp, "/healthz", responses={200: "database reachable", 503: "database unreachable"})
-def healthz():
+def healthz() -> Response:
     """Liveness: answers 200 only when the database answers a query."""
     try:
         application().engine.ping()
@@ -29,7 +29,7 @@ def healthz():
 
 
 @operation(bp, "/metrics", responses={200: "Prometheus text format"})
-def metrics():
+def metrics() -> Response:
     """Instances by status, external tasks by state, open incidents, live nodes, task
     latency, and (under ``mlc serve``) the id of the node answering."""
     return metrics_response(application().engine.counts(), task_latency(),
@@ -37,6 +37,6 @@ def metrics():
 
 
 @operation(bp, "/api/openapi.json", responses={200: "OpenAPI 3.1 document"})
-def openapi():
+def openapi() -> Response:
     """This API's OpenAPI document, generated from the schemas that validate requests."""
     return jsonify(document())

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
+from flask.typing import ResponseReturnValue
 from pydantic import Field
 
 from connectors.tickets import TICKET_KINDS
@@ -51,7 +52,7 @@ def tickets() -> Any:
 
 
 @operation(bp, "/tickets", query=TicketQuery)
-def list_tickets(query: TicketQuery):
+def list_tickets(query: TicketQuery) -> Response:
     """Tickets, oldest first, filtered by system, status, kind, instance or decided-ness."""
     parts = tickets()
     # decided-ness depends on each system's (case-insensitive) terminal statuses, so only
@@ -72,13 +73,13 @@ def _system(system: str | None) -> str | None:
     return system
 
 
-def _ticket(key: str, system: str | None = None):
+def _ticket(key: str, system: str | None = None) -> Response:
     parts = tickets()
     ticket = parts.store.get(key, _system(system))
     return jsonify({**ticket.to_dict(), "events": parts.store.events(key, ticket.system)})
 
 
-def _transition(key: str, body: TransitionRequest, system: str | None = None):
+def _transition(key: str, body: TransitionRequest, system: str | None = None) -> Response:
     ticket, resolution = tickets().transition(key, body.status, body.fields, _system(system))
     return jsonify({"ticket": ticket.to_dict(),
                     "resolution": resolution.to_dict() if resolution else None})
@@ -86,7 +87,7 @@ def _transition(key: str, body: TransitionRequest, system: str | None = None):
 
 @operation(bp, "/tickets/<system>/<key>",
            responses={200: "the ticket and its events", 404: "unknown ticket or system"})
-def get_ticket(system: str, key: str):
+def get_ticket(system: str, key: str) -> ResponseReturnValue:
     """One ticket, (system, key), with its transitions, comments and webhook updates."""
     return _ticket(key, system)
 
@@ -100,7 +101,7 @@ NOT_A_STATUS = "not a status of the ticket's system (the message lists them)"
 @operation(bp, "/tickets/<system>/<key>/transition", "POST", body=TransitionRequest,
            responses={200: TRANSITIONED, 400: NOT_A_STATUS,
                       404: "unknown ticket", 502: "Jira / ServiceNow unreachable"})
-def transition(system: str, key: str, body: TransitionRequest):
+def transition(system: str, key: str, body: TransitionRequest) -> ResponseReturnValue:
     """Move a ticket; a decision (Done, Rejected...) sends ``ticket.resolved`` to its process.
 
     The statuses each system takes are in the body's ``status`` description (STATUSES_DOC).
@@ -110,7 +111,7 @@ def transition(system: str, key: str, body: TransitionRequest):
 
 @operation(bp, "/tickets/<key>", responses={200: "the ticket and its events", 404: "unknown",
                                              409: "the key exists on several systems"})
-def get_ticket_by_key(key: str):
+def get_ticket_by_key(key: str) -> ResponseReturnValue:
     """One ticket by key alone, while only one system has that key."""
     return _ticket(key)
 
@@ -119,6 +120,6 @@ def get_ticket_by_key(key: str):
            responses={200: TRANSITIONED, 400: NOT_A_STATUS,
                       404: "unknown ticket", 409: "the key exists on several systems",
                       502: "Jira / ServiceNow unreachable"})
-def transition_by_key(key: str, body: TransitionRequest):
+def transition_by_key(key: str, body: TransitionRequest) -> ResponseReturnValue:
     """Move a ticket named by key alone, while only one system has that key."""
     return _transition(key, body)

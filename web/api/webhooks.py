@@ -12,13 +12,18 @@ The signature covers the raw body, so the body is handed over exactly as receive
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from engine.errors import MlcError
 
-from ..context import application, services
+if TYPE_CHECKING:
+    from connectors.tickets import WebhookOutcome
+
+from ..context import WebSettings, application, services
 from ..openapi import operation
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api")
@@ -35,23 +40,25 @@ class WebhookNotConfigured(MlcError):
     status = 403
 
 
-def webhook_paths_open(settings: Any) -> set[str]:
+def webhook_paths_open(settings: WebSettings) -> set[str]:
     """The webhook routes that authenticate by signature, so need no API token."""
     return {path for path, attr in WEBHOOK_SECRETS.items() if getattr(settings, attr, None)}
 
 
-def _receive(path: str, handle) -> Any:
+def _receive(path: str,
+             handle: Callable[[bytes, Mapping[str, str]], WebhookOutcome]) -> Response:
     attr = WEBHOOK_SECRETS[path]
     if not getattr(application().settings, attr, None):
         raise WebhookNotConfigured(f"webhook deliveries are refused: set MLC_{attr.upper()}")
-    outcome = handle(request.get_data(cache=True), request.headers)
+    # a repeated header: the last value, as the receiver's own lower-casing keeps it
+    outcome = handle(request.get_data(cache=True), dict(request.headers.items()))
     return jsonify(outcome.to_dict())
 
 
 @operation(bp, "/webhooks/jira", "POST",
            responses={200: "handled (outcome: resolved, not_terminal, duplicate, ignored...)",
                       401: "no X-Hub-Signature", 403: "wrong signature or no secret set"})
-def jira():
+def jira() -> ResponseReturnValue:
     """Jira ``jira:issue_updated``, signed ``X-Hub-Signature: sha256=<HMAC of the body>``."""
     return _receive("/api/webhooks/jira", services().tickets.webhooks.handle_jira_webhook)
 
@@ -59,7 +66,7 @@ def jira():
 @operation(bp, "/webhooks/servicenow", "POST",
            responses={200: "handled", 401: "no X-MLC-Webhook-Secret",
                       403: "wrong secret or no secret set"})
-def servicenow():
+def servicenow() -> ResponseReturnValue:
     """ServiceNow business-rule REST message ``{"number", "state", ...}`` with the shared secret."""
     return _receive("/api/webhooks/servicenow",
                     services().tickets.webhooks.handle_servicenow_webhook)

@@ -10,8 +10,11 @@ import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, render_template, request, session
+from flask import Flask, render_template, request, session
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
+
+from ..context import application
 
 csrf = CSRFProtect()
 
@@ -32,7 +35,7 @@ def configure_sessions(app: Flask, token: str | None) -> None:
 
 
 def api_token() -> str | None:
-    return current_app.extensions["mlc_application"].settings.api_token
+    return application().settings.api_token
 
 
 def signed_in() -> bool:
@@ -70,6 +73,6 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
-def signin_page(error: str | None = None, status: int = 200):
+def signin_page(error: str | None = None, status: int = 200) -> ResponseReturnValue:
     return render_template("cockpit/signin.html", error=error,
                            next=safe_next(request.values.get("next"))), status

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from engine.errors import MlcError
 
@@ -42,7 +44,7 @@ OPEN_ENDPOINTS = {"cockpit.signin", "cockpit.static"}
 
 
 @bp.before_request
-def guard():
+def guard() -> ResponseReturnValue | None:
     """Static files are public; every other page needs a signed-in browser, every POST a
     valid CSRF token (the sign-in form too)."""
     if request.endpoint == "cockpit.static":
@@ -70,7 +72,7 @@ def wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json" or request.is_json
 
 
-def error_page(status: int, title: str, message: str, problems: list | None = None):
+def error_page(status: int, title: str, message: str, problems: list[dict[str, Any]] | None = None) -> ResponseReturnValue:
     if wants_json():
         body = {"error": title, "message": message, "problems": problems or []}
         return Response(json.dumps(body), status, mimetype="application/json")
@@ -83,13 +85,13 @@ def _same_site(url: str | None) -> str | None:
 
 
 @bp.errorhandler(CSRFError)
-def csrf_refused(exc: CSRFError):
+def csrf_refused(exc: CSRFError) -> ResponseReturnValue:
     return error_page(400, "Form expired or forged",
                       f"{exc.description} Reload the page and submit the form again.")
 
 
 @bp.errorhandler(MlcError)
-def refused(exc: MlcError):
+def refused(exc: MlcError) -> ResponseReturnValue:
     if exc.status >= 500:
         log.error("%s %s failed: %s", request.method, request.path, exc.message)
     title = ("Not done" if request.method == "POST"
@@ -98,17 +100,17 @@ def refused(exc: MlcError):
 
 
 @bp.errorhandler(HTTPException)
-def http_error(exc: HTTPException):
+def http_error(exc: HTTPException) -> ResponseReturnValue:
     return error_page(exc.code or 500, exc.name, exc.description or exc.name)
 
 
 @bp.errorhandler(Exception)
-def unexpected(exc: Exception):
+def unexpected(exc: Exception) -> ResponseReturnValue:
     log.exception("%s %s failed", request.method, request.path)
     return error_page(500, "Internal error", "Something failed; the server log has the details.")
 
 
-def done(message: str, endpoint: str, **values: Any):
+def done(message: str, endpoint: str, **values: Any) -> WerkzeugResponse:
     """After a successful form: say what happened and show the result (POST-redirect-GET),
     on the page the form named in its ``next`` field, or else on ``endpoint``."""
     flash(message, "success")
@@ -122,11 +124,13 @@ def when(value: Any) -> str:
     if not value:
         return ""
     if isinstance(value, str):
+        text = value
         try:
-            value = datetime.fromisoformat(value)
+            value = datetime.fromisoformat(text)
         except ValueError:
-            return value
-    return value.strftime("%Y-%m-%d %H:%M:%S")
+            return text
+    shown: str = value.strftime("%Y-%m-%d %H:%M:%S")
+    return shown
 
 
 @bp.app_template_filter("short")

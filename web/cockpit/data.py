@@ -10,9 +10,9 @@ is the one module to adapt.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine import inspection
+from engine import Database, LockedTask, inspection
 from engine.errors import ConflictError, NotFoundError, ValidationError
 from engine.records import (
     DeploymentResult,
@@ -27,12 +27,15 @@ from engine.xmlsafe import parse_xml
 from ..camunda_types import to_typed
 from ..context import engine, services, tasks, wired_services
 
+if TYPE_CHECKING:
+    from connectors.registry import SqlModelRegistry
+
 DMN_NS = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
 RECENT = 8
 THROUGHPUT_HOURS = 24
 
 
-def _db():
+def _db() -> Database:
     return engine().db
 
 
@@ -104,7 +107,8 @@ def heat(definition_id: str) -> dict[str, int]:
 
 
 def definition_xml(definition_id: str) -> bytes:
-    return inspection.definition_resource(_db(), definition_id)["content"]
+    content: bytes = inspection.definition_resource(_db(), definition_id)["content"]
+    return content
 
 
 def latest_xml(key: str, version: int | None = None) -> dict[str, Any]:
@@ -159,7 +163,7 @@ def instance(instance_id: str, history_limit: int = 200) -> dict[str, Any]:
     }
 
 
-def _task(task) -> dict[str, Any]:
+def _task(task: LockedTask) -> dict[str, Any]:
     expires = task.lock_expires_at
     locked = bool(task.worker_id and expires and expires > datetime.now(UTC))
     return {"id": task.id, "topic": task.topic, "activity_id": task.activity_id,
@@ -211,7 +215,8 @@ def decision(key: str) -> dict[str, Any]:
 
 
 def decision_xml(key: str) -> bytes:
-    return inspection.decision_resource(_db(), key)["content"]
+    content: bytes = inspection.decision_resource(_db(), key)["content"]
+    return content
 
 
 def _decision_inputs(content: bytes, key: str) -> list[dict[str, str]]:
@@ -235,7 +240,7 @@ def evaluate(key: str, variables: dict[str, Any]) -> dict[str, Any]:
 
 # -- models ---------------------------------------------------------------------------------
 
-def _registry():
+def _registry() -> SqlModelRegistry:
     return services().registry
 
 
@@ -398,7 +403,7 @@ def automation(name: str) -> dict[str, Any]:
     return services().automations.get(name)
 
 
-def automation_action(name: str, action: str) -> dict[str, Any]:
+def automation_action(name: str, action: str) -> dict[str, Any] | InstanceRecord:
     automations_ = services().automations
     if action == "pause":
         return automations_.pause(name)

@@ -4,8 +4,11 @@ modeler. Thin views: data comes from :mod:`.data`, input from :mod:`.forms`."""
 from __future__ import annotations
 
 from flask import Response, jsonify, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from engine.errors import ValidationError
+from engine.records import DecisionDefinitionRecord, ProcessDefinitionRecord
 
 from . import auth, data, forms
 from .blueprint import bp, done
@@ -17,7 +20,7 @@ PAGE = 50
 # -- sign-in --------------------------------------------------------------------------------
 
 @bp.route("/signin", methods=["GET", "POST"])
-def signin():
+def signin() -> ResponseReturnValue:
     if not auth.api_token():
         return redirect(url_for("cockpit.dashboard"))
     if request.method == "GET":
@@ -29,7 +32,7 @@ def signin():
 
 
 @bp.route("/signout", methods=["POST"])
-def signout():
+def signout() -> WerkzeugResponse:
     session.clear()
     return redirect(url_for("cockpit.signin") if auth.api_token()
                     else url_for("cockpit.dashboard"), 303)
@@ -38,7 +41,7 @@ def signout():
 # -- dashboard ------------------------------------------------------------------------------
 
 @bp.route("/")
-def dashboard():
+def dashboard() -> str:
     return render_template("cockpit/dashboard.html", d=data.dashboard(),
                            statuses=INSTANCE_STATUSES)
 
@@ -46,15 +49,16 @@ def dashboard():
 # -- processes ------------------------------------------------------------------------------
 
 @bp.route("/processes")
-def processes():
+def processes() -> str:
     return render_template("cockpit/processes.html", processes=data.definitions())
 
 
 @bp.route("/processes/deploy", methods=["POST"])
-def deploy():
+def deploy() -> ResponseReturnValue:
     result = data.deploy(forms.uploads(), forms.text("name", max_length=200))
-    changed = [f"{d.key} v{d.version}" for d in (*result.processes, *result.decisions)
-               if d.key not in result.filtered]
+    deployed: list[ProcessDefinitionRecord | DecisionDefinitionRecord] = [
+        *result.processes, *result.decisions]
+    changed = [f"{d.key} v{d.version}" for d in deployed if d.key not in result.filtered]
     message = ("Deployed " + ", ".join(changed)) if changed else "Nothing changed"
     if result.filtered:
         message += f" (unchanged: {', '.join(result.filtered)})"
@@ -62,13 +66,13 @@ def deploy():
 
 
 @bp.route("/processes/<key>")
-def process(key: str):
+def process(key: str) -> str:
     version = request.args.get("version", type=int)
     return render_template("cockpit/process.html", p=data.definition(key, version))
 
 
 @bp.route("/processes/<key>/start", methods=["POST"])
-def start(key: str):
+def start(key: str) -> ResponseReturnValue:
     instance = data.start(key, forms.assignments("variables"),
                           forms.text("business_key", max_length=255))
     return done(f"Started instance {instance.id[:8]} ({instance.status})",
@@ -76,21 +80,21 @@ def start(key: str):
 
 
 @bp.route("/definitions/<definition_id>/diagram.bpmn")
-def definition_diagram(definition_id: str):
+def definition_diagram(definition_id: str) -> ResponseReturnValue:
     response = Response(data.definition_xml(definition_id), mimetype="application/xml")
     response.headers["Cache-Control"] = "private, max-age=86400, immutable"  # ids never change
     return response
 
 
 @bp.route("/definitions/<definition_id>/heat.json")
-def definition_heat(definition_id: str):
+def definition_heat(definition_id: str) -> Response:
     return jsonify(data.heat(definition_id))
 
 
 # -- instances ------------------------------------------------------------------------------
 
 @bp.route("/instances")
-def instances():
+def instances() -> str:
     status = request.args.get("status") or None
     if status is not None and status not in INSTANCE_STATUSES:
         raise ValidationError(f"status must be one of {', '.join(INSTANCE_STATUSES)}")
@@ -106,13 +110,13 @@ def instances():
 
 
 @bp.route("/instances/<instance_id>")
-def instance(instance_id: str):
+def instance(instance_id: str) -> str:
     return render_template("cockpit/instance.html", i=data.instance(instance_id),
                            types=forms.VARIABLE_TYPES)
 
 
 @bp.route("/instances/<instance_id>/variables", methods=["POST"])
-def set_variable(instance_id: str):
+def set_variable(instance_id: str) -> ResponseReturnValue:
     name, value = forms.typed_variable()
     reason = forms.text("reason", max_length=500) or "edited in the cockpit"
     data.set_variables(instance_id, {name: value}, reason)
@@ -120,13 +124,13 @@ def set_variable(instance_id: str):
 
 
 @bp.route("/instances/<instance_id>/terminate", methods=["POST"])
-def terminate(instance_id: str):
+def terminate(instance_id: str) -> ResponseReturnValue:
     data.terminate(instance_id, forms.text("reason", max_length=2000) or "terminated in the cockpit")
     return done("Instance terminated", "cockpit.instance", instance_id=instance_id)
 
 
 @bp.route("/instances/<instance_id>/message", methods=["POST"])
-def message(instance_id: str):
+def message(instance_id: str) -> ResponseReturnValue:
     business_key = forms.text("business_key", max_length=255)
     delivered = data.send_message(forms.text("name", required=True, max_length=255),
                                   business_key, forms.assignments("correlation"),
@@ -138,7 +142,7 @@ def message(instance_id: str):
 # -- incidents and signals ------------------------------------------------------------------
 
 @bp.route("/incidents")
-def incidents():
+def incidents() -> str:
     show = request.args.get("show", "open")
     if show not in ("open", "resolved", "all"):
         raise ValidationError("show must be open, resolved or all")
@@ -147,14 +151,14 @@ def incidents():
 
 
 @bp.route("/incidents/<incident_id>/retry", methods=["POST"])
-def retry(incident_id: str):
+def retry(incident_id: str) -> ResponseReturnValue:
     instance = data.retry_incident(incident_id)
     return done(f"Incident retried: instance {instance.id[:8]} is {instance.status}",
                 "cockpit.incidents")
 
 
 @bp.route("/signals", methods=["POST"])
-def signal():
+def signal() -> ResponseReturnValue:
     result = data.send_signal(forms.text("name", required=True, max_length=255),
                               forms.assignments("variables"))
     return done(f"Signal sent: {len(result.started)} started, "
@@ -164,12 +168,12 @@ def signal():
 # -- modeler --------------------------------------------------------------------------------
 
 @bp.route("/modeler")
-def modeler_index():
+def modeler_index() -> str:
     return render_template("cockpit/modeler_index.html", processes=data.definitions())
 
 
 @bp.route("/modeler/<key>")
-def modeler(key: str):
+def modeler(key: str) -> str:
     version = request.args.get("version", type=int)
     return render_template("cockpit/modeler.html", m=data.latest_xml(key, version))
 
@@ -184,13 +188,13 @@ def _posted_bpmn() -> list[tuple[str, bytes]]:
 
 
 @bp.route("/modeler/validate", methods=["POST"])
-def modeler_validate():
+def modeler_validate() -> Response:
     problems = data.validate(_posted_bpmn())
     return jsonify({"valid": not problems, "problems": problems})
 
 
 @bp.route("/modeler/deploy", methods=["POST"])
-def modeler_deploy():
+def modeler_deploy() -> ResponseReturnValue:
     files = _posted_bpmn()
     problems = data.validate(files)
     if problems:

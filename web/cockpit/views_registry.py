@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
 from flask import Response, render_template, request
+from flask.typing import ResponseReturnValue
 
 from engine.errors import ValidationError
 
@@ -19,12 +21,12 @@ AUTOMATION_ACTIONS = {"pause": "paused", "resume": "resumed", "run-now": "starte
 # -- decisions ------------------------------------------------------------------------------
 
 @bp.route("/decisions")
-def decisions():
+def decisions() -> str:
     return render_template("cockpit/decisions.html", decisions=data.decisions())
 
 
 @bp.route("/decisions/<key>", methods=["GET", "POST"])
-def decision(key: str):
+def decision(key: str) -> str:
     found = data.decision(key)
     result, values = None, {}
     if request.method == "POST":
@@ -36,7 +38,7 @@ def decision(key: str):
     return render_template("cockpit/decision.html", d=found, result=result, values=values)
 
 
-def _decision_value(raw: str):
+def _decision_value(raw: str) -> Any:
     try:
         return json.loads(raw)
     except ValueError:
@@ -44,34 +46,34 @@ def _decision_value(raw: str):
 
 
 @bp.route("/decisions/<key>/diagram.dmn")
-def decision_diagram(key: str):
+def decision_diagram(key: str) -> Response:
     return Response(data.decision_xml(key), mimetype="application/xml")
 
 
 # -- models, runtimes, jobs -----------------------------------------------------------------
 
 @bp.route("/models")
-def models():
+def models() -> str:
     return render_template("cockpit/models.html", models=data.models())
 
 
 @bp.route("/models/<model_id>")
-def model(model_id: str):
+def model(model_id: str) -> str:
     return render_template("cockpit/model.html", m=data.model(model_id))
 
 
 @bp.route("/snapshots/<snapshot_id>")
-def snapshot(snapshot_id: str):
+def snapshot(snapshot_id: str) -> str:
     return render_template("cockpit/snapshot.html", s=data.snapshot(snapshot_id))
 
 
 @bp.route("/runtimes")
-def runtimes():
+def runtimes() -> str:
     return render_template("cockpit/runtimes.html", r=data.runtimes())
 
 
 @bp.route("/deployed-models/<deployment_id>", methods=["GET", "POST"])
-def deployment(deployment_id: str):
+def deployment(deployment_id: str) -> str:
     found = data.deployment(deployment_id)
     predictions, records_text = None, request.form.get("records", "")
     if request.method == "POST":
@@ -91,13 +93,13 @@ def deployment(deployment_id: str):
 
 
 @bp.route("/jobs")
-def jobs():
+def jobs() -> str:
     return render_template("cockpit/jobs.html", jobs=data.jobs(
         request.args.get("type") or None, request.args.get("state") or None))
 
 
 @bp.route("/jobs/<job_id>")
-def job(job_id: str):
+def job(job_id: str) -> str:
     found = data.job(job_id)
     template = "cockpit/_job_status.html" if request.headers.get("HX-Request") else "cockpit/job.html"
     return render_template(template, job=found)
@@ -106,19 +108,19 @@ def job(job_id: str):
 # -- tickets --------------------------------------------------------------------------------
 
 @bp.route("/tickets")
-def tickets():
+def tickets() -> str:
     return render_template("cockpit/tickets.html", open_tickets=data.open_tickets(),
                            decided=data.decided_tickets())
 
 
 @bp.route("/tickets/<key>")
-def ticket(key: str):
+def ticket(key: str) -> str:
     return render_template("cockpit/ticket.html", t=data.ticket(key),
                            next_year=date.today().replace(year=date.today().year + 1).isoformat())
 
 
 @bp.route("/tickets/<key>/approve", methods=["POST"])
-def approve(key: str):
+def approve(key: str) -> ResponseReturnValue:
     expiration = forms.text("expiration_date", max_length=32)
     if expiration:
         try:
@@ -135,13 +137,13 @@ def approve(key: str):
 
 
 @bp.route("/tickets/<key>/reject", methods=["POST"])
-def reject(key: str):
+def reject(key: str) -> ResponseReturnValue:
     reason = forms.text("reason", required=True, max_length=2000)
     outcome = data.decide_ticket(key, "Rejected", {"Rejection Reason": reason})
     return done(_decided("rejected", key, outcome), "cockpit.ticket", key=key)
 
 
-def _decided(verb: str, key: str, outcome: dict) -> str:
+def _decided(verb: str, key: str, outcome: dict[str, Any]) -> str:
     resolution = outcome["resolution"] or {}
     resumed = resolution.get("instance_ids") or []
     tail = f"; process {resumed[0][:8]} resumed" if resumed else ""
@@ -151,17 +153,17 @@ def _decided(verb: str, key: str, outcome: dict) -> str:
 # -- automations, notifications, API docs ---------------------------------------------------
 
 @bp.route("/automations")
-def automations():
+def automations() -> str:
     return render_template("cockpit/automations.html", automations=data.automations())
 
 
 @bp.route("/automations/<name>")
-def automation(name: str):
+def automation(name: str) -> str:
     return render_template("cockpit/automation.html", a=data.automation(name))
 
 
 @bp.route("/automations/<name>/<action>", methods=["POST"])
-def automation_action(name: str, action: str):
+def automation_action(name: str, action: str) -> ResponseReturnValue:
     if action not in AUTOMATION_ACTIONS:
         raise ValidationError(f"unknown action {action!r}: pause, resume or run-now")
     data.automation_action(name, action)
@@ -169,10 +171,10 @@ def automation_action(name: str, action: str):
 
 
 @bp.route("/notifications")
-def notifications():
+def notifications() -> str:
     return render_template("cockpit/notifications.html", notifications=data.notifications())
 
 
 @bp.route("/api/docs")
-def api_docs():
+def api_docs() -> str:
     return render_template("cockpit/api_docs.html")

@@ -8,8 +8,10 @@ its parse-error dialog with the problems instead of a generic failure.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from engine.deployments import file_kind
 from engine.errors import NotFoundError, ValidationError
@@ -28,9 +30,9 @@ bp = Blueprint("camunda_deployment", __name__, url_prefix=PREFIX)
 PARSE_ERROR_PREFIX = "ENGINE-09005 Could not parse BPMN process. Errors: "
 
 
-def parse_exception(exc: ValidationError) -> tuple[dict, int]:
+def parse_exception(exc: ValidationError) -> tuple[dict[str, Any], int]:
     """Camunda's ParseException body for a refused deployment."""
-    details: dict[str, dict[str, list]] = {}
+    details: dict[str, dict[str, list[dict[str, Any]]]] = {}
     lines = []
     for problem in exc.problems:
         if isinstance(problem, dict):
@@ -56,7 +58,7 @@ def parse_exception(exc: ValidationError) -> tuple[dict, int]:
 
 @operation(bp, "/deployment/create", "POST", multipart=CAMUNDA_DEPLOY_FORM,
            responses={200: "deployed", 400: "ParseException (ENGINE-09005)"})
-def create():
+def create() -> ResponseReturnValue:
     """Camunda's deployment: form fields plus each resource as a part named after its file."""
     files = uploaded_files()
     resources = []
@@ -89,7 +91,7 @@ def create():
 
 
 @operation(bp, "/deployment", query=DeploymentQuery)
-def list_deployments(query: DeploymentQuery):
+def list_deployments(query: DeploymentQuery) -> Response:
     """Deployments (``?maxResults=0`` is the Modeler's connection check)."""
     if query.maxResults == 0:
         return jsonify([])
@@ -99,13 +101,13 @@ def list_deployments(query: DeploymentQuery):
 
 
 @operation(bp, "/deployment/count")
-def count():
+def count() -> Response:
     """How many deployments exist."""
     return jsonify({"count": application().engine.count_deployments()})
 
 
 @operation(bp, "/deployment/<deployment_id>")
-def get_deployment(deployment_id: str):
+def get_deployment(deployment_id: str) -> Response:
     """One deployment."""
     rows = application().engine.list_deployments(deployment_id=deployment_id)
     if not rows:

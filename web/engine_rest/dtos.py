@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import request
 
+from engine import LockedTask
 from engine.records import (
     DecisionDefinitionRecord,
     DeploymentResult,
@@ -60,7 +61,7 @@ def deployment(d: ResourceDeploymentRecord, deployed: DeploymentResult | None = 
 
 
 def process_instance(i: InstanceRecord, *, with_variables: bool = False) -> dict[str, Any]:
-    out = {"links": [link(f"/process-instance/{i.id}")], "id": i.id,
+    out: dict[str, Any] = {"links": [link(f"/process-instance/{i.id}")], "id": i.id,
            "definitionId": i.definition_id, "businessKey": i.business_key,
            "caseInstanceId": None, "ended": i.status in ENDED,
            "suspended": False, "tenantId": None}
@@ -69,18 +70,19 @@ def process_instance(i: InstanceRecord, *, with_variables: bool = False) -> dict
     return out
 
 
-def external_task(t: Any, *, definition_id: str | None = None,
+def external_task(t: LockedTask, *, definition_id: str | None = None,
                   names: list[str] | None = None, with_variables: bool = True,
                   with_properties: bool = True) -> dict[str, Any]:
-    out = {"activityId": t.activity_id, "activityInstanceId": f"{t.activity_id}:{t.id}",
-           "errorMessage": t.error_message, "errorDetails": t.error_details,
-           "executionId": t.instance_id, "id": t.id,
-           "lockExpirationTime": camunda_time(t.lock_expires_at),
-           "processDefinitionId": definition_id, "processDefinitionKey": t.process_key,
-           "processDefinitionVersionTag": None, "processInstanceId": t.instance_id,
-           "retries": t.retries, "suspended": False, "workerId": t.worker_id or None,
-           "topicName": t.topic, "tenantId": None, "priority": 0,
-           "businessKey": t.business_key}
+    out: dict[str, Any] = {
+        "activityId": t.activity_id, "activityInstanceId": f"{t.activity_id}:{t.id}",
+        "errorMessage": t.error_message, "errorDetails": t.error_details,
+        "executionId": t.instance_id, "id": t.id,
+        "lockExpirationTime": camunda_time(t.lock_expires_at),
+        "processDefinitionId": definition_id, "processDefinitionKey": t.process_key,
+        "processDefinitionVersionTag": None, "processInstanceId": t.instance_id,
+        "retries": t.retries, "suspended": False, "workerId": t.worker_id or None,
+        "topicName": t.topic, "tenantId": None, "priority": 0,
+        "businessKey": t.business_key}
     if with_variables:
         out["variables"] = variables_out(t.variables, names)
     if with_properties:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
@@ -34,7 +35,7 @@ def signal_body(body: SignalBody) -> SignalResult:
 
 
 @operation(bp, "/signal", "POST", body=SignalBody, responses={204: "delivered"})
-def signal(body: SignalBody):
+def signal(body: SignalBody) -> Response:
     """Broadcast a signal: start subscribed processes, resume waiting instances."""
     signal_body(body)
     return Response(status=204)
@@ -43,7 +44,7 @@ def signal(body: SignalBody):
 @operation(bp, "/message", "POST", body=MessageBody,
            responses={200: "results (resultEnabled)", 204: "delivered",
                       400: "no instance or several instances match"})
-def message(body: MessageBody):
+def message(body: MessageBody) -> Response:
     """Correlate a message by business key and correlation keys."""
     if body.processInstanceId:
         raise ValidationError("correlating to a processInstanceId is not supported; "
@@ -65,10 +66,10 @@ def message(body: MessageBody):
     return jsonify([_result(i, since, body.variablesInResultEnabled) for i in ids])
 
 
-def _result(instance_id: str, since: datetime, with_variables: bool) -> dict:
+def _result(instance_id: str, since: datetime, with_variables: bool) -> dict[str, Any]:
     instance = engine().get_instance(instance_id)
     started = instance.created_at >= since
-    result: dict = {"resultType": "ProcessDefinition" if started else "Execution",
+    result: dict[str, Any] = {"resultType": "ProcessDefinition" if started else "Execution",
                     "execution": None, "processInstance": None}
     if started:
         result["processInstance"] = dtos.process_instance(instance)
@@ -83,7 +84,7 @@ def _result(instance_id: str, since: datetime, with_variables: bool) -> dict:
 
 @operation(bp, "/condition", "POST", body=ConditionBody,
            responses={200: "the started instances"})
-def condition(body: ConditionBody):
+def condition(body: ConditionBody) -> Response:
     """Evaluate conditional start events: start every process whose condition holds."""
     started = engine().evaluate_conditions(plain(body.variables), body.businessKey)
     return jsonify([dtos.process_instance(engine().get_instance(i)) for i in started])

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from engine.errors import ValidationError
 from engine.notify import Waiter, availability_for
@@ -41,7 +42,8 @@ WAIT_HEADER = "X-MLC-Long-Poll-Wait"  # response: seconds the caller may still w
 
 
 def _stop_event() -> threading.Event:
-    return current_app.extensions.setdefault("mlc_stop", threading.Event())
+    stop: threading.Event = current_app.extensions.setdefault("mlc_stop", threading.Event())
+    return stop
 
 
 def _claim(body: FetchAndLockBody) -> list[Any]:
@@ -80,7 +82,7 @@ def _wait_and_claim(body: FetchAndLockBody, wait: float) -> list[Any]:
 
 @operation(bp, "/external-task/fetchAndLock", "POST", body=FetchAndLockBody,
            responses={200: "the locked tasks (possibly none)"})
-def fetch_and_lock(body: FetchAndLockBody):
+def fetch_and_lock(body: FetchAndLockBody) -> ResponseReturnValue:
     """Claim up to ``maxTasks`` tasks of the given topics, long-polling when none are due."""
     for topic in body.topics:
         if topic.processVariables:
@@ -114,7 +116,7 @@ def fetch_and_lock(body: FetchAndLockBody):
 
 @operation(bp, "/external-task/<task_id>/complete", "POST", body=CompleteBody,
            responses={204: "completed", 404: "unknown task", 409: "not locked by this worker"})
-def complete(task_id: str, body: CompleteBody):
+def complete(task_id: str, body: CompleteBody) -> Response:
     """Complete a locked task with (typed) result variables."""
     tasks().complete(task_id, body.workerId, plain(body.variables),
                      plain(body.localVariables, "localVariables"))
@@ -124,7 +126,7 @@ def complete(task_id: str, body: CompleteBody):
 
 @operation(bp, "/external-task/<task_id>/failure", "POST", body=FailureBody,
            responses={204: "recorded", 404: "unknown task", 409: "not locked by this worker"})
-def failure(task_id: str, body: FailureBody):
+def failure(task_id: str, body: FailureBody) -> Response:
     """Report a failed attempt; ``retries`` 0 opens an incident."""
     tasks().fail(task_id, body.workerId, body.errorMessage or "task failed", body.errorDetails,
                  body.retries, body.retryTimeout)
@@ -134,7 +136,7 @@ def failure(task_id: str, body: FailureBody):
 
 @operation(bp, "/external-task/<task_id>/bpmnError", "POST", body=BpmnErrorBody,
            responses={204: "thrown", 404: "unknown task", 409: "not locked by this worker"})
-def bpmn_error(task_id: str, body: BpmnErrorBody):
+def bpmn_error(task_id: str, body: BpmnErrorBody) -> Response:
     """Throw a BPMN error for a boundary event to catch (uncaught: an incident)."""
     tasks().bpmn_error(task_id, body.workerId, body.errorCode, body.errorMessage or "",
                        plain(body.variables))
@@ -144,14 +146,14 @@ def bpmn_error(task_id: str, body: BpmnErrorBody):
 
 @operation(bp, "/external-task/<task_id>/extendLock", "POST", body=ExtendLockBody,
            responses={204: "extended", 404: "unknown task", 409: "not locked by this worker"})
-def extend_lock(task_id: str, body: ExtendLockBody):
+def extend_lock(task_id: str, body: ExtendLockBody) -> Response:
     """Extend the lock by ``newDuration`` milliseconds from now."""
     tasks().extend_lock(task_id, body.workerId, body.newDuration / 1000)
     return Response(status=204)
 
 
 @operation(bp, "/external-task/<task_id>/unlock", "POST", responses={204: "unlocked"})
-def unlock(task_id: str):
+def unlock(task_id: str) -> Response:
     """Release a lock so another worker can take the task."""
     tasks().unlock(task_id)
     return Response(status=204)
@@ -169,7 +171,7 @@ def _query(query: ExternalTaskQuery) -> list[Any]:
 
 
 @operation(bp, "/external-task", query=ExternalTaskQuery)
-def list_tasks(query: ExternalTaskQuery):
+def list_tasks(query: ExternalTaskQuery) -> Response:
     """External tasks (without variables, as Camunda's query answers)."""
     rows = _query(query)[query.firstResult:]
     if query.maxResults is not None:
@@ -179,13 +181,13 @@ def list_tasks(query: ExternalTaskQuery):
 
 
 @operation(bp, "/external-task/count", query=ExternalTaskQuery)
-def count_tasks(query: ExternalTaskQuery):
+def count_tasks(query: ExternalTaskQuery) -> Response:
     """How many external tasks match."""
     return jsonify({"count": len(_query(query))})
 
 
 @operation(bp, "/external-task/<task_id>")
-def get_task(task_id: str):
+def get_task(task_id: str) -> Response:
     """One external task."""
     return jsonify(dtos.external_task(tasks().get(task_id), with_variables=False,
                                       with_properties=False))

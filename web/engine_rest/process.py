@@ -4,6 +4,7 @@ read variables in Camunda's typed form."""
 from __future__ import annotations
 
 import json
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, jsonify
 
@@ -19,15 +20,17 @@ from .schemas import DefinitionQuery, InstanceQuery, StartBody, VariableQuery, p
 
 bp = Blueprint("camunda_process", __name__, url_prefix=PREFIX)
 
+T = TypeVar("T")
+
 MAX_SCAN = 100_000  # the facade filters one status at a time; Camunda lists all running ones
 
 
-def _page(rows: list, first: int, maximum: int | None) -> list:
+def _page(rows: list[T], first: int, maximum: int | None) -> list[T]:
     return rows[first:] if maximum is None else rows[first:first + maximum]
 
 
 @operation(bp, "/process-definition", query=DefinitionQuery)
-def list_definitions(query: DefinitionQuery):
+def list_definitions(query: DefinitionQuery) -> Response:
     """Process definitions, optionally of one key / the latest versions only."""
     rows = engine().list_definitions(key=query.key, latest_only=query.latestVersion)
     if query.deploymentId:
@@ -52,48 +55,50 @@ def _latest(key: str) -> ProcessDefinitionRecord:
 
 
 @operation(bp, "/process-definition/<definition_id>")
-def get_definition(definition_id: str):
+def get_definition(definition_id: str) -> Response:
     """One process definition by id."""
     return jsonify(dtos.process_definition(_definition_by_id(definition_id)))
 
 
 @operation(bp, "/process-definition/key/<key>")
-def get_definition_by_key(key: str):
+def get_definition_by_key(key: str) -> Response:
     """The latest process definition of a key."""
     return jsonify(dtos.process_definition(_latest(key)))
 
 
-def _start(body: StartBody, *, key: str | None = None, definition_id: str | None = None):
+def _start(body: StartBody, key: str) -> Response:
     variables = plain(body.variables)
-    if definition_id is not None:
-        definition = _definition_by_id(definition_id)
-        instance = engine().start(definition.key, variables, body.businessKey,
-                                  definition_id=definition_id, idempotency_key=idempotency_key())
-    else:
-        instance = engine().start(key, variables, body.businessKey,
-                                  idempotency_key=idempotency_key())
+    instance = engine().start(key, variables, body.businessKey, idempotency_key=idempotency_key())
+    return _started(body, instance)
+
+
+def _started(body: StartBody, instance: InstanceRecord) -> Response:
     return jsonify(dtos.process_instance(instance, with_variables=body.withVariablesInReturn))
 
 
 @operation(bp, "/process-definition/<definition_id>/start", "POST", body=StartBody,
            responses={200: "the started instance", 404: "unknown definition"})
-def start_by_id(definition_id: str, body: StartBody):
+def start_by_id(definition_id: str, body: StartBody) -> Response:
     """Start an instance of one exact definition version (what the Modeler calls)."""
-    return _start(body, definition_id=definition_id)
+    variables = plain(body.variables)
+    definition = _definition_by_id(definition_id)
+    instance = engine().start(definition.key, variables, body.businessKey,
+                              definition_id=definition_id, idempotency_key=idempotency_key())
+    return _started(body, instance)
 
 
 @operation(bp, "/process-definition/key/<key>/start", "POST", body=StartBody,
            responses={200: "the started instance", 404: "unknown key"})
-def start_by_key(key: str, body: StartBody):
+def start_by_key(key: str, body: StartBody) -> Response:
     """Start an instance of the latest version of ``key``."""
-    return _start(body, key=key)
+    return _start(body, key)
 
 
 @operation(bp, "/process-definition/key/<key>/tenant-id/<tenant_id>/start", "POST",
            body=StartBody)
-def start_by_key_and_tenant(key: str, tenant_id: str, body: StartBody):
+def start_by_key_and_tenant(key: str, tenant_id: str, body: StartBody) -> Response:
     """Start by key; this engine has one tenant space, so the tenant id is not a filter."""
-    return _start(body, key=key)
+    return _start(body, key)
 
 
 def _instances(query: InstanceQuery) -> list[InstanceRecord]:
@@ -106,39 +111,39 @@ def _instances(query: InstanceQuery) -> list[InstanceRecord]:
 
 
 @operation(bp, "/process-instance", query=InstanceQuery)
-def list_instances(query: InstanceQuery):
+def list_instances(query: InstanceQuery) -> Response:
     """Running process instances, filtered like Camunda's query."""
     rows = _page(_instances(query), query.firstResult, query.maxResults)
     return jsonify([dtos.process_instance(r) for r in rows])
 
 
 @operation(bp, "/process-instance/count", query=InstanceQuery)
-def count_instances(query: InstanceQuery):
+def count_instances(query: InstanceQuery) -> Response:
     """How many running instances match."""
     return jsonify({"count": len(_instances(query))})
 
 
 @operation(bp, "/process-instance/<instance_id>")
-def get_instance(instance_id: str):
+def get_instance(instance_id: str) -> Response:
     """One process instance."""
     return jsonify(dtos.process_instance(engine().get_instance(instance_id)))
 
 
 @operation(bp, "/process-instance/<instance_id>", "DELETE", responses={204: "terminated"})
-def delete_instance(instance_id: str):
+def delete_instance(instance_id: str) -> Response:
     """Cancel a running instance (Camunda's delete; the history stays)."""
     engine().terminate(instance_id, "deleted over /engine-rest")
     return Response(status=204)
 
 
 @operation(bp, "/process-instance/<instance_id>/variables", query=VariableQuery)
-def variables(instance_id: str, query: VariableQuery):
+def variables(instance_id: str, query: VariableQuery) -> Response:
     """Every variable of an instance, typed."""
     values = engine().get_instance(instance_id).variables or {}
     return jsonify({k: to_typed(v) for k, v in values.items()})
 
 
-def _variable(instance_id: str, name: str):
+def _variable(instance_id: str, name: str) -> Any:
     values = engine().get_instance(instance_id).variables or {}
     if name not in values:
         raise NotFoundError(f"process variable with name {name} does not exist")
@@ -146,13 +151,13 @@ def _variable(instance_id: str, name: str):
 
 
 @operation(bp, "/process-instance/<instance_id>/variables/<name>", query=VariableQuery)
-def variable(instance_id: str, name: str, query: VariableQuery):
+def variable(instance_id: str, name: str, query: VariableQuery) -> Response:
     """One variable of an instance, typed."""
     return jsonify(to_typed(_variable(instance_id, name)))
 
 
 @operation(bp, "/process-instance/<instance_id>/variables/<name>/data")
-def variable_data(instance_id: str, name: str):
+def variable_data(instance_id: str, name: str) -> Response:
     """A variable's raw value: text as UTF-8, anything else as JSON."""
     value = _variable(instance_id, name)
     data = value.encode() if isinstance(value, str) else json.dumps(value).encode()

@@ -29,7 +29,7 @@ def _task(t: UserTaskRecord) -> dict[str, Any]:
 
 
 @operation(bp, "/task", query=TaskQuery)
-def list_tasks(query: TaskQuery):
+def list_tasks(query: TaskQuery) -> Response:
     """User tasks by assignee, candidate group, instance or process key."""
     found = application().user_tasks.list(assignee=query.assignee,
                                       candidate_group=query.candidateGroup,
@@ -40,20 +40,20 @@ def list_tasks(query: TaskQuery):
 
 
 @operation(bp, "/task/<task_id>")
-def get_task(task_id: str):
+def get_task(task_id: str) -> Response:
     """One user task."""
     return jsonify(_task(application().user_tasks.get(task_id)))
 
 
 @operation(bp, "/task/<task_id>/claim", "POST", body=ClaimBody, responses={204: "claimed"})
-def claim(task_id: str, body: ClaimBody):
+def claim(task_id: str, body: ClaimBody) -> Response:
     """Claim the task for a user."""
     application().user_tasks.claim(task_id, body.userId)
     return Response(status=204)
 
 
 @operation(bp, "/task/<task_id>/unclaim", "POST", responses={204: "unclaimed"})
-def unclaim(task_id: str):
+def unclaim(task_id: str) -> Response:
     """Remove the task's assignee."""
     application().user_tasks.claim(task_id, None)
     return Response(status=204)
@@ -61,7 +61,7 @@ def unclaim(task_id: str):
 
 @operation(bp, "/task/<task_id>/complete", "POST", body=CompleteTaskBody,
            responses={204: "completed"})
-def complete(task_id: str, body: CompleteTaskBody):
+def complete(task_id: str, body: CompleteTaskBody) -> Response:
     """Complete the task with (typed) variables."""
     application().user_tasks.complete(task_id, plain(body.variables))
     return Response(status=204)
