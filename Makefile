@@ -45,7 +45,7 @@ demo: $(RUNTIME)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 4 --dist loadgroup
 
-## Lint: ruff over the tree, mypy (strict, every module) over engine/ and connectors/
+## Lint: ruff over the tree, mypy (strict, every module) over engine/, connectors/, web/ and mlc/
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 from engine.errors import ValidationError
 
@@ -17,7 +17,8 @@ from .model_side import mlc_frames as model_frames
 if TYPE_CHECKING:  # pandas is imported when a frame is read
     import pandas as pd
 
-FORMATS = ("csv", "parquet", "feather")
+DataFormat = Literal["csv", "parquet", "feather"]
+FORMATS: tuple[str, ...] = get_args(DataFormat)
 EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".feather": "feather",
               ".arrow": "feather"}
 CANONICAL_EXTENSION = {"csv": ".csv", "parquet": ".parquet", "feather": ".feather"}

@@ -8,17 +8,26 @@ from __future__ import annotations
 
 from dataclasses import Field, dataclass, field, fields
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
-METHODOLOGIES = ("classification", "regression")
-STAGES = ("DEV", "SIT", "UAT", "PROD")
-ASSET_ROLES = ("TEST_DATA", "TRAINING_DATA", "BASELINE_DATA", "ARTIFACT")
-JOB_TYPES = ("training", "metrics", "scoring", "tests")
-ARTIFACT_ENVS = ("test", "prod")
+# Each closed set of values is a Literal type (for request schemas and type checking) and
+# the tuple of its values (for membership checks and messages), written once.
+Methodology = Literal["classification", "regression"]
+Stage = Literal["DEV", "SIT", "UAT", "PROD"]
+AssetRole = Literal["TEST_DATA", "TRAINING_DATA", "BASELINE_DATA", "ARTIFACT"]
+JobType = Literal["training", "metrics", "scoring", "tests"]
+ArtifactEnv = Literal["test", "prod"]
 # "cancelling": a cancel was asked for and the running job has not stopped yet.
-JOB_STATES = ("queued", "running", "cancelling", "succeeded", "failed", "cancelled")
+JobState = Literal["queued", "running", "cancelling", "succeeded", "failed", "cancelled"]
 # Where a runtime's batch jobs run: this node's model-process pool, or a Dask cluster.
-RUNTIME_ENGINES = ("local", "dask")
+RuntimeEngine = Literal["local", "dask"]
+METHODOLOGIES: tuple[str, ...] = get_args(Methodology)
+STAGES: tuple[str, ...] = get_args(Stage)
+ASSET_ROLES: tuple[str, ...] = get_args(AssetRole)
+JOB_TYPES: tuple[str, ...] = get_args(JobType)
+ARTIFACT_ENVS: tuple[str, ...] = get_args(ArtifactEnv)
+JOB_STATES: tuple[str, ...] = get_args(JobState)
+RUNTIME_ENGINES: tuple[str, ...] = get_args(RuntimeEngine)
 DEPLOYMENT_MODES = ("batch", "online")
 
 

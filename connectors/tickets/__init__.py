@@ -10,10 +10,13 @@ Public surface (the composition root wires these):
 
 from .backend import (
     DEFAULT_TERMINAL_STATUSES,
+    SYSTEMS,
     TICKET_KINDS,
     Ticket,
     TicketBackend,
+    TicketKind,
     TicketRequest,
+    TicketSystemName,
     ticket_ref,
 )
 from .errors import (
@@ -32,11 +35,10 @@ from .store import TicketStore
 from .webhooks import TicketWebhookReceiver, WebhookOutcome
 
 __all__ = [
-    "AmbiguousTicketError", "DEFAULT_TERMINAL_STATUSES", "TICKET_KINDS", "LocalTicketBackend",
-    "MessageCorrelator",
-    "RESOLVED_MESSAGE", "Resolution", "Ticket", "TicketBackend", "TicketRequest",
-    "TicketResolver", "TicketService", "TicketStore", "TicketSystemError",
-    "TicketComponents", "TicketPoller", "TicketWebhookReceiver", "WebhookOutcome",
-    "WebhookAuthenticationError", "WebhookSignatureError", "build_ticket_components",
-    "register_ticket_handlers", "ticket_ref",
+    "AmbiguousTicketError", "DEFAULT_TERMINAL_STATUSES", "LocalTicketBackend",
+    "MessageCorrelator", "RESOLVED_MESSAGE", "Resolution", "SYSTEMS", "TICKET_KINDS", "Ticket",
+    "TicketBackend", "TicketComponents", "TicketKind", "TicketPoller", "TicketRequest",
+    "TicketResolver", "TicketService", "TicketStore", "TicketSystemError", "TicketSystemName",
+    "TicketWebhookReceiver", "WebhookAuthenticationError", "WebhookOutcome",
+    "WebhookSignatureError", "build_ticket_components", "register_ticket_handlers", "ticket_ref",
 ]

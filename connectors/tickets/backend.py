@@ -12,11 +12,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-TICKET_KINDS = ("test_failure", "review", "rejection", "error")
-SYSTEMS = ("local", "jira", "servicenow")
+TicketKind = Literal["test_failure", "review", "rejection", "error"]
+TicketSystemName = Literal["local", "jira", "servicenow"]
+TICKET_KINDS: tuple[str, ...] = get_args(TicketKind)
+SYSTEMS: tuple[str, ...] = get_args(TicketSystemName)
 
 DEFAULT_TERMINAL_STATUSES: dict[str, tuple[str, ...]] = {
     "local": ("Done", "Rejected"),

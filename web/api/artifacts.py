@@ -10,13 +10,13 @@ environment) with its content hash.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 
-from connectors.registry import ARTIFACT_ENVS
+from connectors.registry import ARTIFACT_ENVS, ArtifactEnv
 from engine.errors import ValidationError
 
 from ..context import services
@@ -41,7 +41,7 @@ ARTIFACT_FORM = {
 
 
 class ArtifactQuery(Query):
-    env: Literal[ARTIFACT_ENVS] | None = None  # type: ignore[valid-type]
+    env: ArtifactEnv | None = None
 
 
 class PromoteRequest(Body):

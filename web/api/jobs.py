@@ -3,13 +3,11 @@ and cancelling one that runs."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 
-from connectors.registry import JOB_STATES, JOB_TYPES
+from connectors.registry import JobState, JobType
 
 from ..context import services
 from ..openapi import operation
@@ -19,9 +17,9 @@ bp = Blueprint("jobs", __name__, url_prefix="/api")
 
 
 class JobQuery(Query):
-    type: Literal[JOB_TYPES] | None = None  # type: ignore[valid-type]
+    type: JobType | None = None
     snapshot_id: Name | None = None
-    state: Literal[JOB_STATES] | None = None  # type: ignore[valid-type]
+    state: JobState | None = None
     limit: int = Field(default=100, ge=1, le=1000)
 
 

@@ -7,14 +7,14 @@ Creating a snapshot broadcasts the signal ``mlc.snapshot.created`` (with ``MODEL
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 
-from connectors.jobs.formats import FORMATS
-from connectors.registry import ASSET_ROLES, METHODOLOGIES, STAGES
+from connectors.jobs.formats import DataFormat
+from connectors.registry import AssetRole, Methodology, Stage
 
 from ..context import services
 from ..openapi import operation
@@ -25,22 +25,22 @@ bp = Blueprint("models", __name__, url_prefix="/api")
 
 class ModelCreate(Body):
     name: Name
-    methodology: Literal[METHODOLOGIES]  # type: ignore[valid-type]
+    methodology: Methodology
     description: LongText = ""
     owner: ShortText = ""
 
 
 class AssetSpec(Body):
-    role: Literal[ASSET_ROLES]  # type: ignore[valid-type]
+    role: AssetRole
     uri: Uri
-    format: Literal[FORMATS] | None = None  # type: ignore[valid-type]
+    format: DataFormat | None = None
 
 
 class SnapshotCreate(Body):
     source: Uri = Field(description="model folder, sample:NAME or git_uri#subdir")
     tags: list[Name] = Field(default_factory=list, max_length=100,
                              description="e.g. train, run_test, jira")
-    stage: Literal[STAGES] = "DEV"  # type: ignore[valid-type]
+    stage: Stage = "DEV"
     service_tag: Name | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     dmn_decision_key: Name | None = None

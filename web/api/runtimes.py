@@ -6,13 +6,11 @@ A runtime's ``engine`` says where its jobs run: ``local`` (the worker node's pro
 
 from __future__ import annotations
 
-from typing import Literal
-
 from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 
-from connectors.registry import RUNTIME_ENGINES, STAGES
+from connectors.registry import RuntimeEngine, Stage
 
 from ..context import services
 from ..openapi import operation
@@ -23,11 +21,11 @@ bp = Blueprint("runtimes", __name__, url_prefix="/api")
 
 class RuntimeCreate(Body):
     name: Name
-    stage: Literal[STAGES]  # type: ignore[valid-type]
+    stage: Stage
     service_tags: list[Name] = Field(default_factory=list, max_length=100)
     endpoints: list[Uri] = Field(default_factory=list, max_length=100,
                                  description="none means batch only")
-    engine: Literal[RUNTIME_ENGINES] = Field(  # type: ignore[valid-type]
+    engine: RuntimeEngine = Field(
         default="local", description="local: the node's process pool; dask: a Dask cluster")
     scheduler: Uri | None = Field(default=None, max_length=500,
                                   description="the Dask scheduler, e.g. tcp://scheduler:8786 "

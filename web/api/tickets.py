@@ -7,14 +7,13 @@ works while only one system has that key, and answers 409 naming the systems oth
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import Field
 
-from connectors.tickets import TICKET_KINDS
-from connectors.tickets.backend import SYSTEMS
+from connectors.tickets import SYSTEMS, TicketKind, TicketSystemName
 from engine.errors import NotFoundError
 
 from ..context import services
@@ -25,9 +24,9 @@ bp = Blueprint("tickets", __name__, url_prefix="/api")
 
 
 class TicketQuery(Query):
-    system: Literal[SYSTEMS] | None = None  # type: ignore[valid-type]
+    system: TicketSystemName | None = None
     status: Name | None = None
-    kind: Literal[TICKET_KINDS] | None = None  # type: ignore[valid-type]
+    kind: TicketKind | None = None
     instance_id: Name | None = None
     open: bool | None = Field(default=None, description="true: not decided yet; false: decided")
     limit: int = Field(default=100, ge=1, le=500)
