@@ -15,11 +15,9 @@ from sqlalchemy import select, update
 from . import clock, statements
 from .bpmn.state import TokenState
 from .bpmn.timers import parse_duration
-from .db import table_of
 from .errors import ConflictError, NotFoundError, ValidationError
 from .facade import Engine, ExecutionError, execution_errors
 from .hotpath import hot
-from .persistence import ExternalTaskRow, Incident, Job
 from .records import InstanceRecord
 from .states import IncidentStatus, InstanceStatus, WorkState
 from .unit_of_work import InstanceHandle, UnitOfWork
@@ -27,9 +25,9 @@ from .values import check_variables
 
 DEFAULT_LOCK_SECONDS = 300.0
 DEFAULT_RETRY_CYCLE = "R3/PT10S"
-EXTERNAL = table_of(ExternalTaskRow)
-INCIDENTS = table_of(Incident)
-JOBS = table_of(Job)
+EXTERNAL = statements.EXTERNAL
+INCIDENTS = statements.INCIDENTS
+JOBS = statements.JOBS
 
 
 @dataclass
@@ -127,7 +125,7 @@ class ExternalTaskService:
             query = statements.claim_external(uow.dialect, group is not None,
                                               business_key is not None)
             params: dict[str, Any] = {"now": now, "wanted": wanted, "owner": worker_id,
-                      "expires": now + timedelta(seconds=seconds)}
+                                      "expires": now + timedelta(seconds=seconds)}
             if group is not None:
                 params["topics"] = group
             if business_key is not None:
@@ -277,9 +275,10 @@ class ExternalTaskService:
                 left = max(int(retries), 0)
                 interval = timedelta(milliseconds=retry_timeout_ms or 0)
             last_error = (error_message or "task failed")[:4000]
-            values: dict[str, Any] = {"retries": left, "last_error": last_error,
-                      "error_details": error_details[:20000] if error_details else None,
-                      "lock_owner": None, "lock_expires_at": None}
+            values: dict[str, Any] = {
+                "retries": left, "last_error": last_error,
+                "error_details": error_details[:20000] if error_details else None,
+                "lock_owner": None, "lock_expires_at": None}
             handle = uow.instance(row["instance_id"])
             handle.record("external_task.failed", row["activity_id"], row["topic"],
                           error=last_error, attempt=row["attempts"], retries_left=left)

@@ -26,7 +26,7 @@ from .errors import ConflictError, MlcError, NotFoundError, ValidationError
 from .handlers import HandlerRegistry
 from .notify import availability_for
 from .outcome import OUTCOME_VARIABLE, outcome_of
-from .persistence import EventSubscription, IdempotencyKey, InstanceVariable
+from .persistence import IdempotencyKey
 from .reads import EngineReads
 from .records import (
     DeploymentResult,
@@ -49,9 +49,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mlc.engine")
 
-SUBS = table_of(EventSubscription)
+SUBS = statements.SUBS
 KEYS = table_of(IdempotencyKey)
-INDEX = table_of(InstanceVariable)
+INDEX = statements.INDEX
 MAX_SIGNAL_DEPTH = 10
 IDEMPOTENCY_TTL = timedelta(hours=24)
 T = TypeVar("T")

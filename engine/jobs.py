@@ -9,22 +9,19 @@ came before it, as in Camunda. A failing job is retried by ``camunda:failedJobRe
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import select, update
 
-from . import clock
-from .db import table_of
+from . import clock, statements
 from .external_tasks import parse_retry_cycle
 from .facade import Engine, ExecutionError, execution_errors
-from .persistence import Job
-from .statements import fetchable
 from .states import WorkState
 from .unit_of_work import UnitOfWork
 
 log = logging.getLogger("mlc.jobs")
-JOBS = table_of(Job)
+JOBS = statements.JOBS
 LOCK_SECONDS = 300.0
 
 
@@ -35,13 +32,10 @@ class JobExecutor:
         self.engine = engine
         self.writer = engine.writer
 
-    def _due(self, now: datetime) -> ColumnElement[bool]:
-        return fetchable(JOBS, now)
-
     def run_due(self, worker_id: str, limit: int = 10) -> int:
         """Run up to ``limit`` due jobs; return how many ran (successfully or not)."""
         with self.engine.db.session() as s:
-            if s.execute(select(JOBS.c.id).where(self._due(clock.now())).limit(1)).first() is None:
+            if s.execute(select(JOBS.c.id).where(statements.fetchable(JOBS, clock.now())).limit(1)).first() is None:
                 return 0
         claimed = self.writer.run(lambda uow: self._claim(uow, worker_id, limit))
         for job in claimed:
@@ -50,7 +44,7 @@ class JobExecutor:
 
     def _claim(self, uow: UnitOfWork, worker_id: str, limit: int) -> list[dict[str, Any]]:
         now = clock.now()
-        pick = (select(JOBS.c.id).where(self._due(now))
+        pick = (select(JOBS.c.id).where(statements.fetchable(JOBS, now))
                 .order_by(JOBS.c.next_attempt_at, JOBS.c.created_at).limit(limit))
         if uow.dialect == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
@@ -93,8 +87,8 @@ class JobExecutor:
         handle = uow.instance(row["instance_id"])
         handle.record("job.failed", row["activity_id"], row["kind"], error=message,
                       attempt=row["attempts"], retries_left=left)
-        values: dict[str, Any] = {"retries": left, "last_error": message[:4000], "lock_owner": None,
-                  "lock_expires_at": None}
+        values: dict[str, Any] = {"retries": left, "last_error": message[:4000],
+                                  "lock_owner": None, "lock_expires_at": None}
         if left > 0:
             values.update(state=WorkState.AVAILABLE, next_attempt_at=clock.now() + interval)
             uow.conn.execute(update(JOBS).where(JOBS.c.id == row["id"]).values(values))

@@ -23,16 +23,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from . import clock
+from . import clock, statements
 from .db import Database, affected_rows, table_of
-from .persistence import ExternalTaskRow, Job, Node
+from .persistence import Node
 from .states import WorkState
 
 log = logging.getLogger("mlc.nodes")
 
 NODES = table_of(Node)
-EXTERNAL = table_of(ExternalTaskRow)
-JOBS = table_of(Job)
+EXTERNAL = statements.EXTERNAL
+JOBS = statements.JOBS
 HEARTBEAT_SECONDS = 5.0
 LEASE_SECONDS = 30.0
 DEAD_AFTER = 3  # heartbeats missed

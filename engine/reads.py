@@ -9,13 +9,12 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from . import statements
-from .db import Database, table_of
+from .db import Database
 from .errors import NotFoundError
 from .outcome import OUTCOME_VARIABLE, has_outcome, outcome_of
 from .persistence import (
     Deployment,
     ExternalTaskRow,
-    HistoryEvent,
     Incident,
     Node,
     ProcessDefinition,
@@ -30,9 +29,9 @@ from .records import (
 )
 from .states import IncidentStatus, InstanceStatus
 
-INSTANCES = table_of(ProcessInstance)
-INCIDENTS = table_of(Incident)
-HISTORY = table_of(HistoryEvent)
+INSTANCES = statements.INSTANCES
+INCIDENTS = statements.INCIDENTS
+HISTORY = statements.HISTORY
 
 
 def describe_instance(row: Mapping[Any, Any], incidents: Iterable[Mapping[Any, Any]] = (),

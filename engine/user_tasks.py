@@ -14,15 +14,14 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from .db import table_of
+from . import statements
 from .errors import ConflictError, NotFoundError
 from .facade import Engine, execution_errors
-from .persistence import UserTask
 from .records import UserTaskRecord
 from .unit_of_work import UnitOfWork
 from .values import check_variables
 
-TASKS = table_of(UserTask)
+TASKS = statements.USER
 
 
 def describe_task(row: Mapping[Any, Any]) -> UserTaskRecord:
